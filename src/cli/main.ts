@@ -1,0 +1,44 @@
+/**
+ * muster's command line. Commands register themselves here; each one imports its heavy modules
+ * (esbuild, the AWS SDK) only inside its action, so `muster --version` stays fast.
+ */
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../version.ts";
+import { registerCheck } from "./commands/check.ts";
+import { registerConverge } from "./commands/converge.ts";
+import { EXIT, handleError } from "./errors.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("muster")
+    .description(
+      "Take a server launched by an autoscaler from booted-from-an-image to serving traffic, safely:\n" +
+        "fetch the config repo, find the role, converge the host, and only then open the health gate.",
+    )
+    .version(VERSION, "-V, --version", "print muster's version")
+    .option("--debug", "print stack traces for errors")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerConverge(program);
+  registerCheck(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
+      )
+        return EXIT.ok;
+      return EXIT.input; // usage errors: commander already printed one line
+    }
+    return handleError(err, argv.includes("--debug"));
+  }
+}

@@ -1,0 +1,15 @@
+/** muster's own package directory (for its bundled types and tools), from dist/ or src/. */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export function musterPackageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = path.join(dir, "package.json");
+    if (existsSync(pj) && JSON.parse(readFileSync(pj, "utf8")).name === "muster") return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("cannot find muster's package.json");
+    dir = up;
+  }
+}

@@ -1,0 +1,53 @@
+/** The converge command's body, loaded only when it runs. */
+import { parseAttrFlag } from "../config/attributes.ts";
+import { InputError } from "../core/errors.ts";
+import { convergeSession } from "../runner/session.ts";
+import { resourceLines, style, summaryLine, useColour } from "./human-report.ts";
+
+export interface ConvergeFlags {
+  repo: string;
+  role: string;
+  root: string;
+  dryRun: boolean;
+  json: boolean;
+  environment?: string;
+  attr: string[];
+  lockWait: string;
+}
+
+/** Returns true when the run converged. */
+export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
+  const lockWait = Number(flags.lockWait);
+  if (!Number.isFinite(lockWait) || lockWait < 0)
+    throw new InputError(`--lock-wait ${flags.lockWait}: expected seconds`);
+  const s = style(useColour(process.stdout));
+  const human = !flags.json;
+  if (human)
+    process.stdout.write(
+      `muster: converging role ${flags.role} into ${flags.root}${flags.dryRun ? " (dry run: nothing will change)" : ""}\n`,
+    );
+  const report = await convergeSession({
+    repoDir: flags.repo,
+    role: flags.role,
+    root: flags.root,
+    dryRun: flags.dryRun,
+    environment: flags.environment,
+    attrFlags: flags.attr.map(parseAttrFlag),
+    lockWaitMs: lockWait * 1000,
+    onResult: human
+      ? (r) =>
+          process.stdout.write(
+            resourceLines(r, s)
+              .map((l) => `${l}\n`)
+              .join(""),
+          )
+      : undefined,
+    onProgress: human ? (m) => process.stdout.write(`  ${s.dim(m)}\n`) : undefined,
+  });
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    process.stdout.write(`${summaryLine(report, s)}\n`);
+    if (report.error) process.stderr.write(`muster: converge failed: ${report.error}\n`);
+  }
+  return report.outcome === "converged";
+}

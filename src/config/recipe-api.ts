@@ -1,0 +1,60 @@
+/**
+ * What a recipe sees. `recipe(name, fn)` is the default export of every recipe module; `fn`
+ * receives the DSL object. Resource functions take the resource's name (the path, for path-based
+ * kinds) and then its props, as Chef's resources do.
+ */
+import type { z } from "zod";
+import type { CommonProps } from "../core/resource.ts";
+
+/** Props of a resource kind as a recipe writes them: the name prop optional, common props added. */
+type PropsOf<S extends z.ZodType, NameProp extends string> = Omit<z.input<S>, NameProp> &
+  Partial<Pick<z.input<S>, NameProp & keyof z.input<S>>> &
+  CommonProps;
+
+export interface NodeInfo {
+  /** the role being converged */
+  role: string;
+  hostname: string;
+  /** the run's root ("/" on a host) */
+  root: string;
+  environment?: string;
+  /** set by `muster boot`: instance id, availability zone, ... */
+  instance?: Record<string, unknown>;
+}
+
+export type ResourceFn<S extends z.ZodType, N extends string> = (
+  name: string,
+  props?: PropsOf<S, N>,
+) => string;
+
+export interface RecipeDsl {
+  /** merged attributes: cookbook defaults < role defaults < role overrides < --attr */
+  attrs: Record<string, any>;
+  node: NodeInfo;
+  directory: ResourceFn<typeof import("../resources/directory.ts").directory.schema, "path">;
+  file: ResourceFn<typeof import("../resources/file.ts").file.schema, "path">;
+  template: ResourceFn<typeof import("../resources/template.ts").template.schema, "path">;
+  link: ResourceFn<typeof import("../resources/link.ts").link.schema, "path">;
+  execute: ResourceFn<typeof import("../resources/execute.ts").execute.schema, "command">;
+  git: ResourceFn<typeof import("../resources/git.ts").git.schema, "destination">;
+  package: (name: string, props?: Record<string, unknown> & CommonProps) => string;
+  service: (name: string, props?: Record<string, unknown> & CommonProps) => string;
+  user: (name: string, props?: Record<string, unknown> & CommonProps) => string;
+  group: (name: string, props?: Record<string, unknown> & CommonProps) => string;
+  /** run another recipe here, once per run however often it is included */
+  include: (recipe: string) => void;
+}
+
+export interface RecipeDefinition {
+  readonly __musterRecipe: true;
+  readonly name: string;
+  readonly fn: (dsl: RecipeDsl) => void;
+}
+
+export function recipe(name: string, fn: (dsl: RecipeDsl) => void): RecipeDefinition {
+  return { __musterRecipe: true, name, fn };
+}
+
+export function isRecipe(v: unknown): v is RecipeDefinition {
+  return typeof v === "object" && v !== null && (v as RecipeDefinition).__musterRecipe === true;
+}

@@ -1,0 +1,190 @@
+/**
+ * Reading a config repository: roles, recipe files, cookbook attributes. Every problem is
+ * collected and reported at once, each naming its file and field.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { InputError } from "../core/errors.ts";
+import { closest, zodProblems } from "../core/zod-problems.ts";
+import type { Attrs } from "./attributes.ts";
+import {
+  chefRoleSchema,
+  musterRoleSchema,
+  parseRunListItem,
+  type Role,
+  type RunListItem,
+} from "./role-schema.ts";
+
+export interface ConfigRepo {
+  dir: string;
+  roles: Map<string, Role>;
+  /** recipe name ("base", "nginx::site") -> absolute file */
+  recipeFiles: Map<string, string>;
+  /** cookbook -> its default attributes */
+  cookbookAttributes: Map<string, Attrs>;
+}
+
+const DATA_EXT = [".json", ".yaml", ".yml"];
+
+export function loadConfigRepo(dir: string): ConfigRepo {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory())
+    throw new InputError(`--repo ${dir}: config repository directory does not exist`);
+  if (!existsSync(path.join(abs, "roles")) && !existsSync(path.join(abs, "recipes")))
+    throw new InputError(`--repo ${dir}: not a config repository (no roles/ or recipes/ directory)`);
+  const problems: string[] = [];
+  const recipeFiles = findRecipes(abs);
+  const roles = loadRoles(abs, problems);
+  const cookbookAttributes = loadCookbookAttributes(abs, problems);
+  for (const role of roles.values()) problems.push(...runListProblems(role, recipeFiles, roles));
+  if (problems.length > 0) throw new InputError(problems);
+  return { dir: abs, roles, recipeFiles, cookbookAttributes };
+}
+
+function findRecipes(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const recipesDir = path.join(dir, "recipes");
+  if (!existsSync(recipesDir)) return out;
+  for (const entry of readdirSync(recipesDir, { withFileTypes: true })) {
+    if (entry.isFile() && /\.[mc]?[tj]s$/.test(entry.name) && !entry.name.endsWith(".d.ts"))
+      out.set(entry.name.replace(/\.[mc]?[tj]s$/, ""), path.join(recipesDir, entry.name));
+    if (entry.isDirectory()) {
+      for (const sub of readdirSync(path.join(recipesDir, entry.name))) {
+        if (!/\.[mc]?[tj]s$/.test(sub) || sub.endsWith(".d.ts")) continue;
+        const base = sub.replace(/\.[mc]?[tj]s$/, "");
+        const name = base === "default" ? entry.name : `${entry.name}::${base}`;
+        out.set(name, path.join(recipesDir, entry.name, sub));
+      }
+    }
+  }
+  return out;
+}
+
+export function parseDataFile(file: string, rel: string): unknown {
+  const text = readFileSync(file, "utf8");
+  try {
+    return file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0];
+    throw new InputError(`${rel}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${msg}`);
+  }
+}
+
+function loadRoles(dir: string, problems: string[]): Map<string, Role> {
+  const roles = new Map<string, Role>();
+  const rolesDir = path.join(dir, "roles");
+  if (!existsSync(rolesDir)) return roles;
+  for (const name of readdirSync(rolesDir).sort()) {
+    const ext = path.extname(name);
+    if (!DATA_EXT.includes(ext)) continue;
+    const rel = `roles/${name}`;
+    let data: unknown;
+    try {
+      data = parseDataFile(path.join(rolesDir, name), rel);
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    const role = normaliseRole(data, rel, problems);
+    if (!role) continue;
+    const fileName = path.basename(name, ext);
+    if (role.name !== fileName) {
+      problems.push(`${rel}: name: "${role.name}" does not match the file name; rename one to "${fileName}"`);
+      continue;
+    }
+    if (roles.has(role.name)) problems.push(`${rel}: role "${role.name}" is defined twice`);
+    roles.set(role.name, role);
+  }
+  return roles;
+}
+
+function normaliseRole(data: unknown, rel: string, problems: string[]): Role | undefined {
+  const isChef = typeof data === "object" && data !== null && ("run_list" in data || "json_class" in data);
+  const before = problems.length;
+  const items = (list: string[], field: string): RunListItem[] =>
+    list.flatMap((entry, i) => {
+      const item = parseRunListItem(entry);
+      if (!item)
+        problems.push(`${rel}: ${field}[${i}]: "${entry}" is not recipe[name], role[name] or a recipe name`);
+      return item ? [item] : [];
+    });
+  if (isChef) {
+    const r = chefRoleSchema.safeParse(data);
+    if (!r.success) {
+      problems.push(...zodProblems(rel, r.error));
+      return undefined;
+    }
+    const role: Role = {
+      name: r.data.name,
+      description: r.data.description,
+      runList: items(r.data.run_list, "run_list"),
+      envRunLists: Object.fromEntries(
+        Object.entries(r.data.env_run_lists ?? {}).map(([env, l]) => [env, items(l, `env_run_lists.${env}`)]),
+      ),
+      defaultAttributes: r.data.default_attributes ?? {},
+      overrideAttributes: r.data.override_attributes ?? {},
+      file: rel,
+      format: "chef",
+    };
+    return problems.length === before ? role : undefined;
+  }
+  const r = musterRoleSchema.safeParse(data);
+  if (!r.success) {
+    problems.push(...zodProblems(rel, r.error));
+    return undefined;
+  }
+  const role: Role = {
+    name: r.data.name,
+    description: r.data.description,
+    runList: items(r.data.runList, "runList"),
+    envRunLists: Object.fromEntries(
+      Object.entries(r.data.envRunLists ?? {}).map(([env, l]) => [env, items(l, `envRunLists.${env}`)]),
+    ),
+    defaultAttributes: r.data.defaultAttributes ?? {},
+    overrideAttributes: r.data.overrideAttributes ?? {},
+    file: rel,
+    format: "muster",
+  };
+  return problems.length === before ? role : undefined;
+}
+
+function runListProblems(role: Role, recipes: Map<string, string>, roles: Map<string, Role>): string[] {
+  const problems: string[] = [];
+  const field = role.format === "chef" ? "run_list" : "runList";
+  const check = (list: RunListItem[], label: string) =>
+    list.forEach((item, i) => {
+      const known = item.type === "recipe" ? recipes : roles;
+      if (known.has(item.name)) return;
+      const hint = closest(item.name, known.keys());
+      problems.push(
+        `${role.file}: ${label}[${i}]: unknown ${item.type} "${item.name}"${hint ? `; did you mean "${hint}"?` : ""}`,
+      );
+    });
+  check(role.runList, field);
+  for (const [env, list] of Object.entries(role.envRunLists))
+    check(list, `${field === "run_list" ? "env_run_lists" : "envRunLists"}.${env}`);
+  return problems;
+}
+
+function loadCookbookAttributes(dir: string, problems: string[]): Map<string, Attrs> {
+  const out = new Map<string, Attrs>();
+  const attrDir = path.join(dir, "attributes");
+  if (!existsSync(attrDir)) return out;
+  for (const name of readdirSync(attrDir).sort()) {
+    const ext = path.extname(name);
+    if (!DATA_EXT.includes(ext)) continue;
+    const rel = `attributes/${name}`;
+    try {
+      const data = parseDataFile(path.join(attrDir, name), rel);
+      if (typeof data !== "object" || data === null || Array.isArray(data)) {
+        problems.push(`${rel}: (top level): expected an object of attributes`);
+        continue;
+      }
+      out.set(path.basename(name, ext), data as Attrs);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return out;
+}

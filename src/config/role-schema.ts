@@ -1,0 +1,61 @@
+/**
+ * Role files: muster's own form, or Chef's role JSON as it is, so a team can move over without
+ * rewriting its roles. Both normalise to `Role`.
+ */
+import { z } from "zod";
+
+const attrs = z.record(z.string(), z.unknown());
+
+export const musterRoleSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  runList: z.array(z.string().min(1)),
+  envRunLists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  defaultAttributes: attrs.optional(),
+  overrideAttributes: attrs.optional(),
+});
+
+export const chefRoleSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  json_class: z.literal("Chef::Role").optional(),
+  chef_type: z.literal("role").optional(),
+  run_list: z.array(z.string().min(1)),
+  env_run_lists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  default_attributes: attrs.optional(),
+  override_attributes: attrs.optional(),
+});
+
+export type RunListItem = { type: "recipe" | "role"; name: string };
+
+export interface Role {
+  name: string;
+  description?: string;
+  runList: RunListItem[];
+  envRunLists: Record<string, RunListItem[]>;
+  defaultAttributes: Record<string, any>;
+  overrideAttributes: Record<string, any>;
+  /** relative to the config repo: "roles/web.json" */
+  file: string;
+  format: "muster" | "chef";
+}
+
+/** "recipe[nginx::site]" | "role[base]" | "nginx::site" (bare = recipe). Undefined if malformed. */
+export function parseRunListItem(entry: string): RunListItem | undefined {
+  const m = /^(recipe|role)\[([^\]]+)\]$/.exec(entry.trim());
+  if (m) return { type: m[1] as "recipe" | "role", name: stripVersion(m[2]) };
+  if (/^[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?$/.test(entry.trim()))
+    return { type: "recipe", name: entry.trim() };
+  return undefined;
+}
+
+/** Chef allows "recipe[nginx@1.2.0]": muster has no cookbook versions, so the pin is ignored. */
+function stripVersion(name: string): string {
+  return name.replace(/@[^:]*$/, "");
+}
+
+/** The JSON Schema editors use for roles/*.json (muster's form or Chef's). */
+export function roleJsonSchema(): unknown {
+  return z.toJSONSchema(z.union([musterRoleSchema, chefRoleSchema]));
+}

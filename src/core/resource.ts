@@ -1,0 +1,112 @@
+/**
+ * The resource contract. A resource kind is a small module with a zod schema for its props and
+ * four steps, after Chef's resources and pyinfra's facts/operations split:
+ *   prepare (optional): compute the desired state from the config repo (render a template);
+ *   read:  the current state of the host, no side effects;
+ *   diff:  PURE: desired vs current -> human-readable changes ([] = up to date);
+ *   apply: make exactly those changes.
+ * Only the runner (src/runner/converge.ts) decides whether apply is called.
+ */
+import type { z } from "zod";
+import type { Exec } from "../host/exec.ts";
+import type { RootFs } from "../host/root-fs.ts";
+
+export interface Change {
+  /** One line: "set mode to 0644 (was 0600)". */
+  what: string;
+  /** Optional detail printed indented below it (a unified diff); never set for sensitive values. */
+  detail?: string;
+}
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  /** A progress line for a long step (clone, package install). */
+  progress(msg: string): void;
+}
+
+export interface ResourceContext {
+  fs: RootFs;
+  exec: Exec;
+  /** The config repository being converged (templates/, files/ live here). */
+  repoDir: string;
+  dryRun: boolean;
+  log: Logger;
+  /** Process environment for child processes (git, commands). */
+  env: Record<string, string | undefined>;
+  /** Resolved owner/group names against the root's /etc/passwd and /etc/group. */
+  ids: IdResolver;
+  /** Providers (package, service) keep per-run state here, keyed by provider name. */
+  shared: Map<string, unknown>;
+}
+
+export interface IdResolver {
+  uid(name: string | number): number;
+  gid(name: string | number): number;
+  userName(uid: number): string;
+  groupName(gid: number): string;
+  /** Forget what was read (the user and group resources change /etc/passwd and /etc/group). */
+  reset(): void;
+}
+
+/** Props every resource accepts, whatever its kind (see src/core/common-props.ts). */
+export interface CommonProps {
+  action?: string;
+  onlyIf?: Guard;
+  notIf?: Guard;
+  notifies?: NotificationSpec | NotificationSpec[];
+  subscribes?: NotificationSpec | NotificationSpec[];
+  retries?: number;
+  retryDelay?: number;
+  sensitive?: boolean;
+  ignoreFailure?: boolean;
+}
+
+/** A guard: a function (true = run) or a shell command (exit 0 = true). */
+export type Guard = (() => boolean | Promise<boolean>) | string | string[];
+
+export type Timing = "delayed" | "immediate";
+/** "service[app]", or { resource: "service[app]", action: "restart", timing: "immediate" }. */
+export type NotificationSpec = string | { resource: string; action?: string; timing?: Timing };
+
+export interface ResourceKind<P = any, S = any> {
+  kind: string;
+  /** The prop the resource's name fills when the prop itself is not given ("path"). */
+  nameProp: string;
+  /** True when the name is a path inside the root (must be absolute). */
+  pathName: boolean;
+  /** Props schema, without the common props (the runner adds those). */
+  schema: z.ZodType<P>;
+  actions: readonly string[];
+  defaultAction: string;
+  /** The action a notification runs when it names none. */
+  defaultNotifyAction?: string;
+  /**
+   * Kinds that run a command every time (execute) are not idempotent by themselves: the runner
+   * does not re-read them after apply and reports them as "ran".
+   */
+  runsEveryTime?(props: P): boolean;
+  id(props: P): string;
+  prepare?(ctx: ResourceContext, props: P): Promise<P> | P;
+  read(ctx: ResourceContext, props: P): Promise<S> | S;
+  diff(props: P, current: S): Change[];
+  apply(ctx: ResourceContext, props: P, changes: Change[], current: S): Promise<void> | void;
+  /** What a notification's action runs when it is not a plain action (service: restart). */
+  refresh?(ctx: ResourceContext, props: P, action: string): Promise<void> | void;
+  /** Checks at compile time that need the config repo (a template file exists and parses). */
+  validate?(props: P, repoDir: string): string[];
+}
+
+export function defineResource<P, S>(kind: ResourceKind<P, S>): ResourceKind<P, S> {
+  return kind;
+}
+
+/** "0644" / 0o644 / "644" -> 0o644; octal strings as Chef and Ansible take them. */
+export function parseMode(mode: string | number): number {
+  if (typeof mode === "number") return mode;
+  return Number.parseInt(mode, 8);
+}
+
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
+}

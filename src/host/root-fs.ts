@@ -1,0 +1,252 @@
+/**
+ * The filesystem under a run's root. Every path a resource names ("/etc/nginx/site.conf") is
+ * resolved here, chroot style: "..", and symbolic links (absolute or relative) can never lead
+ * outside the root. Node has no chroot-style resolver (fs.realpath follows links out of the root
+ * and needs every component to exist), so the component walk is written by hand.
+ *
+ * This module and exec.ts are the only places that touch the host.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { InputError, RunError } from "../core/errors.ts";
+
+const MAX_LINK_HOPS = 40; // the kernel's own limit (ELOOP)
+
+export interface FileStat {
+  type: "file" | "directory" | "link" | "other";
+  mode: number; // permission bits only
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WriteOptions {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export class RootFs {
+  /** The root as a real absolute host path. */
+  readonly root: string;
+  /** Resolved parent directories; cleared whenever links or directories are removed or made. */
+  private dirCache = new Map<string, string>();
+
+  constructor(root: string) {
+    const abs = path.resolve(root);
+    let real: string;
+    try {
+      real = fs.realpathSync(abs);
+    } catch {
+      throw new InputError(
+        `--root ${root}: directory does not exist; create it or pass an existing directory`,
+      );
+    }
+    if (!fs.statSync(real).isDirectory()) throw new InputError(`--root ${root}: not a directory`);
+    this.root = real;
+  }
+
+  /** True when the root is the host's own / (systemd, apt and useradd act for real then). */
+  get isHostRoot(): boolean {
+    return this.root === "/";
+  }
+
+  /**
+   * Host path of `p` (an absolute path inside the root). Links in every parent component are
+   * followed inside the root; the last component is followed too unless `followLast` is false
+   * (link, delete and lstat want the link itself).
+   */
+  resolve(p: string, followLast = true): string {
+    if (!p.startsWith("/")) throw new InputError(`path "${p}" is not absolute; resource paths start with /`);
+    const parts = p.split("/").filter((c) => c !== "" && c !== ".");
+    const last = parts.length - 1;
+    const parentKey = parts.slice(0, last).join("/");
+    let dir = this.dirCache.get(parentKey);
+    if (dir === undefined) {
+      dir = this.walk(parts.slice(0, Math.max(last, 0)), true);
+      this.dirCache.set(parentKey, dir);
+    }
+    if (last < 0) return dir;
+    return this.walk([parts[last]], followLast, dir);
+  }
+
+  /** Map a host path under the root back to the path inside the root ("/srv/app"). */
+  inside(hostPath: string): string {
+    const rel = path.relative(this.root, hostPath);
+    return rel === "" ? "/" : `/${rel}`;
+  }
+
+  private walk(components: string[], followLast: boolean, start = this.root): string {
+    let cur = start;
+    const queue = [...components];
+    let hops = 0;
+    while (queue.length > 0) {
+      const comp = queue.shift()!;
+      if (comp === "..") {
+        cur = cur === this.root ? cur : path.dirname(cur);
+        continue;
+      }
+      if (comp === "." || comp === "") continue;
+      const next = cur === "/" ? `/${comp}` : `${cur}/${comp}`;
+      const isLast = queue.length === 0;
+      if (isLast && !followLast) return next;
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(next);
+      } catch {
+        st = undefined;
+      }
+      if (st?.isSymbolicLink()) {
+        if (++hops > MAX_LINK_HOPS)
+          throw new RunError(`too many levels of symbolic links at ${this.inside(next)}`);
+        const target = fs.readlinkSync(next);
+        const targetParts = target.split("/").filter((c) => c !== "");
+        if (target.startsWith("/")) cur = this.root; // absolute link targets mean the root's /
+        queue.unshift(...targetParts);
+        continue;
+      }
+      cur = next;
+    }
+    return cur;
+  }
+
+  private invalidate(): void {
+    this.dirCache.clear();
+  }
+
+  lstat(p: string): FileStat | undefined {
+    return toStat(tryStat(() => fs.lstatSync(this.resolve(p, false))));
+  }
+
+  /** Stat following links (inside the root). */
+  stat(p: string): FileStat | undefined {
+    return toStat(tryStat(() => fs.statSync(this.resolve(p, true))));
+  }
+
+  readFile(p: string): Buffer | undefined {
+    try {
+      return fs.readFileSync(this.resolve(p));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  readText(p: string): string | undefined {
+    return this.readFile(p)?.toString("utf8");
+  }
+
+  readLink(p: string): string | undefined {
+    try {
+      return fs.readlinkSync(this.resolve(p, false));
+    } catch (err) {
+      if (isNotFound(err) || (err as NodeJS.ErrnoException).code === "EINVAL") return undefined;
+      throw err;
+    }
+  }
+
+  readDir(p: string): string[] {
+    try {
+      return fs.readdirSync(this.resolve(p));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  /**
+   * Atomic write: a temporary file beside the target, mode and owner set, fsynced, then renamed
+   * over the target, so a reader (or a crash) sees the old file or the new one, never half of it.
+   */
+  writeFileAtomic(p: string, data: string | Buffer, opts: WriteOptions = {}): void {
+    const target = this.resolve(p);
+    const tmp = path.join(
+      path.dirname(target),
+      `.${path.basename(target)}.muster-${randomBytes(4).toString("hex")}`,
+    );
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fchmodSync(fd, opts.mode ?? 0o644);
+      if (opts.uid !== undefined || opts.gid !== undefined) fs.fchownSync(fd, opts.uid ?? -1, opts.gid ?? -1);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fs.renameSync(tmp, target);
+    } catch (err) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  mkdir(p: string, mode: number, recursive: boolean): void {
+    const target = this.resolve(p);
+    fs.mkdirSync(target, { mode, recursive });
+    fs.chmodSync(target, mode); // mkdir's mode is filtered by the umask
+    this.invalidate();
+  }
+
+  chmod(p: string, mode: number): void {
+    fs.chmodSync(this.resolve(p), mode);
+  }
+
+  chown(p: string, uid: number | undefined, gid: number | undefined, followLast = true): void {
+    const target = this.resolve(p, followLast);
+    if (followLast) fs.chownSync(target, uid ?? -1, gid ?? -1);
+    else fs.lchownSync(target, uid ?? -1, gid ?? -1);
+  }
+
+  touch(p: string): void {
+    const now = new Date();
+    fs.utimesSync(this.resolve(p), now, now);
+  }
+
+  /** Make (or atomically replace) a symbolic link at `p` pointing to `to` (stored as given). */
+  symlink(p: string, to: string): void {
+    const target = this.resolve(p, false);
+    const tmp = `${target}.muster-${randomBytes(4).toString("hex")}`;
+    fs.symlinkSync(to, tmp);
+    fs.renameSync(tmp, target);
+    this.invalidate();
+  }
+
+  remove(p: string, recursive = false): void {
+    const target = this.resolve(p, false);
+    fs.rmSync(target, { recursive, force: true });
+    this.invalidate();
+  }
+
+  rmdir(p: string): void {
+    fs.rmdirSync(this.resolve(p, false));
+    this.invalidate();
+  }
+
+  /** Host path of a path inside the root, for handing to a child process (git, a service). */
+  hostPath(p: string): string {
+    return this.resolve(p);
+  }
+}
+
+function tryStat(fn: () => fs.Stats): fs.Stats | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function toStat(st: fs.Stats | undefined): FileStat | undefined {
+  if (!st) return undefined;
+  const type = st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "link" : "other";
+  return { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}

@@ -1,0 +1,60 @@
+/** directory: a directory with a mode and owner; actions create, delete. */
+import { z } from "zod";
+import { type Change, defineResource, formatMode, parseMode } from "../core/resource.ts";
+import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
+import { applyOwnership, type OwnedStat, ownershipChanges, withNames } from "./ownership.ts";
+
+const schema = z.strictObject({
+  path: absolutePath,
+  mode: modeSchema.optional(),
+  owner: ownerSchema.optional(),
+  group: ownerSchema.optional(),
+  /** create missing parents (create) / delete with contents (delete) */
+  recursive: z.boolean().optional(),
+  action: z.enum(["create", "delete"]).optional(),
+});
+export type DirectoryProps = z.infer<typeof schema>;
+type Current = { kind: "missing" } | { kind: "directory"; stat: OwnedStat } | { kind: "other"; type: string };
+
+export const directory = defineResource<DirectoryProps, Current>({
+  kind: "directory",
+  nameProp: "path",
+  pathName: true,
+  schema,
+  actions: ["create", "delete"],
+  defaultAction: "create",
+  id: (p) => `directory[${p.path}]`,
+
+  read(ctx, p) {
+    const st = ctx.fs.lstat(p.path);
+    if (!st) return { kind: "missing" };
+    // a link to a directory counts as the directory (as `cd` would), resolved inside the root
+    const real = st.type === "link" ? ctx.fs.stat(p.path) : st;
+    if (real?.type === "directory") return { kind: "directory", stat: withNames(ctx, real) };
+    return { kind: "other", type: real?.type ?? "dangling link" };
+  },
+
+  diff(p, cur) {
+    if ((p.action ?? "create") === "delete")
+      return cur.kind === "missing" ? [] : [{ what: "delete directory" }];
+    if (cur.kind === "other") return [{ what: `replace ${cur.type} with a directory` }];
+    if (cur.kind === "missing") {
+      const mode = formatMode(parseMode(p.mode ?? "0755"));
+      return [{ what: `create directory ${p.path}` }, { what: `set mode to ${mode}` }];
+    }
+    return ownershipChanges(p, cur.stat);
+  },
+
+  apply(ctx, p, _changes, cur) {
+    if ((p.action ?? "create") === "delete") {
+      if (p.recursive) ctx.fs.remove(p.path, true);
+      else ctx.fs.rmdir(p.path);
+      return;
+    }
+    if (cur.kind === "other") ctx.fs.remove(p.path);
+    if (cur.kind !== "directory") ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
+    applyOwnership(ctx, p.path, p);
+  },
+});
+
+export type { Change };

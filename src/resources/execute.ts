@@ -1,0 +1,70 @@
+/**
+ * execute: run a command. Not idempotent by itself: the runner reports it as "ran" every time
+ * unless a guard (`creates`, onlyIf, notIf) says it is already done, and the report says so.
+ */
+import { z } from "zod";
+import { RunError } from "../core/errors.ts";
+import { defineResource } from "../core/resource.ts";
+import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
+import { lastLine } from "../host/exec.ts";
+
+const schema = z.strictObject({
+  /** argv (run directly) or a string (run by /bin/sh -c); defaults to the resource's name */
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+  cwd: absolutePath.optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  user: ownerSchema.optional(),
+  group: ownerSchema.optional(),
+  /** a path inside the root: when it exists the command is not run */
+  creates: absolutePath.optional(),
+  /** exit codes that mean success */
+  returns: z.union([z.number().int(), z.array(z.number().int())]).optional(),
+  /** seconds */
+  timeout: z.number().positive().optional(),
+  /** run: every converge; nothing: only when notified */
+  action: z.enum(["run", "nothing"]).optional(),
+  sensitive: z.boolean().optional(),
+});
+export type ExecuteProps = z.infer<typeof schema>;
+type Current = { createsExists: boolean };
+
+export const execute = defineResource<ExecuteProps, Current>({
+  kind: "execute",
+  nameProp: "command",
+  pathName: false,
+  schema,
+  actions: ["run", "nothing"],
+  defaultAction: "run",
+  defaultNotifyAction: "run",
+  runsEveryTime: () => true,
+  id: (p) => `execute[${Array.isArray(p.command) ? p.command.join(" ") : p.command}]`,
+  read: (ctx, p) => ({ createsExists: p.creates !== undefined && ctx.fs.lstat(p.creates) !== undefined }),
+  diff(p, cur) {
+    if (p.action === "nothing" || cur.createsExists) return [];
+    return [{ what: p.sensitive ? "run command (sensitive)" : `run \`${commandText(p)}\`` }];
+  },
+  async apply(ctx, p) {
+    const argv = Array.isArray(p.command) ? p.command : [p.command];
+    const res = await ctx.exec(argv, {
+      shell: !Array.isArray(p.command),
+      cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
+      env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
+      uid: p.user === undefined ? undefined : ctx.ids.uid(p.user),
+      gid: p.group === undefined ? undefined : ctx.ids.gid(p.group),
+      timeoutMs: (p.timeout ?? 600) * 1000,
+    });
+    const ok = [p.returns ?? 0].flat();
+    if (!ok.includes(res.code)) {
+      const why = p.sensitive ? "(output hidden: sensitive)" : lastLine(res.stderr) || lastLine(res.stdout);
+      throw new RunError(
+        `exited with code ${res.code} (expected ${ok.join(" or ")})${why ? `: ${why}` : ""}`,
+      );
+    }
+  },
+  refresh: () => {}, // a notification's default action is "run", handled by the runner
+});
+
+function commandText(p: ExecuteProps): string {
+  const s = Array.isArray(p.command) ? p.command.join(" ") : p.command;
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}

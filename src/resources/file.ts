@@ -1,0 +1,161 @@
+/**
+ * file: a regular file's content, mode and owner; content inline or a `source` under the config
+ * repo's files/. Actions create, create-if-missing, delete, touch. template.ts reuses all of it.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { RunError } from "../core/errors.ts";
+import {
+  type Change,
+  defineResource,
+  formatMode,
+  parseMode,
+  type ResourceContext,
+} from "../core/resource.ts";
+import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
+import { contentChange } from "./content-diff.ts";
+import { applyOwnership, type OwnedStat, ownershipChanges, resolveIds, withNames } from "./ownership.ts";
+
+export const fileActions = ["create", "create-if-missing", "delete", "touch"] as const;
+
+export const fileBase = {
+  path: absolutePath,
+  mode: modeSchema.optional(),
+  owner: ownerSchema.optional(),
+  group: ownerSchema.optional(),
+  action: z.enum(fileActions).optional(),
+  sensitive: z.boolean().optional(),
+};
+
+const schema = z
+  .strictObject({
+    ...fileBase,
+    content: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    /** a path under the config repo's files/ */
+    source: z.string().optional(),
+  })
+  .refine((p) => !(p.content !== undefined && p.source !== undefined), {
+    message: "give content or source, not both",
+  });
+export type FileProps = z.infer<typeof schema>;
+
+/** What file and template hand to the shared read/diff/apply: the desired bytes resolved. */
+export interface DesiredFile {
+  path: string;
+  mode?: string | number;
+  owner?: string | number;
+  group?: string | number;
+  action?: (typeof fileActions)[number];
+  sensitive?: boolean;
+  /** undefined: content not managed (touch, or a file without content). */
+  bytes?: Buffer;
+}
+
+export type FileState =
+  | { kind: "missing" }
+  | { kind: "file"; stat: OwnedStat; bytes?: Buffer }
+  | { kind: "other"; type: string };
+
+export function readFileState(ctx: ResourceContext, p: DesiredFile): FileState {
+  const st = ctx.fs.stat(p.path);
+  if (!st) return { kind: "missing" };
+  if (st.type !== "file") return { kind: "other", type: st.type };
+  // the content is read only when it is compared: a size mismatch already says "changed",
+  // but the old bytes are still wanted for the diff shown to the operator
+  const bytes = p.bytes !== undefined ? ctx.fs.readFile(p.path) : undefined;
+  return { kind: "file", stat: withNames(ctx, st), bytes };
+}
+
+export function diffFile(p: DesiredFile, cur: FileState): Change[] {
+  const action = p.action ?? "create";
+  if (cur.kind === "other")
+    return action === "delete"
+      ? [{ what: `refuse: ${p.path} is a ${cur.type}, not a file` }]
+      : [{ what: `replace ${cur.type} at ${p.path} with a file` }];
+  if (action === "delete") return cur.kind === "file" ? [{ what: `delete file ${p.path}` }] : [];
+  if (cur.kind === "missing") {
+    const changes = [contentChange(p.path, undefined, p.bytes ?? Buffer.alloc(0), p.sensitive ?? false)];
+    changes.push({ what: `set mode to ${formatMode(parseMode(p.mode ?? "0644"))}` });
+    if (p.owner !== undefined) changes.push({ what: `set owner to ${p.owner}` });
+    if (p.group !== undefined) changes.push({ what: `set group to ${p.group}` });
+    return changes;
+  }
+  const changes: Change[] = [];
+  if (action === "touch") changes.push({ what: "update modification time" });
+  if (action === "create" && p.bytes !== undefined && cur.bytes !== undefined && !p.bytes.equals(cur.bytes))
+    changes.push(contentChange(p.path, cur.bytes, p.bytes, p.sensitive ?? false));
+  changes.push(...ownershipChanges(p, cur.stat));
+  return changes;
+}
+
+export function applyFile(ctx: ResourceContext, p: DesiredFile, changes: Change[], cur: FileState): void {
+  const action = p.action ?? "create";
+  if (cur.kind === "other") {
+    if (action === "delete") throw new RunError(`${p.path} is a ${cur.type}, not a file; remove it by hand`);
+    if (cur.type === "directory")
+      throw new RunError(`${p.path} is a directory; remove it or choose another path`);
+    ctx.fs.remove(p.path);
+  }
+  if (action === "delete") {
+    ctx.fs.remove(p.path);
+    return;
+  }
+  const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
+  if (ctx.fs.stat(parent)?.type !== "directory")
+    throw new RunError(
+      `parent directory ${parent} does not exist; declare directory("${parent}") before this file`,
+    );
+  const needsWrite = cur.kind !== "file" || changes.some((c) => c.what.startsWith("update content"));
+  if (needsWrite) {
+    const mode = p.mode !== undefined ? parseMode(p.mode) : cur.kind === "file" ? cur.stat.mode : 0o644;
+    const { uid, gid } = resolveIds(ctx, p);
+    const keepUid = cur.kind === "file" ? cur.stat.uid : undefined;
+    const keepGid = cur.kind === "file" ? cur.stat.gid : undefined;
+    ctx.fs.writeFileAtomic(p.path, p.bytes ?? Buffer.alloc(0), {
+      mode,
+      uid: uid ?? keepUid,
+      gid: gid ?? keepGid,
+    });
+    return;
+  }
+  if (action === "touch") ctx.fs.touch(p.path);
+  applyOwnership(ctx, p.path, p);
+}
+
+export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
+  kind: "file",
+  nameProp: "path",
+  pathName: true,
+  schema,
+  actions: fileActions,
+  defaultAction: "create",
+  runsEveryTime: (p) => p.action === "touch",
+  id: (p) => `file[${p.path}]`,
+  validate(p, repoDir) {
+    if (p.source === undefined) return [];
+    const src = sourcePath(repoDir, p.source);
+    try {
+      readFileSync(src);
+      return [];
+    } catch {
+      return [`source: files/${p.source} does not exist in the config repo`];
+    }
+  },
+  prepare(ctx, p) {
+    if (p.source !== undefined) return { ...p, bytes: readFileSync(sourcePath(ctx.repoDir, p.source)) };
+    if (p.content !== undefined) return { ...p, bytes: Buffer.from(p.content) };
+    return p;
+  },
+  read: (ctx, p) => readFileState(ctx, p),
+  diff: (p, cur) => diffFile(p, cur),
+  apply: (ctx, p, changes, cur) => applyFile(ctx, p, changes, cur),
+});
+
+function sourcePath(repoDir: string, source: string): string {
+  const filesDir = path.join(repoDir, "files");
+  const abs = path.resolve(filesDir, source.replace(/^\/+/, ""));
+  if (!abs.startsWith(filesDir + path.sep))
+    throw new Error(`source ${source} leaves the config repo's files/`);
+  return abs;
+}

@@ -1,0 +1,23 @@
+/** The environment every git child runs in: never a prompt, never a hang on a missing key. */
+
+export function gitEnv(
+  base: Record<string, string | undefined>,
+  sshKey?: string,
+): Record<string, string | undefined> {
+  const ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=yes"];
+  if (sshKey) ssh.push("-i", sshKey, "-o", "IdentitiesOnly=yes");
+  return {
+    ...base,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_ASKPASS: "/bin/false",
+    SSH_ASKPASS: "/bin/false",
+    GIT_SSH_COMMAND: ssh.join(" "),
+    GIT_CONFIG_NOSYSTEM: "1",
+    LC_ALL: "C",
+  };
+}
+
+/** https://user:token@host/x -> https://***@host/x, so credentials never reach a log or report. */
+export function redactUrl(s: string): string {
+  return s.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1***@");
+}

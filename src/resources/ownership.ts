@@ -1,0 +1,52 @@
+/**
+ * Mode and owner are managed the same way by file, template and directory: read from a stat,
+ * compared only when the props ask for them, changed in place.
+ */
+import { type Change, formatMode, parseMode, type ResourceContext } from "../core/resource.ts";
+import type { FileStat } from "../host/root-fs.ts";
+
+export interface OwnershipProps {
+  mode?: string | number;
+  owner?: string | number;
+  group?: string | number;
+}
+
+/** A stat with the owner's and group's names looked up (read does that, so diff stays pure). */
+export interface OwnedStat extends FileStat {
+  user: string;
+  groupName: string;
+}
+
+export function withNames(ctx: ResourceContext, st: FileStat): OwnedStat {
+  return { ...st, user: ctx.ids.userName(st.uid), groupName: ctx.ids.groupName(st.gid) };
+}
+
+/** Changes to mode/owner/group of an existing entry. Pure. */
+export function ownershipChanges(props: OwnershipProps, st: OwnedStat): Change[] {
+  const changes: Change[] = [];
+  if (props.mode !== undefined && parseMode(props.mode) !== st.mode)
+    changes.push({ what: `set mode to ${formatMode(parseMode(props.mode))} (was ${formatMode(st.mode)})` });
+  if (props.owner !== undefined && !sameId(props.owner, st.uid, st.user))
+    changes.push({ what: `set owner to ${props.owner} (was ${st.user})` });
+  if (props.group !== undefined && !sameId(props.group, st.gid, st.groupName))
+    changes.push({ what: `set group to ${props.group} (was ${st.groupName})` });
+  return changes;
+}
+
+function sameId(wanted: string | number, id: number, name: string): boolean {
+  return typeof wanted === "number" ? wanted === id : wanted === name;
+}
+
+export function resolveIds(ctx: ResourceContext, props: OwnershipProps): { uid?: number; gid?: number } {
+  return {
+    uid: props.owner === undefined ? undefined : ctx.ids.uid(props.owner),
+    gid: props.group === undefined ? undefined : ctx.ids.gid(props.group),
+  };
+}
+
+/** Bring mode and owner of an existing path in line. */
+export function applyOwnership(ctx: ResourceContext, path: string, props: OwnershipProps): void {
+  const { uid, gid } = resolveIds(ctx, props);
+  if (uid !== undefined || gid !== undefined) ctx.fs.chown(path, uid, gid);
+  if (props.mode !== undefined) ctx.fs.chmod(path, parseMode(props.mode));
+}

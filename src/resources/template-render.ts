@@ -1,0 +1,96 @@
+/**
+ * Rendering eta templates (ERB-like `<%= it.port %>`) from the config repo's templates/.
+ * A variable the template reads but the resource does not pass is an error naming the template
+ * file and line, never the silent string "undefined".
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Eta } from "eta/core";
+import { InputError } from "../core/errors.ts";
+
+const eta = new Eta({ autoEscape: false, varName: "it", useWith: false, debug: true, autoTrim: false });
+const compiled = new Map<string, { text: string; fn: ReturnType<Eta["compile"]> }>();
+
+export function templatePath(repoDir: string, source: string): string {
+  const dir = path.join(repoDir, "templates");
+  const abs = path.resolve(dir, source.replace(/^\/+/, ""));
+  if (!abs.startsWith(dir + path.sep))
+    throw new InputError(`template ${source} leaves the config repo's templates/`);
+  return abs;
+}
+
+/** Compile (cached per file content); syntax errors name the file. */
+export function compileTemplate(repoDir: string, source: string): ReturnType<Eta["compile"]> {
+  const file = templatePath(repoDir, source);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new InputError(`templates/${source}: template not found in the config repo`);
+  }
+  const hit = compiled.get(file);
+  if (hit && hit.text === text) return hit.fn;
+  try {
+    const fn = eta.compile(text);
+    compiled.set(file, { text, fn });
+    return fn;
+  } catch (err) {
+    throw new InputError(`templates/${source}: syntax error: ${describeSyntaxError(text, err)}`);
+  }
+}
+
+/**
+ * eta reports unclosed tags with a line, but a JavaScript syntax error inside a tag only as
+ * "Bad template syntax": find the first line at which a prefix of the template stops compiling.
+ */
+function describeSyntaxError(text: string, err: unknown): string {
+  const lines = ((err as Error).message ?? String(err)).split("\n").filter((l) => l.trim() !== "");
+  if (!lines[0].startsWith("Bad template syntax")) return lines[0].replace(/:$/, "");
+  const cause = lines[1] ?? "invalid JavaScript in a tag";
+  const src = text.split("\n");
+  for (let k = 1; k <= src.length; k++) {
+    try {
+      eta.compile(src.slice(0, k).join("\n"));
+    } catch (e) {
+      if ((e as Error).message.startsWith("Bad template syntax")) return `line ${k}: ${cause}`;
+    }
+  }
+  return cause;
+}
+
+export function renderTemplate(repoDir: string, source: string, variables: Record<string, unknown>): string {
+  const fn = compileTemplate(repoDir, source);
+  try {
+    return eta.render(fn, strict(variables, "it"));
+  } catch (err) {
+    throw new InputError(`templates/${source}: ${describeRenderError(err)}`);
+  }
+}
+
+function describeRenderError(err: unknown): string {
+  const msg = (err as Error).message ?? String(err);
+  // eta's debug runtime error: "<file>:<line>\n ... \n<original message>"; keep line and cause
+  const line = /line (\d+)/.exec(msg)?.[1] ?? /:(\d+)\n/.exec(msg)?.[1];
+  const lines = msg.split("\n").filter((l) => l.trim() !== "");
+  const cause = lines[lines.length - 1].replace(/^\w*Error:\s*/, "");
+  return line ? `line ${line}: ${cause}` : cause;
+}
+
+/** A read-only view that throws on any property that was not passed. */
+function strict(obj: Record<string, unknown>, label: string): Record<string, unknown> {
+  return new Proxy(obj, {
+    get(target, key, receiver) {
+      if (typeof key === "symbol" || key in target || key === "toJSON" || key === "then")
+        return wrap(Reflect.get(target, key, receiver), `${label}.${String(key)}`);
+      throw new ReferenceError(
+        `variable ${label}.${key} is not defined; pass it in the resource's variables`,
+      );
+    },
+  });
+}
+
+function wrap(v: unknown, label: string): unknown {
+  if (v && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype)
+    return strict(v as Record<string, unknown>, label);
+  return v;
+}

@@ -1,0 +1,217 @@
+/**
+ * The compile phase (Chef's word): run the recipes of the expanded run list to collect the
+ * resources they declare, validate every prop, and report every problem at once. Nothing on the
+ * host is read or changed here; `muster check` stops after this phase.
+ */
+import * as path from "node:path";
+import { type Attrs, deepMerge } from "../config/attributes.ts";
+import { cookbookOf, expandRunList } from "../config/expand.ts";
+import type { NodeInfo, RecipeDefinition, RecipeDsl } from "../config/recipe-api.ts";
+import type { ConfigRepo } from "../config/repo.ts";
+import { COMMON_KEYS, commonPropsSchema } from "../core/common-props.ts";
+import type { DeclaredResource, SourceLocation } from "../core/declared.ts";
+import { InputError } from "../core/errors.ts";
+import type { CommonProps, NotificationSpec, ResourceKind } from "../core/resource.ts";
+import { closest, zodProblems } from "../core/zod-problems.ts";
+import { resourceKinds } from "../resources/index.ts";
+
+export interface CompiledRun {
+  role: string;
+  roles: string[];
+  recipes: string[];
+  attrs: Attrs;
+  resources: DeclaredResource[];
+}
+
+export interface CompileInput {
+  repo: ConfigRepo;
+  recipes: Map<string, RecipeDefinition>;
+  role: string;
+  environment?: string;
+  /** --attr flags, already parsed, in order */
+  attrFlags?: Attrs[];
+  node: Omit<NodeInfo, "role">;
+}
+
+export function compileRun(input: CompileInput): CompiledRun {
+  const { repo } = input;
+  if (!repo.roles.has(input.role)) {
+    const known = [...repo.roles.keys()].sort().join(", ") || "none";
+    const hint = closest(input.role, repo.roles.keys());
+    throw new InputError(
+      `--role ${input.role}: no roles/${input.role}.json or .yaml in ${repo.dir}${hint ? `; did you mean "${hint}"?` : ""} (roles: ${known})`,
+    );
+  }
+  const expansion = expandRunList(
+    repo.roles,
+    [{ type: "role", name: input.role }],
+    input.environment,
+    "--role",
+  );
+  let attrs: Attrs = {};
+  for (const cookbook of new Set(expansion.recipes.map(cookbookOf)))
+    attrs = deepMerge(attrs, repo.cookbookAttributes.get(cookbook) ?? {});
+  attrs = deepMerge(attrs, expansion.defaultAttributes);
+  attrs = deepMerge(attrs, expansion.overrideAttributes);
+  for (const flag of input.attrFlags ?? []) attrs = deepMerge(attrs, flag);
+
+  const resources: DeclaredResource[] = [];
+  const problems: string[] = [];
+  const ran: string[] = [];
+  const node: NodeInfo = { ...input.node, role: input.role };
+
+  const runRecipe = (name: string, from: string) => {
+    if (ran.includes(name)) return;
+    const def = input.recipes.get(name);
+    if (!def) {
+      const hint = closest(name, input.recipes.keys());
+      problems.push(`${from}: unknown recipe "${name}"${hint ? `; did you mean "${hint}"?` : ""}`);
+      return;
+    }
+    ran.push(name);
+    const dsl = makeDsl(name, attrs, node, repo.dir, resources, problems, (inc, loc) =>
+      runRecipe(inc, loc ? `${loc.file}:${loc.line}` : `recipe ${name}`),
+    );
+    try {
+      def.fn(dsl);
+    } catch (err) {
+      if (err instanceof InputError) problems.push(...err.problems);
+      else {
+        const loc = locationOf(err as Error, repo.dir);
+        const rel = path.relative(repo.dir, input.repo.recipeFiles.get(name) ?? name);
+        problems.push(
+          `${loc ? `${loc.file}:${loc.line}` : rel}: recipe "${name}" threw: ${(err as Error).message}`,
+        );
+      }
+    }
+  };
+  for (const name of expansion.recipes) runRecipe(name, `roles/${input.role}`);
+  problems.push(...notificationProblems(resources));
+  if (problems.length > 0) throw new InputError(problems);
+  return { role: input.role, roles: expansion.roles, recipes: ran, attrs, resources };
+}
+
+function makeDsl(
+  recipeName: string,
+  attrs: Attrs,
+  node: NodeInfo,
+  repoDir: string,
+  resources: DeclaredResource[],
+  problems: string[],
+  include: (name: string, loc?: SourceLocation) => void,
+): RecipeDsl {
+  const declare =
+    (kindName: string) =>
+    (name: string, rawProps: Record<string, unknown> = {}) => {
+      const source = locationOf(new Error(), repoDir);
+      const where = source ? `${source.file}:${source.line}` : `recipe ${recipeName}`;
+      const kind = resourceKinds[kindName] as ResourceKind | undefined;
+      if (!kind) {
+        problems.push(
+          `${where}: ${kindName}[${name}]: the ${kindName} resource is not available in this muster`,
+        );
+        return `${kindName}[${name}]`;
+      }
+      const { common, own } = splitProps(kind, rawProps);
+      const props = { [kind.nameProp]: name, ...own };
+      const label = `${kindName}[${name}]`;
+      if (typeof name !== "string" || name === "")
+        problems.push(`${where}: ${kindName}(): the first argument is the resource's name`);
+      const c = commonPropsSchema.safeParse(common);
+      if (!c.success) problems.push(...zodProblems(`${where}: ${label}`, c.error));
+      const r = kind.schema.safeParse(props);
+      if (!r.success) {
+        problems.push(...zodProblems(`${where}: ${label}`, r.error));
+        return label;
+      }
+      const id = kind.id(r.data);
+      if (kind.validate) {
+        try {
+          problems.push(...kind.validate(r.data, repoDir).map((p) => `${where}: ${id}: ${p}`));
+        } catch (err) {
+          problems.push(`${where}: ${id}: ${(err as Error).message}`);
+        }
+      }
+      resources.push({
+        kind: kindName,
+        name,
+        props: r.data as Record<string, unknown>,
+        common: (c.success ? c.data : {}) as CommonProps,
+        id,
+        recipe: recipeName,
+        source,
+      });
+      return id;
+    };
+  return {
+    attrs,
+    node,
+    directory: declare("directory"),
+    file: declare("file"),
+    template: declare("template"),
+    link: declare("link"),
+    execute: declare("execute"),
+    git: declare("git"),
+    package: declare("package"),
+    service: declare("service"),
+    user: declare("user"),
+    group: declare("group"),
+    include: (name: string) => include(name, locationOf(new Error(), repoDir)),
+  } as RecipeDsl;
+}
+
+/** Common props go to the runner; `sensitive` also reaches kinds whose schema knows it. */
+function splitProps(kind: ResourceKind, raw: Record<string, unknown>) {
+  const shape = (kind.schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+  const common: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (COMMON_KEYS.has(k)) {
+      common[k] = v;
+      if (k in shape) own[k] = v;
+    } else own[k] = v;
+  }
+  return { common, own };
+}
+
+/** The first stack frame inside the config repo: where a recipe declared something. */
+export function locationOf(err: Error, repoDir: string): SourceLocation | undefined {
+  for (const line of (err.stack ?? "").split("\n").slice(1)) {
+    const m = /\(?(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/.exec(line.trim());
+    if (!m) continue;
+    const rel = path.relative(repoDir, m[1]);
+    if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
+      return { file: rel, line: Number(m[2]) };
+  }
+  return undefined;
+}
+
+export function notificationTargets(spec: NotificationSpec | NotificationSpec[] | undefined) {
+  const list = spec === undefined ? [] : Array.isArray(spec) ? spec : [spec];
+  return list.map((s) =>
+    typeof s === "string"
+      ? { resource: s, action: undefined, timing: "delayed" as const }
+      : { resource: s.resource, action: s.action, timing: s.timing ?? ("delayed" as const) },
+  );
+}
+
+function notificationProblems(resources: DeclaredResource[]): string[] {
+  const ids = new Set(resources.map((r) => r.id));
+  const problems: string[] = [];
+  for (const r of resources) {
+    for (const [field, spec] of [
+      ["notifies", r.common.notifies],
+      ["subscribes", r.common.subscribes],
+    ] as const) {
+      for (const t of notificationTargets(spec)) {
+        if (ids.has(t.resource)) continue;
+        const where = r.source ? `${r.source.file}:${r.source.line}` : `recipe ${r.recipe}`;
+        const hint = closest(t.resource, ids);
+        problems.push(
+          `${where}: ${r.id}: ${field}: no resource ${t.resource} in this run${hint ? `; did you mean ${hint}?` : ""}`,
+        );
+      }
+    }
+  }
+  return problems;
+}

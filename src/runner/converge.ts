@@ -1,0 +1,231 @@
+/**
+ * The converge phase: the one choke point for change. Resources run in declaration order; for
+ * each: guards, prepare, read, diff, and apply only when not a dry run; then read + diff again
+ * must be empty or the resource "did not converge". A failed resource stops the run (fail
+ * closed). Notifications run immediately or, deduplicated, at the end.
+ */
+import { randomUUID } from "node:crypto";
+import type { DeclaredResource } from "../core/declared.ts";
+import { errorMessage } from "../core/errors.ts";
+import type { Change, Guard, ResourceContext, ResourceKind } from "../core/resource.ts";
+import { resourceKinds } from "../resources/index.ts";
+import type { CompiledRun } from "./compile.ts";
+import { notificationTargets } from "./compile.ts";
+import { type ResourceResult, type RunReport, totals } from "./report.ts";
+
+export interface ConvergeOptions {
+  dryRun: boolean;
+  configRevision?: string;
+  runId?: string;
+  /** called as each resource finishes (the human reporter prints from it) */
+  onResult?: (r: ResourceResult) => void;
+}
+
+interface Pending {
+  target: DeclaredResource;
+  action?: string;
+  by: string;
+}
+
+export async function converge(
+  run: CompiledRun,
+  ctx: ResourceContext,
+  opts: ConvergeOptions,
+): Promise<RunReport> {
+  const started = Date.now();
+  const results: ResourceResult[] = [];
+  const byId = new Map<string, DeclaredResource>();
+  for (const r of run.resources) if (!byId.has(r.id)) byId.set(r.id, r);
+  // subscribes is notifies seen from the other side: turn it around once
+  const subscribers = new Map<string, { target: DeclaredResource; action?: string; timing: string }[]>();
+  for (const r of run.resources)
+    for (const t of notificationTargets(r.common.subscribes)) {
+      const list = subscribers.get(t.resource) ?? [];
+      list.push({ target: r, action: t.action, timing: t.timing });
+      subscribers.set(t.resource, list);
+    }
+  const delayed: Pending[] = [];
+  let error: string | undefined;
+
+  const emit = (r: ResourceResult) => {
+    results.push(r);
+    opts.onResult?.(r);
+  };
+
+  const notify = async (source: DeclaredResource) => {
+    const targets = [
+      ...notificationTargets(source.common.notifies).map((t) => ({ ...t, target: byId.get(t.resource)! })),
+      ...(subscribers.get(source.id) ?? []),
+    ];
+    for (const t of targets) {
+      if (t.timing === "immediate" && !opts.dryRun) {
+        const res = await runOne(t.target, ctx, opts, t.action ?? notifyAction(t.target), source.id);
+        emit(res);
+        if (res.status === "failed" && !t.target.common.ignoreFailure) throw new Stop(res);
+        if (res.status !== "up-to-date" && res.status !== "skipped") await notify(t.target);
+      } else if (!delayed.some((d) => d.target.id === t.target.id && d.action === t.action)) {
+        delayed.push({ target: t.target, action: t.action, by: source.id });
+      }
+    }
+  };
+
+  try {
+    for (const r of run.resources) {
+      const res = await runOne(r, ctx, opts, undefined, undefined);
+      emit(res);
+      if (res.status === "failed") {
+        if (r.common.ignoreFailure) continue;
+        throw new Stop(res);
+      }
+      if (res.status === "updated" || res.status === "ran" || res.status === "would-update") await notify(r);
+    }
+    // delayed notifications: each target once, in the order first notified
+    while (delayed.length > 0) {
+      const d = delayed.shift()!;
+      if (opts.dryRun) {
+        emit({
+          ...base(d.target),
+          status: "would-update",
+          changes: [{ what: `${d.action ?? notifyAction(d.target)} (notified by ${d.by})` }],
+          durationMs: 0,
+        });
+        continue;
+      }
+      const res = await runOne(d.target, ctx, opts, d.action ?? notifyAction(d.target), d.by);
+      emit(res);
+      if (res.status === "failed" && !d.target.common.ignoreFailure) throw new Stop(res);
+      if (res.status === "updated" || res.status === "ran") await notify(d.target);
+    }
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+    error = `${err.result.id} (${err.result.source ?? `recipe ${err.result.recipe}`}): ${err.result.error}`;
+  }
+
+  const appRevision = run.resources
+    .filter((r) => r.kind === "git")
+    .map((r) => ctx.shared.get(`git-head:${r.id}`))[0] as string | undefined;
+  return {
+    runId: opts.runId ?? randomUUID(),
+    role: run.role,
+    roles: run.roles,
+    recipes: run.recipes,
+    root: ctx.fs.root,
+    dryRun: opts.dryRun,
+    configRevision: opts.configRevision,
+    appRevision,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    outcome: error ? "failed" : "converged",
+    error,
+    resources: results,
+    totals: totals(results),
+  };
+}
+
+class Stop extends Error {
+  constructor(readonly result: ResourceResult) {
+    super(result.error);
+  }
+}
+
+function notifyAction(r: DeclaredResource): string {
+  return resourceKinds[r.kind].defaultNotifyAction ?? "refresh";
+}
+
+function base(r: DeclaredResource): Pick<ResourceResult, "id" | "kind" | "recipe" | "source"> {
+  return {
+    id: r.id,
+    kind: r.kind,
+    recipe: r.recipe,
+    source: r.source ? `${r.source.file}:${r.source.line}` : undefined,
+  };
+}
+
+/** Converge one resource (or run one notified action on it). Never throws: failures are results. */
+async function runOne(
+  r: DeclaredResource,
+  ctx: ResourceContext,
+  opts: ConvergeOptions,
+  notifiedAction: string | undefined,
+  notifiedBy: string | undefined,
+): Promise<ResourceResult> {
+  const kind = resourceKinds[r.kind] as ResourceKind;
+  const started = Date.now();
+  const out = (status: ResourceResult["status"], changes: Change[], extra: Partial<ResourceResult> = {}) => ({
+    ...base(r),
+    status,
+    changes: r.common.sensitive ? changes.map((c) => ({ what: c.what })) : changes,
+    durationMs: Date.now() - started,
+    ...(notifiedBy ? { note: `notified by ${notifiedBy}` } : {}),
+    ...extra,
+  });
+  try {
+    if (!notifiedBy) {
+      const skip = await guardSays(ctx, r);
+      if (skip) return out("skipped", [], { note: skip });
+    }
+    // a notification runs "refresh" through the kind, any other action as the resource's action
+    if (notifiedAction === "refresh" && kind.refresh) {
+      if (!opts.dryRun) await kind.refresh(ctx, r.props, notifiedAction);
+      return out(opts.dryRun ? "would-update" : "updated", [{ what: "refresh" }]);
+    }
+    let props = notifiedAction ? { ...r.props, action: notifiedAction } : r.props;
+    if (kind.prepare) props = (await kind.prepare(ctx, props)) as Record<string, unknown>;
+    const current = await kind.read(ctx, props);
+    // the application's revision is what a git resource converges to, changed or not
+    if (r.kind === "git") ctx.shared.set(`git-head:${r.id}`, (current as { target?: string }).target);
+    const changes = kind.diff(props, current);
+    if (changes.length === 0) return out("up-to-date", []);
+    if (opts.dryRun) return out("would-update", changes);
+    await withRetries(r, () => kind.apply(ctx, props, changes, current));
+    const once = kind.runsEveryTime?.(props) ?? false;
+    if (once) {
+      return out(
+        "ran",
+        changes,
+        notifiedBy ? {} : { note: "runs on every converge unless guarded (creates, onlyIf, notIf)" },
+      );
+    }
+    const after = kind.diff(props, await kind.read(ctx, props));
+    if (after.length > 0)
+      return out("failed", changes, {
+        error: `did not converge: still ${after.map((c) => c.what).join("; ")}`,
+      });
+    return out("updated", changes);
+  } catch (err) {
+    return out("failed", [], { error: errorMessage(err).split("\n")[0] });
+  }
+}
+
+async function withRetries(r: DeclaredResource, fn: () => Promise<void> | void): Promise<void> {
+  const retries = r.common.retries ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      if (attempt >= retries) throw err;
+      await new Promise((res) => setTimeout(res, (r.common.retryDelay ?? 2) * 1000));
+    }
+  }
+}
+
+/** A reason to skip, or undefined to run. */
+async function guardSays(ctx: ResourceContext, r: DeclaredResource): Promise<string | undefined> {
+  if (r.common.onlyIf !== undefined && !(await evalGuard(ctx, r.common.onlyIf)))
+    return "skipped: onlyIf guard is false";
+  if (r.common.notIf !== undefined && (await evalGuard(ctx, r.common.notIf)))
+    return "skipped: notIf guard is true";
+  return undefined;
+}
+
+async function evalGuard(ctx: ResourceContext, g: Guard): Promise<boolean> {
+  if (typeof g === "function") return Boolean(await g());
+  const res = await ctx.exec(Array.isArray(g) ? g : [g], {
+    shell: !Array.isArray(g),
+    cwd: ctx.fs.root,
+    env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root },
+    timeoutMs: 60_000,
+  });
+  return res.code === 0;
+}

@@ -1,0 +1,36 @@
+/**
+ * The machine log: JSON lines under the root's /var/log/muster/ (pino, synchronous so a crash
+ * loses nothing already logged). Credentials in URLs are redacted before anything is written.
+ */
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import pino from "pino";
+import { redactUrl } from "../resources/git-env.ts";
+
+export interface RunLog {
+  event(name: string, fields?: Record<string, unknown>): void;
+  close(): void;
+}
+
+export function openRunLog(root: string, file: string, base: Record<string, unknown>): RunLog {
+  const dest = path.join(root, "var/log/muster", file);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  const stream = pino.destination({ dest, sync: true, append: true });
+  const logger = pino({ base, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, stream);
+  return {
+    event(name, fields = {}) {
+      logger.info(redactDeep(fields) as object, name);
+    },
+    close() {
+      stream.flushSync?.();
+    },
+  };
+}
+
+export function redactDeep(v: unknown): unknown {
+  if (typeof v === "string") return redactUrl(v);
+  if (Array.isArray(v)) return v.map(redactDeep);
+  if (v && typeof v === "object" && !(v instanceof Buffer))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x)]));
+  return v;
+}

@@ -1,0 +1,111 @@
+/**
+ * One whole converge as `muster converge` and `muster boot` run it: load the config repo,
+ * compile recipes and the run, take the root's lock, converge, log. Input problems surface as
+ * InputError before anything on the host is touched.
+ */
+
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import * as path from "node:path";
+import type { Attrs } from "../config/attributes.ts";
+import { compileRecipes } from "../config/compile-recipes.ts";
+import { loadConfigRepo } from "../config/repo.ts";
+import type { Logger, ResourceContext } from "../core/resource.ts";
+import { exec } from "../host/exec.ts";
+import { idResolver } from "../host/ids.ts";
+import { RootFs } from "../host/root-fs.ts";
+import { compileRun } from "./compile.ts";
+import { converge } from "./converge.ts";
+import { acquireLock } from "./lock.ts";
+import type { ResourceResult, RunReport } from "./report.ts";
+import { openRunLog } from "./run-log.ts";
+
+export interface SessionOptions {
+  repoDir: string;
+  role: string;
+  root: string;
+  dryRun?: boolean;
+  environment?: string;
+  attrFlags?: Attrs[];
+  /** extra facts for recipes (node.instance), set by boot */
+  instance?: Record<string, unknown>;
+  lockWaitMs?: number;
+  runId?: string;
+  onResult?: (r: ResourceResult) => void;
+  onProgress?: (msg: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
+export async function convergeSession(opts: SessionOptions): Promise<RunReport> {
+  const fs = new RootFs(opts.root);
+  const repo = loadConfigRepo(opts.repoDir);
+  const recipes = await compileRecipes(repo);
+  const run = compileRun({
+    repo,
+    recipes,
+    role: opts.role,
+    environment: opts.environment,
+    attrFlags: opts.attrFlags,
+    node: { hostname: hostname(), root: fs.root, environment: opts.environment, instance: opts.instance },
+  });
+  const runId = opts.runId ?? randomUUID();
+  const configRevision = await gitHead(repo.dir);
+  const lock = await acquireLock(
+    path.join(fs.root, "var/lib/muster/converge.lock"),
+    opts.lockWaitMs ?? 30_000,
+  );
+  const log = openRunLog(fs.root, "converge.log", { runId });
+  try {
+    log.event("run.start", {
+      role: run.role,
+      recipes: run.recipes,
+      dryRun: opts.dryRun ?? false,
+      configRevision,
+    });
+    const logger: Logger = {
+      info: (msg, f) => log.event("info", { msg, ...f }),
+      warn: (msg, f) => log.event("warn", { msg, ...f }),
+      progress: (msg) => {
+        log.event("progress", { msg });
+        opts.onProgress?.(msg);
+      },
+    };
+    const ctx: ResourceContext = {
+      fs,
+      exec,
+      repoDir: repo.dir,
+      dryRun: opts.dryRun ?? false,
+      log: logger,
+      env: opts.env ?? process.env,
+      ids: idResolver(fs.root),
+      shared: new Map(),
+    };
+    const report = await converge(run, ctx, {
+      dryRun: opts.dryRun ?? false,
+      configRevision,
+      runId,
+      onResult: (r) => {
+        if (r.status !== "up-to-date") log.event("resource", { ...r });
+        opts.onResult?.(r);
+      },
+    });
+    log.event("run.end", {
+      outcome: report.outcome,
+      totals: report.totals,
+      durationMs: report.durationMs,
+      error: report.error,
+      appRevision: report.appRevision,
+    });
+    return report;
+  } finally {
+    log.close();
+    lock.release();
+  }
+}
+
+async function gitHead(dir: string): Promise<string | undefined> {
+  const res = await exec(["git", "-C", dir, "rev-parse", "HEAD"], { timeoutMs: 10_000 }).catch(
+    () => undefined,
+  );
+  return res?.code === 0 ? res.stdout.trim() : undefined;
+}
