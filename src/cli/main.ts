@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerConverge } from "./commands/converge.ts";
+import { registerDemo } from "./commands/demo.ts";
 import { EXIT, handleError } from "./errors.ts";
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerConverge(program);
   registerCheck(program);
+  registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

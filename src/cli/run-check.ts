@@ -32,8 +32,8 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
 }
 
 export async function collectProblems(flags: CheckFlags): Promise<string[]> {
-  const repo = loadConfigRepo(flags.repo); // a repo that cannot be read at all throws: exit 2
   const problems: string[] = [];
+  const repo = loadConfigRepo(flags.repo, problems); // a repo that cannot be read at all throws: exit 2
   problems.push(...templateProblems(repo.dir));
   if (flags.typecheck) problems.push(...(await typeCheck(repo.dir, [...repo.recipeFiles.values()])));
   let recipes: Awaited<ReturnType<typeof compileRecipes>>;
@@ -45,6 +45,8 @@ export async function collectProblems(flags: CheckFlags): Promise<string[]> {
   }
   const roles = flags.role ? [flags.role] : [...repo.roles.keys()];
   for (const role of roles) {
+    const file = repo.roles.get(role)?.file;
+    if (file && problems.some((p) => p.startsWith(`${file}:`))) continue; // already reported
     try {
       compileRun({ repo, recipes, role, node: { hostname: "check", root: "/" } });
     } catch (err) {
@@ -90,8 +92,8 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
         noEmit: true,
         skipLibCheck: true,
         allowImportingTsExtensions: true,
-        types: [],
-        typeRoots: [path.join(pkg, "node_modules/@types"), path.join(repoDir, "node_modules/@types")],
+        types: ["node"],
+        typeRoots: [path.join(repoDir, "node_modules/@types"), path.join(pkg, "node_modules/@types")],
         paths: { muster: [path.join(pkg, "src/index.ts")] },
       },
       files,
@@ -108,7 +110,9 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
       .map((l) => {
         const m = /^(.+?)\((\d+),\d+\): error TS\d+: (.*)$/.exec(l);
         if (!m) return l;
-        return `${path.relative(repoDir, path.resolve(work, m[1]))}:${m[2]}: ${m[3]}`;
+        // muster's prop types are long generic expressions: name the prop, not the type
+        const msg = m[3].replace(/ (in|to) (type|parameter of type) '.{60,}$/, "");
+        return `${path.relative(repoDir, path.resolve(repoDir, m[1]))}:${m[2]}: ${msg}`;
       });
   } finally {
     rmSync(work, { recursive: true, force: true });

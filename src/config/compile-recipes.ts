@@ -62,6 +62,7 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string, out: st
   try {
     const result = await esbuild.build({
       stdin: { contents: entry, resolveDir: repo.dir, sourcefile: "muster-recipes-entry.js", loader: "js" },
+      absWorkingDir: repo.dir, // error locations relative to the repo: "recipes/web.ts"
       bundle: true,
       platform: "node",
       format: "esm",

@@ -3,12 +3,11 @@
  * receives the DSL object. Resource functions take the resource's name (the path, for path-based
  * kinds) and then its props, as Chef's resources do.
  */
-import type { z } from "zod";
-import type { CommonProps } from "../core/resource.ts";
+import type { CommonProps, ResourceKind } from "../core/resource.ts";
 
 /** Props of a resource kind as a recipe writes them: the name prop optional, common props added. */
-type PropsOf<S extends z.ZodType, NameProp extends string> = Omit<z.input<S>, NameProp> &
-  Partial<Pick<z.input<S>, NameProp & keyof z.input<S>>> &
+type PropsOf<P, NameProp extends string> = Omit<P, NameProp> &
+  Partial<Pick<P, NameProp & keyof P>> &
   CommonProps;
 
 export interface NodeInfo {
@@ -22,21 +21,19 @@ export interface NodeInfo {
   instance?: Record<string, unknown>;
 }
 
-export type ResourceFn<S extends z.ZodType, N extends string> = (
-  name: string,
-  props?: PropsOf<S, N>,
-) => string;
+type KindProps<K> = K extends ResourceKind<infer P, any> ? P : never;
+export type ResourceFn<K, N extends string> = (name: string, props?: PropsOf<KindProps<K>, N>) => string;
 
 export interface RecipeDsl {
   /** merged attributes: cookbook defaults < role defaults < role overrides < --attr */
   attrs: Record<string, any>;
   node: NodeInfo;
-  directory: ResourceFn<typeof import("../resources/directory.ts").directory.schema, "path">;
-  file: ResourceFn<typeof import("../resources/file.ts").file.schema, "path">;
-  template: ResourceFn<typeof import("../resources/template.ts").template.schema, "path">;
-  link: ResourceFn<typeof import("../resources/link.ts").link.schema, "path">;
-  execute: ResourceFn<typeof import("../resources/execute.ts").execute.schema, "command">;
-  git: ResourceFn<typeof import("../resources/git.ts").git.schema, "destination">;
+  directory: ResourceFn<typeof import("../resources/directory.ts").directory, "path">;
+  file: ResourceFn<typeof import("../resources/file.ts").file, "path">;
+  template: ResourceFn<typeof import("../resources/template.ts").template, "path">;
+  link: ResourceFn<typeof import("../resources/link.ts").link, "path">;
+  execute: ResourceFn<typeof import("../resources/execute.ts").execute, "command">;
+  git: ResourceFn<typeof import("../resources/git.ts").git, "destination">;
   package: (name: string, props?: Record<string, unknown> & CommonProps) => string;
   service: (name: string, props?: Record<string, unknown> & CommonProps) => string;
   user: (name: string, props?: Record<string, unknown> & CommonProps) => string;

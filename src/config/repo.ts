@@ -27,7 +27,11 @@ export interface ConfigRepo {
 
 const DATA_EXT = [".json", ".yaml", ".yml"];
 
-export function loadConfigRepo(dir: string): ConfigRepo {
+/**
+ * Read a config repo. Problems throw one InputError listing them all, unless `collect` is given:
+ * then they are pushed there and what could be read is returned (`muster check` goes on with it).
+ */
+export function loadConfigRepo(dir: string, collect?: string[]): ConfigRepo {
   const abs = path.resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory())
     throw new InputError(`--repo ${dir}: config repository directory does not exist`);
@@ -38,7 +42,8 @@ export function loadConfigRepo(dir: string): ConfigRepo {
   const roles = loadRoles(abs, problems);
   const cookbookAttributes = loadCookbookAttributes(abs, problems);
   for (const role of roles.values()) problems.push(...runListProblems(role, recipeFiles, roles));
-  if (problems.length > 0) throw new InputError(problems);
+  if (collect) collect.push(...problems);
+  else if (problems.length > 0) throw new InputError(problems);
   return { dir: abs, roles, recipeFiles, cookbookAttributes };
 }
 

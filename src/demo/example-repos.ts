@@ -19,6 +19,7 @@ export async function bareRepoFrom(
   bare: string,
   message = "initial commit",
 ): Promise<string> {
+  mkdirSync(path.dirname(bare), { recursive: true });
   const work = mkdtempSync(`${bare}.work-`);
   try {
     cpSync(srcDir, work, { recursive: true, filter: (p) => !p.includes("node_modules") });

@@ -1,5 +1,6 @@
 /** directory: a directory with a mode and owner; actions create, delete. */
 import { z } from "zod";
+import { RunError } from "../core/errors.ts";
 import { type Change, defineResource, formatMode, parseMode } from "../core/resource.ts";
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
 import { applyOwnership, type OwnedStat, ownershipChanges, withNames } from "./ownership.ts";
@@ -52,7 +53,14 @@ export const directory = defineResource<DirectoryProps, Current>({
       return;
     }
     if (cur.kind === "other") ctx.fs.remove(p.path);
-    if (cur.kind !== "directory") ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
+    if (cur.kind !== "directory") {
+      const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
+      if (!p.recursive && ctx.fs.stat(parent)?.type !== "directory")
+        throw new RunError(
+          `parent directory ${parent} does not exist; declare it first or set recursive: true`,
+        );
+      ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
+    }
     applyOwnership(ctx, p.path, p);
   },
 });

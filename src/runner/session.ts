@@ -50,11 +50,11 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
   });
   const runId = opts.runId ?? randomUUID();
   const configRevision = await gitHead(repo.dir);
-  const lock = await acquireLock(
-    path.join(fs.root, "var/lib/muster/converge.lock"),
-    opts.lockWaitMs ?? 30_000,
-  );
-  const log = openRunLog(fs.root, "converge.log", { runId });
+  // a dry run leaves the target untouched: no lock file, no log under the root
+  const lock = opts.dryRun
+    ? { release() {} }
+    : await acquireLock(path.join(fs.root, "var/lib/muster/converge.lock"), opts.lockWaitMs ?? 30_000);
+  const log = opts.dryRun ? { event() {}, close() {} } : openRunLog(fs.root, "converge.log", { runId });
   try {
     log.event("run.start", {
       role: run.role,

@@ -1,0 +1,139 @@
+/**
+ * Bad input through the real CLI: exit 2, one line that names the file and the field, and the
+ * root untouched.
+ */
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupTmp, muster, tmpDir, treeHash } from "../test-support/tmp.ts";
+
+afterAll(cleanupTmp);
+
+const GOOD_WEB = `import { recipe } from "muster";
+export default recipe("web", ({ directory, file, template }) => {
+  directory("/etc/app", { mode: "0755", recursive: true });
+  file("/etc/app/a.conf", { content: "a\\n", mode: "0644" });
+  template("/etc/app/site.conf", { source: "site.eta", variables: { port: 80 } });
+});
+`;
+
+/** A small config repo with `files` (relative path -> content) over a working default. */
+function repo(files: Record<string, string> = {}): string {
+  const dir = tmpDir("muster-repo-");
+  const all: Record<string, string> = {
+    "roles/web.json": JSON.stringify({ name: "web", run_list: ["recipe[base]", "recipe[web]"] }),
+    "recipes/base.ts": `import { recipe } from "muster";\nexport default recipe("base", ({ directory }) => {\n  directory("/srv", {});\n});\n`,
+    "recipes/web.ts": GOOD_WEB,
+    "templates/site.eta": "listen <%= it.port %>;\n",
+    ...files,
+  };
+  for (const [rel, content] of Object.entries(all)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+async function expectBadInput(repoDir: string, expected: RegExp, role = "web") {
+  const root = tmpDir("muster-root-");
+  const before = treeHash(root);
+  const res = await muster(["converge", "--repo", repoDir, "--role", role, "--root", root]);
+  expect(res.code, res.stderr + res.stdout).toBe(2);
+  const lines = res.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(expected);
+  expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(treeHash(root)).toBe(before);
+}
+
+describe("muster converge: bad input", () => {
+  it("works on the good repo (the cases below differ from it by one mistake)", async () => {
+    const root = tmpDir();
+    const res = await muster(["converge", "--repo", repo(), "--role", "web", "--root", root]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(readFileSync(path.join(root, "etc/app/site.conf"), "utf8")).toBe("listen 80;\n");
+  });
+
+  it("unknown recipe in a run list", () =>
+    expectBadInput(
+      repo({ "roles/web.json": JSON.stringify({ name: "web", run_list: ["recipe[base]", "recipe[wbe]"] }) }),
+      /^muster: roles\/web\.json: run_list\[1\]: unknown recipe "wbe"; did you mean "web"\?$/,
+    ));
+
+  it("misspelled prop", () =>
+    expectBadInput(
+      repo({ "recipes/web.ts": GOOD_WEB.replace('{ content: "a\\n", mode', '{ content: "a\\n", mdoe') }),
+      /^muster: recipes\/web\.ts:4: file\[\/etc\/app\/a\.conf\]: unknown prop "mdoe"$/,
+    ));
+
+  it("wrong type", () =>
+    expectBadInput(
+      repo({ "recipes/web.ts": GOOD_WEB.replace('mode: "0755"', "mode: true") }),
+      /^muster: recipes\/web\.ts:3: directory\[\/etc\/app\]: mode: /,
+    ));
+
+  it("template syntax error", () =>
+    expectBadInput(
+      repo({ "templates/site.eta": "a\nlisten <%= it.port ;\n" }),
+      /^muster: recipes\/web\.ts:5: template\[\/etc\/app\/site\.conf\]: templates\/site\.eta: syntax error: unclosed tag at line 2/,
+    ));
+
+  it("undefined template variable", () =>
+    expectBadInput(
+      repo({ "templates/site.eta": "listen <%= it.port %>;\nname <%= it.serverName %>;\n" }),
+      /^muster: recipes\/web\.ts:5: template\[\/etc\/app\/site\.conf\]: templates\/site\.eta: line 2: variable it\.serverName is not defined/,
+    ));
+
+  it("role cycle", () =>
+    expectBadInput(
+      repo({
+        "roles/web.json": JSON.stringify({ name: "web", run_list: ["role[base]"] }),
+        "roles/base.yaml": "name: base\nrunList: ['role[web]']\n",
+      }),
+      /^muster: roles\/base\.yaml: role cycle web -> base -> web/,
+    ));
+
+  it("relative resource path", () =>
+    expectBadInput(
+      repo({ "recipes/web.ts": GOOD_WEB.replace('directory("/etc/app"', 'directory("etc/app"') }),
+      /^muster: recipes\/web\.ts:3: directory\[etc\/app\]: path: must be an absolute path/,
+    ));
+
+  it("missing repo directory", () =>
+    expectBadInput(
+      "/nonexistent/config-repo",
+      /^muster: --repo \/nonexistent\/config-repo: config repository directory does not exist$/,
+    ));
+
+  it("unknown role", () =>
+    expectBadInput(
+      repo(),
+      /^muster: --role wbe: no roles\/wbe\.json or \.yaml .*did you mean "web"\?/,
+      "wbe",
+    ));
+
+  it("a recipe that does not compile names the file and line", () =>
+    expectBadInput(
+      repo({ "recipes/web.ts": GOOD_WEB.replace("directory(", "directory((") }),
+      /^muster: recipes\/web\.ts:3: /,
+    ));
+
+  it("usage errors exit 2", async () => {
+    const res = await muster(["converge", "--repo", repo()]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/required option '--role <name>' not specified/);
+  });
+});
+
+describe("muster converge: a symlink in the root that points outside it", () => {
+  it("is resolved inside the root; nothing outside the root is written", async () => {
+    const root = tmpDir("muster-root-");
+    const outside = tmpDir("muster-outside-");
+    symlinkSync(outside, path.join(root, "etc")); // /etc -> a host path outside the root
+    const res = await muster(["converge", "--repo", repo(), "--role", "web", "--root", root]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(readdirSync(outside)).toEqual([]);
+    // the link's host path is taken as a path inside the root, as chroot would
+    expect(readFileSync(path.join(root, outside, "app/a.conf"), "utf8")).toBe("a\n");
+  });
+});

@@ -1,0 +1,72 @@
+import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import { RootFs } from "./root-fs.ts";
+
+afterEach(cleanupTmp);
+
+describe("RootFs.resolve keeps every path inside the root", () => {
+  it("maps absolute paths under the root and clamps ..", () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    expect(fs.resolve("/etc/x")).toBe(path.join(fs.root, "etc/x"));
+    expect(fs.resolve("/../../etc/passwd")).toBe(path.join(fs.root, "etc/passwd"));
+    expect(fs.resolve("/a/../../b")).toBe(path.join(fs.root, "b"));
+  });
+
+  it("resolves an absolute symlink to / inside the root, as chroot would", () => {
+    const root = tmpDir();
+    const outside = tmpDir("muster-outside-");
+    mkdirSync(path.join(root, "srv"));
+    symlinkSync("/", path.join(root, "srv/escape")); // "/" means the root's /
+    symlinkSync(outside, path.join(root, "srv/abs")); // a host path becomes a path under the root
+    const fs = new RootFs(root);
+    expect(fs.resolve("/srv/escape/etc/passwd")).toBe(path.join(fs.root, "etc/passwd"));
+    expect(fs.resolve("/srv/abs/file").startsWith(fs.root + path.sep)).toBe(true);
+    fs.mkdir(fs.inside(path.dirname(fs.resolve("/srv/abs/file"))), 0o755, true);
+    fs.writeFileAtomic("/srv/abs/file", "x");
+    expect(readFileSync(fs.resolve("/srv/abs/file"), "utf8")).toBe("x");
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it("resolves a relative symlink that climbs out to the root's top, never above it", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "a/b"), { recursive: true });
+    symlinkSync("../../../../../../tmp", path.join(root, "a/b/up"));
+    const fs = new RootFs(root);
+    expect(fs.resolve("/a/b/up/x")).toBe(path.join(fs.root, "tmp/x"));
+  });
+
+  it("fails on a symlink loop instead of hanging", () => {
+    const root = tmpDir();
+    symlinkSync("/loop", path.join(root, "loop"));
+    expect(() => new RootFs(root).resolve("/loop/x")).toThrow(/too many levels of symbolic links/);
+  });
+
+  it("refuses a relative path", () => {
+    expect(() => new RootFs(tmpDir()).resolve("etc/x")).toThrow(/not absolute/);
+  });
+});
+
+describe("RootFs.writeFileAtomic", () => {
+  it("writes mode before the rename and leaves no temporary file", () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    writeFileSync(path.join(root, "f"), "old");
+    fs.writeFileAtomic("/f", "new", { mode: 0o600 });
+    expect(readFileSync(path.join(root, "f"), "utf8")).toBe("new");
+    expect(lstatSync(path.join(root, "f")).mode & 0o777).toBe(0o600);
+    expect(readdirSync(root)).toEqual(["f"]);
+  });
+
+  it("leaves what was there whole and no temporary file when the rename fails", () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    mkdirSync(path.join(root, "d"));
+    writeFileSync(path.join(root, "d/keep"), "old");
+    expect(() => fs.writeFileAtomic("/d", "new")).toThrow();
+    expect(readFileSync(path.join(root, "d/keep"), "utf8")).toBe("old");
+    expect(readdirSync(root)).toEqual(["d"]);
+  });
+});

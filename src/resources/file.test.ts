@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { diffFile, type FileState } from "./file.ts";
+
+const stat = {
+  type: "file" as const,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  size: 4,
+  mtimeMs: 0,
+  user: "root",
+  groupName: "root",
+};
+const existing = (text: string, mode = 0o644): FileState => ({
+  kind: "file",
+  stat: { ...stat, mode },
+  bytes: Buffer.from(text),
+});
+
+describe("file diff", () => {
+  it("creates a missing file, showing its content as a diff", () => {
+    const changes = diffFile({ path: "/etc/motd", bytes: Buffer.from("hello\n") }, { kind: "missing" });
+    expect(changes[0].what).toBe("create file /etc/motd");
+    expect(changes[0].detail).toContain("+hello");
+    expect(changes[1].what).toBe("set mode to 0644");
+  });
+  it("shows a unified diff of changed text", () => {
+    const [c] = diffFile({ path: "/f", bytes: Buffer.from("a\nB\nc\n") }, existing("a\nb\nc\n"));
+    expect(c.what).toBe("update content of /f");
+    expect(c.detail).toContain("-b");
+    expect(c.detail).toContain("+B");
+    expect(c.detail).toContain("@@");
+  });
+  it("hides sensitive content", () => {
+    const [c] = diffFile({ path: "/f", bytes: Buffer.from("secret2"), sensitive: true }, existing("secret1"));
+    expect(c.what).toContain("sensitive");
+    expect(c.detail).toBeUndefined();
+    expect(JSON.stringify(c)).not.toContain("secret2");
+  });
+  it("is up to date when content and mode match", () => {
+    expect(diffFile({ path: "/f", bytes: Buffer.from("x"), mode: "0644" }, existing("x"))).toEqual([]);
+  });
+  it("changes the mode only", () => {
+    expect(
+      diffFile({ path: "/f", bytes: Buffer.from("x"), mode: "0600" }, existing("x")).map((c) => c.what),
+    ).toEqual(["set mode to 0600 (was 0644)"]);
+  });
+  it("create-if-missing leaves the content of an existing file alone", () => {
+    expect(
+      diffFile({ path: "/f", bytes: Buffer.from("new"), action: "create-if-missing" }, existing("old")),
+    ).toEqual([]);
+  });
+  it("delete, and touch", () => {
+    expect(diffFile({ path: "/f", action: "delete" }, existing("x"))[0].what).toBe("delete file /f");
+    expect(diffFile({ path: "/f", action: "delete" }, { kind: "missing" })).toEqual([]);
+    expect(diffFile({ path: "/f", action: "touch" }, existing("x"))[0].what).toBe("update modification time");
+  });
+  it("does not print binary content", () => {
+    const [c] = diffFile({ path: "/b", bytes: Buffer.from([0, 1, 2]) }, existing("x"));
+    expect(c.what).toBe("update content of /b (3 bytes)");
+    expect(c.detail).toBeUndefined();
+  });
+});
