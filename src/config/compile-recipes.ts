@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError } from "../core/errors.ts";
+import { VERSION } from "../version.ts";
 import { isRecipe, type RecipeDefinition, recipe } from "./recipe-api.ts";
 import type { ConfigRepo } from "./repo.ts";
 
@@ -32,9 +33,7 @@ export async function compileRecipes(
     names.map((n, i) => `import r${i} from ${JSON.stringify(repo.recipeFiles.get(n))};`).join("\n") +
     `\nexport default { ${names.map((n, i) => `${JSON.stringify(n)}: r${i}`).join(", ")} };\n`;
   const cacheDir = opts.cacheDir ?? path.join(tmpdir(), "muster-recipes");
-  const hash = inputHash(repo, entry);
-  const out = path.join(cacheDir, `${hash}.mjs`);
-  if (!existsSync(out)) await bundle(repo, entry, cacheDir, out);
+  const out = freshBundle(repo, entry, cacheDir) ?? (await bundle(repo, entry, cacheDir));
   process.setSourceMapsEnabled(true);
   const mod = (await import(pathToFileURL(out).href)) as { default: Record<string, unknown> };
   const recipes = new Map<string, RecipeDefinition>();
@@ -56,9 +55,46 @@ export async function compileRecipes(
   return recipes;
 }
 
-async function bundle(repo: ConfigRepo, entry: string, cacheDir: string, out: string): Promise<void> {
+/**
+ * The cache: `<key>.json` (key = hash of the entry, Node's and muster's versions) lists every
+ * file the last bundle was built from (esbuild's metafile: recipes, the modules they import,
+ * packages from node_modules) with its content hash. The bundle is reused only while all match.
+ */
+function freshBundle(repo: ConfigRepo, entry: string, cacheDir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath(cacheDir, entry), "utf8")) as Manifest;
+    for (const [file, hash] of Object.entries(manifest.inputs))
+      if (fileHash(path.resolve(repo.dir, file)) !== hash) return undefined;
+    const out = path.join(cacheDir, manifest.bundle);
+    return existsSync(out) ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Manifest {
+  inputs: Record<string, string>;
+  bundle: string;
+}
+
+function manifestPath(cacheDir: string, entry: string): string {
+  const key = createHash("sha256")
+    .update(entry)
+    .update(process.version)
+    .update(VERSION)
+    .digest("hex")
+    .slice(0, 24);
+  return path.join(cacheDir, `${key}.json`);
+}
+
+function fileHash(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+async function bundle(repo: ConfigRepo, entry: string, cacheDir: string): Promise<string> {
   const esbuild = await import("esbuild");
   mkdirSync(cacheDir, { recursive: true });
+  const out = path.join(cacheDir, "bundle.mjs"); // esbuild's notional output, for the source map
   try {
     const result = await esbuild.build({
       stdin: { contents: entry, resolveDir: repo.dir, sourcefile: "muster-recipes-entry.js", loader: "js" },
@@ -69,6 +105,7 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string, out: st
       target: "node20",
       sourcemap: "inline",
       write: false,
+      metafile: true,
       logLevel: "silent",
       outfile: out,
       plugins: [
@@ -84,9 +121,23 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string, out: st
         },
       ],
     });
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, result.outputFiles[0].contents);
-    renameSync(tmp, out);
+    const inputs: Record<string, string> = {};
+    for (const input of Object.keys(result.metafile.inputs)) {
+      // virtual modules (muster-runtime:muster, the generated entry) have no file to hash
+      if (input.includes(":") || input === "muster-recipes-entry.js") continue;
+      inputs[input] = fileHash(path.resolve(repo.dir, input));
+    }
+    const code = result.outputFiles[0].contents;
+    const name = `${createHash("sha256").update(code).digest("hex").slice(0, 24)}.mjs`;
+    // write-then-rename, so a concurrent run never imports half a bundle
+    const tmp = path.join(cacheDir, `.${name}.${process.pid}.tmp`);
+    writeFileSync(tmp, code);
+    renameSync(tmp, path.join(cacheDir, name));
+    const manifest: Manifest = { inputs, bundle: name };
+    const mtmp = `${manifestPath(cacheDir, entry)}.${process.pid}.tmp`;
+    writeFileSync(mtmp, JSON.stringify(manifest));
+    renameSync(mtmp, manifestPath(cacheDir, entry));
+    return path.join(cacheDir, name);
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
     if (!errors) throw err;
@@ -94,16 +145,4 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string, out: st
       errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)),
     );
   }
-}
-
-function inputHash(repo: ConfigRepo, entry: string): string {
-  const h = createHash("sha256");
-  h.update(entry);
-  for (const file of [...repo.recipeFiles.values()].sort()) h.update(file).update(readFileSync(file));
-  for (const extra of ["package-lock.json", "tsconfig.json"]) {
-    const p = path.join(repo.dir, extra);
-    if (existsSync(p)) h.update(readFileSync(p));
-  }
-  h.update(process.version);
-  return h.digest("hex").slice(0, 24);
 }

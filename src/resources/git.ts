@@ -9,6 +9,7 @@ import { defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { execOk } from "../host/exec.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
+import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
 
 const schema = z.strictObject({
   destination: absolutePath,
@@ -51,7 +52,8 @@ export const git = defineResource<GitProps, GitState>({
     const dest = ctx.fs.hostPath(p.destination);
     const head = await localHead(ctx, dest);
     const origin = head
-      ? await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true)
+      ? (readOriginFromFiles(dest) ??
+        (await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true)))
       : undefined;
     if (head && p.action === "checkout") return { head, origin, target: head };
     const { target, branch } = await resolveRevision(ctx, p);
@@ -104,6 +106,8 @@ export const git = defineResource<GitProps, GitState>({
 async function localHead(ctx: ResourceContext, dest: string): Promise<string | undefined> {
   const st = ctx.fs.stat(`${ctx.fs.inside(dest)}/.git`);
   if (!st) return undefined;
+  const fromFiles = readHeadFromFiles(dest);
+  if (fromFiles) return fromFiles;
   const res = await ctx.exec(["git", "-C", dest, "rev-parse", "--verify", "-q", "HEAD"], {
     env: gitEnv(ctx.env),
   });

@@ -5,6 +5,7 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Attrs } from "../config/attributes.ts";
@@ -14,6 +15,7 @@ import type { Logger, ResourceContext } from "../core/resource.ts";
 import { exec } from "../host/exec.ts";
 import { idResolver } from "../host/ids.ts";
 import { RootFs } from "../host/root-fs.ts";
+import { readHeadFromFiles } from "../resources/git-local.ts";
 import { compileRun } from "./compile.ts";
 import { converge } from "./converge.ts";
 import { acquireLock } from "./lock.ts";
@@ -39,6 +41,7 @@ export interface SessionOptions {
 export async function convergeSession(opts: SessionOptions): Promise<RunReport> {
   const fs = new RootFs(opts.root);
   const repo = loadConfigRepo(opts.repoDir);
+  const configRevisionP = gitHead(repo.dir); // a child process: let it run while recipes compile
   const recipes = await compileRecipes(repo);
   const run = compileRun({
     repo,
@@ -49,7 +52,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
     node: { hostname: hostname(), root: fs.root, environment: opts.environment, instance: opts.instance },
   });
   const runId = opts.runId ?? randomUUID();
-  const configRevision = await gitHead(repo.dir);
+  const configRevision = await configRevisionP;
   // a dry run leaves the target untouched: no lock file, no log under the root
   const lock = opts.dryRun
     ? { release() {} }
@@ -103,9 +106,15 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
   }
 }
 
+/** The config repo's commit, when the repo is a git working tree of its own. */
 async function gitHead(dir: string): Promise<string | undefined> {
-  const res = await exec(["git", "-C", dir, "rev-parse", "HEAD"], { timeoutMs: 10_000 }).catch(
-    () => undefined,
-  );
-  return res?.code === 0 ? res.stdout.trim() : undefined;
+  const fromFiles = readHeadFromFiles(dir);
+  if (fromFiles) return fromFiles;
+  const res = await exec(["git", "-C", dir, "rev-parse", "--show-toplevel", "HEAD"], {
+    timeoutMs: 10_000,
+  }).catch(() => undefined);
+  if (res?.code !== 0) return undefined;
+  const [top, head] = res.stdout.trim().split("\n");
+  // a directory inside another repository (examples/ in muster's own) has no revision of its own
+  return realpathSync(top) === realpathSync(dir) ? head : undefined;
 }
