@@ -1,0 +1,295 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import {
+  type AutoScalingEmulator,
+  type LifecycleCompletion,
+  type LifecycleHeartbeat,
+  startAutoScalingEmulator,
+} from "../fleet/autoscaling-emulator.ts";
+import {
+  completeLifecycleAction,
+  credentialsFor,
+  DUMMY_CREDENTIALS,
+  type LifecycleTarget,
+  recordHeartbeat,
+  startHeartbeats,
+} from "./lifecycle.ts";
+
+let emu: AutoScalingEmulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+const INSTANCE = "i-0123456789abcdef0";
+
+async function start(): Promise<AutoScalingEmulator> {
+  emu = await startAutoScalingEmulator();
+  return emu;
+}
+
+/** A target against the emulator, with no credentials in the environment and short bounds. */
+const target = (e: AutoScalingEmulator, extra: Partial<LifecycleTarget> = {}): LifecycleTarget => ({
+  endpoint: e.url,
+  region: "eu-west-1",
+  group: "web-asg",
+  hook: "launch",
+  instanceId: INSTANCE,
+  timeoutMs: 500,
+  maxAttempts: 3,
+  env: {},
+  ...extra,
+});
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("completeLifecycleAction (real AutoScalingClient against the emulator)", () => {
+  it("sends CompleteLifecycleAction with the right params, signed with dummy credentials", async () => {
+    const e = await start();
+    const pending = e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    const done: LifecycleCompletion[] = [];
+    e.onComplete((c) => done.push(c));
+    await completeLifecycleAction({ ...target(e), result: "CONTINUE" });
+    expect(e.calls).toHaveLength(1);
+    expect(e.calls[0]).toMatchObject({
+      action: "CompleteLifecycleAction",
+      status: 200,
+      params: {
+        AutoScalingGroupName: "web-asg",
+        LifecycleHookName: "launch",
+        InstanceId: INSTANCE,
+        LifecycleActionResult: "CONTINUE",
+      },
+      accessKeyId: DUMMY_CREDENTIALS.accessKeyId,
+      region: "eu-west-1",
+    });
+    expect(e.calls[0]!.params.LifecycleActionToken).toBeUndefined();
+    expect(done).toEqual([
+      expect.objectContaining({ instanceId: INSTANCE, token: pending.token, result: "CONTINUE", via: "api" }),
+    ]);
+    expect(e.pendingActions()).toEqual([]);
+  });
+
+  it("passes the token when given, and ABANDON", async () => {
+    const e = await start();
+    const pending = e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    await completeLifecycleAction({ ...target(e, { token: pending.token }), result: "ABANDON" });
+    expect(e.calls[0]!.params).toMatchObject({
+      LifecycleActionToken: pending.token,
+      LifecycleActionResult: "ABANDON",
+    });
+  });
+
+  it("unknown hook: the SDK's ValidationError becomes one clear RunError, not retried", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    const err = await failure(
+      completeLifecycleAction({ ...target(e, { hook: "lanch" }), result: "CONTINUE" }),
+    );
+    expect(err).toBeInstanceOf(RunError);
+    expect(err).not.toBeInstanceOf(TimeoutError);
+    expect(err.message).toBe(
+      `Auto Scaling at ${e.url} rejected CompleteLifecycleAction for instance ${INSTANCE} (group "web-asg", hook "lanch"): ` +
+        `ValidationError: No Lifecycle Hook found with name 'lanch' for AutoScalingGroup 'web-asg'`,
+    );
+    expect(err.message).not.toContain("\n");
+    expect((err.cause as { name?: string }).name).toBe("ValidationError");
+    expect(e.calls).toHaveLength(1);
+    expect(e.calls[0]).toMatchObject({ status: 400, errorCode: "ValidationError" });
+  });
+
+  it("no pending action for the instance: AWS's 'No active Lifecycle Action' message", async () => {
+    const e = await start();
+    e.putLifecycleHook({ group: "web-asg", hook: "launch" });
+    const err = await failure(completeLifecycleAction({ ...target(e), result: "CONTINUE" }));
+    expect(err.message).toContain(
+      `ValidationError: No active Lifecycle Action found with instance ID ${INSTANCE}`,
+    );
+  });
+
+  it("500s are retried up to maxAttempts, then a RunError with the status", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    await e.setFault({ kind: "error" });
+    const err = await failure(completeLifecycleAction({ ...target(e), result: "CONTINUE" }));
+    expect(err).toBeInstanceOf(RunError);
+    expect(err.message).toMatch(
+      /failed CompleteLifecycleAction for instance .* with HTTP 500 InternalFailure: .* after 3 attempts$/,
+    );
+    expect(e.calls.map((c) => c.status)).toEqual([500, 500, 500]);
+    expect(e.pendingActions()).toHaveLength(1);
+  });
+
+  it("a passing fault is ridden out by the retries", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    await e.setFault({ kind: "error", status: 503, code: "ServiceUnavailable" });
+    e.on("call", () => {
+      if (e.calls.length === 1) void e.setFault(undefined);
+    });
+    await completeLifecycleAction({ ...target(e), result: "CONTINUE" });
+    expect(e.calls.map((c) => c.status)).toEqual([503, 200]);
+    expect(e.calls[0]!.errorCode).toBe("ServiceUnavailable");
+  });
+
+  it("down (refused): RunError within the bounds", async () => {
+    const e = await start();
+    await e.setFault({ kind: "down", mode: "refuse" });
+    const t0 = Date.now();
+    const err = await failure(
+      completeLifecycleAction({ ...target(e, { maxAttempts: 2 }), result: "CONTINUE" }),
+    );
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(err).toBeInstanceOf(RunError);
+    expect(err.message).toContain(
+      `Auto Scaling at ${e.url} refused the connection for CompleteLifecycleAction`,
+    );
+  });
+
+  it("down (sockets destroyed): RunError naming a reset", async () => {
+    const e = await start();
+    await e.setFault({ kind: "down" });
+    const err = await failure(
+      completeLifecycleAction({ ...target(e, { maxAttempts: 2 }), result: "CONTINUE" }),
+    );
+    expect(err).toBeInstanceOf(RunError);
+    expect(err.message).toContain("reset the connection for CompleteLifecycleAction");
+    expect(e.calls.map((c) => c.status)).toEqual(["destroyed", "destroyed"]);
+  });
+
+  it("slow: TimeoutError after the per-attempt timeout", async () => {
+    const e = await start();
+    await e.setFault({ kind: "slow", delayMs: 1000 });
+    const t0 = Date.now();
+    const err = await failure(
+      completeLifecycleAction({ ...target(e, { timeoutMs: 150, maxAttempts: 1 }), result: "CONTINUE" }),
+    );
+    expect(Date.now() - t0).toBeLessThan(900);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.message).toBe(
+      `Auto Scaling at ${e.url} did not answer CompleteLifecycleAction for instance ${INSTANCE} (group "web-asg", hook "launch") within 150 ms`,
+    );
+  });
+
+  it("the overall deadline bounds a call with its retries", async () => {
+    const e = await start();
+    await e.setFault({ kind: "slow", delayMs: 1000 });
+    const t0 = Date.now();
+    const err = await failure(
+      completeLifecycleAction({
+        ...target(e, { timeoutMs: 800, maxAttempts: 3, deadlineMs: 200 }),
+        result: "CONTINUE",
+      }),
+    );
+    expect(Date.now() - t0).toBeLessThan(700);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.message).toContain("within its deadline");
+  });
+
+  it("binds to a given local address (a fleet sandbox's 127.77.0.N)", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    await completeLifecycleAction({ ...target(e, { localAddress: "127.77.0.9" }), result: "CONTINUE" });
+    expect(e.calls[0]!.remoteAddress).toBe("127.77.0.9");
+  });
+
+  it("rejects bad input with InputError before any call", async () => {
+    const e = await start();
+    await expect(
+      completeLifecycleAction({ ...target(e, { group: "" }), result: "CONTINUE" }),
+    ).rejects.toThrow(InputError);
+    await expect(
+      completeLifecycleAction({ ...target(e), result: "MAYBE" as unknown as "CONTINUE" }),
+    ).rejects.toThrow(/result must be CONTINUE or ABANDON/);
+    await expect(recordHeartbeat(target(e, { endpoint: "nope" }))).rejects.toThrow(InputError);
+    await expect(recordHeartbeat(target(e, { maxAttempts: 0 }))).rejects.toThrow(InputError);
+    expect(e.calls).toEqual([]);
+  });
+});
+
+describe("heartbeats", () => {
+  it("recordHeartbeat extends the action and is reported", async () => {
+    const e = await start();
+    e.putLifecycleHook({ group: "web-asg", hook: "launch", heartbeatTimeoutMs: 60_000 });
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    const beats: LifecycleHeartbeat[] = [];
+    e.on("heartbeat", (h) => beats.push(h));
+    await recordHeartbeat(target(e));
+    expect(e.calls[0]).toMatchObject({
+      action: "RecordLifecycleActionHeartbeat",
+      params: { AutoScalingGroupName: "web-asg", LifecycleHookName: "launch", InstanceId: INSTANCE },
+    });
+    expect(beats).toHaveLength(1);
+    expect(e.pendingActions()[0]!.heartbeats).toBe(1);
+  });
+
+  it("startHeartbeats beats every interval until stopped", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    let beats = 0;
+    const stop = startHeartbeats(target(e), 40, { onBeat: () => beats++ });
+    await new Promise((r) => setTimeout(r, 230));
+    await stop();
+    const after = e.calls.length;
+    expect(beats).toBeGreaterThanOrEqual(3);
+    expect(after).toBe(beats);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(e.calls.length).toBe(after);
+  });
+
+  it("startHeartbeats reports failures and keeps going", async () => {
+    const e = await start();
+    e.putLifecycleHook({ group: "web-asg", hook: "launch" });
+    const errors: RunError[] = [];
+    const stop = startHeartbeats(target(e, { maxAttempts: 1 }), 30, { onError: (err) => errors.push(err) });
+    await new Promise((r) => setTimeout(r, 150));
+    await stop();
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(errors[0]).toBeInstanceOf(RunError);
+    expect(errors[0]!.message).toContain("No active Lifecycle Action found");
+  });
+
+  it("startHeartbeats rejects a bad interval", async () => {
+    const e = await start();
+    expect(() => startHeartbeats(target(e), 0)).toThrow(InputError);
+  });
+});
+
+describe("credentials", () => {
+  it("uses dummies only with an endpoint override and no credentials in the environment", () => {
+    expect(credentialsFor({ endpoint: "http://127.0.0.1:1", env: {} })).toEqual(DUMMY_CREDENTIALS);
+    expect(
+      credentialsFor({
+        endpoint: "http://127.0.0.1:1",
+        env: { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "s" },
+      }),
+    ).toBeUndefined();
+    expect(credentialsFor({ env: {} })).toBeUndefined();
+    const explicit = { accessKeyId: "A", secretAccessKey: "B" };
+    expect(credentialsFor({ endpoint: "http://x", credentials: explicit, env: {} })).toBe(explicit);
+  });
+
+  it("signs with the environment's credentials when present", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    await completeLifecycleAction({
+      ...target(e, { env: { AWS_ACCESS_KEY_ID: "AKIAENVKEY", AWS_SECRET_ACCESS_KEY: "x" } }),
+      credentials: { accessKeyId: "AKIAENVKEY", secretAccessKey: "x" },
+      result: "CONTINUE",
+    });
+    expect(e.calls[0]!.accessKeyId).toBe("AKIAENVKEY");
+  });
+
+  it("imports the AWS SDK only lazily (type-only at the top)", () => {
+    const src = readFileSync(new URL("./lifecycle.ts", import.meta.url), "utf8");
+    expect(src.split("\n").filter((l) => /^import\s+(?!type\b).*@aws-sdk/.test(l))).toEqual([]);
+  });
+});
