@@ -7,6 +7,7 @@ import { VERSION } from "../version.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerConverge } from "./commands/converge.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerSupervise } from "./commands/supervise.ts";
 import { EXIT, handleError } from "./errors.ts";
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerConverge(program);
   registerCheck(program);
+  registerSupervise(program);
   registerDemo(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

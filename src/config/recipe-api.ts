@@ -34,10 +34,10 @@ export interface RecipeDsl {
   link: ResourceFn<typeof import("../resources/link.ts").link, "path">;
   execute: ResourceFn<typeof import("../resources/execute.ts").execute, "command">;
   git: ResourceFn<typeof import("../resources/git.ts").git, "destination">;
-  package: (name: string, props?: Record<string, unknown> & CommonProps) => string;
-  service: (name: string, props?: Record<string, unknown> & CommonProps) => string;
-  user: (name: string, props?: Record<string, unknown> & CommonProps) => string;
-  group: (name: string, props?: Record<string, unknown> & CommonProps) => string;
+  package: ResourceFn<typeof import("../resources/package.ts").packageKind, "name">;
+  service: ResourceFn<typeof import("../resources/service.ts").service, "name">;
+  user: ResourceFn<typeof import("../resources/user.ts").user, "name">;
+  group: ResourceFn<typeof import("../resources/group.ts").group, "name">;
   /** run another recipe here, once per run however often it is included */
   include: (recipe: string) => void;
 }

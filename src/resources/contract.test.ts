@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineResource } from "../core/resource.ts";
 import { bareRepoFrom } from "../demo/example-repos.ts";
+import { stopStartedSupervisors } from "../providers/supervisor-client.ts";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";
 import { cleanupTmp, EXAMPLES, tmpDir, treeHash } from "../test-support/tmp.ts";
 import { resourceKinds } from "./index.ts";
@@ -25,7 +26,10 @@ beforeAll(async () => {
   appRepo = path.join(tmpDir(), "app.git");
   await bareRepoFrom(path.join(EXAMPLES, "app"), appRepo);
 });
-afterAll(cleanupTmp);
+afterAll(async () => {
+  await stopStartedSupervisors(); // the service scenario's
+  cleanupTmp();
+});
 
 /** One scenario a kind: the resources that exercise it (parents first). */
 const scenarios: Record<string, () => Decl[]> = {
@@ -59,7 +63,52 @@ const scenarios: Record<string, () => Decl[]> = {
     { kind: "directory", name: "/srv", props: {} },
     { kind: "git", name: "/srv/app", props: { repository: appRepo } },
   ],
+  // under a sandbox root a package is checked against the host's, never installed; git is on
+  // every machine these tests run on
+  package: () => [
+    { kind: "directory", name: "/srv", props: {} },
+    { kind: "package", name: "git", props: {} },
+  ],
+  service: () => [
+    { kind: "directory", name: "/srv", props: {} },
+    {
+      kind: "service",
+      name: "contract",
+      props: {
+        running: true,
+        enabled: true,
+        unit: { execStart: ["sleep", "1000"], workingDirectory: "/srv" },
+      },
+    },
+  ],
+  group: () => [...accountFiles(), { kind: "group", name: "app", props: { gid: 990, system: true } }],
+  user: () => [
+    ...accountFiles(),
+    {
+      kind: "user",
+      name: "app",
+      props: { uid: 990, home: "/srv/app", shell: "/usr/sbin/nologin", system: true },
+    },
+  ],
 };
+
+/** The root's own account files, which useradd/groupadd --prefix edit. */
+function accountFiles(): Decl[] {
+  const files: [string, string][] = [
+    ["/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"],
+    ["/etc/group", "root:x:0:\n"],
+    ["/etc/shadow", "root:*:19000:0:99999:7:::\n"],
+    ["/etc/gshadow", "root:*::\n"],
+  ];
+  return [
+    { kind: "directory", name: "/etc", props: {} },
+    ...files.map(([name, content]) => ({
+      kind: "file",
+      name,
+      props: { content, action: "create-if-missing" },
+    })),
+  ];
+}
 
 function allUpToDate(statuses: string[]): boolean {
   return statuses.every((s) => s === "up-to-date");

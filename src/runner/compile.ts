@@ -3,7 +3,9 @@
  * resources they declare, validate every prop, and report every problem at once. Nothing on the
  * host is read or changed here; `muster check` stops after this phase.
  */
+import { findSourceMap } from "node:module";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Attrs, deepMerge } from "../config/attributes.ts";
 import { cookbookOf, expandRunList } from "../config/expand.ts";
 import type { NodeInfo, RecipeDefinition, RecipeDsl } from "../config/recipe-api.ts";
@@ -103,7 +105,7 @@ function makeDsl(
   const declare =
     (kindName: string) =>
     (name: string, rawProps: Record<string, unknown> = {}) => {
-      const source = locationOf(new Error(), repoDir);
+      const source = callerLocation(repoDir);
       const where = source ? `${source.file}:${source.line}` : `recipe ${recipeName}`;
       const kind = resourceKinds[kindName] as ResourceKind | undefined;
       if (!kind) {
@@ -156,7 +158,7 @@ function makeDsl(
     service: declare("service"),
     user: declare("user"),
     group: declare("group"),
-    include: (name: string) => include(name, locationOf(new Error(), repoDir)),
+    include: (name: string) => include(name, callerLocation(repoDir)),
   } as RecipeDsl;
 }
 
@@ -182,6 +184,47 @@ export function locationOf(err: Error, repoDir: string): SourceLocation | undefi
     const rel = path.relative(repoDir, m[1]);
     if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
       return { file: rel, line: Number(m[2]) };
+  }
+  return undefined;
+}
+
+/**
+ * Where a recipe called the DSL: the first stack frame inside the config repo, as locationOf
+ * finds it in an error's stack. It is asked once per declared resource, so it reads V8's call
+ * sites and maps only the frames it looks at through their source maps: formatting a whole
+ * source-mapped stack as text for every resource was most of the compile phase's time.
+ */
+export function callerLocation(repoDir: string): SourceLocation | undefined {
+  const saved = Error.prepareStackTrace;
+  // another stack formatter (a test runner's source-map support) may know maps Node does not
+  if (saved !== undefined) return locationOf(new Error(), repoDir);
+  let sites: NodeJS.CallSite[] = [];
+  try {
+    Error.prepareStackTrace = (_err, callSites) => callSites;
+    const holder: { stack?: NodeJS.CallSite[] } = {};
+    Error.captureStackTrace(holder, callerLocation);
+    sites = holder.stack ?? []; // read while the override is in place: the stack is made lazily
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+  for (const site of sites) {
+    const file = site.getFileName();
+    const line = site.getLineNumber();
+    const column = site.getColumnNumber();
+    if (!file || line === null || column === null || file.startsWith("node:")) continue;
+    let source = file;
+    let sourceLine = line;
+    const map = findSourceMap(file);
+    if (map) {
+      const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number };
+      if (entry.originalSource === undefined || entry.originalLine === undefined) continue;
+      source = entry.originalSource;
+      sourceLine = entry.originalLine + 1;
+    }
+    const abs = source.startsWith("file://") ? fileURLToPath(source) : source;
+    const rel = path.relative(repoDir, abs);
+    if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
+      return { file: rel, line: sourceLine };
   }
   return undefined;
 }

@@ -1,11 +1,17 @@
 import { recipe } from "muster";
 
 // A web server: the application synced to the current revision of its repository, released
-// through a `live` link, and the web server's site config rendered from attributes.
-export default recipe("web", ({ attrs, directory, git, template, link, file }) => {
+// through a `live` link and run as a service, and the web server's site config rendered from
+// attributes. The app's environment file notifies the service: a changed port or address
+// restarts the app once, at the end of the run.
+export default recipe("web", ({ attrs, directory, git, template, link, file, package: pkg, service }) => {
   const app = attrs.app;
+  // the git resource below needs git. It is on the image: on a host apt installs it if it is
+  // missing; under a sandbox root muster only checks that the host has it.
+  pkg("git");
   directory(app.root, { mode: "0755", recursive: true });
-  git(`${app.root}/current`, { repository: app.repo, revision: app.revision });
+  // a new commit restarts the app, so it serves the revision it was synced to
+  git(`${app.root}/current`, { repository: app.repo, revision: app.revision, notifies: "service[app]" });
   link(`${app.root}/live`, { to: `${app.root}/current` });
 
   directory("/etc/nginx/sites-enabled", { mode: "0755", recursive: true });
@@ -21,7 +27,20 @@ export default recipe("web", ({ attrs, directory, git, template, link, file }) =
   });
   directory("/etc/app", { mode: "0755" });
   file("/etc/app/app.env", {
-    content: `PORT=${app.port}\nAPP_ROOT=${app.root}/live\n`,
+    content: `PORT=${app.port}\nHOST=${app.host}\nAPP_ROOT=${app.root}/live\n`,
     mode: "0640",
+    notifies: "service[app]",
+  });
+  // run by systemd on a host whose init is systemd, by muster's supervisor in a sandbox
+  service("app", {
+    running: true,
+    enabled: true,
+    unit: {
+      description: "the example app (examples/app)",
+      execStart: [app.node, "server.js"],
+      workingDirectory: `${app.root}/live`,
+      environmentFile: "/etc/app/app.env",
+      restart: "on-failure",
+    },
   });
 });

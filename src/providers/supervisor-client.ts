@@ -1,0 +1,206 @@
+/**
+ * Talking to a root's supervisor (supervisor-daemon.ts): find it through the root's
+ * run/muster/supervisor.json, send one JSON request a connection over its unix socket, start it
+ * detached when it is not running, stop it with every service it runs.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { RunError, TimeoutError } from "../core/errors.ts";
+import { RootFs } from "../host/root-fs.ts";
+import {
+  type ServiceStatus,
+  SUPERVISOR_PATHS,
+  type SupervisorRequest,
+  type SupervisorResponse,
+} from "./supervisor-policy.ts";
+
+/** The supervisor is not running (or not answering): a state, not an error, for readers. */
+export class SupervisorDown extends Error {
+  override name = "SupervisorDown";
+}
+
+interface SupervisorInfo {
+  pid: number;
+  socket: string;
+}
+
+function info(hostRoot: string): SupervisorInfo | undefined {
+  try {
+    const text = new RootFs(hostRoot).readText(SUPERVISOR_PATHS.info);
+    const i = text ? (JSON.parse(text) as SupervisorInfo) : undefined;
+    return i && processAlive(i.pid) ? i : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Is the process running? A zombie is not: an exited supervisor whose parent (the converge run
+ * that started it) is gone waits as a zombie until init reaps it, and kill(pid, 0) still works.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill()
+  }
+}
+
+type Ok = Extract<SupervisorResponse, { ok: true }>;
+
+/** One request; an { ok: false } answer becomes a RunError carrying the supervisor's message. */
+export async function supervisorRequest(
+  hostRoot: string,
+  req: SupervisorRequest,
+  timeoutMs = 60_000,
+): Promise<Ok> {
+  const i = info(hostRoot);
+  if (!i) throw new SupervisorDown(`no supervisor runs for ${hostRoot}`);
+  const res = await new Promise<SupervisorResponse>((resolve, reject) => {
+    let buf = "";
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      fn();
+    };
+    const sock = net.createConnection(i.socket);
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new TimeoutError(
+              `the supervisor of ${hostRoot} did not answer "${req.op}" within ${timeoutMs} ms`,
+            ),
+          ),
+        ),
+      timeoutMs,
+    );
+    sock.on("connect", () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on("data", (d) => {
+      buf += d.toString("utf8");
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) finish(() => resolve(JSON.parse(buf.slice(0, nl)) as SupervisorResponse));
+    });
+    sock.on("error", (err) => finish(() => reject(new SupervisorDown(err.message))));
+    sock.on("close", () => finish(() => reject(new SupervisorDown("the supervisor closed the connection"))));
+  });
+  if (!res.ok) throw new RunError(res.error);
+  return res;
+}
+
+/** Every service the supervisor knows, or undefined when no supervisor runs for the root. */
+export async function supervisorStatus(hostRoot: string): Promise<Record<string, ServiceStatus> | undefined> {
+  try {
+    return (await supervisorRequest(hostRoot, { op: "status" }, 10_000)).services;
+  } catch (err) {
+    if (err instanceof SupervisorDown) return undefined;
+    throw err;
+  }
+}
+
+/** Roots whose supervisor this process started (tests stop them all at the end). */
+const startedHere = new Set<string>();
+
+/**
+ * Make sure the root's supervisor runs: start `muster supervise --root ROOT` detached (its own
+ * session, output to the root's supervisor log) and wait until it answers.
+ */
+export async function ensureSupervisor(hostRoot: string, progress?: (msg: string) => void): Promise<void> {
+  if (await ping(hostRoot)) return;
+  const rootFs = new RootFs(hostRoot);
+  const logFile = rootFs.hostPath(SUPERVISOR_PATHS.log);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  progress?.(`supervisor: starting muster's service supervisor for ${rootFs.root}`);
+  const { musterPackageRoot } = await import("../cli/package-root.ts");
+  const bin = path.join(musterPackageRoot(), "bin/muster.js");
+  const out = fs.openSync(logFile, "a");
+  let exited: number | null = null;
+  try {
+    const child = spawn(process.execPath, [bin, "supervise", "--root", rootFs.root], {
+      cwd: "/",
+      detached: true, // survives this (short-lived) converge run
+      stdio: ["ignore", out, out],
+      env: process.env,
+    });
+    child.on("exit", (code) => {
+      exited = code ?? 1;
+    });
+    child.unref();
+  } finally {
+    fs.closeSync(out);
+  }
+  startedHere.add(rootFs.root);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (await ping(hostRoot)) return;
+    if (exited !== null)
+      throw new RunError(
+        `the supervisor for ${rootFs.root} exited with code ${exited}${tail(logFile)} (log: ${logFile})`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new TimeoutError(`the supervisor for ${rootFs.root} did not start within 15 s (log: ${logFile})`);
+}
+
+async function ping(hostRoot: string): Promise<boolean> {
+  try {
+    await supervisorRequest(hostRoot, { op: "ping" }, 5_000);
+    return true;
+  } catch (err) {
+    if (err instanceof SupervisorDown || err instanceof TimeoutError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Stop the root's supervisor and every service it runs; returns false when none was running.
+ * A supervisor that does not answer is sent SIGTERM (it stops its children on that too).
+ */
+export async function stopSupervisor(hostRoot: string, timeoutMs = 30_000): Promise<boolean> {
+  const i = info(hostRoot);
+  if (!i) return false;
+  try {
+    await supervisorRequest(hostRoot, { op: "shutdown" }, 10_000);
+  } catch {
+    try {
+      process.kill(i.pid, "SIGTERM");
+    } catch {}
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(i.pid)) {
+    if (Date.now() > deadline)
+      throw new TimeoutError(
+        `the supervisor (pid ${i.pid}) of ${hostRoot} did not stop within ${timeoutMs} ms`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Stop every supervisor this process started. */
+export async function stopStartedSupervisors(): Promise<void> {
+  const roots = [...startedHere];
+  startedHere.clear();
+  await Promise.all(roots.map((r) => (fs.existsSync(r) ? stopSupervisor(r).catch(() => false) : false)));
+}
+
+function tail(file: string): string {
+  try {
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+    const last = lines[lines.length - 1]?.trim();
+    return last ? `: ${last.slice(0, 300)}` : "";
+  } catch {
+    return "";
+  }
+}

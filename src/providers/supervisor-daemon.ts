@@ -1,0 +1,541 @@
+/**
+ * The local supervisor: one long-lived process per root (`muster supervise --root DIR`) that runs
+ * the root's services as its children, the way systemd runs units on a host. A converge run is
+ * short-lived, so it starts this process detached on first need and talks to it over a unix
+ * socket (supervisor-client.ts). It keeps each service's pid, state and log under the root,
+ * restarts a crashed service with a bounded backoff, and stops every child when it stops: on
+ * SIGTERM/SIGINT, on a "shutdown" request, and when its root (or its run/muster/supervisor.json)
+ * disappears. Children are spawned through `setpriv --pdeathsig SIGKILL` when it exists, so even
+ * a supervisor killed with SIGKILL leaves no orphan behind.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { errorMessage, RunError } from "../core/errors.ts";
+import { idResolver } from "../host/ids.ts";
+import { RootFs } from "../host/root-fs.ts";
+import { parsePasswd } from "../resources/accounts.ts";
+import { acquireLock, type Lock } from "../runner/lock.ts";
+import { openRunLog, type RunLog } from "../runner/run-log.ts";
+import {
+  DEFAULT_RESTART_LIMITS,
+  definitionPath,
+  logPath,
+  parseEnvFile,
+  type RestartLimits,
+  restartDecision,
+  type ServiceDefinition,
+  type ServiceStatus,
+  SUPERVISOR_PATHS,
+  type SupervisorRequest,
+  type SupervisorResponse,
+  serviceEnvironment,
+  socketPathFor,
+  statePath,
+} from "./supervisor-policy.ts";
+
+export interface SupervisorOptions {
+  root: string;
+  limits?: RestartLimits;
+  /** how long a stopped service gets between SIGTERM and SIGKILL */
+  stopTimeoutMs?: number;
+  /** a start succeeds when the program is still alive this long after it was spawned */
+  startSettleMs?: number;
+  /** how often the supervisor checks that its root still exists */
+  watchIntervalMs?: number;
+}
+
+const SETPRIV = "/usr/bin/setpriv";
+const MAX_PIDS = 20;
+
+interface Supervised {
+  status: ServiceStatus;
+  def?: ServiceDefinition;
+  child?: ChildProcess;
+  /** resolves when the current child has exited */
+  exited?: Promise<void>;
+  /** a stop is waiting for the child to exit: its exit is not a crash */
+  expectingExit: boolean;
+  /** a start is waiting to see the child settle: an exit now fails the start, no restart */
+  inStart: boolean;
+  crashTimes: number[];
+  backoff?: NodeJS.Timeout;
+  /** operations on one service run one after another */
+  queue: Promise<unknown>;
+  /** /proc/<pid>/stat start time of the child, to recognise it after a supervisor restart */
+  procStart?: string;
+}
+
+/** Run until shut down. Resolves when every child has stopped and the socket is gone. */
+export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
+  const rootFs = new RootFs(opts.root);
+  const root = rootFs.root;
+  const limits = opts.limits ?? DEFAULT_RESTART_LIMITS;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+  const settleMs = opts.startSettleMs ?? 300;
+  for (const d of [SUPERVISOR_PATHS.runDir, SUPERVISOR_PATHS.stateDir, SUPERVISOR_PATHS.logDir])
+    fs.mkdirSync(rootFs.hostPath(d), { recursive: true });
+  let lock: Lock;
+  try {
+    lock = await acquireLock(rootFs.hostPath(SUPERVISOR_PATHS.lock), 0, "muster supervisor");
+  } catch (err) {
+    throw new RunError(
+      `${errorMessage(err).replace(/; waited 0 s.*$/, "")}: a supervisor already runs for ${root}`,
+    );
+  }
+  const log: RunLog = openRunLog(root, "supervisor.log", { supervisor: process.pid });
+  const services = new Map<string, Supervised>();
+  const socketPath = socketPathFor(root, tmpdir());
+  const infoFile = rootFs.hostPath(SUPERVISOR_PATHS.info);
+  let shuttingDown: Promise<void> | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+
+  const svc = (name: string): Supervised => {
+    let s = services.get(name);
+    if (!s) {
+      s = {
+        status: {
+          name,
+          state: "stopped",
+          starts: 0,
+          crashes: 0,
+          pids: [],
+          logFile: rootFs.hostPath(logPath(name)),
+        },
+        expectingExit: false,
+        inStart: false,
+        crashTimes: [],
+        queue: Promise.resolve(),
+      };
+      services.set(name, s);
+    }
+    return s;
+  };
+
+  /** Serialise operations on one service (a stop must not interleave with a start). */
+  const enqueue = <T>(s: Supervised, fn: () => Promise<T>): Promise<T> => {
+    const next = s.queue.then(fn, fn);
+    s.queue = next.catch(() => {});
+    return next;
+  };
+
+  const persist = (s: Supervised) => {
+    const { name } = s.status;
+    try {
+      rootFs.writeFileAtomic(
+        statePath(name, "json"),
+        `${JSON.stringify({ ...s.status, procStart: s.procStart }, null, 2)}\n`,
+      );
+      if (s.status.pid && s.child) rootFs.writeFileAtomic(statePath(name, "pid"), `${s.status.pid}\n`);
+      else rootFs.remove(statePath(name, "pid"));
+    } catch {
+      // the root is going away; the watchdog shuts the supervisor down
+    }
+  };
+
+  const loadDefinition = (name: string): ServiceDefinition => {
+    const text = rootFs.readText(definitionPath(name));
+    if (text === undefined)
+      throw new RunError(
+        `service ${name} has no definition (${root}${definitionPath(name)}): give the service resource a unit with execStart`,
+      );
+    try {
+      return JSON.parse(text) as ServiceDefinition;
+    } catch (err) {
+      throw new RunError(`${root}${definitionPath(name)} is not valid JSON: ${errorMessage(err)}`);
+    }
+  };
+
+  const spawnChild = (s: Supervised): Promise<void> => {
+    const def = s.def!;
+    const name = s.status.name;
+    const cwd = def.workingDirectory ? rootFs.hostPath(def.workingDirectory) : root;
+    if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
+      throw new RunError(
+        `service ${name}: working directory ${def.workingDirectory} does not exist under ${root}`,
+      );
+    let fromFile: Record<string, string> = {};
+    if (def.environmentFile) {
+      const text = rootFs.readText(def.environmentFile);
+      if (text === undefined)
+        throw new RunError(
+          `service ${name}: environment file ${def.environmentFile} does not exist under ${root}`,
+        );
+      fromFile = parseEnvFile(text);
+    }
+    const env = serviceEnvironment(process.env, fromFile, def, { MUSTER_ROOT: root, MUSTER_SERVICE: name });
+    const cmd = resolveCommand(def.command[0], env.PATH);
+    if (!cmd) throw new RunError(`service ${name}: command not found: ${def.command[0]}`);
+    const { uid, gid } = credentials(def);
+    fs.mkdirSync(path.dirname(s.status.logFile), { recursive: true });
+    const out = fs.openSync(s.status.logFile, "a");
+    const argv = fs.existsSync(SETPRIV)
+      ? [SETPRIV, "--pdeathsig", "SIGKILL", "--", cmd, ...def.command.slice(1)]
+      : [cmd, ...def.command.slice(1)];
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0], argv.slice(1), {
+        cwd,
+        env,
+        stdio: ["ignore", out, out],
+        detached: true, // its own process group: stopping it stops what it started
+        uid,
+        gid,
+      });
+    } finally {
+      fs.closeSync(out);
+    }
+    return new Promise<void>((resolve, reject) => {
+      child.once("error", (err) =>
+        reject(new RunError(`service ${name}: cannot start ${cmd}: ${err.message}`)),
+      );
+      child.once("spawn", () => {
+        s.child = child;
+        s.status.pid = child.pid;
+        s.status.starts++;
+        s.status.pids = [...s.status.pids, child.pid!].slice(-MAX_PIDS);
+        s.status.startedAt = new Date().toISOString();
+        s.status.error = undefined;
+        s.procStart = procStartOf(child.pid!);
+        s.exited = new Promise<void>((done) => child.once("exit", () => done()));
+        child.once("exit", (code, signal) => onExit(s, child, code, signal));
+        log.event("service.started", { name, pid: child.pid, command: def.command });
+        resolve();
+      });
+    });
+  };
+
+  const credentials = (def: ServiceDefinition): { uid?: number; gid?: number } => {
+    if (def.user === undefined && def.group === undefined) return {};
+    const ids = idResolver(root);
+    const uid = def.user === undefined ? undefined : ids.uid(def.user);
+    let gid = def.group === undefined ? undefined : ids.gid(def.group);
+    if (gid === undefined && def.user !== undefined) {
+      const passwd = parsePasswd(rootFs.readText("/etc/passwd") ?? "");
+      gid = [...passwd.values()].find((e) => e.uid === uid)?.gid;
+    }
+    // only ask for what differs from the supervisor's own: a non-root supervisor cannot switch
+    return {
+      uid: uid === process.getuid?.() ? undefined : uid,
+      gid: gid === process.getgid?.() ? undefined : gid,
+    };
+  };
+
+  const onExit = (s: Supervised, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => {
+    killGroup(child.pid!, "SIGKILL"); // whatever it started goes with it
+    if (s.child !== child) return;
+    s.child = undefined;
+    s.status.pid = undefined;
+    s.status.lastExit = { code, signal, at: new Date().toISOString() };
+    log.event("service.exited", { name: s.status.name, pid: child.pid, code, signal });
+    if (s.expectingExit || s.inStart || shuttingDown) {
+      if (!s.inStart) s.status.state = "stopped";
+      persist(s);
+      return;
+    }
+    s.status.crashes++;
+    const now = Date.now();
+    const decision = restartDecision(
+      s.def?.restart ?? "on-failure",
+      { code, signal },
+      s.crashTimes,
+      now,
+      limits,
+    );
+    if (!decision.restart) {
+      const failed = signal !== null || code !== 0;
+      s.status.state = failed ? "failed" : "stopped";
+      if (failed) s.status.error = decision.reason;
+      log.event("service.gave-up", { name: s.status.name, reason: decision.reason });
+      persist(s);
+      return;
+    }
+    s.crashTimes = [...s.crashTimes.filter((t) => now - t < limits.intervalMs), now];
+    s.status.state = "backoff";
+    persist(s);
+    s.backoff = setTimeout(() => {
+      s.backoff = undefined;
+      void enqueue(s, async () => {
+        if (s.status.state !== "backoff" || shuttingDown) return;
+        try {
+          s.def = loadDefinition(s.status.name);
+          await spawnChild(s);
+          s.status.state = "running";
+        } catch (err) {
+          s.status.state = "failed";
+          s.status.error = errorMessage(err);
+        }
+        persist(s);
+      });
+    }, decision.delayMs);
+  };
+
+  const start = async (s: Supervised): Promise<void> => {
+    if (s.child) return; // already running
+    if (s.backoff) clearTimeout(s.backoff);
+    s.backoff = undefined;
+    s.def = loadDefinition(s.status.name);
+    s.status.state = "starting";
+    s.inStart = true;
+    try {
+      await spawnChild(s);
+      // alive after a moment: started. Dead by then: the start failed (no crash restarts)
+      const exitedEarly = await within(s.exited!, settleMs);
+      if (exitedEarly) {
+        const e = s.status.lastExit!;
+        const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+        throw new RunError(
+          `service ${s.status.name} ${how} right after it started${lastLogLine(s.status.logFile)} (log: ${s.status.logFile})`,
+        );
+      }
+      s.status.state = "running";
+      s.crashTimes = [];
+    } catch (err) {
+      s.status.state = "failed";
+      s.status.error = errorMessage(err);
+      throw err;
+    } finally {
+      s.inStart = false;
+      persist(s);
+    }
+  };
+
+  const stop = async (s: Supervised): Promise<void> => {
+    if (s.backoff) clearTimeout(s.backoff);
+    s.backoff = undefined;
+    const child = s.child;
+    if (!child) {
+      s.status.state = "stopped";
+      persist(s);
+      return;
+    }
+    s.status.state = "stopping";
+    s.expectingExit = true;
+    try {
+      killGroup(child.pid!, "SIGTERM");
+      const exited = s.exited!;
+      const inTime = await within(exited, stopTimeoutMs);
+      if (!inTime) {
+        log.event("service.kill", { name: s.status.name, pid: child.pid, afterMs: stopTimeoutMs });
+        killGroup(child.pid!, "SIGKILL");
+        await exited;
+      }
+    } finally {
+      s.expectingExit = false;
+    }
+    s.status.state = "stopped";
+    persist(s);
+  };
+
+  const reload = async (s: Supervised): Promise<void> => {
+    const def = loadDefinition(s.status.name);
+    if (!s.child || !def.reloadSignal) {
+      await stop(s);
+      await start(s);
+      return;
+    }
+    process.kill(s.child.pid!, def.reloadSignal);
+    log.event("service.reloaded", { name: s.status.name, pid: s.child.pid, signal: def.reloadSignal });
+  };
+
+  const knownNames = (): string[] => {
+    const names = new Set(services.keys());
+    for (const f of rootFs.readDir(SUPERVISOR_PATHS.definitions))
+      if (f.endsWith(".json")) names.add(f.slice(0, -5));
+    return [...names].sort();
+  };
+
+  const statusOf = (names: string[]): Record<string, ServiceStatus> =>
+    Object.fromEntries(names.map((n) => [n, { ...svc(n).status }]));
+
+  const handle = async (req: SupervisorRequest): Promise<SupervisorResponse> => {
+    const reply = (names: string[]): SupervisorResponse => ({
+      ok: true,
+      pid: process.pid,
+      services: statusOf(names),
+    });
+    switch (req.op) {
+      case "ping":
+        return reply([]);
+      case "status":
+        return reply(req.name ? [req.name] : knownNames());
+      case "shutdown":
+        setImmediate(() => void shutdown("asked to shut down"));
+        return reply([]);
+      case "start":
+      case "stop":
+      case "restart":
+      case "reload": {
+        if (shuttingDown) return { ok: false, error: "the supervisor is shutting down" };
+        if (!/^[A-Za-z0-9][A-Za-z0-9:_.@-]*$/.test(req.name))
+          return { ok: false, error: `bad service name ${req.name}` };
+        const s = svc(req.name);
+        const op = req.op;
+        await enqueue(s, async () => {
+          if (op === "start") await start(s);
+          else if (op === "stop") await stop(s);
+          else if (op === "restart") {
+            await stop(s);
+            await start(s);
+          } else await reload(s);
+        });
+        log.event(`service.${op}`, { name: req.name, pid: s.status.pid });
+        return reply([req.name]);
+      }
+      default:
+        return { ok: false, error: `unknown request ${JSON.stringify(req)}` };
+    }
+  };
+
+  const server = net.createServer((sock) => {
+    let buf = "";
+    sock.on("error", () => {});
+    sock.on("data", (d) => {
+      buf += d.toString("utf8");
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      buf = "";
+      let req: SupervisorRequest;
+      try {
+        req = JSON.parse(line) as SupervisorRequest;
+      } catch {
+        sock.end(`${JSON.stringify({ ok: false, error: "bad request: not JSON" })}\n`);
+        return;
+      }
+      handle(req).then(
+        (res) => sock.end(`${JSON.stringify(res)}\n`),
+        (err) => sock.end(`${JSON.stringify({ ok: false, error: errorMessage(err) })}\n`),
+      );
+    });
+  });
+
+  const shutdown = (why: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      log.event("supervisor.stopping", { why });
+      clearInterval(watchdog);
+      await Promise.all([...services.values()].map((s) => enqueue(s, () => stop(s)).catch(() => {})));
+      await new Promise<void>((r) => server.close(() => r()));
+      for (const f of [socketPath, infoFile]) fs.rmSync(f, { force: true });
+      log.event("supervisor.stopped", { why });
+      log.close();
+      lock.release();
+      resolveDone();
+    })();
+    return shuttingDown;
+  };
+
+  reapLeftovers(rootFs, log);
+  fs.rmSync(socketPath, { force: true }); // a socket file from a supervisor that died
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => resolve());
+  });
+  fs.chmodSync(socketPath, 0o600);
+  rootFs.writeFileAtomic(
+    SUPERVISOR_PATHS.info,
+    `${JSON.stringify({ pid: process.pid, socket: socketPath, root, startedAt: new Date().toISOString() })}\n`,
+  );
+  log.event("supervisor.started", { root, socket: socketPath });
+
+  // the instance is gone when its root (or our info file in it) is: stop everything
+  watchdog = setInterval(() => {
+    if (!fs.existsSync(infoFile)) void shutdown(`${infoFile} disappeared`);
+  }, opts.watchIntervalMs ?? 1000);
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(sig, () => void shutdown(sig));
+
+  // enabled services start with the supervisor, as enabled units start at boot
+  for (const f of rootFs.readDir(SUPERVISOR_PATHS.enabled)) {
+    const s = svc(f);
+    enqueue(s, () => start(s)).catch((err) =>
+      log.event("service.start-failed", { name: f, error: errorMessage(err) }),
+    );
+  }
+  return done;
+}
+
+/** Children a killed supervisor left running (only when setpriv was not there to kill them). */
+function reapLeftovers(rootFs: RootFs, log: RunLog): void {
+  for (const f of rootFs.readDir(SUPERVISOR_PATHS.stateDir)) {
+    if (!f.endsWith(".json")) continue;
+    try {
+      const st = JSON.parse(rootFs.readText(`${SUPERVISOR_PATHS.stateDir}/${f}`) ?? "{}") as {
+        pid?: number;
+        procStart?: string;
+      };
+      // the pid is ours only if the process started when we recorded it (pids get reused)
+      if (st.pid && st.procStart && procStartOf(st.pid) === st.procStart) {
+        killGroup(st.pid, "SIGKILL");
+        log.event("service.reaped", { file: f, pid: st.pid });
+      }
+      rootFs.remove(`${SUPERVISOR_PATHS.stateDir}/${f.replace(/\.json$/, ".pid")}`);
+    } catch {}
+  }
+}
+
+/** True when `p` settles within `ms`; the timer is cleared either way (it must not keep us alive). */
+function within(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {}
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function procStartOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveCommand(cmd: string, PATH: string | undefined): string | undefined {
+  const executable = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes("/")) return path.isAbsolute(cmd) && executable(cmd) ? cmd : undefined;
+  for (const dir of (PATH ?? "").split(":"))
+    if (dir && executable(path.join(dir, cmd))) return path.join(dir, cmd);
+  return undefined;
+}
+
+function lastLogLine(file: string): string {
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 4096);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      const lines = buf.toString("utf8").trim().split("\n");
+      const last = lines[lines.length - 1]?.trim();
+      return last ? `: ${last.slice(0, 200)}` : "";
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The service resource: its plan (pure), and notifications for real: files that change notify a
+ * service run by the supervisor, and restarts are counted by the service's pid changes.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { stopStartedSupervisors, supervisorStatus } from "../providers/supervisor-client.ts";
+import { convergeDecls, type Decl } from "../test-support/harness.ts";
+import { cleanupTmp, tmpDir, treeHash } from "../test-support/tmp.ts";
+import { planService, type ServiceProps, type ServiceState, service } from "./service.ts";
+
+afterEach(stopStartedSupervisors);
+afterAll(cleanupTmp);
+
+describe("planService", () => {
+  const props = (p: Record<string, unknown>): ServiceProps => service.schema.parse({ name: "app", ...p });
+  const state = (s: Partial<ServiceState>): ServiceState => ({
+    provider: "supervisor",
+    definitionPath: "/etc/muster/services/app.json",
+    active: false,
+    enabled: false,
+    ...s,
+  });
+  const whats = (p: ServiceProps, s: ServiceState) => planService(p, s).changes.map((c) => c.what);
+
+  it("a new service: write its unit, enable, start", () => {
+    const p = props({ running: true, enabled: true });
+    expect(whats(p, state({ desiredDefinition: "{}\n" }))).toEqual([
+      "create file /etc/muster/services/app.json",
+      "enable app",
+      "start app",
+    ]);
+  });
+
+  it("nothing to do when everything matches; unset running/enabled are left alone", () => {
+    expect(
+      whats(props({ running: true }), state({ desiredDefinition: "x", definition: "x", active: true })),
+    ).toEqual([]);
+    expect(whats(props({}), state({ active: true, enabled: true }))).toEqual([]);
+    expect(whats(props({}), state({ active: false, enabled: false }))).toEqual([]);
+  });
+
+  it("a changed unit restarts a running service, but not one meant to stay stopped", () => {
+    const changed = state({ desiredDefinition: "new", definition: "old", active: true });
+    expect(whats(props({ running: true }), changed)).toEqual([
+      "update content of /etc/muster/services/app.json",
+      "restart app (its unit changed)",
+    ]);
+    expect(whats(props({}), changed)[1]).toBe("restart app (its unit changed)");
+    expect(whats(props({}), { ...changed, active: false })).toEqual([
+      "update content of /etc/muster/services/app.json",
+    ]);
+  });
+
+  it("actions: stop, restart, reload (a start when it is not running), enable, disable", () => {
+    expect(whats(props({ action: "stop" }), state({ active: true }))).toEqual(["stop app"]);
+    expect(whats(props({ action: "restart" }), state({ active: true }))).toEqual(["restart app"]);
+    expect(whats(props({ action: "reload" }), state({ active: true }))).toEqual(["reload app"]);
+    expect(whats(props({ action: "reload" }), state({ active: false }))).toEqual(["start app"]);
+    expect(whats(props({ action: "disable" }), state({ enabled: true }))).toEqual(["disable app"]);
+    expect(service.runsEveryTime!(props({ action: "restart" }))).toBe(true);
+    expect(service.runsEveryTime!(props({}))).toBe(false);
+  });
+
+  it("an action that contradicts a prop is bad input", () => {
+    const r = service.schema.safeParse({ name: "app", action: "stop", running: true });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0].message).toBe("action stop contradicts running: true");
+  });
+});
+
+describe("notifications restart a supervised service", () => {
+  const SLEEPER = { execStart: ["sleep", "1000"] };
+  const marker = `cat "$MUSTER_ROOT/run/muster/services/app.pid" > "$MUSTER_ROOT/pid-seen"`;
+
+  /** two config files that notify the service, then a step that records the pid it sees */
+  function decls(a: string, b: string, timing: "delayed" | "immediate" = "delayed"): Decl[] {
+    const notify = { resource: "service[app]", timing };
+    return [
+      { kind: "directory", name: "/etc/app", props: { recursive: true } },
+      { kind: "service", name: "app", props: { running: true, enabled: true, unit: SLEEPER } },
+      { kind: "file", name: "/etc/app/a.conf", props: { content: a }, common: { notifies: notify } },
+      { kind: "file", name: "/etc/app/b.conf", props: { content: b }, common: { notifies: notify } },
+      { kind: "execute", name: marker },
+    ];
+  }
+  const pids = async (root: string) => (await supervisorStatus(root))?.app?.pids ?? [];
+  const seen = (root: string) => Number(readFileSync(path.join(root, "pid-seen"), "utf8"));
+
+  it("delayed: once at the end however many notified; an unchanged run restarts nothing", async () => {
+    const root = tmpDir();
+    const first = await convergeDecls(root, decls("a1", "b1"));
+    expect(first.outcome, first.error).toBe("converged");
+    const afterFirst = await pids(root);
+    expect(afterFirst.length).toBeGreaterThan(0);
+
+    const unchanged = await convergeDecls(root, decls("a1", "b1"));
+    expect(unchanged.resources.filter((r) => r.status !== "up-to-date").map((r) => r.id)).toEqual([
+      `execute[${marker}]`,
+    ]);
+    expect(await pids(root)).toEqual(afterFirst);
+
+    const changed = await convergeDecls(root, decls("a2", "b2"));
+    expect(changed.outcome, changed.error).toBe("converged");
+    const afterChange = await pids(root);
+    expect(afterChange).toEqual([...afterFirst, afterChange[afterChange.length - 1]]); // one new pid
+    expect(afterChange[afterChange.length - 1]).not.toBe(afterFirst[afterFirst.length - 1]);
+    // the refresh ran once, last, after the step that looked at the pid
+    const refreshes = changed.resources.filter((r) => r.id === "service[app]" && r.status === "updated");
+    expect(refreshes).toHaveLength(1);
+    expect(refreshes[0].note).toBe("notified by file[/etc/app/a.conf]");
+    expect(changed.resources[changed.resources.length - 1]).toBe(refreshes[0]);
+    expect(seen(root)).toBe(afterFirst[afterFirst.length - 1]);
+  });
+
+  it("immediate: the restart happens right after the change, before the next resource", async () => {
+    const root = tmpDir();
+    await convergeDecls(root, decls("a1", "b1", "immediate"));
+    const before = await pids(root);
+    const changed = await convergeDecls(root, decls("a2", "b1", "immediate"));
+    expect(changed.outcome, changed.error).toBe("converged");
+    const after = await pids(root);
+    expect(after).toHaveLength(before.length + 1);
+    expect(seen(root)).toBe(after[after.length - 1]); // the step after it already saw the new pid
+    const ids = changed.resources.map((r) => `${r.id} ${r.status}`);
+    expect(ids.indexOf("service[app] updated")).toBe(ids.indexOf("file[/etc/app/a.conf] updated") + 1);
+  });
+
+  it("a notification naming an action runs that action", async () => {
+    const root = tmpDir();
+    const withRestart = (content: string): Decl[] => [
+      { kind: "service", name: "app", props: { running: true, unit: SLEEPER } },
+      {
+        kind: "file",
+        name: "/a.conf",
+        props: { content },
+        common: { notifies: { resource: "service[app]", action: "restart" } },
+      },
+    ];
+    await convergeDecls(root, withRestart("1"));
+    const before = await pids(root);
+    const report = await convergeDecls(root, withRestart("2"));
+    expect(report.resources.at(-1)).toMatchObject({
+      id: "service[app]",
+      status: "ran",
+      changes: [{ what: "restart app" }],
+    });
+    expect(await pids(root)).toHaveLength(before.length + 1);
+  });
+
+  it("a dry run reports the refresh it would do, and restarts nothing", async () => {
+    const root = tmpDir();
+    await convergeDecls(root, decls("a1", "b1"));
+    const before = await pids(root);
+    const tree = treeHash(path.join(root, "etc"));
+    const dry = await convergeDecls(root, decls("a2", "b2"), { dryRun: true });
+    expect(dry.resources.at(-1)).toMatchObject({
+      id: "service[app]",
+      status: "would-update",
+      changes: [{ what: "refresh (notified by file[/etc/app/a.conf])" }],
+    });
+    expect(await pids(root)).toEqual(before);
+    expect(treeHash(path.join(root, "etc"))).toBe(tree);
+  });
+
+  it("a service meant to be stopped is not started by a notification", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "service", name: "app", props: { running: false, unit: SLEEPER } },
+      { kind: "file", name: "/a.conf", props: { content: "x" }, common: { notifies: "service[app]" } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect((await supervisorStatus(root))?.app?.state ?? "stopped").toBe("stopped");
+  });
+});
