@@ -4,9 +4,16 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { registerBoot } from "./commands/boot.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerConverge } from "./commands/converge.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerGate } from "./commands/gate.ts";
+import { registerHealth } from "./commands/health.ts";
+import { registerImage } from "./commands/image.ts";
+import { registerInstall } from "./commands/install.ts";
+import { registerSchema } from "./commands/schema.ts";
+import { registerStatus } from "./commands/status.ts";
 import { registerSupervise } from "./commands/supervise.ts";
 import { EXIT, handleError } from "./errors.ts";
 
@@ -24,6 +31,13 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerSupervise(program);
   registerDemo(program);
+  registerBoot(program);
+  registerGate(program);
+  registerHealth(program);
+  registerImage(program);
+  registerInstall(program);
+  registerSchema(program);
+  registerStatus(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

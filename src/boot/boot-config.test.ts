@@ -1,0 +1,214 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import {
+  bootConfigJsonSchema,
+  gateFileOfBrokenConfig,
+  gateSettings,
+  loadBootConfig,
+  parseBootConfig,
+  repoUrlProblem,
+} from "./boot-config.ts";
+
+afterAll(cleanupTmp);
+
+describe("boot config", () => {
+  it("fills every default from a minimal config", () => {
+    const c = parseBootConfig({ repo: { url: "https://git.example.test/config.git" } }, "boot.json");
+    expect(c.repo).toEqual({ url: "https://git.example.test/config.git", ref: "master", depth: 1 });
+    expect(c.role).toEqual({ source: { kind: "security-groups" }, preference: undefined });
+    expect(c.gate).toEqual({ file: "/var/lib/muster/gate.json", http: undefined });
+    expect(c.retries).toEqual({ attempts: 3, backoffBase: 5, backoffCap: 60, jitter: 0.3, deadline: 1800 });
+    expect(c.timeouts).toEqual({ metadata: 2, lifecycle: 5, git: 120, deps: 900 });
+    expect(c.periodic).toEqual({ interval: 1800, closeGateOnFailure: false });
+    expect(c.stateDir).toBe("/var/lib/muster");
+    expect(c.checks).toEqual([]);
+    expect(c.lifecycle).toBeUndefined();
+  });
+
+  it("reads every field", () => {
+    const c = parseBootConfig(
+      {
+        repo: {
+          url: "git@github.com:acme/config.git",
+          ref: "v1.2",
+          depth: 0,
+          sshKey: "/etc/muster/deploy_key",
+          knownHosts: "/etc/muster/known_hosts",
+          verify: { allowedSigners: "/etc/muster/allowed_signers" },
+        },
+        role: { source: "tag:Role", preference: ["web"] },
+        gate: { file: "/var/www/html/ping.html", http: { port: 8099 } },
+        lifecycle: { hook: "launch", group: "web-asg", heartbeatInterval: 30, onFailure: "none" },
+        retries: { attempts: 5, backoffBase: 1, backoffCap: 10, jitter: 0, deadline: 600 },
+        checks: [{ url: "http://127.0.0.1:8080/health" }],
+        endpoints: {
+          metadata: "http://127.0.0.1:1338",
+          autoscaling: "http://127.0.0.1:4566",
+          region: "eu-west-1",
+        },
+        timeouts: { metadata: 1, lifecycle: 2, git: 30, deps: 60 },
+        attributes: { app: { repo: "https://git.example.test/app.git" } },
+        environment: "production",
+        periodic: { interval: 600, closeGateOnFailure: true },
+        image: { clean: ["/srv/app"] },
+        stateDir: "/var/lib/muster-alt",
+      },
+      "boot.json",
+    );
+    expect(c.role).toEqual({ source: { kind: "tag", key: "Role" }, preference: ["web"] });
+    expect(c.gate).toEqual({
+      file: "/var/www/html/ping.html",
+      http: { port: 8099, host: "0.0.0.0", path: "/health" },
+    });
+    expect(c.checks).toEqual([{ url: "http://127.0.0.1:8080/health", status: 200, timeout: 5 }]);
+    expect(c.lifecycle).toEqual({
+      hook: "launch",
+      group: "web-asg",
+      heartbeatInterval: 30,
+      onFailure: "none",
+    });
+    expect(c.image.clean).toEqual(["/srv/app"]);
+  });
+
+  it("reports every problem at once, each with the file and the path", () => {
+    let problems: string[] = [];
+    try {
+      parseBootConfig(
+        {
+          repo: { url: "http://git.example.test/x.git", depth: -1, sshKey: "deploy_key" },
+          role: "tags:Role",
+          gate: { http: { port: 99999 } },
+          lifecycle: { onFailure: "retry" },
+          retries: { backoffBase: 10, backoffCap: 1 },
+          checks: [{ url: "ftp://x" }],
+          colour: true,
+        },
+        "/etc/muster/boot.json",
+      );
+    } catch (err) {
+      problems = (err as { problems: string[] }).problems;
+    }
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\/etc\/muster\/boot\.json: repo\.depth: /),
+        expect.stringMatching(
+          /^\/etc\/muster\/boot\.json: repo\.sshKey: must be an absolute path inside the root/,
+        ),
+        expect.stringMatching(/^\/etc\/muster\/boot\.json: gate\.http\.port: /),
+        expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.hook: /),
+        expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.onFailure: /),
+        expect.stringMatching(/^\/etc\/muster\/boot\.json: checks\[0\]\.url: expected an http/),
+        '/etc/muster/boot.json: unknown prop "colour"',
+      ]),
+    );
+    expect(problems.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it("checks what only the whole config can tell", () => {
+    const problems = (data: unknown) => {
+      try {
+        parseBootConfig(data, "b.yaml");
+        return [];
+      } catch (err) {
+        return (err as { problems: string[] }).problems;
+      }
+    };
+    expect(problems({ repo: { url: "http://git.example.test/x.git" }, role: "tags:Role" })).toEqual([
+      "b.yaml: repo.url: plain http:// is only allowed on loopback; use https:// or ssh://",
+      'b.yaml: role: role source "tags:Role" is not one of security-groups, tag:<Key>, autoscaling-group, static:<name> or user-data',
+    ]);
+    expect(
+      problems({ repo: { url: "/srv/config.git" }, retries: { backoffBase: 10, backoffCap: 1 } }),
+    ).toEqual(["b.yaml: retries.backoffCap: must be at least backoffBase (10)"]);
+    expect(
+      problems({
+        repo: { url: "/srv/config.git" },
+        endpoints: { metadata: "off" },
+        lifecycle: { hook: "h" },
+      }),
+    ).toHaveLength(2);
+    expect(
+      problems({ repo: { url: "/srv/config.git" }, role: "static:web", endpoints: { metadata: "off" } }),
+    ).toEqual([]);
+  });
+
+  it("accepts the repository URL forms git uses, plain http only on loopback", () => {
+    for (const ok of [
+      "https://git.example.test/config.git",
+      "ssh://git@git.example.test:2222/config.git",
+      "git@github.com:acme/config.git",
+      "file:///srv/git/config.git",
+      "/srv/git/config.git",
+      "http://127.0.0.1:9418/config.git",
+      "http://localhost/config.git",
+    ])
+      expect(repoUrlProblem(ok), ok).toBeUndefined();
+    for (const bad of [
+      "http://git.example.test/config.git",
+      "git://git.example.test/x.git",
+      "config.git",
+      "ftp://x/y",
+    ])
+      expect(repoUrlProblem(bad), bad).toBeDefined();
+  });
+
+  it("loads /etc/muster/boot.yaml under the root, or the --config file", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    writeFileSync(
+      path.join(root, "etc/muster/boot.yaml"),
+      "repo:\n  url: /srv/config.git\nrole: static:web\n",
+    );
+    expect(loadBootConfig(root).role.source).toEqual({ kind: "static", name: "web" });
+    expect(loadBootConfig(root).file).toBe("/etc/muster/boot.yaml");
+    const other = path.join(tmpDir(), "b.json");
+    writeFileSync(other, JSON.stringify({ repo: { url: "/x" }, gate: { file: "/www/ping.html" } }));
+    expect(loadBootConfig(root, other).gate.file).toBe("/www/ping.html");
+    expect(gateSettings(root, other).gateFile).toBe("/www/ping.html");
+  });
+
+  it("says clearly when there is no config or it does not parse", () => {
+    const root = tmpDir();
+    expect(() => loadBootConfig(root)).toThrow(/no boot config: write \/etc\/muster\/boot\.json/);
+    expect(gateSettings(root)).toEqual({
+      gateFile: "/var/lib/muster/gate.json",
+      stateDir: "/var/lib/muster",
+    });
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    writeFileSync(path.join(root, "etc/muster/boot.json"), "{ nope");
+    expect(() => loadBootConfig(root)).toThrow(/^\/etc\/muster\/boot\.json: not valid JSON/);
+    expect(() => loadBootConfig(root, "/nonexistent/boot.json")).toThrow(
+      /--config \/nonexistent\/boot\.json: no such file/,
+    );
+  });
+
+  it("finds the gate file a broken config names, so a boot can still close it", () => {
+    expect(gateFileOfBrokenConfig({ gate: { file: "/var/www/ping.html" }, repo: 3 })).toBe(
+      "/var/www/ping.html",
+    );
+    expect(gateFileOfBrokenConfig({ gate: { file: "../../etc/passwd" } })).toBeUndefined();
+    expect(gateFileOfBrokenConfig("junk")).toBeUndefined();
+  });
+
+  it("publishes a JSON Schema of what may be written (defaults optional)", () => {
+    const s = bootConfigJsonSchema() as any;
+    expect(s.type).toBe("object");
+    expect(s.required).toEqual(["repo"]);
+    expect(Object.keys(s.properties)).toEqual(
+      expect.arrayContaining([
+        "repo",
+        "role",
+        "gate",
+        "lifecycle",
+        "retries",
+        "checks",
+        "endpoints",
+        "stateDir",
+      ]),
+    );
+    expect(s.properties.repo.required).toEqual(["url"]);
+    expect(s.properties.lifecycle.properties.onFailure.enum).toEqual(["abandon", "none"]);
+  });
+});

@@ -1,0 +1,299 @@
+/**
+ * The boot configuration: /etc/muster/boot.json (or .yaml/.yml) under the root, or the file
+ * `--config` names. One zod schema validates it (every problem at once, each with its file and
+ * path) and is published as JSON Schema for editors (`muster schema boot`).
+ *
+ * Durations are seconds (fractions allowed). Paths named "inside the root" start with / and are
+ * resolved under the run's root; the repository URL is handed to git as it is.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { z } from "zod";
+import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
+import { zodProblems } from "../core/zod-problems.ts";
+
+/** Where `muster boot` looks for its configuration, inside the root, in this order. */
+export const BOOT_CONFIG_PATHS = ["/etc/muster/boot.json", "/etc/muster/boot.yaml", "/etc/muster/boot.yml"];
+export const DEFAULT_STATE_DIR = "/var/lib/muster";
+
+const insidePath = z
+  .string()
+  .regex(/^\/./, { message: "must be an absolute path inside the root (start with /)" })
+  .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' });
+const seconds = (def: number) => z.number().positive().default(def);
+const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The forms git accepts that muster allows: https://, ssh:// and scp-like user@host:path, file://,
+ * a local path, and http:// only on loopback (a local git server in a fleet rehearsal), since
+ * plain http on a real network lets anyone in between change the config every server runs.
+ */
+export function repoUrlProblem(url: string): string | undefined {
+  if (/^(https|ssh|file):\/\/./.test(url)) return undefined;
+  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:[^/]/.test(url) || /^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:\//.test(url))
+    return undefined;
+  if (url.startsWith("/") || url.startsWith("./") || url.startsWith("../")) return undefined;
+  if (url.startsWith("http://")) {
+    try {
+      if (LOOPBACK.test(new URL(url).hostname)) return undefined;
+    } catch {}
+    return "plain http:// is only allowed on loopback; use https:// or ssh://";
+  }
+  return "expected an https://, ssh://, user@host:path, file:// URL or a local path";
+}
+
+const roleObject = z.strictObject({
+  /** security-groups | tag:<Key> | autoscaling-group | static:<name> | user-data */
+  source: z.string().min(1).default("security-groups"),
+  /** When several security groups have role files: the first of these that matches wins. */
+  preference: z.array(z.string().min(1)).optional(),
+});
+
+export const bootConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    repo: z.strictObject({
+      url: z.string().min(1),
+      /** branch, tag or full commit id */
+      ref: z.string().min(1).default("master"),
+      /** commits of history to fetch; 0 = all */
+      depth: z.number().int().min(0).default(1),
+      /** private key for ssh URLs, inside the root; must not be readable by group or others */
+      sshKey: insidePath.optional(),
+      /** known_hosts for ssh URLs, inside the root (host keys are always checked) */
+      knownHosts: insidePath.optional(),
+      verify: z
+        .strictObject({
+          /** an ssh allowed_signers file inside the root; the fetched commit must be signed by one */
+          allowedSigners: insidePath,
+        })
+        .optional(),
+    }),
+    /** where the role comes from: a source string, or { source, preference } */
+    role: z
+      .union([z.string().min(1), roleObject], {
+        error: 'expected a role source such as "security-groups" or { "source": ..., "preference": [...] }',
+      })
+      .default("security-groups"),
+    gate: z
+      .strictObject({
+        /** the gate file inside the root (e.g. the web root's ping.html); default <stateDir>/gate.json */
+        file: insidePath.optional(),
+        /** muster's own health endpoint (`muster health serve`) */
+        http: z
+          .strictObject({
+            port: z.number().int().min(1).max(65535),
+            host: z.string().min(1).default("0.0.0.0"),
+            path: z.string().startsWith("/").default("/health"),
+            /** the app's own check, required on every request too */
+            appCheck: httpUrl.optional(),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    lifecycle: z
+      .strictObject({
+        hook: z.string().min(1),
+        /** default: the instance's aws:autoscaling:groupName tag */
+        group: z.string().min(1).optional(),
+        heartbeatInterval: seconds(60),
+        onFailure: z.enum(["abandon", "none"]).default("abandon"),
+      })
+      .optional(),
+    retries: z
+      .strictObject({
+        /** attempts of the whole pipeline, the first included */
+        attempts: z.number().int().min(1).max(100).default(3),
+        backoffBase: seconds(5),
+        backoffCap: seconds(60),
+        /** 0..1: each pause is shortened by up to this fraction, at random */
+        jitter: z.number().min(0).max(1).default(0.3),
+        /** overall bound for the boot, seconds */
+        deadline: seconds(1800),
+      })
+      .prefault({}),
+    checks: z
+      .array(
+        z.strictObject({
+          url: httpUrl,
+          status: z.number().int().min(100).max(599).default(200),
+          timeout: seconds(5),
+        }),
+      )
+      .default([]),
+    endpoints: z
+      .strictObject({
+        /** the metadata service, default AWS's; "off" for hosts outside EC2 (static role, no lifecycle) */
+        metadata: z.union([httpUrl, z.literal("off")]).optional(),
+        /** the Auto Scaling API, default AWS's regional endpoint */
+        autoscaling: httpUrl.optional(),
+        /** default: the instance's region from metadata */
+        region: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    timeouts: z
+      .strictObject({
+        /** each metadata request */
+        metadata: seconds(2),
+        /** each Auto Scaling call attempt */
+        lifecycle: seconds(5),
+        /** each git network step */
+        git: seconds(120),
+        /** npm ci of the recipe dependencies */
+        deps: seconds(900),
+      })
+      .prefault({}),
+    /** attributes merged over the role's (like --attr), e.g. { app: { repo: ... } } */
+    attributes: z.record(z.string(), z.unknown()).optional(),
+    environment: z.string().min(1).optional(),
+    periodic: z
+      .strictObject({
+        /** seconds between re-converge runs (muster-converge.timer) */
+        interval: seconds(1800),
+        /** close the gate when a periodic run fails (default: keep serving) */
+        closeGateOnFailure: z.boolean().default(false),
+      })
+      .prefault({}),
+    image: z
+      .strictObject({
+        /** more paths inside the root that `muster image prepare` removes (app checkouts, caches) */
+        clean: z.array(insidePath).default([]),
+      })
+      .prefault({}),
+    stateDir: insidePath.default(DEFAULT_STATE_DIR),
+  })
+  .superRefine((cfg, ctx) => {
+    const urlProblem = repoUrlProblem(cfg.repo.url);
+    if (urlProblem) ctx.addIssue({ code: "custom", path: ["repo", "url"], message: urlProblem });
+    const source = typeof cfg.role === "string" ? cfg.role : cfg.role.source;
+    try {
+      parseRoleSource(source);
+    } catch (err) {
+      ctx.addIssue({
+        code: "custom",
+        path: typeof cfg.role === "string" ? ["role"] : ["role", "source"],
+        message: errorMessage(err),
+      });
+    }
+    if (cfg.retries.backoffCap < cfg.retries.backoffBase)
+      ctx.addIssue({
+        code: "custom",
+        path: ["retries", "backoffCap"],
+        message: `must be at least backoffBase (${cfg.retries.backoffBase})`,
+      });
+    if (cfg.endpoints.metadata === "off") {
+      if (!source.startsWith("static:"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", "metadata"],
+          message: '"off" needs a static:<name> role source (there is no metadata to find the role in)',
+        });
+      if (cfg.lifecycle)
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", "metadata"],
+          message: '"off" cannot be used with a lifecycle hook (the instance id comes from metadata)',
+        });
+    }
+  });
+
+export type BootConfigFile = z.infer<typeof bootConfigSchema>;
+
+/** The validated configuration with the role source parsed and the gate file settled. */
+export interface BootConfig extends Omit<BootConfigFile, "role" | "gate"> {
+  role: { source: RoleSource; preference?: string[] };
+  gate: { file: string; http?: NonNullable<BootConfigFile["gate"]["http"]> };
+  /** where it was read from, as shown in messages */
+  file: string;
+}
+
+export function bootConfigJsonSchema(): unknown {
+  return z.toJSONSchema(bootConfigSchema, { io: "input", unrepresentable: "any" });
+}
+
+/** Validate parsed data; every problem at once as one-line InputError problems. */
+export function parseBootConfig(data: unknown, where: string): BootConfig {
+  const r = bootConfigSchema.safeParse(data);
+  if (!r.success) throw new InputError(zodProblems(where, r.error));
+  const cfg = r.data;
+  const role = typeof cfg.role === "string" ? { source: cfg.role } : cfg.role;
+  return {
+    ...cfg,
+    role: { source: parseRoleSource(role.source), preference: role.preference },
+    gate: { file: cfg.gate.file ?? path.posix.join(cfg.stateDir, "gate.json"), http: cfg.gate.http },
+    file: where,
+  };
+}
+
+export interface BootConfigLocation {
+  /** host path of the file */
+  hostPath: string;
+  /** as shown in messages: the path inside the root, or the --config path */
+  shown: string;
+}
+
+/** The boot config file to read: `--config`, else the first of BOOT_CONFIG_PATHS under the root. */
+export function findBootConfig(root: string, configFlag?: string): BootConfigLocation | undefined {
+  if (configFlag) {
+    if (!existsSync(configFlag))
+      throw new InputError(`--config ${configFlag}: no such file; pass the path of a boot.json or boot.yaml`);
+    return { hostPath: configFlag, shown: configFlag };
+  }
+  for (const p of BOOT_CONFIG_PATHS) {
+    const host = path.join(root, p);
+    if (existsSync(host)) return { hostPath: host, shown: p };
+  }
+  return undefined;
+}
+
+/** Read and parse the file (JSON or YAML by extension; YAML also reads JSON). */
+export function readConfigData(loc: BootConfigLocation): unknown {
+  const text = readFileSync(loc.hostPath, "utf8");
+  try {
+    return loc.hostPath.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    const kind = loc.hostPath.endsWith(".json") ? "JSON" : "YAML";
+    throw new InputError(`${loc.shown}: not valid ${kind}: ${errorMessage(err).split("\n")[0]}`);
+  }
+}
+
+/** Load the boot config of a root; an InputError when there is none or it is invalid. */
+export function loadBootConfig(root: string, configFlag?: string): BootConfig {
+  const loc = findBootConfig(root, configFlag);
+  if (!loc)
+    throw new InputError(
+      `no boot config: write ${BOOT_CONFIG_PATHS[0]} (or boot.yaml) under ${root}, or pass --config FILE; ` +
+        "`muster schema boot` prints its JSON Schema",
+    );
+  return parseBootConfig(readConfigData(loc), loc.shown);
+}
+
+/**
+ * Where the gate and state live, for commands that only read them (gate status, health, status,
+ * image prepare): from the boot config when there is one, else the defaults.
+ */
+export function gateSettings(
+  root: string,
+  configFlag?: string,
+): { gateFile: string; stateDir: string; config?: BootConfig } {
+  const loc = findBootConfig(root, configFlag);
+  if (!loc) return { gateFile: `${DEFAULT_STATE_DIR}/gate.json`, stateDir: DEFAULT_STATE_DIR };
+  const config = parseBootConfig(readConfigData(loc), loc.shown);
+  return { gateFile: config.gate.file, stateDir: config.stateDir, config };
+}
+
+/**
+ * The gate file a broken config names, if it names one: when the config cannot be read, the boot
+ * still removes what it can find, so a bad config never leaves an old gate open.
+ */
+export function gateFileOfBrokenConfig(data: unknown): string | undefined {
+  const gate = (data as { gate?: { file?: unknown } } | undefined)?.gate;
+  const file = gate?.file;
+  return typeof file === "string" && file.startsWith("/") && !file.split("/").includes("..")
+    ? file
+    : undefined;
+}

@@ -1,0 +1,531 @@
+/**
+ * `muster boot` end to end, through the built CLI, under temporary roots, against the metadata
+ * and Auto Scaling emulators on loopback: the success path, then every stage failing on purpose.
+ * Each failure must leave the gate closed, exit 1, name the stage in the log and in
+ * `muster status`, and complete the lifecycle action with ABANDON exactly once.
+ */
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer as createHttp, type Server as HttpServer } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commitTo, headOf } from "../demo/example-repos.ts";
+import { execOk } from "../host/exec.ts";
+import { type CliResult, cleanupTmp, muster } from "../test-support/tmp.ts";
+import type { BootRecord } from "./state.ts";
+import {
+  BOOT_ID,
+  type BootFixture,
+  bootFixture,
+  bootLog,
+  cloudInitInstanceId,
+  exampleBareRepos,
+  freePort,
+  GATE_FILE,
+  INSTANCE_ID,
+} from "./testing/fixture.ts";
+import { localDependencyFiles } from "./testing/repos.ts";
+import { allowedSigners, commitSigned, makeSigningKey } from "./testing/signing.ts";
+
+let repos: { configBare: string; appBare: string };
+let trustedKey: string;
+
+beforeAll(async () => {
+  repos = await exampleBareRepos();
+  await commitTo(repos.configBare, localDependencyFiles("ok"), "recipe deps", "master");
+  const keys = mkdtempSync(path.join(path.dirname(repos.configBare), "keys-"));
+  trustedKey = await makeSigningKey(keys, "trusted");
+  // branches of the config repo for the dependency and signature cases
+  await branchWith(repos.configBare, "deps-no-lock", async (work) => {
+    rmSync(path.join(work, "package-lock.json"));
+  });
+  await branchWith(repos.configBare, "deps-out-of-sync", async (work) => {
+    writeFileSync(path.join(work, "package.json"), localDependencyFiles("out-of-sync")["package.json"]!);
+  });
+  await branchWith(repos.configBare, "signed", async () => {}, trustedKey);
+});
+
+afterAll(cleanupTmp);
+
+/** A branch of `bare` off master with one more commit (signed with `key` when given). */
+async function branchWith(
+  bare: string,
+  branch: string,
+  change: (work: string) => Promise<void>,
+  key?: string,
+) {
+  const work = mkdtempSync(`${bare}.work-`);
+  try {
+    await execOk(["git", "clone", "-q", bare, work]);
+    await execOk(["git", "-C", work, "checkout", "-q", "-b", branch]);
+    await change(work);
+    writeFileSync(path.join(work, `${branch}.txt`), `${branch}\n`);
+    await commitSigned(work, branch, key);
+    await execOk(["git", "-C", work, "push", "-q", "origin", branch]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const env = { MUSTER_BOOT_ID: BOOT_ID };
+const boot = (fx: BootFixture, args: string[] = []) => muster(["boot", "--root", fx.root, ...args], { env });
+const gateHost = (fx: BootFixture) => path.join(fx.root, GATE_FILE);
+
+type OnFinished = (fn: () => void | Promise<void>) => void;
+
+/** A fixture of its own for each test (they run concurrently), closed when the test ends. */
+async function setup(
+  onTestFinished: OnFinished,
+  change: (config: Record<string, any>) => void = () => {},
+): Promise<BootFixture> {
+  const fx = await bootFixture(repos);
+  onTestFinished(() => fx.close());
+  const config = fx.baseConfig();
+  change(config);
+  fx.writeConfig(config);
+  return fx;
+}
+
+/** A gate left open by an earlier boot: every boot must remove it first. */
+function leftoverGate(fx: BootFixture): void {
+  mkdirSync(path.dirname(gateHost(fx)), { recursive: true });
+  writeFileSync(
+    gateHost(fx),
+    JSON.stringify({
+      gate: "open",
+      bootId: "an-earlier-boot",
+      role: "web",
+      runId: "x",
+      openedAt: "2020-01-01T00:00:00Z",
+    }),
+  );
+}
+
+async function expectFailedAt(
+  fx: BootFixture,
+  res: CliResult,
+  stage: string,
+  error: RegExp | string,
+): Promise<BootRecord> {
+  expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(1);
+  // the gate stays closed: no file, and `muster gate status` says so
+  expect(existsSync(gateHost(fx))).toBe(false);
+  const gate = await muster(["gate", "status", "--root", fx.root], { env });
+  expect(gate.code).toBe(3);
+  expect(gate.stdout).toMatch(/^gate closed: /);
+  // the log names the stage
+  const log = bootLog(fx.root);
+  const end = log.filter((e) => e.event === "run.end").at(-1);
+  expect(end).toMatchObject({ outcome: "failed", failedStage: stage });
+  expect(log.some((e) => e.event === "stage.failed" && e.stage === stage)).toBe(true);
+  // so does `muster status`
+  const status = await muster(["status", "--root", fx.root], { env });
+  expect(status.code).toBe(1);
+  expect(status.stdout).toContain(`FAILED at stage ${stage}`);
+  expect(status.stdout).toContain(`failed stage:    ${stage}`);
+  const record = JSON.parse(
+    readFileSync(path.join(fx.root, "var/lib/muster/last-run.json"), "utf8"),
+  ) as BootRecord;
+  expect(record.failedStage).toBe(stage);
+  if (typeof error === "string") expect(record.error).toContain(error);
+  else expect(record.error).toMatch(error);
+  expect(status.stdout).toContain(record.error!);
+  expect(existsSync(path.join(fx.root, "var/lib/muster/last-failure.json"))).toBe(true);
+  // the autoscaler hears ABANDON exactly once, and never CONTINUE
+  expect(fx.completions("ABANDON")).toHaveLength(1);
+  expect(fx.completions("ABANDON")[0]!.params).toMatchObject({
+    AutoScalingGroupName: "web-asg",
+    LifecycleHookName: "launch-hook",
+    InstanceId: INSTANCE_ID,
+  });
+  expect(fx.completions("CONTINUE")).toHaveLength(0);
+  expect(record.lifecycle).toEqual({ result: "ABANDON", ok: true });
+  return record;
+}
+
+describe.concurrent("muster boot: the success path", () => {
+  it("converges, opens the gate last, completes the hook with CONTINUE once", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    leftoverGate(fx);
+    const res = await boot(fx, ["--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const record = JSON.parse(res.stdout) as BootRecord;
+    const configHead = await headOf(repos.configBare);
+    const appHead = await headOf(repos.appBare);
+    expect(record).toMatchObject({
+      outcome: "open",
+      role: "web",
+      configRevision: configHead,
+      appRevision: appHead,
+      instanceId: INSTANCE_ID,
+      bootId: BOOT_ID,
+      attempts: 1,
+      lifecycle: { result: "CONTINUE", ok: true },
+    });
+    expect(record.stages.map((s) => s.stage)).toEqual([
+      "close-gate",
+      "lock",
+      "identify",
+      "fetch",
+      "deps",
+      "role",
+      "converge",
+      "checks",
+      "open-gate",
+      "lifecycle",
+    ]);
+    // the gate: mode 0644, the role, revisions, boot id and time
+    expect(statSync(gateHost(fx)).mode & 0o777).toBe(0o644);
+    const gate = JSON.parse(readFileSync(gateHost(fx), "utf8"));
+    expect(gate).toMatchObject({
+      gate: "open",
+      role: "web",
+      configRevision: configHead,
+      appRevision: appHead,
+      bootId: BOOT_ID,
+      instanceId: INSTANCE_ID,
+    });
+    expect(Date.now() - Date.parse(gate.openedAt)).toBeLessThan(60_000);
+    const gateStatus = await muster(["gate", "status", "--root", fx.root], { env });
+    expect(gateStatus.code).toBe(0);
+    expect(gateStatus.stdout).toContain("gate open: /srv/www/ping.html: role web");
+    // the app was really converged; the recipe dependencies were installed
+    expect(existsSync(path.join(fx.root, "srv/app/current/server.js"))).toBe(true);
+    expect(existsSync(path.join(fx.root, "var/lib/muster/config/node_modules/helper"))).toBe(true);
+    expect(fx.completions("CONTINUE")).toHaveLength(1);
+    expect(fx.completions("ABANDON")).toHaveLength(0);
+    const status = await muster(["status", "--root", fx.root], { env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("last boot run: open");
+    expect(status.stdout).toContain(`config revision: ${configHead}`);
+    expect(status.stdout).toContain(`app revision:    ${appHead}`);
+    expect(status.stdout).toContain("gate:            open");
+    const log = bootLog(fx.root);
+    expect(log.find((e) => e.event === "gate.opened")).toBeDefined();
+    expect(log.at(-1)).toMatchObject({ event: "run.end", outcome: "open" });
+
+    // the next boot (a reboot of the same server) reuses the checkout and succeeds again
+    fx.startAction();
+    const again = await boot(fx);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("muster boot: gate open (role web");
+    expect(fx.completions("CONTINUE")).toHaveLength(2);
+  });
+
+  it("verifies the commit's signature when configured", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "signed";
+      c.repo.verify = { allowedSigners: "/etc/muster/allowed_signers" };
+    });
+    allowedSigners(path.join(fx.root, "etc/muster/allowed_signers"), [trustedKey]);
+    const res = await boot(fx, ["--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect((JSON.parse(res.stdout) as BootRecord).stages.map((s) => s.stage)).toContain("verify");
+  });
+
+  it("warm pools: an instance being warmed converges, keeps its gate closed and the hook waiting", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    fx.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "Warmed:Stopped" });
+    const res = await boot(fx);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain("converged for a warm pool");
+    expect(existsSync(gateHost(fx))).toBe(false);
+    expect(existsSync(path.join(fx.root, "srv/app/current/server.js"))).toBe(true);
+    expect(fx.asg.calls.filter((c) => c.action === "CompleteLifecycleAction")).toHaveLength(0);
+    expect((await muster(["status", "--root", fx.root], { env })).stdout).toContain("last boot run: warmed");
+  });
+});
+
+describe.concurrent("muster boot: every stage fails on purpose", () => {
+  it("identify: the metadata service is down", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.lifecycle.group = "web-asg"; // no tags without metadata
+    });
+    // cloud-init's record of the instance id lets the boot still abandon
+    cloudInitInstanceId(fx.root);
+    await fx.meta.setFault({ kind: "down", mode: "refuse" });
+    leftoverGate(fx);
+    await expectFailedAt(fx, await boot(fx), "identify", /metadata service at http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it("identify: the metadata service is slow", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.timeouts.metadata = 0.2;
+      c.lifecycle.group = "web-asg";
+    });
+    cloudInitInstanceId(fx.root);
+    await fx.meta.setFault({ kind: "slow", delayMs: 1500 });
+    const record = await expectFailedAt(fx, await boot(fx), "identify", /did not answer|took longer/);
+    expect(record.attempts).toBe(2);
+  });
+
+  it("fetch: the git host is down (and its credentials never reach a log)", async ({ onTestFinished }) => {
+    const port = await freePort();
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.url = `https://deploy:s3cret@127.0.0.1:${port}/config.git`;
+    });
+    const res = await boot(fx);
+    await expectFailedAt(
+      fx,
+      res,
+      "fetch",
+      `config repo https://***@127.0.0.1:${port}/config.git: fetching master failed`,
+    );
+    const everything = [
+      res.stdout,
+      res.stderr,
+      readFileSync(path.join(fx.root, "var/log/muster/boot.log"), "utf8"),
+      readFileSync(path.join(fx.root, "var/lib/muster/last-run.json"), "utf8"),
+    ].join("\n");
+    expect(everything).not.toContain("s3cret");
+  });
+
+  it("fetch: a git host that never answers runs into the timeout", async ({ onTestFinished }) => {
+    const sockets: Socket[] = [];
+    const hang: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
+    onTestFinished(() => {
+      for (const s of sockets) s.destroy();
+      hang.close();
+    });
+    const port = (hang.address() as { port: number }).port;
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.url = `ssh://git@127.0.0.1:${port}/config.git`;
+      c.timeouts.git = 0.4;
+    });
+    await expectFailedAt(fx, await boot(fx), "fetch", "fetching master did not finish within 0.4 s");
+  });
+
+  it("fetch: the ref does not exist", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "no-such-branch";
+    });
+    await expectFailedAt(fx, await boot(fx), "fetch", 'has no branch or tag "no-such-branch"');
+  });
+
+  it("fetch: a deploy key readable by group or others is refused, clearly and without retrying", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.sshKey = "/etc/muster/deploy_key";
+    });
+    writeFileSync(path.join(fx.root, "etc/muster/deploy_key"), "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    chmodSync(path.join(fx.root, "etc/muster/deploy_key"), 0o644);
+    const res = await boot(fx);
+    const record = await expectFailedAt(
+      fx,
+      res,
+      "fetch",
+      "repo.sshKey /etc/muster/deploy_key: the deploy key is readable or writable by group or others (mode 0644); run chmod 600 /etc/muster/deploy_key",
+    );
+    expect(record.attempts).toBe(1);
+    expect(res.stderr).toContain("run chmod 600 /etc/muster/deploy_key");
+  });
+
+  it("verify: the commit is not signed by an allowed key", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.verify = { allowedSigners: "/etc/muster/allowed_signers" };
+    });
+    allowedSigners(path.join(fx.root, "etc/muster/allowed_signers"), [trustedKey]);
+    await expectFailedAt(
+      fx,
+      await boot(fx),
+      "verify",
+      /is not signed by a key in \/etc\/muster\/allowed_signers/,
+    );
+  });
+
+  it("deps: npm ci fails", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "deps-out-of-sync";
+    });
+    await expectFailedAt(fx, await boot(fx), "deps", /^npm ci in the config repo failed: .*in sync/);
+  });
+
+  it("deps: dependencies without a lock file", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "deps-no-lock";
+    });
+    const record = await expectFailedAt(
+      fx,
+      await boot(fx),
+      "deps",
+      "has dependencies but no package-lock.json",
+    );
+    expect(record.attempts).toBe(1); // retrying cannot help
+  });
+
+  it("role: none of the security groups has a role", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    fx.meta.updateInstance(INSTANCE_ID, { securityGroups: ["default", "db"] });
+    await expectFailedAt(
+      fx,
+      await boot(fx),
+      "role",
+      /none of the security groups .*\("default", "db"\) has a role file/,
+    );
+  });
+
+  it("role: two security groups have roles", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    fx.meta.updateInstance(INSTANCE_ID, { securityGroups: ["web", "base"] });
+    await expectFailedAt(fx, await boot(fx), "role", /several security groups .* have role files/);
+  });
+
+  it("converge: a resource fails", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.attributes.app.repo = "/nonexistent/app.git";
+    });
+    await expectFailedAt(fx, await boot(fx), "converge", /^git\[\/srv\/app\/current\] failed: /);
+    expect(existsSync(path.join(fx.root, "var/lib/muster/last-converge.json"))).toBe(true);
+  });
+
+  it("checks: the app's check fails (heartbeats keep the hook alive meanwhile)", async ({
+    onTestFinished,
+  }) => {
+    const app: HttpServer = createHttp((_req, res) => res.writeHead(500).end());
+    await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+    onTestFinished(() => {
+      app.close();
+    });
+    const url = `http://127.0.0.1:${(app.address() as { port: number }).port}/health`;
+    const fx = await setup(onTestFinished, (c) => {
+      c.checks = [{ url, timeout: 1 }];
+      c.retries.backoffBase = 0.3;
+      c.retries.backoffCap = 0.3;
+      c.retries.jitter = 0;
+    });
+    await expectFailedAt(fx, await boot(fx), "checks", `check ${url} answered 500, expected 200`);
+    expect(fx.heartbeats().length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe.concurrent("muster boot: around the pipeline", () => {
+  it("a broken boot config exits 2 and still closes the gate it names", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    leftoverGate(fx);
+    writeFileSync(
+      path.join(fx.root, "etc/muster/boot.json"),
+      JSON.stringify({ gate: { file: GATE_FILE }, repo: 1 }),
+    );
+    const res = await boot(fx);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("muster: /etc/muster/boot.json: repo: ");
+    expect(existsSync(gateHost(fx))).toBe(false);
+  });
+
+  it("a stale gate from another boot reads closed: gate status 3, HTTP 503", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    expect((await boot(fx)).code).toBe(0);
+    const other = { MUSTER_BOOT_ID: "a-later-boot" };
+    const status = await muster(["gate", "status", "--root", fx.root, "--json"], { env: other });
+    expect(status.code).toBe(3);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: "stale", record: { bootId: BOOT_ID } });
+    for (const [bootId, want] of [
+      ["a-later-boot", 503],
+      [BOOT_ID, 200],
+    ] as const) {
+      const { url, stop } = await healthServe(fx.root, bootId);
+      try {
+        const res = await fetch(url);
+        expect(res.status).toBe(want);
+      } finally {
+        await stop();
+      }
+    }
+  });
+
+  it("periodic re-converge: a failure keeps serving, no lifecycle call, status names the stage", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    expect((await boot(fx)).code).toBe(0);
+    const calls = fx.asg.calls.length;
+    const config = fx.baseConfig();
+    config.attributes.app.repo = "/nonexistent/app.git";
+    fx.writeConfig(config);
+    const res = await boot(fx, ["--periodic"]);
+    expect(res.code).toBe(1);
+    expect(existsSync(gateHost(fx))).toBe(true);
+    expect((await muster(["gate", "status", "--root", fx.root], { env })).code).toBe(0);
+    expect(fx.asg.calls.length).toBe(calls);
+    expect((await muster(["status", "--root", fx.root], { env })).stdout).toContain(
+      "FAILED at stage converge",
+    );
+    // configured to close the gate on failure, it does
+    config.periodic = { closeGateOnFailure: true };
+    fx.writeConfig(config);
+    expect((await boot(fx, ["--periodic"])).code).toBe(1);
+    expect(existsSync(gateHost(fx))).toBe(false);
+  });
+
+  it("image prepare removes the gate, the state, the logs and the configured paths, printing each", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.image = { clean: ["/srv/app"] };
+    });
+    expect((await boot(fx)).code).toBe(0);
+    const dry = await muster(["image", "prepare", "--root", fx.root, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would remove ${GATE_FILE}`);
+    expect(existsSync(gateHost(fx))).toBe(true);
+    const res = await muster(["image", "prepare", "--root", fx.root]);
+    expect(res.code, res.stderr).toBe(0);
+    for (const p of [
+      GATE_FILE,
+      "/var/lib/muster/config",
+      "/var/lib/muster/last-run.json",
+      "/var/lib/muster/last-converge.json",
+      "/var/log/muster/boot.log",
+      "/var/log/muster/converge.log",
+      "/srv/app",
+    ]) {
+      expect(res.stdout).toContain(`removed ${p}\n`);
+      expect(existsSync(path.join(fx.root, p)), p).toBe(false);
+    }
+    expect((await muster(["status", "--root", fx.root])).stdout).toContain("no run recorded");
+  });
+});
+
+/** `muster health serve` on a free loopback port; its URL once it listens, and a stop function. */
+async function healthServe(root: string, bootId: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const { spawn } = await import("node:child_process");
+  const { BIN } = await import("../test-support/tmp.ts");
+  const child = spawn(
+    process.execPath,
+    [BIN, "health", "serve", "--root", root, "--port", "0", "--host", "127.0.0.1"],
+    {
+      env: { ...process.env, MUSTER_BOOT_ID: bootId },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /serving (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`health serve exited ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once("exit", () => r());
+        child.kill("SIGTERM");
+      }),
+  };
+}

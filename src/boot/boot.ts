@@ -1,0 +1,301 @@
+/**
+ * `muster boot` (and the periodic re-converge, `muster boot --periodic`): the pipeline of
+ * pipeline.ts wired to the real stages, the gate file, the lock, the Auto Scaling API, the JSON
+ * log under the root's /var/log/muster/boot.log and the state directory.
+ */
+import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "../cloud/lifecycle.ts";
+import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { currentBootId } from "../gate/boot-id.ts";
+import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
+import { RootFs } from "../host/root-fs.ts";
+import { redactUrl } from "../resources/git-env.ts";
+import { acquireLock } from "../runner/lock.ts";
+import type { ResourceResult } from "../runner/report.ts";
+import { openRunLog, type RunLog } from "../runner/run-log.ts";
+import { convergeSession } from "../runner/session.ts";
+import {
+  type BootConfig,
+  DEFAULT_STATE_DIR,
+  findBootConfig,
+  gateFileOfBrokenConfig,
+  loadBootConfig,
+  readConfigData,
+} from "./boot-config.ts";
+import { CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
+import { clearLocksFromEarlierBoots } from "./locks.ts";
+import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } from "./pipeline.ts";
+import type { RunMode } from "./plan.ts";
+import { runChecks } from "./stages/checks.ts";
+import { installDependencies } from "./stages/deps.ts";
+import { fetchConfigRepo } from "./stages/fetch.ts";
+import { identifyStage } from "./stages/identify.ts";
+import { pickRole } from "./stages/role.ts";
+import { verifyCommit } from "./stages/verify.ts";
+import { type BootRecord, saveConvergeReport, saveRecord } from "./state.ts";
+
+export const BOOT_LOCK = "/run/muster/boot.lock";
+export const CONVERGE_LOCK = "/var/lib/muster/converge.lock";
+
+export interface BootOptions {
+  root: string;
+  /** --config: a boot config file instead of the root's /etc/muster/boot.json|yaml */
+  config?: string;
+  bootId?: string;
+  mode?: RunMode;
+  /** human lines (stdout; stderr with --json) */
+  say?: (line: string) => void;
+  /** a resource line printer for the converge stage */
+  onResult?: (r: ResourceResult) => void;
+  env?: Record<string, string | undefined>;
+  /** for tests */
+  random?: () => number;
+}
+
+export interface BootResult {
+  exitCode: number;
+  record: BootRecord;
+  config: BootConfig;
+  /** time spent in git's network step and in the converge, for the overhead benchmark */
+  timings: { transferMs: number; convergeMs: number };
+}
+
+/** Load the config; when it is missing or broken, still close every gate it could name. */
+function loadOrCloseGates(fs: RootFs, opts: BootOptions, mode: RunMode): BootConfig {
+  try {
+    return loadBootConfig(fs.root, opts.config);
+  } catch (err) {
+    if (mode === "boot" && err instanceof InputError) {
+      const gates = [`${DEFAULT_STATE_DIR}/gate.json`];
+      try {
+        const loc = findBootConfig(fs.root, opts.config);
+        const named = loc ? gateFileOfBrokenConfig(readConfigData(loc)) : undefined;
+        if (named) gates.push(named);
+      } catch {}
+      for (const g of gates)
+        try {
+          closeGate(fs, g);
+        } catch {}
+    }
+    throw err;
+  }
+}
+
+export async function runBoot(opts: BootOptions): Promise<BootResult> {
+  const mode = opts.mode ?? "boot";
+  const env = opts.env ?? process.env;
+  const fs = new RootFs(opts.root);
+  const bootId = currentBootId(opts.bootId, env);
+  const cfg = loadOrCloseGates(fs, opts, mode);
+  const say = opts.say ?? (() => {});
+  const runId = randomUUID();
+  const log: RunLog = openRunLog(fs.root, "boot.log", { runId, mode });
+  const timings = { transferMs: 0, convergeMs: 0 };
+  const stateDir = cfg.stateDir;
+
+  say(
+    `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId.slice(0, 8)}, run ${runId.slice(0, 8)})`,
+  );
+
+  const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, log, say) : undefined;
+  // Load the Auto Scaling client while the first stages wait on the network and on git, not
+  // after the converge when the gate is about to open (it takes about 0.1 s to load).
+  if (lifecycle) void import("@aws-sdk/client-auto-scaling").catch(() => {});
+
+  try {
+    const record = await runPipeline({
+      mode,
+      runId,
+      bootId,
+      pid: process.pid,
+      plan: { metadata: cfg.endpoints.metadata !== "off", verify: cfg.repo.verify !== undefined },
+      policy: {
+        attempts: cfg.retries.attempts,
+        backoffBaseMs: cfg.retries.backoffBase * 1000,
+        backoffCapMs: cfg.retries.backoffCap * 1000,
+        jitter: cfg.retries.jitter,
+        deadlineMs: cfg.retries.deadline * 1000,
+      },
+      onFailure: cfg.lifecycle?.onFailure ?? "abandon",
+      closeGateOnPeriodicFailure: cfg.periodic.closeGateOnFailure,
+      stages: {
+        identify: identifyStage(cfg),
+        fetch: async ({ facts, remainingMs }) => {
+          const r = await fetchConfigRepo({
+            fs,
+            stateDir,
+            repo: cfg.repo,
+            timeoutMs: Math.min(remainingMs(), cfg.timeouts.git * 1000),
+            env,
+          });
+          timings.transferMs += r.transferMs;
+          facts.checkout = { dir: r.dir, commit: r.commit, transferMs: r.transferMs };
+        },
+        verify: async ({ facts }) => {
+          if (!cfg.repo.verify || !facts.checkout) return;
+          await verifyCommit(
+            fs,
+            facts.checkout.dir,
+            facts.checkout.commit,
+            cfg.repo.verify.allowedSigners,
+            env,
+          );
+        },
+        deps: async ({ facts, remainingMs }) => {
+          const result = await installDependencies({
+            dir: facts.checkout!.dir,
+            cacheDir: fs.hostPath(path.posix.join(stateDir, "npm-cache")),
+            timeoutMs: Math.min(remainingMs(), cfg.timeouts.deps * 1000),
+            env,
+          });
+          log.event("deps", { result });
+        },
+        role: async ({ facts }) => {
+          facts.role = pickRole(facts.checkout!.dir, cfg.role.source, facts.identity, cfg.role.preference);
+          say(`  role: ${facts.role}`);
+        },
+        converge: async ({ facts, remainingMs }) => {
+          const started = Date.now();
+          try {
+            const id = facts.identity;
+            const report = await convergeSession({
+              repoDir: facts.checkout!.dir,
+              role: facts.role!,
+              root: fs.root,
+              environment: cfg.environment,
+              attrFlags: cfg.attributes ? [cfg.attributes] : [],
+              instance: id
+                ? {
+                    instanceId: id.instanceId,
+                    availabilityZone: id.availabilityZone,
+                    region: id.region,
+                    securityGroups: id.securityGroups,
+                    tags: id.tags,
+                    targetLifecycleState: id.targetLifecycleState,
+                  }
+                : undefined,
+              runId,
+              lockWaitMs: Math.min(remainingMs(), 60_000),
+              env,
+              onResult: opts.onResult,
+              onProgress: (m) => say(`    ${m}`),
+            });
+            facts.report = report;
+            saveConvergeReport(fs, stateDir, report);
+            if (report.outcome !== "converged") {
+              const failed = report.resources.find((r) => r.status === "failed");
+              throw new RunError(
+                failed
+                  ? `${failed.id} failed: ${failed.error}`
+                  : `converge failed: ${report.error ?? "unknown error"}`,
+              );
+            }
+          } finally {
+            timings.convergeMs += Date.now() - started;
+          }
+        },
+        checks: async () => {
+          await runChecks(cfg.checks);
+        },
+      },
+      gate: {
+        close: () => {
+          closeGate(fs, cfg.gate.file);
+        },
+        isOpen: () => readGate(fs, cfg.gate.file, bootId).state === "open",
+        open: (facts: Facts) => {
+          openGate(fs, cfg.gate.file, {
+            gate: "open",
+            bootId,
+            role: facts.role!,
+            configRevision: facts.checkout?.commit,
+            appRevision: facts.report?.appRevision,
+            instanceId: facts.identity?.instanceId,
+            runId,
+            openedAt: new Date().toISOString(),
+          });
+          log.event("gate.opened", { file: cfg.gate.file });
+        },
+      },
+      lock: async () => {
+        const lockHost = fs.hostPath(BOOT_LOCK);
+        try {
+          const lock = await acquireLock(
+            lockHost,
+            mode === "periodic" ? 0 : cfg.retries.deadline * 1000,
+            "muster boot",
+          );
+          if (mode === "boot") {
+            const cleared = clearLocksFromEarlierBoots([fs.hostPath(CONVERGE_LOCK)]);
+            if (cleared.length) log.event("lock.cleared", { files: cleared });
+          }
+          return lock;
+        } catch (err) {
+          if (mode === "periodic" && err instanceof TimeoutError) return "busy";
+          throw err;
+        }
+      },
+      lifecycle,
+      save: (r) => saveRecord(fs, stateDir, r),
+      log: (event, fields) => log.event(event, fields),
+      say,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      random: opts.random ?? Math.random,
+      isPermanent: (err) => err instanceof InputError,
+    });
+    return { exitCode: exitCode(record), record, config: cfg, timings };
+  } finally {
+    log.close();
+  }
+}
+
+/** The Auto Scaling side of a boot: heartbeats while it runs, CONTINUE or ABANDON at the end. */
+function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string) => void): LifecyclePort {
+  const lc = cfg.lifecycle!;
+  const target = (facts: Facts): LifecycleTarget => {
+    const t = lifecycleTargetFor({
+      hook: lc.hook,
+      group: lc.group,
+      endpoint: cfg.endpoints.autoscaling,
+      region: cfg.endpoints.region,
+      timeoutMs: Math.round(cfg.timeouts.lifecycle * 1000),
+      identity: facts.identity,
+      cloudInitInstanceId: fs.readText(CLOUD_INIT_INSTANCE_ID),
+    });
+    if ("problem" in t) throw new RunError(t.problem);
+    return t.target;
+  };
+  return {
+    async complete(result, facts) {
+      const t = target(facts);
+      try {
+        await completeLifecycleAction({ ...t, result });
+        log.event("lifecycle.complete", { result, group: t.group, hook: t.hook, instanceId: t.instanceId });
+        say(`  lifecycle action completed: ${result}`);
+      } catch (err) {
+        // Nothing waits on the hook (a manual re-run on a server in service): nothing to complete.
+        if (/No active Lifecycle Action/i.test(describeError(err))) {
+          log.event("lifecycle.none", { result, error: describeError(err) });
+          say(`  lifecycle: no action is waiting for this instance; nothing to complete`);
+          return;
+        }
+        throw err;
+      }
+    },
+    startHeartbeats(facts) {
+      let t: LifecycleTarget;
+      try {
+        t = target(facts);
+      } catch (err) {
+        log.event("heartbeat.error", { error: describeError(err) });
+        return undefined;
+      }
+      return startHeartbeats(t, Math.max(1, Math.round(lc.heartbeatInterval * 1000)), {
+        onBeat: () => log.event("heartbeat", { hook: t.hook }),
+        onError: (err) => log.event("heartbeat.error", { error: describeError(err) }),
+      });
+    },
+  };
+}

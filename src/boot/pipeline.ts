@@ -1,0 +1,319 @@
+/**
+ * The boot pipeline: close gate -> lock -> [identify -> fetch -> verify -> deps -> role ->
+ * converge -> checks] -> open gate -> complete the lifecycle action (CONTINUE).
+ *
+ * The bracketed stages form one attempt; a failed attempt is tried again by the retry policy
+ * (plan.ts decides), and when it gives up the gate stays closed and the lifecycle action
+ * completes with ABANDON, once. Stages, gate, lock, lifecycle and clock are handed in, so the
+ * whole flow runs in tests with fakes; boot.ts wires the real ones.
+ */
+import type { InstanceIdentity } from "../cloud/metadata.ts";
+import { errorMessage } from "../core/errors.ts";
+import { redactUrl } from "../resources/git-env.ts";
+import type { RunReport } from "../runner/report.ts";
+import {
+  type AttemptStage,
+  attemptStages,
+  decideRetry,
+  failureActions,
+  finishStages,
+  isWarming,
+  type PlanInput,
+  type RetryPolicy,
+  type RunMode,
+  type StageName,
+} from "./plan.ts";
+import type { BootRecord } from "./state.ts";
+
+/** What the stages find out, handed from one stage to the next within an attempt. */
+export interface Facts {
+  identity?: InstanceIdentity;
+  checkout?: { dir: string; commit: string; transferMs?: number };
+  role?: string;
+  report?: RunReport;
+}
+
+export interface StageContext {
+  facts: Facts;
+  attempt: number;
+  /** ms left before the run's overall deadline (never below 1) */
+  remainingMs(): number;
+}
+
+export type StageFn = (ctx: StageContext) => Promise<void>;
+
+export interface GatePort {
+  close(): void;
+  open(facts: Facts): void;
+  /** open for the current boot */
+  isOpen(): boolean;
+}
+
+export interface LifecyclePort {
+  complete(result: "CONTINUE" | "ABANDON", facts: Facts): Promise<void>;
+  /** Start heartbeats once the instance is known; returns the stop function. */
+  startHeartbeats(facts: Facts): (() => Promise<void>) | undefined;
+}
+
+export interface PipelineOptions {
+  mode: RunMode;
+  runId: string;
+  bootId: string;
+  pid: number;
+  plan: PlanInput;
+  policy: RetryPolicy;
+  onFailure: "abandon" | "none";
+  closeGateOnPeriodicFailure: boolean;
+  stages: Record<AttemptStage, StageFn>;
+  gate: GatePort;
+  /** "busy" when another run holds the lock and this one should not wait (periodic runs) */
+  lock(): Promise<{ release(): void } | "busy">;
+  lifecycle?: LifecyclePort;
+  save(record: BootRecord): void;
+  log(event: string, fields?: Record<string, unknown>): void;
+  say(line: string): void;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+  /** errors that trying again cannot fix */
+  isPermanent(err: unknown): boolean;
+}
+
+class StageFailure extends Error {
+  constructor(
+    readonly stage: StageName,
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** One line, credentials in URLs hidden. */
+export function describeError(err: unknown): string {
+  return redactUrl(errorMessage(err).split("\n")[0] ?? "");
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
+  const t0 = o.now();
+  const record: BootRecord = {
+    runId: o.runId,
+    mode: o.mode,
+    bootId: o.bootId,
+    pid: o.pid,
+    startedAt: new Date(t0).toISOString(),
+    outcome: "running",
+    attempts: 0,
+    stages: [],
+  };
+  const facts: Facts = {};
+  let lock: { release(): void } | "busy" | undefined;
+  let stopHeartbeats: (() => Promise<void>) | undefined;
+  const remainingMs = () => Math.max(1, o.policy.deadlineMs - (o.now() - t0));
+
+  const save = () => {
+    try {
+      o.save(record);
+    } catch (err) {
+      o.log("state.error", { error: describeError(err) });
+    }
+  };
+
+  const timed = async (stage: StageName, attempt: number, fn: () => Promise<void> | void) => {
+    const started = o.now();
+    o.log("stage.start", { stage, attempt });
+    try {
+      await fn();
+      const durationMs = o.now() - started;
+      record.stages.push({ stage, attempt, ok: true, durationMs });
+      o.log("stage.end", { stage, attempt, durationMs });
+      o.say(`  ${stage} ok (${secs(durationMs)})`);
+    } catch (err) {
+      const durationMs = o.now() - started;
+      const error = describeError(err);
+      record.stages.push({ stage, attempt, ok: false, durationMs, error });
+      o.log("stage.failed", { stage, attempt, durationMs, error });
+      o.say(`  ${stage} FAILED: ${error}`);
+      throw new StageFailure(stage, error, o.isPermanent(err));
+    } finally {
+      save();
+    }
+  };
+
+  const stopBeats = async () => {
+    const stop = stopHeartbeats;
+    stopHeartbeats = undefined;
+    if (stop) await stop();
+  };
+
+  const fail = async (f: StageFailure) => {
+    record.outcome = "failed";
+    record.failedStage = f.stage;
+    record.error = f.message;
+    o.say(
+      `muster ${o.mode}: failed at stage ${f.stage}: ${f.message}${record.gaveUp ? ` (${record.gaveUp})` : ""}`,
+    );
+    const acts = failureActions({
+      mode: o.mode,
+      lifecycle: o.lifecycle !== undefined,
+      onFailure: o.onFailure,
+      closeGateOnPeriodicFailure: o.closeGateOnPeriodicFailure,
+    });
+    if (acts.closeGate) {
+      try {
+        o.gate.close();
+        o.log("gate.closed", { why: `stage ${f.stage} failed` });
+      } catch (err) {
+        o.log("gate.error", { error: describeError(err) });
+      }
+    }
+    await stopBeats();
+    if (acts.abandon && o.lifecycle) {
+      const lifecycle = o.lifecycle;
+      try {
+        await timed("lifecycle", record.attempts, () => lifecycle.complete("ABANDON", facts));
+        record.lifecycle = { result: "ABANDON", ok: true };
+      } catch (err) {
+        record.lifecycle = { result: "ABANDON", ok: false, error: (err as Error).message };
+      }
+    }
+  };
+
+  save();
+  o.log("run.start", { mode: o.mode, bootId: o.bootId, pid: o.pid });
+  try {
+    if (o.mode === "boot") await timed("close-gate", 0, () => o.gate.close());
+    await timed("lock", 0, async () => {
+      lock = await o.lock();
+    });
+    if (lock === "busy") {
+      record.outcome = "skipped";
+      record.gaveUp = "another muster run holds the lock";
+      o.say(`muster ${o.mode}: another run holds the lock; skipped`);
+      return record;
+    }
+    const gateWasOpen = o.mode === "periodic" ? o.gate.isOpen() : false;
+
+    for (let attempt = 1; ; attempt++) {
+      record.attempts = attempt;
+      try {
+        for (const stage of attemptStages(o.plan)) {
+          await timed(stage, attempt, () => o.stages[stage]({ facts, attempt, remainingMs }));
+          noteFacts(record, facts);
+          if (stage === "identify" && o.mode === "boot" && o.lifecycle && !stopHeartbeats)
+            stopHeartbeats = o.lifecycle.startHeartbeats(facts);
+        }
+        break;
+      } catch (err) {
+        if (!(err instanceof StageFailure)) throw err;
+        const decision = decideRetry({
+          policy: o.policy,
+          attempt,
+          elapsedMs: o.now() - t0,
+          permanent: err.permanent,
+          random: o.random(),
+        });
+        if (!decision.retry) {
+          record.gaveUp = decision.reason;
+          o.log("run.gave-up", { stage: err.stage, attempt, reason: decision.reason });
+          await fail(err);
+          return record;
+        }
+        o.log("run.retry", { stage: err.stage, attempt, delayMs: decision.delayMs });
+        o.say(`muster ${o.mode}: attempt ${attempt} failed; trying again in ${secs(decision.delayMs)}`);
+        await o.sleep(decision.delayMs);
+      }
+    }
+
+    const warming = isWarming(facts.identity?.targetLifecycleState);
+    const finish = finishStages({
+      mode: o.mode,
+      warming,
+      lifecycle: o.lifecycle !== undefined,
+      gateWasOpen,
+    });
+    for (const stage of finish) {
+      if (stage === "open-gate") {
+        try {
+          await timed("open-gate", record.attempts, () => o.gate.open(facts));
+        } catch (err) {
+          try {
+            o.gate.close();
+          } catch {}
+          if (err instanceof StageFailure) {
+            record.gaveUp = "opening the gate failed";
+            await fail(err);
+            return record;
+          }
+          throw err;
+        }
+      } else if (stage === "lifecycle" && o.lifecycle) {
+        const lifecycle = o.lifecycle;
+        await stopBeats();
+        try {
+          await timed("lifecycle", record.attempts, () => lifecycle.complete("CONTINUE", facts));
+          record.lifecycle = { result: "CONTINUE", ok: true };
+        } catch (err) {
+          // The server is set up and its gate is open; the hook's own timeout and default
+          // result now decide. Exit 1 tells the operator (and systemd) something went wrong.
+          record.lifecycle = { result: "CONTINUE", ok: false, error: (err as Error).message };
+        }
+      }
+    }
+    record.outcome = o.mode === "periodic" ? "converged" : warming ? "warmed" : "open";
+    if (warming)
+      o.say(
+        `muster boot: instance is being warmed (${facts.identity?.targetLifecycleState}); converged, gate left closed`,
+      );
+    return record;
+  } catch (err) {
+    if (err instanceof StageFailure) {
+      record.gaveUp = `stage ${err.stage} is not retried`;
+      await fail(err);
+      return record;
+    }
+    throw err;
+  } finally {
+    await stopBeats();
+    if (lock && lock !== "busy") lock.release();
+    const t1 = o.now();
+    record.finishedAt = new Date(t1).toISOString();
+    record.durationMs = t1 - t0;
+    o.log("run.end", {
+      outcome: record.outcome,
+      failedStage: record.failedStage,
+      error: record.error,
+      attempts: record.attempts,
+      role: record.role,
+      configRevision: record.configRevision,
+      appRevision: record.appRevision,
+      lifecycle: record.lifecycle,
+      durationMs: record.durationMs,
+    });
+    save();
+  }
+}
+
+function noteFacts(record: BootRecord, facts: Facts): void {
+  if (facts.identity) {
+    record.instanceId = facts.identity.instanceId;
+    record.targetLifecycleState = facts.identity.targetLifecycleState;
+  }
+  if (facts.checkout) {
+    record.configRevision = facts.checkout.commit;
+    record.transferMs = facts.checkout.transferMs;
+  }
+  if (facts.role) record.role = facts.role;
+  if (facts.report) record.appRevision = facts.report.appRevision;
+}
+
+/** 0 when the run did what it should (served, warmed, converged, skipped), else 1. */
+export function exitCode(record: BootRecord): number {
+  if (record.outcome === "failed" || record.outcome === "running") return 1;
+  if (record.lifecycle && !record.lifecycle.ok) return 1;
+  return 0;
+}

@@ -1,0 +1,133 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bareRepoFrom, commitTo, headOf } from "../../demo/example-repos.ts";
+import { execOk } from "../../host/exec.ts";
+import { RootFs } from "../../host/root-fs.ts";
+import { cleanupTmp, EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
+import { fetchConfigRepo } from "./fetch.ts";
+
+let bare: string;
+const repo = (over: Record<string, unknown> = {}) => ({ url: bare, ref: "master", depth: 1, ...over });
+
+beforeAll(async () => {
+  bare = path.join(tmpDir(), "config.git");
+  await bareRepoFrom(path.join(EXAMPLES, "config-repo"), bare);
+  await commitTo(bare, { "README.md": "second\n" }, "second");
+  await execOk(["git", "--git-dir", bare, "tag", "v1", `${await headOf(bare)}~1`]);
+});
+afterAll(cleanupTmp);
+
+const sockets: Socket[] = [];
+let hang: Server | undefined;
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  if (hang) await new Promise((r) => hang!.close(r));
+  hang = undefined;
+});
+
+function fetchInto(root: string, over: Record<string, unknown> = {}, timeoutMs = 10_000) {
+  return fetchConfigRepo({
+    fs: new RootFs(root),
+    stateDir: "/var/lib/muster",
+    repo: repo(over) as any,
+    timeoutMs,
+  });
+}
+
+describe("fetching the config repo", () => {
+  it("fetches the ref shallow into the state directory and records the commit", async () => {
+    const root = tmpDir();
+    const r = await fetchInto(root);
+    expect(r.dir).toBe(path.join(root, "var/lib/muster/config"));
+    expect(r.commit).toBe(await headOf(bare));
+    expect(existsSync(path.join(r.dir, "roles/web.json"))).toBe(true);
+    const shallow = await execOk(["git", "-C", r.dir, "rev-parse", "--is-shallow-repository"]);
+    expect(shallow.stdout.trim()).toBe("true");
+  });
+
+  it("reuses the previous checkout: moves it to the new commit, keeps node_modules, drops strays", async () => {
+    const root = tmpDir();
+    const first = await fetchInto(root);
+    const gitDirIno = statSync(path.join(first.dir, ".git")).ino;
+    mkdirSync(path.join(first.dir, "node_modules/x"), { recursive: true });
+    writeFileSync(path.join(first.dir, "stray.txt"), "left behind\n");
+    writeFileSync(path.join(first.dir, "roles/web.json"), "edited by hand\n");
+    const next = await commitTo(bare, { "recipes/extra.ts": "// new\n" }, "third");
+    const second = await fetchInto(root);
+    expect(second.commit).toBe(next);
+    expect(statSync(path.join(second.dir, ".git")).ino).toBe(gitDirIno);
+    expect(existsSync(path.join(second.dir, "node_modules/x"))).toBe(true);
+    expect(existsSync(path.join(second.dir, "stray.txt"))).toBe(false);
+    expect(readFileSync(path.join(second.dir, "roles/web.json"), "utf8")).toContain('"name": "web"');
+  });
+
+  it("fetches a tag or a full commit id", async () => {
+    const root = tmpDir();
+    const tagged = (await execOk(["git", "--git-dir", bare, "rev-parse", "v1^{commit}"])).stdout.trim();
+    expect((await fetchInto(root, { ref: "v1" })).commit).toBe(tagged);
+    expect((await fetchInto(tmpDir(), { ref: tagged })).commit).toBe(tagged);
+  });
+
+  it("an unknown ref is one clear line", async () => {
+    await expect(fetchInto(tmpDir(), { ref: "no-such-branch" })).rejects.toThrow(
+      `config repo ${bare} has no branch or tag "no-such-branch"; check repo.ref`,
+    );
+  });
+
+  it("recovers from git lock files a killed run left behind", async () => {
+    const root = tmpDir();
+    const r = await fetchInto(root);
+    writeFileSync(path.join(r.dir, ".git/index.lock"), "");
+    writeFileSync(path.join(r.dir, ".git/shallow.lock"), "");
+    expect((await fetchInto(root)).commit).toBe(r.commit);
+    expect(existsSync(path.join(r.dir, ".git/index.lock"))).toBe(false);
+  });
+
+  it("refuses a deploy key readable by group or others, and says how to fix it", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    const key = path.join(root, "etc/muster/deploy_key");
+    writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    chmodSync(key, 0o644);
+    const err = await fetchInto(root, { sshKey: "/etc/muster/deploy_key" }).catch((e) => e);
+    expect(err.name).toBe("InputError");
+    expect(err.message).toBe(
+      "repo.sshKey /etc/muster/deploy_key: the deploy key is readable or writable by group or others (mode 0644); " +
+        "run chmod 600 /etc/muster/deploy_key (and keep it owned by the user muster runs as)",
+    );
+    chmodSync(key, 0o640);
+    await expect(fetchInto(root, { sshKey: "/etc/muster/deploy_key" })).rejects.toThrow(/mode 0640/);
+    chmodSync(key, 0o600);
+    expect((await fetchInto(root, { sshKey: "/etc/muster/deploy_key" })).commit).toBe(await headOf(bare));
+    await expect(fetchInto(root, { sshKey: "/etc/muster/missing_key" })).rejects.toThrow(
+      /no such file under the root/,
+    );
+  });
+
+  it("a git host that is down fails fast, with credentials hidden", async () => {
+    const err = await fetchInto(tmpDir(), { url: "https://deploy:s3cret@127.0.0.1:1/config.git" }).catch(
+      (e) => e,
+    );
+    expect(err.message).toMatch(
+      /^config repo https:\/\/\*\*\*@127\.0\.0\.1:1\/config\.git: fetching master failed: /,
+    );
+    expect(err.message).not.toContain("s3cret");
+  });
+
+  it("a git host that accepts and never answers runs into the step's timeout", async () => {
+    hang = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => hang!.listen(0, "127.0.0.1", r));
+    const port = (hang.address() as { port: number }).port;
+    const started = Date.now();
+    const err = await fetchInto(tmpDir(), { url: `ssh://git@127.0.0.1:${port}/config.git` }, 600).catch(
+      (e) => e,
+    );
+    // redactUrl hides any user part of a URL, a plain user name included
+    expect(err.message).toBe(
+      `config repo ssh://***@127.0.0.1:${port}/config.git: fetching master did not finish within 0.6 s`,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Stage fetch: the config repo's `ref`, fetched shallow into the state directory, reusing the
+ * checkout of the previous run. Every network step is bounded; nothing ever prompts (keys and
+ * host keys are given, BatchMode is on). The fetched commit is what the run converges.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { InputError, RunError } from "../../core/errors.ts";
+import { exec, lastLine } from "../../host/exec.ts";
+import type { RootFs } from "../../host/root-fs.ts";
+import { redactUrl } from "../../resources/git-env.ts";
+import type { BootConfig } from "../boot-config.ts";
+
+export interface FetchOptions {
+  fs: RootFs;
+  stateDir: string;
+  repo: BootConfig["repo"];
+  /** each network step, ms */
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+}
+
+export interface FetchResult {
+  /** host path of the checkout */
+  dir: string;
+  commit: string;
+  /** time spent in the network step (git fetch), ms */
+  transferMs: number;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+const LOCAL_TIMEOUT_MS = 60_000;
+
+/** Shell-quote for GIT_SSH_COMMAND, which git runs through the shell. */
+function q(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/** The deploy key must be private to its owner: ssh refuses other keys, muster says why first. */
+export function checkDeployKey(fs: RootFs, key: string): string {
+  const st = fs.stat(key);
+  if (st?.type !== "file")
+    throw new InputError(`repo.sshKey ${key}: no such file under the root; install the deploy key there`);
+  if ((st.mode & 0o077) !== 0)
+    throw new InputError(
+      `repo.sshKey ${key}: the deploy key is readable or writable by group or others (mode ${(st.mode & 0o777)
+        .toString(8)
+        .padStart(4, "0")}); run chmod 600 ${key} (and keep it owned by the user muster runs as)`,
+    );
+  return fs.hostPath(key);
+}
+
+export function gitFetchEnv(
+  base: Record<string, string | undefined>,
+  timeoutMs: number,
+  keyHost?: string,
+  knownHostsHost?: string,
+): Record<string, string | undefined> {
+  const ssh = [
+    "ssh",
+    "-o BatchMode=yes",
+    `-o ConnectTimeout=${Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000)))}`,
+    "-o StrictHostKeyChecking=yes",
+  ];
+  if (knownHostsHost) ssh.push(`-o UserKnownHostsFile=${q(knownHostsHost)}`);
+  if (keyHost) ssh.push(`-i ${q(keyHost)}`, "-o IdentitiesOnly=yes");
+  return {
+    ...base,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_ASKPASS: "/bin/false",
+    SSH_ASKPASS: "/bin/false",
+    GIT_SSH_COMMAND: ssh.join(" "),
+    GIT_CONFIG_NOSYSTEM: "1",
+    LC_ALL: "C",
+  };
+}
+
+/** A run killed in the middle of a git command leaves its lock files; this run holds the boot lock. */
+function removeStaleGitLocks(gitDir: string): void {
+  const walk = (d: string, depth: number) => {
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isFile() && e.name.endsWith(".lock")) rmSync(p, { force: true });
+      else if (e.isDirectory() && depth > 0 && (d === gitDir ? e.name === "refs" : true)) walk(p, depth - 1);
+    }
+  };
+  walk(gitDir, 6);
+}
+
+export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
+  const { fs, repo } = o;
+  const url = repo.url;
+  const shown = redactUrl(url);
+  const keyHost = repo.sshKey ? checkDeployKey(fs, repo.sshKey) : undefined;
+  let knownHostsHost: string | undefined;
+  if (repo.knownHosts) {
+    if (!fs.stat(repo.knownHosts))
+      throw new InputError(`repo.knownHosts ${repo.knownHosts}: no such file under the root`);
+    knownHostsHost = fs.hostPath(repo.knownHosts);
+  }
+  const env = gitFetchEnv(o.env ?? process.env, o.timeoutMs, keyHost, knownHostsHost);
+  if (!fs.stat(o.stateDir)) fs.mkdir(o.stateDir, 0o755, true);
+  const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
+
+  const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
+    const res = await exec(["git", "-C", dir, ...args], { env, timeoutMs }).catch((err: Error) => {
+      throw err.name === "TimeoutError"
+        ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
+            cause: err,
+          })
+        : err;
+    });
+    if (res.code !== 0)
+      throw new RunError(
+        `config repo ${shown}: ${what} failed: ${redactUrl(lastLine(res.stderr) || `exit ${res.code}`)}`,
+      );
+    return res.stdout.trim();
+  };
+
+  if (!existsSync(path.join(dir, ".git"))) {
+    rmSync(dir, { recursive: true, force: true }); // a half-made checkout from a crash is not a checkout
+    const init = await exec(["git", "init", "-q", dir], { env, timeoutMs: LOCAL_TIMEOUT_MS });
+    if (init.code !== 0) throw new RunError(`git init ${dir} failed: ${lastLine(init.stderr)}`);
+    await git(["remote", "add", "origin", url], "git remote add");
+  } else {
+    removeStaleGitLocks(path.join(dir, ".git"));
+    await git(["remote", "set-url", "origin", url], "git remote set-url");
+  }
+
+  const depth = repo.depth > 0 ? [`--depth=${repo.depth}`] : [];
+  const started = Date.now();
+  try {
+    await git(
+      ["fetch", "-q", "--no-tags", ...depth, "origin", repo.ref],
+      `fetching ${repo.ref}`,
+      o.timeoutMs,
+    );
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (SHA.test(repo.ref) && !/did not finish/.test(msg)) {
+      // a server may refuse a commit id that is not a branch tip: fetch the branches instead
+      await git(
+        ["fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+        "fetching all branches",
+        o.timeoutMs,
+      );
+    } else if (/couldn't find remote ref/.test(msg)) {
+      throw new RunError(`config repo ${shown} has no branch or tag "${repo.ref}"; check repo.ref`);
+    } else throw err;
+  }
+  const transferMs = Date.now() - started;
+  const target = SHA.test(repo.ref) ? repo.ref : "FETCH_HEAD";
+  try {
+    await git(["checkout", "-q", "-f", "--detach", target], `checking out ${repo.ref}`);
+    await git(["clean", "-ffdq", "-e", "node_modules"], "git clean");
+    const commit = await git(["rev-parse", "HEAD"], "git rev-parse");
+    return { dir, commit, transferMs };
+  } catch (err) {
+    // a checkout that cannot be checked out is damaged: the next attempt starts from scratch
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What a boot leaves in its state directory for `muster status` and for people: the record of
+ * the last run (last-run.json, written atomically at the start, after every stage and at the
+ * end), the last failed run (last-failure.json) and the last converge report (last-converge.json).
+ */
+import * as path from "node:path";
+import type { RootFs } from "../host/root-fs.ts";
+import type { RunReport } from "../runner/report.ts";
+import type { RunMode, StageName } from "./plan.ts";
+
+export interface StageRun {
+  stage: StageName;
+  attempt: number;
+  ok: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export type RunOutcome = "running" | "open" | "warmed" | "converged" | "skipped" | "failed";
+
+export interface BootRecord {
+  runId: string;
+  mode: RunMode;
+  bootId: string;
+  pid: number;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  outcome: RunOutcome;
+  attempts: number;
+  instanceId?: string;
+  targetLifecycleState?: string;
+  role?: string;
+  configRevision?: string;
+  appRevision?: string;
+  /** time the fetch spent in git's network step, ms */
+  transferMs?: number;
+  failedStage?: StageName;
+  error?: string;
+  /** why the run stopped trying ("gave up after 3 attempts") */
+  gaveUp?: string;
+  stages: StageRun[];
+  lifecycle?: { result: "CONTINUE" | "ABANDON"; ok: boolean; error?: string };
+}
+
+export const LAST_RUN = "last-run.json";
+export const LAST_FAILURE = "last-failure.json";
+export const LAST_CONVERGE = "last-converge.json";
+
+function ensureDir(fs: RootFs, dir: string): void {
+  if (!fs.stat(dir)) fs.mkdir(dir, 0o755, true);
+}
+
+export function saveRecord(fs: RootFs, stateDir: string, record: BootRecord): void {
+  ensureDir(fs, stateDir);
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  fs.writeFileAtomic(path.posix.join(stateDir, LAST_RUN), text, { mode: 0o644 });
+  if (record.outcome === "failed")
+    fs.writeFileAtomic(path.posix.join(stateDir, LAST_FAILURE), text, { mode: 0o644 });
+}
+
+export function saveConvergeReport(fs: RootFs, stateDir: string, report: RunReport): void {
+  ensureDir(fs, stateDir);
+  fs.writeFileAtomic(path.posix.join(stateDir, LAST_CONVERGE), `${JSON.stringify(report, null, 2)}\n`, {
+    mode: 0o644,
+  });
+}
+
+export function readRecord(fs: RootFs, stateDir: string, file = LAST_RUN): BootRecord | undefined {
+  const text = fs.readText(path.posix.join(stateDir, file));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as BootRecord;
+  } catch {
+    return undefined;
+  }
+}

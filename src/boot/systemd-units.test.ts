@@ -1,0 +1,189 @@
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { exec } from "../host/exec.ts";
+import { BIN, cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
+import { systemdUnits, unitWord, wantedBy } from "./systemd-units.ts";
+import { cloudInitUserData } from "./user-data.ts";
+
+afterAll(cleanupTmp);
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const UNITS = [
+  "muster-boot.service",
+  "muster-health.service",
+  "muster-converge.service",
+  "muster-converge.timer",
+];
+const settings = {
+  node: process.execPath,
+  muster: BIN,
+  gateFile: "/var/www/html/ping.html",
+  deadline: 900,
+  interval: 600,
+};
+
+/** `systemd-analyze verify` of unit files: its exit code and everything it printed. */
+async function verify(files: string[]): Promise<{ code: number; output: string }> {
+  const r = await exec(["systemd-analyze", "verify", ...files], { timeoutMs: 30_000 });
+  return { code: r.code, output: (r.stdout + r.stderr).trim() };
+}
+
+describe("systemd units", () => {
+  it("the boot runs once, after the network and cloud-init, before the web servers, gate removed first", () => {
+    const boot = systemdUnits(settings)["muster-boot.service"]!;
+    expect(boot).toMatch(/^Type=oneshot$/m);
+    expect(boot).toMatch(/^RemainAfterExit=yes$/m);
+    expect(boot).toMatch(/^Wants=network-online\.target$/m);
+    expect(boot).toMatch(/^After=network-online\.target cloud-init\.service cloud-config\.service$/m);
+    expect(boot).toMatch(/^Before=nginx\.service apache2\.service haproxy\.service$/m);
+    expect(boot).toMatch(/^ExecStartPre=\/bin\/rm -f \/var\/www\/html\/ping\.html$/m);
+    expect(boot).toContain(`ExecStart=${process.execPath} ${BIN} boot --root /`);
+    expect(boot).toMatch(/^TimeoutStartSec=1020$/m);
+    expect(boot).toMatch(/^WantedBy=multi-user\.target$/m);
+  });
+
+  it("the health endpoint restarts; the periodic converge runs from a timer", () => {
+    const u = systemdUnits(settings);
+    expect(u["muster-health.service"]).toContain(`${BIN} health serve --root /`);
+    expect(u["muster-health.service"]).toMatch(/^Restart=always$/m);
+    expect(u["muster-converge.service"]).toContain(`${BIN} boot --periodic --root /`);
+    expect(u["muster-converge.service"]).toMatch(/^After=network-online\.target muster-boot\.service$/m);
+    expect(u["muster-converge.timer"]).toMatch(/^OnUnitInactiveSec=600s$/m);
+    expect(u["muster-converge.timer"]).toMatch(/^OnBootSec=600s$/m);
+    expect(wantedBy(u)).toEqual({
+      "muster-boot.service": "multi-user.target",
+      "muster-health.service": "multi-user.target",
+      "muster-converge.timer": "timers.target",
+    });
+  });
+
+  it("quotes paths with spaces for ExecStart", () => {
+    expect(unitWord("/usr/bin/node")).toBe("/usr/bin/node");
+    expect(unitWord("/opt/my tools/muster.js")).toBe('"/opt/my tools/muster.js"');
+  });
+
+  it("muster install writes every unit, enables them, and each passes systemd-analyze verify", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    writeFileSync(
+      path.join(root, "etc/muster/boot.json"),
+      JSON.stringify({
+        repo: { url: "/srv/config.git" },
+        gate: { file: "/var/www/html/ping.html", http: { port: 8099 } },
+      }),
+    );
+    const res = await muster(["install", "--root", root]);
+    expect(res.code, res.stderr).toBe(0);
+    const dir = path.join(root, "etc/systemd/system");
+    for (const unit of UNITS) {
+      expect(res.stdout).toContain(`wrote /etc/systemd/system/${unit}`);
+      const v = await verify([path.join(dir, unit)]);
+      expect(v, unit).toEqual({ code: 0, output: "" });
+    }
+    expect(readFileSync(path.join(dir, "muster-boot.service"), "utf8")).toContain(
+      "ExecStartPre=/bin/rm -f /var/www/html/ping.html",
+    );
+    expect(readlinkSync(path.join(dir, "multi-user.target.wants/muster-boot.service"))).toBe(
+      "/etc/systemd/system/muster-boot.service",
+    );
+    // links as `systemctl enable` makes them: absolute, meant for the machine whose root this is
+    expect(readlinkSync(path.join(dir, "multi-user.target.wants/muster-health.service"))).toBe(
+      "/etc/systemd/system/muster-health.service",
+    );
+    expect(readlinkSync(path.join(dir, "timers.target.wants/muster-converge.timer"))).toBe(
+      "/etc/systemd/system/muster-converge.timer",
+    );
+  });
+
+  it("systemd-analyze verify does catch a broken unit (so the check above can fail)", async () => {
+    const dir = tmpDir();
+    const broken = systemdUnits({ ...settings, node: "/nonexistent/node" })["muster-boot.service"]!;
+    writeFileSync(path.join(dir, "muster-boot.service"), broken);
+    const v = await verify([path.join(dir, "muster-boot.service")]);
+    expect(v.code).not.toBe(0);
+    expect(v.output).toContain("/nonexistent/node");
+  });
+
+  it("without gate.http in the boot config the health endpoint is written but not enabled", async () => {
+    const root = tmpDir();
+    const res = await muster(["install", "--root", root]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(existsSync(path.join(root, "etc/systemd/system/muster-health.service"))).toBe(true);
+    expect(lexists(path.join(root, "etc/systemd/system/multi-user.target.wants/muster-health.service"))).toBe(
+      false,
+    );
+    expect(lexists(path.join(root, "etc/systemd/system/multi-user.target.wants/muster-boot.service"))).toBe(
+      true,
+    );
+    expect(readFileSync(path.join(root, "etc/systemd/system/muster-boot.service"), "utf8")).toContain(
+      "ExecStartPre=/bin/rm -f /var/lib/muster/gate.json",
+    );
+  });
+});
+
+describe("cloud-init user data", () => {
+  it("installs Node.js and muster, writes the boot config, installs the units and starts the boot", async () => {
+    const dir = tmpDir();
+    const config = JSON.stringify({
+      repo: { url: "https://git.example.test/config.git" },
+      lifecycle: { hook: "launch" },
+    });
+    writeFileSync(path.join(dir, "boot.json"), config);
+    const res = await muster([
+      "install",
+      "--print-user-data",
+      "--config",
+      path.join(dir, "boot.json"),
+      "--package",
+      "muster@0.1.0",
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.startsWith("#cloud-config\n")).toBe(true);
+    const doc = YAML.parse(res.stdout);
+    expect(doc.write_files).toEqual([
+      { path: "/etc/muster/boot.json", permissions: "0644", owner: "root:root", content: `${config}\n` },
+    ]);
+    const cmds = doc.runcmd.map((c: string[]) => c.join(" "));
+    expect(cmds[0]).toContain(
+      `https://nodejs.org/dist/v${process.versions.node}/node-v${process.versions.node}-linux-$arch.tar.xz`,
+    );
+    expect(cmds).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("npm install --global --no-fund --no-audit muster@0.1.0"),
+        expect.stringContaining("muster install --root /"),
+        "systemctl daemon-reload",
+        "systemctl start --no-block muster-converge.timer",
+        "systemctl start --no-block muster-boot.service",
+      ]),
+    );
+    // the node install script is valid shell
+    expect((await exec(["sh", "-n", "-c", doc.runcmd[0][2]])).code).toBe(0);
+  });
+
+  it("starts the health endpoint only when the config has gate.http", () => {
+    const text = cloudInitUserData({
+      bootConfig: "{}",
+      bootConfigFormat: "json",
+      packageSpec: "muster",
+      nodeVersion: "20.20.2",
+      health: true,
+    });
+    expect(text).toContain("muster-health.service");
+  });
+
+  it("needs a boot config to carry", async () => {
+    const res = await muster(["install", "--print-user-data", "--root", tmpDir()]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("the user data carries the boot config; pass --config FILE");
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * The systemd units `muster install` writes, as text: PURE (settings in, files out).
+ *
+ * muster-boot.service runs once per boot after the network is online and cloud-init has set the
+ * machine up, and is ordered before the usual web servers, so a web server started at boot
+ * starts only after the boot has finished and cannot serve an old gate file early; the gate file
+ * is also removed by ExecStartPre before muster itself starts.
+ */
+
+/** The web server units a boot is ordered before. */
+export const WEB_SERVER_UNITS = ["nginx.service", "apache2.service", "haproxy.service"];
+
+export interface UnitSettings {
+  /** the node binary */
+  node: string;
+  /** muster's bin/muster.js */
+  muster: string;
+  /** the gate file (a path on the machine) */
+  gateFile: string;
+  /** seconds: the boot's overall deadline (the unit's start timeout leaves room above it) */
+  deadline: number;
+  /** seconds between periodic re-converge runs */
+  interval: number;
+}
+
+/** systemd's quoting for one ExecStart word. */
+export function unitWord(s: string): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) return s;
+  return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+function exec(s: UnitSettings, args: string[]): string {
+  return [s.node, s.muster, ...args].map(unitWord).join(" ");
+}
+
+export function systemdUnits(s: UnitSettings): Record<string, string> {
+  const interval = Math.max(60, Math.round(s.interval));
+  return {
+    "muster-boot.service": `# Written by muster install.
+[Unit]
+Description=muster boot: converge this server, then open its health gate
+Wants=network-online.target
+After=network-online.target cloud-init.service cloud-config.service
+# A web server started at boot waits until the boot has finished: it cannot serve a gate early.
+Before=${WEB_SERVER_UNITS.join(" ")}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+# Close the gate before anything else runs, even if muster itself cannot start.
+ExecStartPre=/bin/rm -f ${unitWord(s.gateFile)}
+ExecStart=${exec(s, ["boot", "--root", "/"])}
+TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+StandardOutput=journal
+StandardError=journal
+SyslogIdentifier=muster-boot
+
+[Install]
+WantedBy=multi-user.target
+`,
+    "muster-health.service": `# Written by muster install.
+[Unit]
+Description=muster health endpoint: 503 until this server's gate is open for this boot
+After=network.target
+
+[Service]
+Type=simple
+ExecStart=${exec(s, ["health", "serve", "--root", "/"])}
+Restart=always
+RestartSec=2
+SyslogIdentifier=muster-health
+
+[Install]
+WantedBy=multi-user.target
+`,
+    "muster-converge.service": `# Written by muster install. Started by muster-converge.timer.
+[Unit]
+Description=muster re-converge: keep this server in step with its config repo
+Wants=network-online.target
+After=network-online.target muster-boot.service
+
+[Service]
+Type=oneshot
+ExecStart=${exec(s, ["boot", "--periodic", "--root", "/"])}
+TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+SyslogIdentifier=muster-converge
+`,
+    "muster-converge.timer": `# Written by muster install.
+[Unit]
+Description=periodic muster re-converge (drift correction)
+
+[Timer]
+OnBootSec=${interval}s
+OnUnitInactiveSec=${interval}s
+RandomizedDelaySec=${Math.min(300, Math.round(interval / 10))}s
+
+[Install]
+WantedBy=timers.target
+`,
+  };
+}
+
+/** Which target's .wants/ directory enables each unit (what `systemctl enable` makes). */
+export function wantedBy(units: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, text] of Object.entries(units)) {
+    const m = /^\[Install\][\s\S]*?^WantedBy=(\S+)/m.exec(text);
+    if (m) out[name] = m[1]!;
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * A boot rehearsal for tests and the benchmark: a temporary root with a boot config, the example
+ * config and app repositories as local bare git repositories, and the metadata and Auto Scaling
+ * emulators on loopback with one instance waiting on a launch lifecycle hook.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { bareRepoFrom } from "../../demo/example-repos.ts";
+import {
+  type AutoScalingCall,
+  type AutoScalingEmulator,
+  startAutoScalingEmulator,
+} from "../../fleet/autoscaling-emulator.ts";
+import {
+  type EmulatedInstance,
+  type MetadataEmulator,
+  startMetadataEmulator,
+} from "../../fleet/metadata-emulator.ts";
+import { stopSupervisor } from "../../providers/supervisor-client.ts";
+import { EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
+
+export const INSTANCE_ID = "i-0123456789abcdef0";
+export const GROUP = "web-asg";
+export const HOOK = "launch-hook";
+export const BOOT_ID = "11111111-2222-3333-4444-555555555555";
+export const GATE_FILE = "/srv/www/ping.html";
+
+export interface BootFixture {
+  root: string;
+  configBare: string;
+  appBare: string;
+  meta: MetadataEmulator;
+  asg: AutoScalingEmulator;
+  /** the boot config written for the root, before overrides */
+  baseConfig(): Record<string, any>;
+  writeConfig(config: Record<string, any>): void;
+  /** put the instance into the launch hook's wait state (again) */
+  startAction(): void;
+  completions(result?: "CONTINUE" | "ABANDON"): AutoScalingCall[];
+  heartbeats(): AutoScalingCall[];
+  close(): Promise<void>;
+}
+
+export const INSTANCE: EmulatedInstance = {
+  instanceId: INSTANCE_ID,
+  securityGroups: ["default", "web"],
+  availabilityZone: "us-east-1a",
+  tags: { "aws:autoscaling:groupName": GROUP, Name: "web" },
+};
+
+/** The example repos as bare repositories, made once per test file. */
+export async function exampleBareRepos(): Promise<{ configBare: string; appBare: string }> {
+  const dir = tmpDir("muster-boot-repos-");
+  const configBare = path.join(dir, "config.git");
+  const appBare = path.join(dir, "app.git");
+  await bareRepoFrom(path.join(EXAMPLES, "config-repo"), configBare);
+  await bareRepoFrom(path.join(EXAMPLES, "app"), appBare);
+  return { configBare, appBare };
+}
+
+export async function bootFixture(repos: { configBare: string; appBare: string }): Promise<BootFixture> {
+  const root = tmpDir("muster-boot-root-");
+  const appPort = await freePort(); // each root's app runs as a service on its own port
+  const meta = await startMetadataEmulator({ instances: [{ ...INSTANCE }] });
+  const asg = await startAutoScalingEmulator({
+    hooks: [{ group: GROUP, hook: HOOK }],
+    instances: [{ instanceId: INSTANCE_ID, group: GROUP, lifecycleState: "Pending" }],
+  });
+  const base = () => ({
+    repo: { url: repos.configBare, ref: "master" },
+    role: "security-groups",
+    gate: { file: GATE_FILE },
+    lifecycle: { hook: HOOK, heartbeatInterval: 0.05 },
+    retries: { attempts: 2, backoffBase: 0.01, backoffCap: 0.02, jitter: 0.5, deadline: 60 },
+    endpoints: { metadata: meta.url, autoscaling: asg.url, region: "us-east-1" },
+    timeouts: { metadata: 1, lifecycle: 3, git: 10, deps: 60 },
+    attributes: { app: { repo: repos.appBare, port: appPort } },
+  });
+  const fx: BootFixture = {
+    root,
+    ...repos,
+    meta,
+    asg,
+    baseConfig: base,
+    writeConfig(config) {
+      mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+      writeFileSync(path.join(root, "etc/muster/boot.json"), `${JSON.stringify(config, null, 2)}\n`);
+    },
+    startAction() {
+      if (!asg.pendingActions().some((a) => a.instanceId === INSTANCE_ID))
+        asg.startLifecycleAction({ group: GROUP, hook: HOOK, instanceId: INSTANCE_ID });
+    },
+    completions(result) {
+      return asg.calls.filter(
+        (c) =>
+          c.action === "CompleteLifecycleAction" &&
+          c.status === 200 &&
+          (result === undefined || c.params.LifecycleActionResult === result),
+      );
+    },
+    heartbeats() {
+      return asg.calls.filter((c) => c.action === "RecordLifecycleActionHeartbeat" && c.status === 200);
+    },
+    async close() {
+      await stopSupervisor(root).catch(() => false); // the app service a converge started
+      await meta.close();
+      await asg.close();
+    },
+  };
+  fx.writeConfig(base());
+  fx.startAction();
+  return fx;
+}
+
+/** A loopback port nothing listens on (just freed). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** What cloud-init records on an EC2 instance: the boot's way to the instance id without metadata. */
+export function cloudInitInstanceId(root: string): void {
+  mkdirSync(path.join(root, "var/lib/cloud/data"), { recursive: true });
+  writeFileSync(path.join(root, "var/lib/cloud/data/instance-id"), `${INSTANCE_ID}\n`);
+}
+
+/** The JSON-lines boot log of a root, parsed. */
+export function bootLog(root: string): Record<string, any>[] {
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, "var/log/muster/boot.log"), "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}

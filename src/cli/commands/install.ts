@@ -1,0 +1,24 @@
+/** `muster install`: systemd units for the boot, the health endpoint and the periodic re-converge. */
+import type { Command } from "commander";
+
+export function registerInstall(program: Command): void {
+  program
+    .command("install")
+    .description("write and enable muster's systemd units (or print a cloud-init user data)")
+    .addHelpText(
+      "after",
+      "\nWrites muster-boot.service, muster-health.service, muster-converge.service and muster-converge.timer\n" +
+        "under ROOT/etc/systemd/system and enables them as `systemctl enable` would.",
+    )
+    .option("--root <dir>", "root every path is resolved under", "/")
+    .option("--config <file>", "boot config file (default: ROOT/etc/muster/boot.json or boot.yaml)")
+    .option("--node <path>", "node binary the units run (default: this one)")
+    .option("--muster <path>", "muster's bin/muster.js the units run (default: this one)")
+    .option("--no-enable", "write the units without enabling them")
+    .option("--print-user-data", "print a #cloud-config user data that installs and starts muster", false)
+    .option("--package <spec>", "npm spec the user data installs muster from (default: muster@VERSION)")
+    .action(async (opts) => {
+      const { runInstall } = await import("../run-install.ts");
+      process.exitCode = await runInstall(opts);
+    });
+}

@@ -1,0 +1,70 @@
+/** The boot command's body, loaded only when it runs. */
+import { runBoot } from "../boot/boot.ts";
+import { resourceLines, style, useColour } from "./human-report.ts";
+
+export interface BootFlags {
+  root: string;
+  config?: string;
+  json: boolean;
+  bootId?: string;
+  periodic: boolean;
+}
+
+export async function runBootCommand(flags: BootFlags): Promise<number> {
+  // The pinned SDK versions support Node 20 (package.json); their notice about later releases
+  // would otherwise land in every boot's journal.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const out = flags.json ? process.stderr : process.stdout;
+  const s = style(useColour(out));
+  const say = (line: string) => out.write(`${line}\n`);
+  const res = await runBoot({
+    root: flags.root,
+    config: flags.config,
+    bootId: flags.bootId,
+    mode: flags.periodic ? "periodic" : "boot",
+    say,
+    onResult: (r) =>
+      out.write(
+        resourceLines(r, s)
+          .map((l) => `  ${l}\n`)
+          .join(""),
+      ),
+  });
+  const r = res.record;
+  if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  const took = `${((r.durationMs ?? 0) / 1000).toFixed(2)} s`;
+  const revs = `role ${r.role ?? "?"}, config ${short(r.configRevision)}, app ${short(r.appRevision)}`;
+  const lifecycle = r.lifecycle
+    ? `; lifecycle ${r.lifecycle.result} ${r.lifecycle.ok ? "sent" : `NOT sent: ${r.lifecycle.error}`}`
+    : "";
+  let line: string;
+  switch (r.outcome) {
+    case "open":
+      line = s.green(`muster boot: gate open (${revs}) in ${took}${lifecycle}`);
+      break;
+    case "warmed":
+      line = `muster boot: converged for a warm pool (${revs}) in ${took}; gate left closed`;
+      break;
+    case "converged":
+      line = s.green(`muster ${r.mode}: converged (${revs}) in ${took}`);
+      break;
+    case "skipped":
+      line = `muster ${r.mode}: skipped: ${r.gaveUp}`;
+      break;
+    default:
+      line = s.red(
+        `muster ${r.mode}: FAILED at stage ${r.failedStage} (${r.gaveUp ?? "gave up"}): ${r.error}; ` +
+          `gate ${r.mode === "boot" || res.config.periodic.closeGateOnFailure ? "closed" : "left as it was"}${lifecycle}`,
+      );
+  }
+  if (r.outcome === "failed" || (r.lifecycle && !r.lifecycle.ok)) process.stderr.write(`${line}\n`);
+  else say(line);
+  // The metadata client keeps its keep-alive sockets open (it offers no way to close them), which
+  // would hold a finished boot for as long as the server keeps them: exit once the code is set.
+  setTimeout(() => process.exit(), 20).unref();
+  return res.exitCode;
+}
+
+function short(rev: string | undefined): string {
+  return rev ? rev.slice(0, 7) : "-";
+}

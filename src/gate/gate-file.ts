@@ -1,0 +1,34 @@
+/**
+ * The gate file under a root: removed first thing on every boot, written atomically (mode 0644)
+ * as the very last step, so a reader or a crash sees no gate or a whole one, never half of one.
+ */
+import * as path from "node:path";
+import type { RootFs } from "../host/root-fs.ts";
+import { type GateRecord, type GateVerdict, gateContent, judgeGate } from "./gate-state.ts";
+
+export function readGate(fs: RootFs, file: string, bootId: string): GateVerdict {
+  return judgeGate(fs.readFile(file), bootId);
+}
+
+/** Remove the gate and any temporary file an interrupted write left beside it. */
+export function closeGate(fs: RootFs, file: string): string[] {
+  const removed: string[] = [];
+  if (fs.lstat(file)) {
+    fs.remove(file);
+    removed.push(file);
+  }
+  const dir = path.posix.dirname(file);
+  const prefix = `.${path.posix.basename(file)}.muster-`;
+  for (const name of fs.readDir(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    fs.remove(path.posix.join(dir, name));
+    removed.push(path.posix.join(dir, name));
+  }
+  return removed;
+}
+
+export function openGate(fs: RootFs, file: string, record: GateRecord): void {
+  const dir = path.posix.dirname(file);
+  if (!fs.stat(dir)) fs.mkdir(dir, 0o755, true);
+  fs.writeFileAtomic(file, gateContent(record), { mode: 0o644 });
+}

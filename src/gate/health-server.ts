@@ -1,0 +1,109 @@
+/**
+ * muster's own health endpoint: 503 until the gate is open for the current boot, then 200 with
+ * the gate record. With an app check, the app's own check URL must also answer 2xx/3xx on every
+ * request. The gate file is read on every request, so closing it takes effect at once.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { errorMessage, RunError } from "../core/errors.ts";
+import { RootFs } from "../host/root-fs.ts";
+import { readGate } from "./gate-file.ts";
+
+export interface HealthServerOptions {
+  root: string;
+  /** gate file inside the root */
+  gateFile: string;
+  bootId: string;
+  port: number;
+  host?: string;
+  /** default /health */
+  path?: string;
+  appCheck?: string;
+  appCheckTimeoutMs?: number;
+}
+
+export interface HealthServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface HealthAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One health answer: the gate's verdict, then (when open) the app check. */
+export async function healthAnswer(fs: RootFs, opts: HealthServerOptions): Promise<HealthAnswer> {
+  const verdict = readGate(fs, opts.gateFile, opts.bootId);
+  if (verdict.state !== "open") return { status: 503, body: { gate: verdict.state, reason: verdict.reason } };
+  if (opts.appCheck) {
+    const problem = await appCheckProblem(opts.appCheck, opts.appCheckTimeoutMs ?? 2000);
+    if (problem) return { status: 503, body: { ...verdict.record, gate: "open", reason: problem } };
+  }
+  return { status: 200, body: { ...verdict.record } };
+}
+
+async function appCheckProblem(url: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    await res.body?.cancel();
+    return res.status >= 200 && res.status < 400 ? undefined : `app check ${url} answered ${res.status}`;
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === "TimeoutError") return `app check ${url} did not answer within ${timeoutMs} ms`;
+    return `app check ${url} failed: ${errorMessage((e as { cause?: unknown }).cause ?? e)}`;
+  }
+}
+
+export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
+  const fs = new RootFs(opts.root);
+  const want = opts.path ?? "/health";
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const reqPath = (req.url ?? "/").split("?")[0];
+    const send = (status: number, body: unknown) => {
+      const text = `${JSON.stringify(body)}\n`;
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "cache-control": "no-store",
+      });
+      res.end(req.method === "HEAD" ? undefined : text);
+    };
+    if (reqPath !== want) return send(404, { error: `not found; the health check is ${want}` });
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: "GET or HEAD only" });
+    try {
+      const a = await healthAnswer(fs, opts);
+      send(a.status, a.body);
+    } catch (err) {
+      send(503, { gate: "closed", reason: `cannot read the gate: ${errorMessage(err)}` });
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 5000;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(
+        new RunError(
+          `health endpoint: cannot listen on ${opts.host ?? "0.0.0.0"}:${opts.port}: ${err.message}`,
+        ),
+      ),
+    );
+    server.listen(opts.port, opts.host ?? "0.0.0.0", () => {
+      const a = server.address();
+      resolve(typeof a === "object" && a ? a.port : opts.port);
+    });
+  });
+  const host = opts.host ?? "0.0.0.0";
+  const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}${want}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
