@@ -3,11 +3,13 @@
  * run/muster/supervisor.json, send one JSON request a connection over its unix socket, start it
  * detached when it is not running, stop it with every service it runs.
  */
+
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { RunError, TimeoutError } from "../core/errors.ts";
+import { processAlive } from "../host/process-alive.ts";
 import { RootFs } from "../host/root-fs.ts";
 import {
   type ServiceStatus,
@@ -33,24 +35,6 @@ function info(hostRoot: string): SupervisorInfo | undefined {
     return i && processAlive(i.pid) ? i : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Is the process running? A zombie is not: an exited supervisor whose parent (the converge run
- * that started it) is gone waits as a zombie until init reaps it, and kill(pid, 0) still works.
- */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc: trust kill()
   }
 }
 
@@ -204,3 +188,5 @@ function tail(file: string): string {
     return "";
   }
 }
+
+export { processAlive };

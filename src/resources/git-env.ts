@@ -17,7 +17,17 @@ export function gitEnv(
   };
 }
 
-/** https://user:token@host/x -> https://***@host/x, so credentials never reach a log or report. */
+/**
+ * https://user:token@host/x -> https://***@host/x, so credentials never reach a log or report.
+ * Over http(s) a lone user name is often a token (https://TOKEN@host), so all of it goes; over
+ * ssh the user name (git@) is not a secret and stays, unless a password follows it.
+ */
 export function redactUrl(s: string): string {
-  return s.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1***@");
+  return s.replace(
+    /(\b([a-z][a-z0-9+.-]*):\/\/)([^/@\s]+)@/gi,
+    (_m, prefix: string, scheme: string, info: string) => {
+      if (/^(ssh|git\+ssh|ssh\+git)$/i.test(scheme) && !info.includes(":")) return `${prefix}${info}@`;
+      return `${prefix}***@`;
+    },
+  );
 }

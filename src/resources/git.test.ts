@@ -38,7 +38,9 @@ describe("redactUrl", () => {
     expect(redactUrl("fatal: could not read from https://x-token:ghp_abc@github.test/o/r.git")).toBe(
       "fatal: could not read from https://***@github.test/o/r.git",
     );
-    expect(redactUrl("ssh://git@h/r.git")).toBe("ssh://***@h/r.git");
+    expect(redactUrl("ssh://git@h/r.git")).toBe("ssh://git@h/r.git");
+    expect(redactUrl("ssh://git:pw@h/r.git")).toBe("ssh://***@h/r.git");
+    expect(redactUrl("https://ghp_token@h/r.git")).toBe("https://***@h/r.git");
     expect(redactUrl("/local/path.git")).toBe("/local/path.git");
   });
 });

@@ -1,11 +1,14 @@
 /**
- * One run per root at a time: a lock file made with O_EXCL holding the owner's pid. A lock whose
- * pid is gone (a crashed or killed run) is taken over; a live one is waited for a bounded time.
+ * One run per root at a time: a lock file made with O_EXCL holding the owner's pid and the
+ * kernel's boot id. A lock whose pid is gone (a crashed or killed run), or that was taken on
+ * another boot (its pid may belong to anything now), is taken over; a live one is waited for a
+ * bounded time.
  * Written by hand: the lock libraries judge staleness by mtime, which a long converge outlives.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TimeoutError } from "../core/errors.ts";
+import { kernelBootId, processAlive } from "../host/process-alive.ts";
 
 export interface Lock {
   release(): void;
@@ -17,7 +20,7 @@ export async function acquireLock(file: string, waitMs: number, what = "muster r
   for (;;) {
     try {
       const fd = fs.openSync(file, "wx", 0o644);
-      fs.writeSync(fd, `${process.pid}\n`);
+      fs.writeSync(fd, `${process.pid} ${kernelBootId()}\n`);
       fs.closeSync(fd);
       let released = false;
       return {
@@ -33,7 +36,7 @@ export async function acquireLock(file: string, waitMs: number, what = "muster r
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const pid = readPid(file);
-    if (pid === undefined || !alive(pid)) {
+    if (pid === undefined || !processAlive(pid) || !sameBoot(file)) {
       fs.rmSync(file, { force: true }); // stale: its owner is gone
       continue;
     }
@@ -54,11 +57,11 @@ function readPid(file: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+function sameBoot(file: string): boolean {
   try {
-    process.kill(pid, 0);
+    const boot = fs.readFileSync(file, "utf8").trim().split(/\s+/)[1];
+    return boot === undefined || boot === kernelBootId(); // a lock without a boot id: trust the pid
+  } catch {
     return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
