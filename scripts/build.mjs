@@ -23,7 +23,9 @@ await esbuild.build({
   target: "node20",
   external: ["esbuild", "typescript", "@aws-sdk/*", "@smithy/*"],
   // bundled CommonJS dependencies call require(): give the ESM bundle one
-  banner: { js: "import { createRequire as __musterRequire } from 'node:module'; const require = __musterRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __musterRequire } from 'node:module'; const require = __musterRequire(import.meta.url);",
+  },
   sourcemap: "linked",
   define: { __MUSTER_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "warning",

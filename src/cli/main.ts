@@ -8,6 +8,7 @@ import { registerBoot } from "./commands/boot.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerConverge } from "./commands/converge.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerFleet } from "./commands/fleet.ts";
 import { registerGate } from "./commands/gate.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerImage } from "./commands/image.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerSupervise(program);
   registerDemo(program);
+  registerFleet(program);
   registerBoot(program);
   registerGate(program);
   registerHealth(program);

@@ -20,7 +20,7 @@ describe("recipe compilation", () => {
     const dir = tmpDir();
     write(dir, {
       "roles/app.yaml": "name: app\nrunList: ['recipe[nginx]', 'recipe[nginx::site]']\n",
-      "lib/paths.ts": "export const confDir = (name: string) => `/etc/${name}`;\n",
+      "lib/paths.ts": 'export const confDir = (name: string) => "/etc/" + name;\n',
       "node_modules/shout/package.json": '{ "name": "shout", "version": "1.0.0", "main": "index.js" }',
       "node_modules/shout/index.js": "module.exports = (s) => s.toUpperCase();\n",
       "recipes/nginx/default.ts":
@@ -38,7 +38,7 @@ describe("recipe compilation", () => {
     expect(run.resources[1].source).toEqual({ file: "recipes/nginx/site.ts", line: 5 });
 
     // a change to an imported module (not a recipe file) makes a new bundle
-    write(dir, { "lib/paths.ts": "export const confDir = (name: string) => `/opt/${name}`;\n" });
+    write(dir, { "lib/paths.ts": 'export const confDir = (name: string) => "/opt/" + name;\n' });
     const again = await compileRecipes(loadConfigRepo(dir), { cacheDir });
     const run2 = compileRun({ repo, recipes: again, role: "app", node: { hostname: "h", root: "/" } });
     expect(run2.resources[0].id).toBe("directory[/opt/nginx]");

@@ -303,6 +303,23 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     return [...this.actions.values()].map(publicAction);
   }
 
+  /**
+   * End an instance's pending lifecycle actions without a "complete" event: the controller that
+   * drives the group decided already (its own heartbeat timeout, or the instance is gone). A
+   * later CompleteLifecycleAction for it gets "No active Lifecycle Action found", as on AWS.
+   * Returns how many actions ended.
+   */
+  cancelLifecycleActions(instanceId: string): number {
+    let n = 0;
+    for (const a of [...this.actions.values()]) {
+      if (a.instanceId !== instanceId) continue;
+      clearTimeout(a.timer);
+      this.actions.delete(a.token);
+      n++;
+    }
+    return n;
+  }
+
   /** Register or replace an instance (what DescribeAutoScalingInstances reports). */
   setInstance(rec: AutoScalingInstanceRecord): void {
     if (!rec.instanceId || !rec.group)

@@ -1,0 +1,280 @@
+/**
+ * The local fleet under load: 1, 5 and 20 instances launched at once (a detached `muster fleet
+ * up` with that desired capacity), each from launch to InService behind the load balancer.
+ * Reports per instance count: p50 and p95 of launch -> InService, the time per boot pipeline
+ * stage (from each instance's boot record), where the rest of the time goes (the fleet's launch,
+ * the boot process starting, the lifecycle call), muster's own share of the time to InService,
+ * and the fleet's peak memory (sum of RSS of the daemon and every process of its instances,
+ * sampled from /proc every 100 ms, by kind of process). Goals: 20 at once all InService with
+ * p95 < 2 x p50; muster's own share < 10%; fleet processes < 200 MB RSS together.
+ *
+ *   node --import tsx bench/fleet.ts [counts...]      (default 1 5 20)
+ *
+ * muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance: the
+ * same split as bench/boot-overhead.ts (the converge stage counts as "the work itself").
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import YAML from "yaml";
+import { musterPackageRoot } from "../src/cli/package-root.ts";
+import { startFleetDaemon, stopFleet } from "../src/cli/run-fleet.ts";
+import { controlRequest } from "../src/fleet/control.ts";
+import type { FleetStatus, InstanceStatus } from "../src/fleet/controller.ts";
+import { percentile } from "../src/fleet/metrics.ts";
+import { fleetProcesses, type ProcInfo, rssKb } from "../src/fleet/processes.ts";
+
+export interface FleetRun {
+  instances: number;
+  allInService: boolean;
+  /** launch -> InService per instance, ms */
+  samplesMs: number[];
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  /** median per instance of the time in each boot stage, ms (all attempts) */
+  stagesMs: Record<string, number>;
+  /** median per instance of each part of launch -> InService, ms */
+  partsMs: {
+    launch: number;
+    processStart: number;
+    transfer: number;
+    converge: number;
+    otherStages: number;
+    afterLifecycle: number;
+  };
+  /** median of muster's own share of launch -> InService, 0..1 */
+  ownShare: number;
+  /** peak of the sum of RSS, MB, and the peak of each kind of process at that moment */
+  peakRssMb: number;
+  peakByKindMb: Record<string, number>;
+  /** the same without the app services (the workload) */
+  peakWithoutAppMb: number;
+}
+
+export interface FleetBenchmark {
+  runs: FleetRun[];
+  goals: { goal: string; met: boolean; detail: string }[];
+  lines: string[];
+}
+
+const median = (xs: number[]) => percentile(xs, 50) ?? 0;
+
+function kindOf(p: ProcInfo, daemonPid: number): string {
+  if (p.pid === daemonPid) return "daemon";
+  const a = p.argv.join(" ");
+  if (/ supervise /.test(a)) return "supervisor";
+  if (/ health serve /.test(a)) return "health endpoint";
+  if (/ boot /.test(a)) return "muster boot";
+  if (/server\.js/.test(a)) return "app";
+  if (/esbuild/.test(a)) return "esbuild";
+  if (/\bgit\b|git-/.test(a)) return "git";
+  if (/nginx|haproxy/.test(a)) return "web/lb";
+  return "other";
+}
+
+function parts(i: InstanceStatus): { total: number; own: number; parts: FleetRun["partsMs"] } {
+  const total = (i.inServiceAt ?? 0) - i.launchedAt;
+  const stages = i.boot.stages ?? [];
+  const converge = stages.filter((s) => s.stage === "converge").reduce((a, s) => a + s.durationMs, 0);
+  const all = stages.reduce((a, s) => a + s.durationMs, 0);
+  const transfer = i.boot.transferMs ?? 0;
+  const bootStart = i.boot.startedAt ?? i.launchedAt;
+  const pipelineStart = i.boot.pipelineStartedAt ?? bootStart;
+  const p = {
+    launch: bootStart - i.launchedAt,
+    processStart: pipelineStart - bootStart,
+    transfer,
+    converge,
+    otherStages: Math.max(0, all - converge - transfer),
+    afterLifecycle: Math.max(0, (i.inServiceAt ?? 0) - (pipelineStart + all)),
+  };
+  return { total, own: total > 0 ? 1 - (transfer + converge) / total : 1, parts: p };
+}
+
+async function runOnce(n: number, block: number): Promise<FleetRun> {
+  const pkg = musterPackageRoot();
+  const stateDir = mkdtempSync(path.join(tmpdir(), "muster-bench-fleet-"));
+  const file = path.join(stateDir, "fleet.yaml");
+  writeFileSync(
+    file,
+    YAML.stringify({
+      group: {
+        min: 1,
+        max: Math.max(20, n),
+        desired: n,
+        launchHook: { name: "launch", heartbeatTimeout: 300, defaultResult: "ABANDON" },
+        healthCheckGracePeriod: 300,
+      },
+      repositories: {
+        config: { dir: path.join(pkg, "examples/config-repo") },
+        app: { dir: path.join(pkg, "examples/app") },
+      },
+      instances: {
+        addresses: `127.77.${block}.1-127.77.${block}.254`,
+        boot: { deadline: 600, gitTimeout: 120 },
+      },
+    }),
+  );
+  let peak = 0;
+  let peakByKind: Record<string, number> = {};
+  let peakWithoutApp = 0;
+  let sampling = true;
+  let daemonPid = -1;
+  const sampler = (async () => {
+    while (sampling) {
+      if (daemonPid > 0) {
+        const byKind: Record<string, number> = {};
+        let total = 0;
+        for (const p of fleetProcesses(stateDir, daemonPid)) {
+          const kb = rssKb(p.pid);
+          total += kb;
+          const k = kindOf(p, daemonPid);
+          byKind[k] = (byKind[k] ?? 0) + kb;
+        }
+        if (total > peak) {
+          peak = total;
+          peakByKind = byKind;
+        }
+        peakWithoutApp = Math.max(peakWithoutApp, total - (byKind.app ?? 0));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  let st: FleetStatus | undefined;
+  let allInService = false;
+  let leftAfterDown = 0;
+  try {
+    const info = await startFleetDaemon(file, stateDir);
+    daemonPid = info.pid;
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+      const ready = st.instances.filter((i) => i.state === "InService" && i.targetState === "healthy");
+      if (ready.length >= n) {
+        allInService = st.instances.every((i) => i.state === "InService");
+        break;
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // boot records are final once every boot process has exited
+    for (let k = 0; k < 50 && st?.instances.some((i) => i.boot.running); k++) {
+      await new Promise((r) => setTimeout(r, 100));
+      st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+    }
+  } finally {
+    sampling = false;
+    await sampler;
+    leftAfterDown = (await stopFleet(stateDir)).left.length;
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  if (leftAfterDown > 0) throw new Error(`fleet benchmark: ${leftAfterDown} processes were left running`);
+  const served = (st?.instances ?? []).filter((i) => i.inServiceAt !== undefined);
+  const measured = served.map(parts);
+  const samples = measured.map((m) => m.total);
+  const stageNames = [...new Set(served.flatMap((i) => (i.boot.stages ?? []).map((s) => s.stage)))];
+  const stagesMs = Object.fromEntries(
+    stageNames.map((name) => [
+      name,
+      median(
+        served.map((i) =>
+          (i.boot.stages ?? []).filter((s) => s.stage === name).reduce((a, s) => a + s.durationMs, 0),
+        ),
+      ),
+    ]),
+  );
+  const mb = (kb: number) => Math.round(kb / 1024);
+  return {
+    instances: n,
+    allInService: allInService && served.length === n,
+    samplesMs: samples,
+    p50Ms: median(samples),
+    p95Ms: percentile(samples, 95) ?? 0,
+    maxMs: Math.max(0, ...samples),
+    stagesMs,
+    partsMs: {
+      launch: median(measured.map((m) => m.parts.launch)),
+      processStart: median(measured.map((m) => m.parts.processStart)),
+      transfer: median(measured.map((m) => m.parts.transfer)),
+      converge: median(measured.map((m) => m.parts.converge)),
+      otherStages: median(measured.map((m) => m.parts.otherStages)),
+      afterLifecycle: median(measured.map((m) => m.parts.afterLifecycle)),
+    },
+    ownShare: median(measured.map((m) => m.own)),
+    peakRssMb: mb(peak),
+    peakByKindMb: Object.fromEntries(Object.entries(peakByKind).map(([k, v]) => [k, mb(v)])),
+    peakWithoutAppMb: mb(peakWithoutApp),
+  };
+}
+
+/** The benchmark; `counts` defaults to 1, 5 and 20 instances launched at once. */
+export async function fleetBenchmark(counts: number[] = [1, 5, 20]): Promise<FleetBenchmark> {
+  const pkg = musterPackageRoot();
+  if (!existsSync(path.join(pkg, "dist/cli.js")))
+    throw new Error("fleet benchmark: dist/cli.js is missing; run `npm run build` first");
+  const runs: FleetRun[] = [];
+  for (const [k, n] of counts.entries()) runs.push(await runOnce(n, 200 + ((process.pid + k) % 50)));
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const lines: string[] = [
+    "| instances | all InService | p50 launch->InService | p95 | max | muster's own share | peak RSS (all) | without the app |",
+    "| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of runs)
+    lines.push(
+      `| ${r.instances} | ${r.allInService ? "yes" : "NO"} | ${s(r.p50Ms)} | ${s(r.p95Ms)} | ${s(r.maxMs)} | ${(r.ownShare * 100).toFixed(0)}% | ${r.peakRssMb} MB | ${r.peakWithoutAppMb} MB |`,
+    );
+  lines.push("", "Median time per part of launch -> InService, and per boot stage:");
+  for (const r of runs) {
+    const p = r.partsMs;
+    lines.push(
+      `- ${r.instances} at once: fleet launch ${s(p.launch)}, boot process start ${s(p.processStart)}, git transfer ${s(p.transfer)}, ` +
+        `converge ${s(p.converge)}, other stages ${s(p.otherStages)}, lifecycle -> InService ${s(p.afterLifecycle)}; stages: ` +
+        Object.entries(r.stagesMs)
+          .map(([k, v]) => `${k} ${s(v)}`)
+          .join(", "),
+    );
+    lines.push(
+      `  peak RSS by kind: ${Object.entries(r.peakByKindMb)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join(", ")}`,
+    );
+  }
+  const big = runs.find((r) => r.instances === Math.max(...counts))!;
+  const goals = [
+    {
+      goal: `${big.instances} at once all InService, p95 < 2 x p50`,
+      met: big.allInService && big.p95Ms < 2 * big.p50Ms,
+      detail: `${big.allInService ? "all InService" : "NOT all InService"}; p95 ${s(big.p95Ms)} vs 2 x p50 ${s(2 * big.p50Ms)}`,
+    },
+    {
+      goal: "muster's own share of the time to InService < 10%",
+      met: runs.every((r) => r.ownShare < 0.1),
+      detail: runs.map((r) => `${r.instances}: ${(r.ownShare * 100).toFixed(0)}%`).join(", "),
+    },
+    {
+      goal: "fleet processes < 200 MB RSS together",
+      met: runs.every((r) => r.peakRssMb < 200),
+      detail: runs
+        .map((r) => `${r.instances}: ${r.peakRssMb} MB (${r.peakWithoutAppMb} MB without the app)`)
+        .join(", "),
+    },
+  ];
+  lines.push("", "Goals:");
+  for (const g of goals) lines.push(`- ${g.met ? "met" : "NOT met"}: ${g.goal} (${g.detail})`);
+  return { runs, goals, lines };
+}
+
+export default fleetBenchmark;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const counts = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
+  const r = await fleetBenchmark(counts.length ? counts : undefined);
+  process.stdout.write(`${r.lines.join("\n")}\n`);
+}

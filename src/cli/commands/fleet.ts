@@ -1,0 +1,104 @@
+/** `muster fleet up|status|events|scale|fault|down`: the local fleet rehearsal. */
+import type { Command } from "commander";
+
+export function registerFleet(program: Command): void {
+  const fleet = program
+    .command("fleet")
+    .description(
+      "rehearse an auto-scaled fleet on this machine: autoscaling group, load balancer, sandboxed instances",
+    )
+    .addHelpText(
+      "after",
+      "\nEverything listens on loopback only. State, logs, instance roots and the control socket live in\n" +
+        "the state directory (--state-dir, else the config's stateDir, else $TMPDIR/muster-fleet-<uid>).",
+    );
+  const common = (c: Command) =>
+    c
+      .option("--config <file>", "fleet.yaml (default: the embedded example fleet)")
+      .option("--state-dir <dir>", "the fleet's state directory");
+
+  common(
+    fleet
+      .command("up")
+      .description("start the fleet (detached, unless --foreground) and print the load balancer's URL")
+      .option("--foreground", "stay in the foreground and print events; Ctrl-C stops everything", false)
+      .option("--wait", "wait until the desired instances are InService behind the load balancer", false)
+      .option("--timeout <seconds>", "with --wait: give up after this long", "120")
+      .addHelpText(
+        "after",
+        "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log), 2 bad fleet.yaml.",
+      ),
+  ).action(async (opts) => {
+    const { fleetUp } = await import("../run-fleet.ts");
+    process.exitCode = await fleetUp(opts);
+  });
+
+  common(
+    fleet
+      .command("status")
+      .description(
+        "the group, the load balancer and every instance: lifecycle state, target health, boot, gate",
+      )
+      .option("--json", "print the status as JSON", false),
+  ).action(async (opts) => {
+    const { fleetStatus } = await import("../run-fleet.ts");
+    process.exitCode = await fleetStatus(opts);
+  });
+
+  common(
+    fleet
+      .command("events")
+      .description("the fleet's event log: lifecycle transitions, target health, boots, faults, scaling")
+      .option("--follow", "keep printing new events until the fleet stops (or Ctrl-C)", false)
+      .option("--json", "print events as JSON lines", false),
+  ).action(async (opts) => {
+    const { fleetEvents } = await import("../run-fleet.ts");
+    process.exitCode = await fleetEvents(opts);
+  });
+
+  common(
+    fleet
+      .command("scale")
+      .description("set the group's desired capacity (SetDesiredCapacity); clamped to [min, max]")
+      .argument("<n>", "desired capacity"),
+  ).action(async (n: string, opts) => {
+    const { fleetScale } = await import("../run-fleet.ts");
+    process.exitCode = await fleetScale(n, opts);
+  });
+
+  common(
+    fleet
+      .command("fault")
+      .description("break something on purpose")
+      .argument("<kind>", "git-down | git-up | git-slow | metadata-slow | kill | break-health")
+      .argument("[value]", "MS for git-slow and metadata-slow (0 clears), INSTANCE for kill and break-health")
+      .addHelpText(
+        "after",
+        "\n  git-down / git-up     the git server refuses connections / serves again\n" +
+          "  git-slow MS           every git request waits MS ms (0: normal again)\n" +
+          "  metadata-slow MS      every metadata answer waits MS ms (0: normal again)\n" +
+          "  kill INSTANCE         SIGKILL every process of the instance (the machine is gone)\n" +
+          "  break-health INSTANCE close its gate: its health check fails, ELB health replaces it\n" +
+          "INSTANCE is an id (i-00000000000000003) or its number (3).",
+      ),
+  ).action(async (kind: string, value: string | undefined, opts) => {
+    const { fleetFault } = await import("../run-fleet.ts");
+    process.exitCode = await fleetFault(kind, value, opts);
+  });
+
+  common(
+    fleet
+      .command("down")
+      .description("stop every process the fleet started and check, by pid, that none is left")
+      .addHelpText(
+        "after",
+        "\nExit codes: 0 nothing left running, 1 a process had to be killed or could not be.",
+      ),
+  ).action(async (opts) => {
+    const { fleetDown } = await import("../run-fleet.ts");
+    process.exitCode = await fleetDown(opts);
+  });
+
+  for (const c of fleet.commands) c.exitOverride();
+  fleet.exitOverride();
+}

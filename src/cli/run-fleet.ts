@@ -1,0 +1,317 @@
+/** The fleet commands' bodies, loaded only when one runs. */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { controlRequest, type FleetInfo, runningFleet } from "../fleet/control.ts";
+import {
+  FLEET_FILES,
+  type FleetEvent,
+  type FleetFault,
+  type FleetStatus,
+  formatEvent,
+} from "../fleet/controller.ts";
+import { runFleetDaemon } from "../fleet/daemon.ts";
+import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
+import {
+  fleetProcesses,
+  isRunning,
+  type PidRecord,
+  signal,
+  stillRunning,
+  waitGone,
+} from "../fleet/processes.ts";
+import { statusLines } from "../fleet/status-table.ts";
+import { style, useColour } from "./human-report.ts";
+import { musterPackageRoot } from "./package-root.ts";
+
+interface Where {
+  config?: string;
+  stateDir?: string;
+}
+
+const out = (line = "") => process.stdout.write(`${line}\n`);
+
+/** The state directory a command means: --state-dir, else the config's, else the default. */
+export function stateDirOf(w: Where): string {
+  if (w.stateDir) return path.resolve(w.stateDir);
+  if (w.config) return loadFleetConfig(path.resolve(w.config), musterPackageRoot()).stateDir;
+  return defaultStateDir();
+}
+
+export async function fleetUp(
+  opts: Where & { foreground: boolean; wait: boolean; timeout: string },
+): Promise<number> {
+  const pkg = musterPackageRoot();
+  const bin = path.join(pkg, "bin/muster.js");
+  const config = opts.config ? path.resolve(opts.config) : undefined;
+  const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
+  if (opts.foreground) {
+    return runFleetDaemon(cfg, {
+      musterBin: bin,
+      say: out,
+      onReady: (c) =>
+        out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
+    });
+  }
+  const timeoutS = Number(opts.timeout);
+  if (!(timeoutS > 0)) throw new InputError(`--timeout ${opts.timeout}: expected a number of seconds > 0`);
+  const info = await startFleetDaemon(config, cfg.stateDir);
+  out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
+  out(
+    `  state ${cfg.stateDir}; \`muster fleet status\`, \`muster fleet events --follow\`, \`muster fleet down\``,
+  );
+  if (!opts.wait) return 0;
+  const st = await waitInService(cfg.stateDir, timeoutS * 1000);
+  out(
+    `muster fleet: ${st.group.counts.InService} instance${st.group.counts.InService === 1 ? "" : "s"} InService`,
+  );
+  return 0;
+}
+
+/**
+ * Start `muster fleet up --foreground` detached (its own session, output to STATE/daemon.log)
+ * and wait until it answers; its STATE/fleet.json.
+ */
+export async function startFleetDaemon(config: string | undefined, stateDir: string): Promise<FleetInfo> {
+  const bin = path.join(musterPackageRoot(), "bin/muster.js");
+  const other = runningFleet(stateDir);
+  if (other)
+    throw new InputError(
+      `a fleet already runs with state directory ${stateDir} (pid ${other.pid}, load balancer ${other.loadBalancer}); \`muster fleet down\` first, or pass another --state-dir`,
+    );
+  mkdirSync(stateDir, { recursive: true });
+  const logFile = path.join(stateDir, "daemon.log");
+  const logFd = openSync(logFile, "a");
+  const args = [
+    bin,
+    "fleet",
+    "up",
+    "--foreground",
+    ...(config ? ["--config", config] : []),
+    "--state-dir",
+    stateDir,
+  ];
+  let exited: string | undefined;
+  const child = spawn(process.execPath, args, { cwd: "/", detached: true, stdio: ["ignore", logFd, logFd] });
+  closeSync(logFd);
+  child.on("exit", (code, sig) => {
+    exited = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const info = runningFleet(stateDir);
+    if (info && info.pid === child.pid) {
+      child.unref();
+      return info;
+    }
+    if (exited !== undefined || Date.now() > deadline) {
+      if (exited === undefined) signal(child.pid!, "SIGTERM", false);
+      throw new RunError(
+        `the fleet daemon ${exited ?? "did not start within 60 s"}${logTail(logFile)} (log: ${logFile})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    const last = lines.filter((l) => /muster|error|Error/.test(l)).pop() ?? lines.pop();
+    return last ? `: ${last.trim().slice(0, 300)}` : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Wait until the desired instances are InService with healthy targets. */
+export async function waitInService(stateDir: string, timeoutMs: number): Promise<FleetStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+    const ready = st.instances.filter((i) => i.state === "InService" && i.targetState === "healthy").length;
+    if (ready >= st.group.desired) return st;
+    if (Date.now() > deadline)
+      throw new TimeoutError(
+        `${ready} of ${st.group.desired} instances InService and healthy after ${Math.round(timeoutMs / 1000)} s; \`muster fleet events\` says why`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function fleetStatus(opts: Where & { json: boolean }): Promise<number> {
+  const st = await controlRequest<FleetStatus>(stateDirOf(opts), "GET", "/status");
+  if (opts.json) out(JSON.stringify(st, null, 2));
+  else for (const l of statusLines(st, { style: style(useColour(process.stdout)) })) out(l);
+  return 0;
+}
+
+function readEvents(file: string, from: number): { events: FleetEvent[]; next: number } {
+  if (!existsSync(file)) return { events: [], next: from };
+  const size = statSync(file).size;
+  if (size <= from) return { events: [], next: size < from ? 0 : from };
+  const buf = readFileSync(file).subarray(from);
+  const text = buf.toString("utf8");
+  const end = text.lastIndexOf("\n") + 1; // only whole lines
+  const events = text
+    .slice(0, end)
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as FleetEvent];
+      } catch {
+        return [];
+      }
+    });
+  return { events, next: from + Buffer.byteLength(text.slice(0, end)) };
+}
+
+export async function fleetEvents(opts: Where & { follow: boolean; json: boolean }): Promise<number> {
+  const stateDir = stateDirOf(opts);
+  const file = path.join(stateDir, FLEET_FILES.events);
+  if (!existsSync(file) && !runningFleet(stateDir))
+    throw new RunError(`no fleet events in ${stateDir}; start a fleet with \`muster fleet up\``);
+  const print = (e: FleetEvent) => out(opts.json ? JSON.stringify(e) : formatEvent(e));
+  let pos = 0;
+  let r = readEvents(file, pos);
+  r.events.forEach(print);
+  pos = r.next;
+  if (!opts.follow) return 0;
+  let stop = false;
+  const onInt = () => {
+    stop = true;
+  };
+  process.once("SIGINT", onInt);
+  try {
+    while (!stop) {
+      await new Promise((res) => setTimeout(res, 200));
+      r = readEvents(file, pos);
+      r.events.forEach(print);
+      pos = r.next;
+      if (!runningFleet(stateDir)) {
+        readEvents(file, pos).events.forEach(print);
+        break;
+      }
+    }
+  } finally {
+    process.off("SIGINT", onInt);
+  }
+  return 0;
+}
+
+export async function fleetScale(n: string, opts: Where): Promise<number> {
+  const desired = Number(n);
+  if (!/^\d+$/.test(n.trim()) || !Number.isSafeInteger(desired))
+    throw new InputError(`fleet scale ${n}: expected a whole number >= 0`);
+  const r = await controlRequest<{ from: number; to: number }>(stateDirOf(opts), "POST", "/scale", {
+    desired,
+  });
+  out(
+    r.to === desired
+      ? `muster fleet: desired capacity ${r.from} -> ${r.to}`
+      : `muster fleet: desired capacity ${r.from} -> ${r.to} (${desired} is outside the group's [min, max])`,
+  );
+  return 0;
+}
+
+/** The fault a command line asks for. */
+export function parseFault(kind: string, value: string | undefined): FleetFault {
+  const ms = () => {
+    if (value === undefined || !/^\d+$/.test(value))
+      throw new InputError(
+        `fleet fault ${kind}: give the delay in milliseconds, e.g. \`muster fleet fault ${kind} 3000\` (0 clears it)`,
+      );
+    return Number(value);
+  };
+  const instance = () => {
+    if (!value)
+      throw new InputError(`fleet fault ${kind}: name the instance, e.g. \`muster fleet fault ${kind} 3\``);
+    return value;
+  };
+  const none = () => {
+    if (value !== undefined) throw new InputError(`fleet fault ${kind}: takes no value (got "${value}")`);
+  };
+  switch (kind) {
+    case "git-down":
+      none();
+      return { kind };
+    case "git-up":
+      none();
+      return { kind };
+    case "git-slow":
+      return { kind, ms: ms() };
+    case "metadata-slow":
+      return { kind, ms: ms() };
+    case "kill":
+      return { kind, instance: instance() };
+    case "break-health":
+      return { kind, instance: instance() };
+    default:
+      throw new InputError(
+        `fleet fault ${kind}: unknown fault; use git-down, git-up, git-slow MS, metadata-slow MS, kill INSTANCE or break-health INSTANCE`,
+      );
+  }
+}
+
+export async function fleetFault(kind: string, value: string | undefined, opts: Where): Promise<number> {
+  const fault = parseFault(kind, value);
+  const r = await controlRequest<{ message: string }>(stateDirOf(opts), "POST", "/fault", fault);
+  out(`muster fleet: ${r.message}`);
+  return 0;
+}
+
+function readPids(stateDir: string): PidRecord[] {
+  try {
+    return JSON.parse(readFileSync(path.join(stateDir, FLEET_FILES.pids), "utf8")) as PidRecord[];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Stop the fleet of a state directory and check, by pid, that nothing of it is left: every
+ * process it recorded (with its start time, so a reused pid is not taken for it) and every
+ * process still running from the state directory. Anything left is killed and reported.
+ */
+export async function stopFleet(
+  stateDir: string,
+): Promise<{ ran: boolean; started: PidRecord[]; left: PidRecord[] }> {
+  const info = runningFleet(stateDir);
+  if (info) {
+    try {
+      await controlRequest(stateDir, "POST", "/down", {}, 10_000);
+    } catch {
+      signal(info.pid, "SIGTERM", false);
+    }
+    const still = await waitGone([{ pid: info.pid, start: info.pidStart, role: "daemon" }], 90_000);
+    if (still.length) signal(info.pid, "SIGKILL", false);
+  }
+  const started = readPids(stateDir);
+  const left = stillRunning(started);
+  for (const p of fleetProcesses(stateDir))
+    if (!left.some((l) => l.pid === p.pid))
+      left.push({ pid: p.pid, start: p.start, role: p.argv.slice(0, 4).join(" ") });
+  for (const p of left) signal(p.pid, "SIGKILL", false);
+  await waitGone(left, 5000);
+  return { ran: info !== undefined, started, left };
+}
+
+export async function fleetDown(opts: Where): Promise<number> {
+  const stateDir = stateDirOf(opts);
+  const r = await stopFleet(stateDir);
+  if (!r.ran && r.left.length === 0) {
+    out(`muster fleet: no fleet runs with state directory ${stateDir}; nothing of one is running`);
+    return 0;
+  }
+  if (r.left.length > 0) {
+    out(
+      `muster fleet: ${r.left.length} process${r.left.length > 1 ? "es were" : " was"} still running and had to be killed:`,
+    );
+    for (const p of r.left) out(`  ${p.pid} ${p.role}${isRunning(p.pid, p.start) ? " (STILL RUNNING)" : ""}`);
+    return 1;
+  }
+  out(`muster fleet: down; ${r.started.length} processes were started, none is left (checked by pid)`);
+  return 0;
+}

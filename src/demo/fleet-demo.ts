@@ -1,0 +1,292 @@
+/**
+ * `muster demo`: the local fleet on a fresh clone. It starts a fleet of two `web` instances from
+ * the example repositories (a detached `muster fleet up`, driven over its control socket as the
+ * CLI drives it), shows the instances move through their lifecycle states, and then shows the
+ * three promises:
+ *   1. a new app commit plus a scale-out gives a new instance that serves the new revision;
+ *   2. with the git server down, a new instance never gets a request and is replaced (ABANDON),
+ *      and once git is back the replacement goes InService;
+ *   3. under steady traffic the load balancer answers every request while instances come and go.
+ * It ends with a summary and stops everything it started, or leaves the fleet up with --keep.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import YAML from "yaml";
+import { style, useColour } from "../cli/human-report.ts";
+import { musterPackageRoot } from "../cli/package-root.ts";
+import { startFleetDaemon, stopFleet } from "../cli/run-fleet.ts";
+import { errorMessage } from "../core/errors.ts";
+import { controlRequest } from "../fleet/control.ts";
+import { type FleetEvent, type FleetStatus, formatEvent, type InstanceStatus } from "../fleet/controller.ts";
+import { EMBEDDED_FLEET_YAML } from "../fleet/fleet-config.ts";
+import { statusLines } from "../fleet/status-table.ts";
+import { startTraffic } from "../fleet/traffic.ts";
+import { commitTo } from "./example-repos.ts";
+
+/** A live view: on a TTY the status table is redrawn in place under the story; else plain lines. */
+class Display {
+  private drawn = 0;
+  private table: string[] = [];
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: (s: string) => void,
+  ) {}
+
+  private clear(): void {
+    if (this.tty && this.drawn > 0) this.write(`\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    if (!this.tty) return;
+    for (const l of this.table) this.write(`${l}\n`);
+    this.drawn = this.table.length;
+  }
+
+  say(line = ""): void {
+    this.clear();
+    this.write(`${line}\n`);
+    this.draw();
+  }
+
+  update(lines: string[]): void {
+    // on a terminal a wrapped row would throw the redraw off: cut rows at its width
+    const cols = (process.stdout.columns ?? 0) - 1;
+    this.table = this.tty && cols > 20 ? lines.map((l) => cut(l, cols)) : lines;
+    if (!this.tty) return;
+    this.clear();
+    this.draw();
+  }
+
+  /** Leave the last table on screen (the TTY) or print it once (plain output). */
+  settle(): void {
+    if (this.tty) {
+      this.drawn = 0;
+      return;
+    }
+    for (const l of this.table) this.write(`${l}\n`);
+  }
+}
+
+export async function runFleetDemo(opts: { keep: boolean }): Promise<number> {
+  const started = Date.now();
+  const s = style(useColour(process.stdout));
+  const display = new Display(Boolean(process.stdout.isTTY) && process.env.TERM !== "dumb", (t) =>
+    process.stdout.write(t),
+  );
+  const pkg = musterPackageRoot();
+  const stateDir = mkdtempSync(path.join(tmpdir(), "muster-demo-"));
+  // an address block of its own, so a demo never meets a `muster fleet up` on the default one
+  const block = 100 + (process.pid % 150);
+  const cfg = YAML.parse(EMBEDDED_FLEET_YAML) as Record<string, any>;
+  cfg.repositories.config.dir = path.join(pkg, "examples/config-repo");
+  cfg.repositories.app.dir = path.join(pkg, "examples/app");
+  cfg.instances = { addresses: `127.77.${block}.1-127.77.${block}.254` };
+  const configFile = path.join(stateDir, "fleet.yaml");
+  writeFileSync(configFile, YAML.stringify(cfg));
+
+  const status = () => controlRequest<FleetStatus>(stateDir, "GET", "/status");
+  let last: FleetStatus | undefined;
+  let seq = 0;
+  let polling = true;
+  const poll = async () => {
+    while (polling) {
+      try {
+        last = await status();
+        display.update(statusLines(last, { style: s, history: 3 }));
+        const ev = await controlRequest<{ events: FleetEvent[] }>(stateDir, "GET", `/events?after=${seq}`);
+        for (const e of ev.events) {
+          seq = Math.max(seq, e.seq);
+          // plain output: the lifecycle as lines (on a TTY the table shows it)
+          if (!process.stdout.isTTY && ["transition", "boot", "fault", "desired"].includes(e.kind))
+            display.say(s.dim(`  ${formatEvent(e)}`));
+        }
+      } catch {
+        // the fleet is starting or stopping
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  const until = async (
+    what: string,
+    ok: (st: FleetStatus) => boolean,
+    timeoutMs = 45_000,
+  ): Promise<FleetStatus> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = await status();
+      if (ok(st)) return st;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  };
+  const inService = (st: FleetStatus) =>
+    st.instances.filter((i) => i.state === "InService" && i.targetState === "healthy");
+  const stable = (n: number) => (st: FleetStatus) =>
+    inService(st).length === n &&
+    st.instances.every((i) => i.state === "InService" || i.state === "Terminated");
+  const results: { title: string; ok: boolean; detail: string }[] = [];
+  const check = (title: string, ok: boolean, detail: string) => {
+    results.push({ title, ok, detail });
+    display.say(`${ok ? s.green("  ✓") : s.red("  ✗")} ${detail}`);
+  };
+
+  display.say(s.green("muster demo: an auto-scaled fleet rehearsed on this machine, loopback only"));
+  display.say(`  example config repo and app (examples/), state in ${stateDir}`);
+  let poller: Promise<void> | undefined;
+  let code = 1;
+  try {
+    const info = await startFleetDaemon(configFile, stateDir);
+    display.say(`  load balancer: ${s.green(info.loadBalancer)}   (try: curl -i ${info.loadBalancer}/)`);
+    display.say();
+    poller = poll();
+
+    display.say(
+      s.green(
+        "== two web instances boot: muster boot converges each, opens its gate, completes the launch hook",
+      ),
+    );
+    const first = await until("two instances InService", stable(2), 60_000);
+    display.say(
+      `  ${inService(first)
+        .map((i) => i.id)
+        .join(" and ")} are InService behind the load balancer`,
+    );
+
+    // 1. new commit + scale-out
+    display.say();
+    display.say(
+      s.green("== promise 1: a new app commit plus a scale-out gives a new instance that serves it"),
+    );
+    const appGit = path.join(stateDir, "repos/app.git");
+    const rev = await commitTo(
+      appGit,
+      { "public/index.html": "<!doctype html>\n<p>release 2 of the example app: {{revision}}</p>\n" },
+      "release 2",
+    );
+    display.say(`  committed release 2 to the app's master: ${rev.slice(0, 7)}; scaling out to 3`);
+    const before = new Set(first.instances.map((i) => i.id));
+    await controlRequest(stateDir, "POST", "/scale", { desired: 3 });
+    const st1 = await until("the new instance InService", (st) => stable(3)(st));
+    const fresh = inService(st1).find((i) => !before.has(i.id));
+    const seen = new Set<string>();
+    for (let k = 0; k < 12; k++) {
+      const res = await fetch(info.loadBalancer);
+      await res.arrayBuffer();
+      seen.add(res.headers.get("x-app-revision") ?? "?");
+    }
+    const st1b = await status();
+    const f1 = st1b.instances.find((i) => i.id === fresh?.id);
+    const gateAt = f1?.gate.openedAt ? Date.parse(f1.gate.openedAt) : undefined;
+    const servesNew = f1?.boot.appRevision === rev && [...seen].some((r) => rev.startsWith(r));
+    const noEarly =
+      f1 !== undefined && gateAt !== undefined && (f1.firstRequestAt ?? Number.POSITIVE_INFINITY) >= gateAt;
+    check(
+      "new commit + scale-out",
+      Boolean(fresh && servesNew && noEarly),
+      fresh
+        ? `${fresh.id} serves ${rev.slice(0, 7)} through the load balancer (revisions seen: ${[...seen].join(", ")}); ` +
+            `its first request came ${f1?.firstRequestAt && gateAt ? `${((f1.firstRequestAt - gateAt) / 1000).toFixed(2)} s after` : "never before"} its gate opened`
+        : "no new instance went InService",
+    );
+
+    // 2. git down: fail closed, ABANDON, replacement
+    display.say();
+    display.say(
+      s.green("== promise 2: with the git server down, a new instance never gets a request and is replaced"),
+    );
+    await controlRequest(stateDir, "POST", "/fault", { kind: "git-down" });
+    display.say("  git server down; scaling out to 4");
+    const before2 = new Set((await status()).instances.map((i) => i.id));
+    await controlRequest(stateDir, "POST", "/scale", { desired: 4 });
+    const abandonedBy = (i: InstanceStatus) =>
+      !before2.has(i.id) && i.state === "Terminated" && /ABANDON/.test(i.cause ?? "");
+    const st2 = await until("the new instance to be abandoned", (st) => st.instances.some(abandonedBy));
+    const abandoned = st2.instances.find(abandonedBy) as InstanceStatus;
+    await controlRequest(stateDir, "POST", "/fault", { kind: "git-up" });
+    display.say(
+      `  ${abandoned.id} gave up at ${abandoned.boot.failedStage} after ${abandoned.boot.attempts} attempts; git server back up`,
+    );
+    const st2b = await until("a replacement InService", stable(4), 60_000);
+    const replacement = inService(st2b).find((i) => !before2.has(i.id));
+    const ab = st2b.instances.find((i) => i.id === abandoned.id)!;
+    check(
+      "fail closed",
+      ab.requests === 0 && ab.boot.lifecycle?.result === "ABANDON" && replacement !== undefined,
+      `${ab.id}: 0 requests, lifecycle ABANDON, ${ab.state}; replacement ${replacement?.id ?? "(none)"} InService once git was back`,
+    );
+
+    // 3. steady traffic while instances come and go
+    display.say();
+    display.say(s.green("== promise 3: steady traffic while instances come and go: no failed request"));
+    const loop = startTraffic(info.loadBalancer, { clients: 4, maxRequests: 20_000 });
+    display.say("  4 clients send requests; scaling in to 2 (the oldest drain first), then out to 3");
+    await controlRequest(stateDir, "POST", "/scale", { desired: 2 });
+    await until("scale-in to 2", stable(2), 60_000);
+    await controlRequest(stateDir, "POST", "/scale", { desired: 3 });
+    await until("scale-out to 3", stable(3), 60_000);
+    const traffic = await loop.stop();
+    check(
+      "zero errors",
+      traffic.failed === 0 && traffic.requests > 0,
+      `${traffic.requests} requests, ${traffic.failed} failed${traffic.failures.length ? ` (${traffic.failures.join("; ")})` : ""}, while 2 instances drained out and 1 came in`,
+    );
+    code = results.every((r) => r.ok) ? 0 : 1;
+  } catch (err) {
+    display.say(s.red(`muster demo: ${errorMessage(err)}`));
+    code = 1;
+  } finally {
+    polling = false;
+    await poller;
+    try {
+      last = await status();
+      display.update(statusLines(last, { style: s, history: 3 }));
+    } catch {}
+    display.settle();
+  }
+
+  out();
+  out(
+    `${code === 0 ? s.green("demo finished") : s.red("demo FAILED")} in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
+  );
+  for (const r of results) out(`  ${r.ok ? s.green("✓") : s.red("✗")} ${r.title}`);
+  if (opts.keep) {
+    out(`the fleet keeps running: load balancer ${last?.loadBalancer.url ?? "?"}`);
+    out(`  muster fleet status --state-dir ${stateDir}`);
+    out(`  muster fleet down --state-dir ${stateDir}`);
+    return code;
+  }
+  const down = await stopFleet(stateDir);
+  out(
+    down.left.length === 0
+      ? `stopped: ${down.started.length} processes were started, none is left (checked by pid)`
+      : s.red(
+          `stopped, but ${down.left.length} processes had to be killed: ${down.left.map((p) => p.pid).join(", ")}`,
+        ),
+  );
+  rmSync(stateDir, { recursive: true, force: true });
+  return down.left.length === 0 ? code : 1;
+}
+
+/** At most `cols` visible characters of a line with ANSI colour codes (codes kept, colour reset). */
+export function cut(line: string, cols: number): string {
+  let visible = 0;
+  let outText = "";
+  for (let i = 0; i < line.length; i++) {
+    const m = /^\x1b\[[0-9;]*m/.exec(line.slice(i));
+    if (m) {
+      outText += m[0];
+      i += m[0].length - 1;
+      continue;
+    }
+    if (visible >= cols) return `${outText}\x1b[0m`;
+    outText += line[i];
+    visible++;
+  }
+  return outText;
+}
+
+function out(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}

@@ -1,0 +1,200 @@
+/**
+ * The fleet through the real CLI: `muster fleet up` starts a detached daemon, `status`, `scale`,
+ * `fault` and `events` drive and show it, and `muster fleet down` leaves no process behind
+ * (checked by pid, with start times, and by scanning /proc for anything of the state directory).
+ * Bad fleet.yaml files are refused with every problem named (exit 2), and `muster demo` keeps its
+ * three promises within its time budget and leaves nothing running.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
+import { readFleetInfo } from "./control.ts";
+import type { FleetStatus } from "./controller.ts";
+import { testFleetYaml, until } from "./fleet-testing.ts";
+import { allProcesses, fleetProcesses, isRunning, type PidRecord } from "./processes.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f().catch(() => {});
+  cleanupTmp();
+}, 60_000);
+
+function fleetFile(
+  salt: number,
+  overrides: Record<string, unknown> = {},
+): { file: string; stateDir: string } {
+  const dir = tmpDir("muster-fleet-cli-");
+  const stateDir = path.join(dir, "state");
+  const file = path.join(dir, "fleet.yaml");
+  writeFileSync(file, YAML.stringify({ ...testFleetYaml(salt, overrides), stateDir: "state" }));
+  return { file, stateDir };
+}
+
+describe("muster fleet (CLI)", () => {
+  it("up, status, scale, fault, events, and down leaves no process behind (checked by pid)", async () => {
+    const { file, stateDir } = fleetFile(4, { group: { desired: 1 } });
+    cleanups.push(() => muster(["fleet", "down", "--state-dir", stateDir]));
+    const up = await muster(["fleet", "up", "--config", file, "--wait", "--timeout", "90"], {
+      timeoutMs: 120_000,
+    });
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/load balancer http:\/\/127\.0\.0\.1:\d+/);
+    const info = readFleetInfo(stateDir)!;
+    expect(isRunning(info.pid, info.pidStart)).toBe(true);
+
+    // a second fleet on the same state directory is refused
+    const again = await muster(["fleet", "up", "--config", file]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("a fleet already runs");
+
+    const res = await fetch(info.loadBalancer);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-app-revision")).toMatch(/^[0-9a-f]{7,}$/);
+
+    const scale = await muster(["fleet", "scale", "2", "--config", file]);
+    expect(scale.stdout).toContain("desired capacity 1 -> 2");
+    const st = await until(
+      "two instances InService",
+      async () => {
+        const r = await muster(["fleet", "status", "--json", "--state-dir", stateDir]);
+        const s = JSON.parse(r.stdout) as FleetStatus;
+        return (
+          s.instances.filter((i) => i.state === "InService" && i.targetState === "healthy").length === 2 && s
+        );
+      },
+      60_000,
+    );
+    const table = await muster(["fleet", "status", "--state-dir", stateDir]);
+    expect(table.stdout).toMatch(/i-00000000000000002 +127\.77\.\d+\.2 +InService +healthy +open/);
+
+    const kill = await muster(["fleet", "fault", "kill", "1", "--state-dir", stateDir]);
+    expect(kill.code).toBe(0);
+    await until(
+      "the killed instance replaced",
+      async () => {
+        const s = JSON.parse(
+          (await muster(["fleet", "status", "--json", "--state-dir", stateDir])).stdout,
+        ) as FleetStatus;
+        return (
+          s.instances.find((i) => i.id === "i-00000000000000001")?.state === "Terminated" &&
+          s.instances.filter((i) => i.state === "InService" && i.targetState === "healthy").length === 2
+        );
+      },
+      60_000,
+    );
+    const bad = await muster(["fleet", "fault", "git-slow", "--state-dir", stateDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("give the delay in milliseconds");
+    const events = await muster(["fleet", "events", "--state-dir", stateDir]);
+    expect(events.stdout).toMatch(/i-00000000000000001 +transition +InService -> Terminating: instance died/);
+    expect(events.stdout).toMatch(/i-00000000000000003 +transition +Pending:Proceed -> InService/);
+
+    // every process of the fleet, as /proc shows it right now, and every one it recorded
+    const now = await muster(["fleet", "status", "--json", "--state-dir", stateDir]);
+    const recorded = (JSON.parse(now.stdout) as FleetStatus).processes;
+    const seen = fleetProcesses(stateDir, info.pid).map((p) => ({
+      pid: p.pid,
+      start: p.start,
+      role: p.argv.join(" "),
+    }));
+    expect(seen.length).toBeGreaterThanOrEqual(7); // daemon, 2 x (supervisor, health, app) at least
+    expect(seen.some((p) => p.pid === info.pid)).toBe(true);
+    expect(st.processes.length).toBeGreaterThan(0);
+
+    const down = await muster(["fleet", "down", "--config", file], { timeoutMs: 120_000 });
+    expect(down.stderr).toBe("");
+    expect(down.stdout).toMatch(/down; \d+ processes were started, none is left/);
+    expect(down.code).toBe(0);
+    const all: PidRecord[] = [...seen, ...recorded, { pid: info.pid, start: info.pidStart, role: "daemon" }];
+    expect(all.filter((p) => isRunning(p.pid, p.start))).toEqual([]);
+    expect(fleetProcesses(stateDir)).toEqual([]);
+    const pids = JSON.parse(readFileSync(path.join(stateDir, "pids.json"), "utf8")) as PidRecord[];
+    expect(pids.length).toBeGreaterThanOrEqual(all.length - seen.length);
+    expect(pids.filter((p) => isRunning(p.pid, p.start))).toEqual([]);
+    expect(existsSync(info.socket)).toBe(false);
+    expect(readFleetInfo(stateDir)?.stoppedAt).toBeDefined();
+
+    const status = await muster(["fleet", "status", "--state-dir", stateDir]);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain("no fleet runs with state directory");
+  }, 240_000);
+
+  it("refuses a bad fleet.yaml with every problem named, and starts nothing", async () => {
+    const dir = tmpDir("muster-fleet-bad-");
+    const file = path.join(dir, "fleet.yaml");
+    writeFileSync(
+      file,
+      YAML.stringify({
+        group: { min: 3, max: 2, healthCheckType: "ALB", launchHook: { defaultResult: "MAYBE" } },
+        repositories: { app: { dir: "nope", bare: "also-nope" } },
+        instances: { addresses: "10.0.0.1-10.0.0.9", appPort: 8081 },
+        loadBalancer: { host: "0.0.0.0", healthCheck: { interval: 1, timeout: 2 } },
+        colour: "blue",
+      }),
+    );
+    const r = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    for (const want of [
+      'unknown prop "colour"',
+      "group.healthCheckType:",
+      "group.launchHook.defaultResult:",
+      "repositories.app:",
+      "loadBalancer.host: must be a loopback address",
+    ])
+      expect(
+        lines.some((l) => l.startsWith(`muster: ${file}: `) && l.includes(want)),
+        want,
+      ).toBe(true);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
+
+    // once the shape is right, the cross-field rules are reported together
+    writeFileSync(
+      file,
+      YAML.stringify({
+        group: { min: 3, max: 2 },
+        instances: { addresses: "10.0.0.1-10.0.0.9", appPort: 8081 },
+        loadBalancer: { healthCheck: { interval: 1, timeout: 2 } },
+      }),
+    );
+    const r2 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect(r2.code).toBe(2);
+    for (const want of [
+      "group.min: must not exceed max (3 > 2)",
+      "instances.addresses:",
+      "instances.healthPort: must differ from appPort (both 8081)",
+      "loadBalancer.healthCheck.timeout: must be less than intervalMs",
+    ])
+      expect(r2.stderr, want).toContain(want);
+  });
+
+  it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {
+    const before = new Set(allProcesses().map((p) => p.pid));
+    const t0 = Date.now();
+    const r = await muster(["demo"], { timeoutMs: 150_000 });
+    const secs = (Date.now() - t0) / 1000;
+    expect(r.stderr).toBe("");
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    expect(r.stdout).toMatch(/load balancer: http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout).toContain("✓ new commit + scale-out");
+    expect(r.stdout).toContain("✓ fail closed");
+    expect(r.stdout).toContain("✓ zero errors");
+    expect(r.stdout).toMatch(/none is left \(checked by pid\)/);
+    // plain lines when not on a terminal: the instances' lifecycle as it happened
+    expect(r.stdout).toMatch(
+      /transition Pending:Wait -> Terminating: launch lifecycle action completed: ABANDON/,
+    );
+    expect(secs).toBeLessThan(90);
+    const stateDir = /state in (\S+)/.exec(r.stdout)?.[1];
+    expect(stateDir).toBeDefined();
+    expect(existsSync(stateDir!)).toBe(false);
+    const leftovers = allProcesses().filter(
+      (p) => !before.has(p.pid) && p.argv.some((a) => a.includes(stateDir!)),
+    );
+    expect(leftovers).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,165 @@
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { InputError } from "../core/errors.ts";
+import { cleanupTmp, REPO_ROOT, tmpDir } from "../test-support/tmp.ts";
+import {
+  addressAt,
+  EMBEDDED_FLEET_YAML,
+  fleetConfigJsonSchema,
+  loadFleetConfig,
+  parseAddressRange,
+  parseFleetConfig,
+} from "./fleet-config.ts";
+
+afterEach(() => cleanupTmp());
+
+function problems(data: unknown): string[] {
+  try {
+    parseFleetConfig(data, "fleet.yaml", REPO_ROOT, { packageRoot: REPO_ROOT });
+  } catch (err) {
+    if (err instanceof InputError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("fleet.yaml", () => {
+  it("the embedded default: the example repos, two web instances, a launch hook, fast checks", () => {
+    const c = loadFleetConfig(undefined, REPO_ROOT, "/tmp/some-state");
+    expect(c.source).toBe("(embedded default)");
+    expect(c.repositories.config.dir).toBe(path.join(REPO_ROOT, "examples/config-repo"));
+    expect(c.repositories.app.dir).toBe(path.join(REPO_ROOT, "examples/app"));
+    expect(c.group).toMatchObject({ name: "web", min: 1, max: 6, desired: 2, healthCheckType: "ELB" });
+    expect(c.group.launchHook).toEqual({
+      name: "launch",
+      heartbeatTimeoutMs: 30_000,
+      defaultResult: "ABANDON",
+    });
+    expect(c.role).toEqual({ source: "security-groups", securityGroups: ["web"], tags: {} });
+    expect(c.instances.addresses).toEqual({ first: "127.77.0.1", count: 254 });
+    expect(c.instances.trafficPort).toBe(8080);
+    expect(c.instances.boot.heartbeatInterval).toBe(10);
+    expect(c.loadBalancer.settings.healthCheck).toMatchObject({
+      path: "/health",
+      port: 8081,
+      intervalMs: 1000,
+    });
+    expect(c.stateDir).toBe("/tmp/some-state");
+    expect(YAML.parse(EMBEDDED_FLEET_YAML).group.desired).toBe(2);
+  });
+
+  it("an empty file means the same fleet; relative paths resolve against the file's directory", () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "fleet.yaml");
+    writeFileSync(
+      file,
+      YAML.stringify({ image: { dir: "." }, stateDir: "st", group: { launchHook: false } }),
+    );
+    const c = loadFleetConfig(file, REPO_ROOT);
+    expect(c.image.dir).toBe(dir);
+    expect(c.stateDir).toBe(path.join(dir, "st"));
+    expect(c.group.launchHook).toBeUndefined();
+    expect(c.repositories.app.dir).toBe(path.join(REPO_ROOT, "examples/app"));
+  });
+
+  it("nginx in front: traffic and health checks go to nginx's port and the gate file", () => {
+    const c = parseFleetConfig(
+      {
+        instances: { webServer: "nginx", webPort: 8090 },
+        loadBalancer: { preset: "aws", deregistrationDelay: 5 },
+      },
+      "fleet.yaml",
+      REPO_ROOT,
+      { packageRoot: REPO_ROOT },
+    );
+    expect(c.instances.trafficPort).toBe(8090);
+    expect(c.loadBalancer.settings.healthCheck).toMatchObject({
+      path: "/ping.html",
+      port: "traffic-port",
+      intervalMs: 30_000,
+    });
+    expect(c.loadBalancer.settings.deregistrationDelayMs).toBe(5000);
+  });
+
+  it("reports every problem at once, each with the file and the path", () => {
+    const p = problems({
+      group: { min: 4, max: 2, desired: 9, name: "a b" },
+      instances: { addresses: "127.77.0.1-127.77.0.2", appPort: 9000, healthPort: 9000 },
+      role: { source: "tag:" },
+      loadBalancer: { healthCheck: { interval: 1, timeout: 1 }, port: 70000 },
+      extra: 1,
+    });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^fleet\.yaml: group\.name: /),
+        expect.stringMatching(/^fleet\.yaml: loadBalancer\.port: /),
+        'fleet.yaml: unknown prop "extra"',
+      ]),
+    );
+    const p2 = problems({
+      group: { min: 4, max: 2, desired: 9 },
+      instances: { addresses: "127.77.0.1-127.77.0.1", appPort: 9000, healthPort: 9000 },
+      role: { source: "tag:" },
+      loadBalancer: { healthCheck: { interval: 1, timeout: 1 } },
+    });
+    expect(p2).toEqual(
+      expect.arrayContaining([
+        "fleet.yaml: group.min: must not exceed max (4 > 2)",
+        "fleet.yaml: group.desired: must be within [min, max] = [4, 2] (got 9)",
+        "fleet.yaml: instances.addresses: 1 address for up to 2 instances (group.max); give a wider range",
+        "fleet.yaml: instances.healthPort: must differ from appPort (both 9000)",
+        expect.stringMatching(/^fleet\.yaml: role\.source: .*tag: needs a tag key/),
+        expect.stringMatching(
+          /^fleet\.yaml: loadBalancer\.healthCheck\.timeout: must be less than intervalMs/,
+        ),
+      ]),
+    );
+  });
+
+  it("repositories must exist, and exactly one of dir or bare", () => {
+    const p = problems({ repositories: { config: { dir: "no/such/dir" }, app: { bare: "examples/app" } } });
+    expect(p).toEqual([
+      `fleet.yaml: repositories.config.dir: directory ${path.join(REPO_ROOT, "no/such/dir")} does not exist`,
+      `fleet.yaml: repositories.app.bare: ${path.join(REPO_ROOT, "examples/app")} is not a bare git repository (no HEAD)`,
+    ]);
+    expect(problems({ repositories: { config: {} } })).toEqual([
+      "fleet.yaml: repositories.config: give exactly one of dir (a directory to commit) or bare (an existing bare repository)",
+    ]);
+  });
+
+  it("a missing or unparsable file is one clear line", () => {
+    expect(() => loadFleetConfig("/nonexistent/fleet.yaml", REPO_ROOT)).toThrow(
+      /--config \/nonexistent\/fleet\.yaml: no such file/,
+    );
+    const file = path.join(tmpDir(), "fleet.yaml");
+    writeFileSync(file, "group: [unclosed\n");
+    expect(() => loadFleetConfig(file, REPO_ROOT)).toThrow(new RegExp(`^${file}: not valid YAML: `));
+  });
+
+  it("address ranges: loopback only, in order, no .0 or .255", () => {
+    expect(parseAddressRange("127.77.3.10-127.77.3.12")).toEqual({ first: "127.77.3.10", count: 3 });
+    expect(addressAt({ first: "127.77.0.254", count: 10 }, 3)).toBe("127.77.1.1");
+    expect(parseAddressRange("10.0.0.1-10.0.0.9")).toMatch(/must be loopback/);
+    expect(parseAddressRange("127.0.0.9-127.0.0.1")).toMatch(/comes before/);
+    expect(parseAddressRange("127.0.0.0-127.0.0.9")).toMatch(/\.0 and \.255/);
+    expect(parseAddressRange("127.0.0.1")).toEqual({ first: "127.0.0.1", count: 1 });
+    expect(parseAddressRange("localhost")).toMatch(/expected FIRST-LAST/);
+  });
+
+  it("publishes a JSON Schema for editors", () => {
+    const schema = fleetConfigJsonSchema() as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        "group",
+        "image",
+        "repositories",
+        "role",
+        "instances",
+        "loadBalancer",
+        "stateDir",
+      ]),
+    );
+  });
+});

@@ -1,0 +1,229 @@
+/** The fleet's pure parts: unit command lines, nginx and HAProxy configs and logs, metrics, ids, the table. */
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import type { FleetStatus, InstanceStatus } from "./controller.ts";
+import { resolveInstanceId } from "./controller.ts";
+import { expectLine, haproxyConfig, parseHaproxyLog, parseShowStat } from "./haproxy.ts";
+import { nginxConf, parseNginxAccessLog, unitCommands } from "./instance-files.ts";
+import { percentile, requestsPerTarget } from "./metrics.ts";
+import { fleetProcesses, isRunning, procStart, waitGone } from "./processes.ts";
+import { statusLines } from "./status-table.ts";
+import { FAST_DEFAULTS } from "./target-health.ts";
+
+describe("an instance runs what the systemd units run", () => {
+  it("muster-boot.service's ExecStartPre and ExecStart, with the instance root in place of /", () => {
+    const c = unitCommands({
+      node: "/usr/bin/node",
+      muster: "/opt/muster/bin/muster.js",
+      root: "/state/instances/i-1/root",
+      gateFile: "/var/lib/muster/gate.json",
+      deadline: 60,
+    });
+    expect(c.bootPre).toEqual(["/bin/rm", "-f", "/state/instances/i-1/root/var/lib/muster/gate.json"]);
+    expect(c.boot).toEqual([
+      "/usr/bin/node",
+      "/opt/muster/bin/muster.js",
+      "boot",
+      "--root",
+      "/state/instances/i-1/root",
+    ]);
+    expect(c.health).toEqual([
+      "/usr/bin/node",
+      "/opt/muster/bin/muster.js",
+      "health",
+      "serve",
+      "--root",
+      "/state/instances/i-1/root",
+    ]);
+  });
+});
+
+describe("nginx in front of an instance", () => {
+  it("keeps every path under the prefix and serves the gate file at /ping.html", () => {
+    const conf = nginxConf({
+      hostRoot: "/s/r",
+      address: "127.77.0.3",
+      webPort: 8088,
+      appPort: 8080,
+      gateFile: "/srv/www/ping.html",
+      user: "root",
+    });
+    expect(conf).toContain("listen 127.77.0.3:8088;");
+    expect(conf).toContain("pid /s/r/var/lib/nginx/nginx.pid;");
+    expect(conf).toContain(
+      "location = /ping.html {\n      root /s/r/srv/www;\n      try_files /ping.html =503;",
+    );
+    expect(conf).toContain("proxy_pass http://127.77.0.3:8080;");
+    for (const t of ["client", "proxy", "fastcgi", "uwsgi", "scgi"])
+      expect(conf).toContain(`/s/r/var/lib/nginx/temp/${t};`);
+    expect(conf).not.toMatch(/\s\/var\/(log|lib)\/nginx/);
+    expect(parseNginxAccessLog('1767225600.123 127.0.0.1 "GET / HTTP/1.1" 200 "curl"\nnoise\n')).toEqual([
+      { time: 1767225600123, request: "GET / HTTP/1.1", status: 200, userAgent: "curl" },
+    ]);
+  });
+});
+
+describe("HAProxy as the load balancer", () => {
+  it("health-checks the gate path, logs to the controller, listens on loopback", () => {
+    const cfg = haproxyConfig({
+      socket: "/s/admin.sock",
+      logPort: 5514,
+      host: "127.0.0.1",
+      port: 18080,
+      backend: "web",
+      settings: { ...FAST_DEFAULTS, healthCheck: { ...FAST_DEFAULTS.healthCheck, path: "/ping.html" } },
+    });
+    expect(cfg).toContain("option httpchk GET /ping.html");
+    expect(cfg).toContain("http-check expect status 200");
+    expect(cfg).toContain("bind 127.0.0.1:18080");
+    expect(cfg).toContain("log 127.0.0.1:5514 len 2048 format raw local0");
+    expect(expectLine("200-202,204")).toBe("http-check expect rstatus ^(200|201|202|204)$");
+  });
+
+  it("turns its log lines and stats into access-log entries and server rows", () => {
+    expect(
+      parseHaproxyLog("1767225600.042 i-00000000000000003 127.77.0.3:8088 200 4 GET / 127.0.0.1"),
+    ).toEqual({
+      time: 1767225600042,
+      method: "GET",
+      path: "/",
+      status: 200,
+      targetId: "i-00000000000000003",
+      target: "127.77.0.3:8088",
+      durationMs: 4,
+      clientAddress: "127.0.0.1",
+    });
+    expect(parseHaproxyLog("1767225600.042 <NOSRV> -:- 503 0 GET /x 127.0.0.1")).toMatchObject({
+      targetId: null,
+      status: 503,
+      error: "no healthy target",
+    });
+    expect(parseHaproxyLog("garbage")).toBeUndefined();
+    expect(parseShowStat("# pxname,svname,scur,status\nweb,i-1,0,DRAIN\nweb,BACKEND,0,UP\n")).toEqual([
+      { pxname: "web", svname: "i-1", scur: "0", status: "DRAIN" },
+      { pxname: "web", svname: "BACKEND", scur: "0", status: "UP" },
+    ]);
+  });
+});
+
+describe("metrics and names", () => {
+  it("requests per healthy target in a sample period", () => {
+    const e = [1, 5, 10, 11, 20].map((time) => ({ time }));
+    expect(requestsPerTarget(e, 4, 11, 2)).toEqual({
+      requests: 3,
+      healthyTargets: 2,
+      requestsPerTarget: 1.5,
+    });
+    expect(requestsPerTarget(e, 0, 100, 0).requestsPerTarget).toBeUndefined();
+    expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
+    expect(percentile([5, 1, 3, 2, 4], 95)).toBe(5);
+    expect(percentile([], 50)).toBeUndefined();
+  });
+
+  it("an instance is named by its id or its number", () => {
+    const ids = ["i-00000000000000001", "i-0000000000000000a", "i-00000000000000011"];
+    expect(resolveInstanceId("1", ids)).toBe("i-00000000000000001");
+    expect(resolveInstanceId("a", ids)).toBe("i-0000000000000000a");
+    expect(resolveInstanceId("i-00000000000000011", ids)).toBe("i-00000000000000011");
+    expect(resolveInstanceId("11", ids)).toBe("i-00000000000000011");
+    expect(resolveInstanceId("7", ids)).toBeUndefined();
+    expect(resolveInstanceId("web-1", ids)).toBeUndefined();
+  });
+});
+
+describe("the status table", () => {
+  const inst = (over: Partial<InstanceStatus>): InstanceStatus => ({
+    id: "i-00000000000000001",
+    address: "127.77.0.1",
+    state: "InService",
+    health: "Healthy",
+    targetState: "healthy",
+    launchedAt: 0,
+    root: "/r",
+    bootId: "b",
+    boot: { running: false, outcome: "open", appRevision: "abcdef0123", durationMs: 1500 },
+    gate: { state: "open" },
+    requests: 12,
+    ...over,
+  });
+  it("one row per instance; terminated ones last with their cause", () => {
+    const st = {
+      group: {
+        name: "web",
+        min: 1,
+        max: 4,
+        desired: 2,
+        counts: { InService: 1, Pending: 1 } as FleetStatus["group"]["counts"],
+      },
+      loadBalancer: { kind: "builtin", url: "http://127.0.0.1:1", targets: [] },
+      gitServer: { url: "http://127.0.0.1:2", fault: { down: true } },
+      instances: [
+        inst({
+          id: "i-00000000000000003",
+          state: "Terminated",
+          cause: "launch lifecycle action completed: ABANDON",
+          boot: {
+            running: false,
+            outcome: "failed",
+            failedStage: "fetch",
+            lifecycle: { result: "ABANDON", ok: true },
+          },
+        }),
+        inst({}),
+        inst({
+          id: "i-00000000000000002",
+          address: "127.77.0.2",
+          state: "Pending:Wait",
+          targetState: undefined,
+          gate: { state: "closed" },
+          requests: 0,
+          boot: {
+            running: true,
+            startedAt: 1000,
+            stages: [{ stage: "fetch", attempt: 1, ok: true, durationMs: 5 }],
+          },
+        }),
+      ],
+    } as unknown as FleetStatus;
+    const lines = statusLines(st, { now: 3500 });
+    expect(lines[0]).toBe("fleet web: desired 2 (min 1, max 4), InService 1  faults: git server DOWN");
+    expect(lines[3]).toMatch(
+      /^i-00000000000000001 127\.77\.0\.1 +InService +healthy +open +12 +open, app abcdef0 in 1\.5 s$/,
+    );
+    expect(lines[4]).toMatch(/^i-00000000000000002 .*Pending:Wait +- +closed +0 +running 2\.5 s, fetch ok$/);
+    expect(lines[5]).toMatch(
+      /^i-00000000000000003 .*Terminated +- +- .*FAILED at fetch \(ABANDON\) +\(launch lifecycle action completed: ABANDON\)$/,
+    );
+  });
+});
+
+describe("the fleet's processes, from /proc", () => {
+  afterEach(() => cleanupTmp());
+  it("finds what runs from the state directory (not from a sibling with a longer name), by start time", async () => {
+    const base = tmpDir();
+    const state = path.join(base, "state");
+    const sibling = path.join(base, "state2");
+    mkdirSync(state);
+    mkdirSync(sibling);
+    const ours = spawn("sleep", ["30"], { cwd: state, stdio: "ignore" });
+    const theirs = spawn("sleep", ["30"], { cwd: sibling, stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const found = fleetProcesses(state).map((p) => p.pid);
+      expect(found).toContain(ours.pid);
+      expect(found).not.toContain(theirs.pid);
+      expect(found).not.toContain(process.pid);
+      const start = procStart(ours.pid!);
+      expect(isRunning(ours.pid!, start)).toBe(true);
+      expect(isRunning(ours.pid!, `${start}1`)).toBe(false); // a reused pid is another process
+    } finally {
+      ours.kill("SIGKILL");
+      theirs.kill("SIGKILL");
+    }
+    expect(await waitGone([{ pid: ours.pid!, role: "sleep" }], 5000)).toEqual([]);
+    expect(fleetProcesses(state)).toEqual([]);
+  });
+});
