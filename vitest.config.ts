@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     globalSetup: ["src/test-support/global-setup.ts"],
     pool: "forks",
+    // the pinned AWS SDK's notice about future Node requirements (see src/cli/entry.ts)
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 });
