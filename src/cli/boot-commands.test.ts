@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { muster, REPO_ROOT } from "../test-support/tmp.ts";
 
 describe("boot-side commands", () => {
-  it("muster schema boot|role print JSON Schema; another kind is bad input", async () => {
+  it("muster schema boot|role|fleet print JSON Schema; another kind is bad input", async () => {
     const boot = await muster(["schema", "boot"]);
     expect(boot.code).toBe(0);
     const s = JSON.parse(boot.stdout);
@@ -14,9 +14,12 @@ describe("boot-side commands", () => {
     const role = await muster(["schema", "role"]);
     expect(role.code).toBe(0);
     expect(JSON.parse(role.stdout).anyOf).toHaveLength(2);
+    const fleet = await muster(["schema", "fleet"]);
+    expect(fleet.code).toBe(0);
+    expect(Object.keys(JSON.parse(fleet.stdout).properties)).toContain("group");
     const bad = await muster(["schema", "fleet-of-ships"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("muster: schema fleet-of-ships: unknown kind; expected boot or role\n");
+    expect(bad.stderr).toBe("muster: schema fleet-of-ships: unknown kind; expected boot, role or fleet\n");
   });
 
   it("muster boot --help names the stages and the exit codes", async () => {
