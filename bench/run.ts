@@ -1,0 +1,452 @@
+/**
+ * `npm run bench`: muster's converge side by side with ansible-playbook and puppet apply on the
+ * standard workload (/work/shared/bench: 21 directories, N plain files, 50 server blocks from one
+ * template, a checkout of /tmp/peerbench/app.git, ping.html last), in the same run, runs
+ * interleaved tool by tool. Reports medians (min–max), peak RSS, each peer's time over muster's,
+ * the checks of every converged tree and the issue's goals, to stdout and bench/results/.
+ *
+ *   npm run bench                 full run (ansible: one run per case, about 6 min each at N=500)
+ *   npm run bench -- --no-ansible muster and puppet only
+ *   npm run bench -- --quick      small N, two runs, no ansible: a look, not a result
+ * RUNS (default 5; 2 with --quick) sets the runs per case for muster and puppet.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { hasGnuTime, timed } from "./measure.ts";
+import {
+  evaluateGoals,
+  fmtMs,
+  goalsTable,
+  PEERS,
+  type Peer,
+  type Results,
+  resultsTable,
+  type Sample,
+  summarise,
+  type Tool,
+} from "./stats.ts";
+import { bareHead, countTree, judgeTree, musterReportCounts, peerLogCounts } from "./tree-check.ts";
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PEERS_DIR = process.env.PEERBENCH_PEERS ?? "/work/shared/bench/peers";
+const B = "/tmp/peerbench"; // where peers/env.sh keeps every peer's state
+const OUT = path.join(B, "out");
+const APP_GIT = path.join(B, "app.git");
+const WORKLOAD = path.join(REPO, "bench/workload");
+/**
+ * muster runs from a private build: the test suite's global setup rebuilds dist/ in place
+ * (removing it first), and a converge that loads a half-written dist/ in the middle of a
+ * measurement would fail for reasons that have nothing to do with muster.
+ */
+const BUILD = path.join(B, "muster-build");
+const MUSTER = [process.execPath, path.join(BUILD, "bin/muster.js")];
+/** the peers' scripts run with the PATH env.sh sets; look them up on the same one */
+const PEER_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    "no-ansible": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(
+    "usage: npm run bench [-- --quick | --no-ansible]\n" +
+      "  --quick       N = 50 and 200, 2 runs, no ansible (writes bench/results/quick.md)\n" +
+      "  --no-ansible  leave ansible-playbook out\n" +
+      "  RUNS=k        runs per case for muster and puppet (default 5)\n",
+  );
+  process.exit(0);
+}
+
+const quick = flags.quick;
+const N = quick ? 50 : 500;
+const NS = quick ? 200 : 2000;
+const NMID = (N + NS) / 2; // muster only: the linearity point
+const RUNS = positiveInt(process.env.RUNS) ?? (quick ? 2 : 5);
+const ANSIBLE_RUNS = 1; // about 6 minutes a run at N = 500, 20+ at N = 2000
+
+// ---------------------------------------------------------------------------------------------
+
+interface Runner {
+  tool: Tool;
+  /** the converged tree for n plain files */
+  tree(n: number): string;
+  /** argv, environment and log of one converge */
+  converge(n: number, kase: string, cold: boolean): { argv: string[]; env: NodeJS.ProcessEnv };
+  startup: Record<string, string[]>;
+  /** remove what a cold run must not find */
+  clear(n: number): void;
+  counts(kase: string): { changes: number; errors: number };
+}
+
+const peerEnv = { ...process.env, PATH: PEER_PATH };
+const inPeers = (cmd: string) => ["bash", "-c", `cd ${PEERS_DIR} && source env.sh && exec ${cmd}`];
+
+function peerRunner(tool: Peer): Runner {
+  const tree = (n: number) => path.join(B, `${tool}-${n}`);
+  return {
+    tool,
+    tree,
+    converge: (n) => ({ argv: [path.join(PEERS_DIR, `${tool}.sh`), tree(n), String(n)], env: peerEnv }),
+    // the start-up commands of peers/run.sh
+    startup:
+      tool === "ansible"
+        ? {
+            startup: inPeers("ansible-playbook -i localhost, -c local ansible/empty.yml"),
+            "startup+facts": inPeers("ansible-playbook -i localhost, -c local ansible/empty.yml -e facts=1"),
+          }
+        : { startup: inPeers("puppet apply $PUPPET_DIRS -e 'notice(1)'") },
+    clear: (n) => rmSync(tree(n), { recursive: true, force: true }),
+    counts: (kase) => peerLogCounts(tool, readLog(logOf(kase, tool))),
+  };
+}
+
+/**
+ * muster converges a sandbox root, so its lock and run log (the root's /var/lib/muster and
+ * /var/log/muster) stay out of this machine's /var; the workload's own root is /peerbench in it.
+ * Cold runs also start with an empty recipe cache (TMPDIR), as on a freshly launched server, so
+ * they pay for bundling the recipes; no-op runs find the cache, as a periodic re-converge does.
+ */
+const musterRunner: Runner = {
+  tool: "muster",
+  tree: (n) => path.join(sandbox(n), "peerbench"),
+  converge: (n, _kase, cold) => {
+    mkdirSync(sandbox(n), { recursive: true });
+    const tmp = cold ? path.join(B, ".muster-tmp-cold") : path.join(B, ".muster-tmp");
+    mkdirSync(tmp, { recursive: true });
+    return {
+      argv: [
+        ...MUSTER,
+        "converge",
+        "--repo",
+        WORKLOAD,
+        "--role",
+        "peerbench",
+        "--root",
+        sandbox(n),
+        "--attr",
+        `peerbench.nfiles=${n}`,
+        "--json",
+      ],
+      env: { ...process.env, TMPDIR: tmp, NO_COLOR: "1" },
+    };
+  },
+  startup: { startup: [...MUSTER, "--version"] },
+  clear: (n) => {
+    rmSync(sandbox(n), { recursive: true, force: true });
+    rmSync(path.join(B, ".muster-tmp-cold"), { recursive: true, force: true });
+  },
+  counts: (kase) => musterReportCounts(readLog(logOf(kase, "muster"))),
+};
+
+/** Copy what the build needs and run scripts/build.mjs on the copy; node_modules is shared. */
+function buildSnapshot(): void {
+  rmSync(BUILD, { recursive: true, force: true });
+  mkdirSync(BUILD, { recursive: true });
+  for (const item of ["package.json", "tsconfig.json", "bin", "scripts", "src"])
+    cpSync(path.join(REPO, item), path.join(BUILD, item), { recursive: true });
+  symlinkSync(path.join(REPO, "node_modules"), path.join(BUILD, "node_modules"));
+  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: BUILD, stdio: "inherit" });
+}
+
+function sandbox(n: number): string {
+  return path.join(B, `muster-${n}`);
+}
+
+function logOf(kase: string, tool: Tool): string {
+  return path.join(OUT, `${kase}.${tool}.${tool === "muster" ? "json" : "log"}`);
+}
+
+function readLog(file: string): string {
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const results: Results = {};
+const checks: string[] = [];
+const notes: string[] = [];
+let failures = 0;
+
+function record(kase: string, tool: Tool, samples: Sample[]): void {
+  if (samples.length === 0) return;
+  const byTool = results[kase] ?? {};
+  byTool[tool] = summarise(samples);
+  results[kase] = byTool;
+}
+
+function say(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+interface Entry {
+  runner: Runner;
+  runs: number;
+}
+
+/**
+ * Run a case: run i of every tool before run i + 1 of any, so drift on the machine is shared.
+ * A failed converge counts as a failure and its time is not used.
+ */
+async function runCase(kase: string, n: number, entries: Entry[], cold: boolean): Promise<void> {
+  const samples = new Map<Tool, Sample[]>(entries.map((e) => [e.runner.tool, []]));
+  const most = Math.max(...entries.map((e) => e.runs));
+  for (let i = 0; i < most; i++) {
+    for (const { runner, runs } of entries) {
+      if (i >= runs) continue;
+      if (cold) runner.clear(n);
+      const { argv, env } = runner.converge(n, kase, cold);
+      const log = logOf(kase, runner.tool);
+      const res = await timed(argv, {
+        env,
+        logFile: log,
+        errFile: runner.tool === "muster" ? `${log}.err` : undefined,
+      });
+      say(`${kase} ${runner.tool} run ${i + 1}/${runs}: ${fmtMs(res.ms)}, exit ${res.code}`);
+      if (res.code !== 0) {
+        failures++;
+        checks.push(`FAIL ${runner.tool} ${kase}: run ${i + 1} exited ${res.code} (log: ${log})`);
+        continue;
+      }
+      samples.get(runner.tool)!.push(res);
+    }
+  }
+  for (const { runner } of entries) {
+    record(kase, runner.tool, samples.get(runner.tool)!);
+    check(kase, n, runner);
+  }
+}
+
+function check(kase: string, n: number, runner: Runner): void {
+  const counts = runner.counts(kase);
+  const res = judgeTree({
+    ...countTree(runner.tree(n)),
+    ...counts,
+    tool: runner.tool,
+    run: kase,
+    n,
+    expectedHead: bareHead(APP_GIT),
+  });
+  if (!res.ok) failures++;
+  checks.push(res.line);
+  // the standard's own check for the peers, on the log of their last run
+  if (runner.tool !== "muster") {
+    const out = sh(path.join(PEERS_DIR, "check.sh"), [runner.tool, runner.tree(n), String(n), kase]);
+    checks.push(`  check.sh: ${out.trim()}`);
+    if (!out.startsWith("ok")) failures++;
+  }
+}
+
+async function runStartup(entries: Entry[]): Promise<void> {
+  for (const kase of ["startup", "startup+facts"]) {
+    const present = entries.filter((e) => e.runner.startup[kase]);
+    if (present.length === 0) continue;
+    const samples = new Map<Tool, Sample[]>(present.map((e) => [e.runner.tool, []]));
+    for (let i = -1; i < RUNS; i++) {
+      // run -1 is the warm-up (run.sh: --warmup 1)
+      for (const { runner } of present) {
+        const res = await timed(runner.startup[kase], {
+          cwd: PEERS_DIR,
+          env: runner.tool === "muster" ? process.env : peerEnv,
+          logFile: logOf(kase, runner.tool),
+        });
+        if (res.code !== 0) {
+          failures++;
+          checks.push(`FAIL ${runner.tool} ${kase}: exited ${res.code}`);
+        } else if (i >= 0) samples.get(runner.tool)!.push(res);
+      }
+    }
+    for (const { runner } of present) record(kase, runner.tool, samples.get(runner.tool)!);
+    say(`${kase}: done`);
+  }
+}
+
+/**
+ * bench/boot-overhead.ts, when it exists: an async function returning { medianMs, runs } (and
+ * cliMedianMs, `muster boot` as a process). An extra: its failure is reported, not counted
+ * among the checks of the converged trees.
+ */
+async function bootOverhead(): Promise<string | undefined> {
+  const file = path.join(REPO, "bench/boot-overhead.ts");
+  if (!existsSync(file)) {
+    notes.push("boot overhead: bench/boot-overhead.ts is not present; skipped.");
+    return undefined;
+  }
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const fn = [mod.default, mod.bootOverhead, ...Object.values(mod)].find((v) => typeof v === "function") as
+      | (() => Promise<{ medianMs: number; runs: number; cliMedianMs?: number }>)
+      | undefined;
+    if (!fn) {
+      notes.push("boot overhead: bench/boot-overhead.ts exports no function; skipped.");
+      return undefined;
+    }
+    say("boot overhead (bench/boot-overhead.ts)");
+    const r = await fn();
+    const cli = r.cliMedianMs === undefined ? "" : `; as a process (\`muster boot\`) ${fmtMs(r.cliMedianMs)}`;
+    return `- boot pipeline overhead without git transfer and converge (bench/boot-overhead.ts): median ${fmtMs(r.medianMs)} over ${r.runs} runs${cli}`;
+  } catch (err) {
+    notes.push(`boot overhead: bench/boot-overhead.ts failed: ${(err as Error).message.split("\n")[0]}`);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function installed(cmd: string): boolean {
+  return sh("bash", ["-c", `PATH=${PEER_PATH} command -v ${cmd}`]).trim() !== "";
+}
+
+function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  try {
+    return execFileSync(cmd, args, {
+      encoding: "utf8",
+      cwd: opts.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: peerEnv,
+    });
+  } catch (err) {
+    return (err as { stdout?: string }).stdout ?? "";
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0].trim();
+}
+
+function machine(peers: Peer[]): string[] {
+  const muster = firstLine(sh(MUSTER[0], MUSTER.slice(1).concat("--version")));
+  const rev = firstLine(sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]));
+  const dirty = sh("git", ["-C", REPO, "status", "--porcelain", "--", "src"]).trim() !== "";
+  const lines = [
+    `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
+    `- muster ${muster} (${rev}${dirty ? ", with uncommitted changes in src/" : ""}) on Node ${process.version}; ${firstLine(sh("git", ["--version"]))}`,
+  ];
+  if (peers.includes("ansible"))
+    lines.push(
+      `- ${firstLine(sh("ansible-playbook", ["--version"]))}, \`-c local\` on ${firstLine(sh("/usr/bin/python3", ["--version"]))}`,
+    );
+  if (peers.includes("puppet"))
+    lines.push(
+      `- puppet ${firstLine(sh("puppet", ["--version"]))} \`apply\` on ${firstLine(sh("ruby", ["--version"]))
+        .split(" ")
+        .slice(0, 2)
+        .join(" ")}`,
+    );
+  return lines;
+}
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadAtStart = loadavg()[0].toFixed(2);
+  if (!hasGnuTime()) notes.push("/usr/bin/time is missing: peak RSS not measured (apt-get install time).");
+
+  const peers: Peer[] = [];
+  for (const p of PEERS) {
+    const cmd = p === "ansible" ? "ansible-playbook" : "puppet";
+    if (p === "ansible" && (flags["no-ansible"] || quick)) {
+      notes.push(`ansible-playbook: left out (${quick ? "--quick" : "--no-ansible"}).`);
+      continue;
+    }
+    if (!installed(cmd)) {
+      notes.push(
+        `${cmd}: not installed, skipped (apt-get install -y ${p === "ansible" ? "ansible-core" : p}).`,
+      );
+      say(`${cmd} is not installed: skipping it`);
+      continue;
+    }
+    peers.push(p);
+  }
+
+  say(`building dist/ (node scripts/build.mjs) from a copy of the sources in ${BUILD}`);
+  buildSnapshot();
+  say("making the app repository (peers/mkrepo.sh)");
+  execFileSync(path.join(PEERS_DIR, "mkrepo.sh"), { stdio: "inherit" });
+  mkdirSync(OUT, { recursive: true });
+  for (const t of ["muster", ...peers] as Tool[])
+    for (const n of [N, NS, NMID]) rmSync(path.join(B, `${t}-${n}`), { recursive: true, force: true });
+  rmSync(path.join(B, ".muster-tmp"), { recursive: true, force: true });
+
+  const runners: Runner[] = [musterRunner, ...peers.map(peerRunner)];
+  const entries = (opts: { ansible: number }): Entry[] =>
+    runners.map((runner) => ({ runner, runs: runner.tool === "ansible" ? opts.ansible : RUNS }));
+
+  await runStartup(entries({ ansible: RUNS }));
+  for (const n of [N, NS]) {
+    await runCase(`cold-${n}`, n, entries({ ansible: ANSIBLE_RUNS }), true);
+    // muster's no-op runs find the recipe cache (see musterRunner): fill it once, untimed
+    execFileSync(
+      MUSTER[0],
+      [...MUSTER.slice(1), "check", "--repo", WORKLOAD, "--role", "peerbench", "--no-typecheck"],
+      {
+        env: musterRunner.converge(n, "prime", false).env,
+        stdio: "ignore",
+      },
+    );
+    await runCase(`noop-${n}`, n, entries({ ansible: ANSIBLE_RUNS }), false);
+  }
+  // muster alone at a middle size: is the no-op cost a straight line in the number of resources?
+  await runCase(`cold-${NMID}`, NMID, [{ runner: musterRunner, runs: 1 }], true);
+  await runCase(`noop-${NMID}`, NMID, [{ runner: musterRunner, runs: RUNS }], false);
+
+  const boot = await bootOverhead();
+  const goals = evaluateGoals({ results, n: N, ns: NS, nmid: NMID });
+  const cases = [
+    "startup",
+    ...(peers.includes("ansible") ? ["startup+facts"] : []),
+    `cold-${N}`,
+    `noop-${N}`,
+    `cold-${NS}`,
+    `noop-${NS}`,
+    `noop-${NMID}`,
+  ];
+  const minutes = ((Date.now() - started) / 60_000).toFixed(0);
+  const report = [
+    `## muster vs ${peers.join(" and ") || "no peers"}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${quick ? " (--quick: indicative only)" : ""}`,
+    "",
+    ...machine(peers),
+    `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool; the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
+    `- workload: /work/shared/bench (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
+    "- cold: the tree removed before each run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes",
+    "",
+    resultsTable(results, cases, peers),
+    "",
+    "`peer / muster` is how many times longer the peer's median took than muster's in this run.",
+    "",
+    "### Goals",
+    "",
+    goalsTable(goals),
+    "",
+    ...(boot ? [boot, ""] : []),
+    "### Checks of every converged tree (after the case's last run)",
+    "",
+    "```",
+    ...checks,
+    "```",
+    ...(notes.length > 0 ? ["", ...notes.map((n) => `- ${n}`)] : []),
+    "",
+  ].join("\n");
+
+  process.stdout.write(report);
+  const resultsDir = path.join(REPO, "bench/results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, quick ? "quick.md" : "latest.md");
+  writeFileSync(file, report);
+  say(
+    `wrote ${path.relative(REPO, file)}; ${failures === 0 ? "every check passed" : `${failures} check(s) FAILED`}`,
+  );
+  process.exitCode = failures === 0 ? 0 : 1;
+}
+
+await main();
