@@ -99,9 +99,16 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   );
 
   const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, log, say) : undefined;
-  // Load the Auto Scaling client while the first stages wait on the network and on git, not
-  // after the converge when the gate is about to open (it takes about 0.1 s to load).
-  if (lifecycle) void import("@aws-sdk/client-auto-scaling").catch(() => {});
+  // Load the Auto Scaling client (about 30 ms of CPU) while git fetches: not at the start, where
+  // it would hold up identify (the metadata client loads then), nor when the gate is about to
+  // open. Before the converge also because the converge turns source maps on (for recipes), after
+  // which every module loaded has its source map read too.
+  let preloaded = !lifecycle;
+  const preloadLifecycleClient = () => {
+    if (preloaded) return;
+    preloaded = true;
+    void import("@aws-sdk/client-auto-scaling").catch(() => {});
+  };
 
   try {
     const record = await runPipeline({
@@ -122,13 +129,15 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       stages: {
         identify: identifyStage(cfg),
         fetch: async ({ facts, remainingMs }) => {
-          const r = await fetchConfigRepo({
+          const fetching = fetchConfigRepo({
             fs,
             stateDir,
             repo: cfg.repo,
             timeoutMs: Math.min(remainingMs(), cfg.timeouts.git * 1000),
             env,
           });
+          preloadLifecycleClient();
+          const r = await fetching;
           timings.transferMs += r.transferMs;
           facts.checkout = { dir: r.dir, commit: r.commit, transferMs: r.transferMs };
         },

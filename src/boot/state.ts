@@ -4,6 +4,7 @@
  * end), the last failed run (last-failure.json) and the last converge report (last-converge.json).
  */
 import * as path from "node:path";
+import { replaceFile } from "../host/replace-file.ts";
 import type { RootFs } from "../host/root-fs.ts";
 import type { RunReport } from "../runner/report.ts";
 import type { RunMode, StageName } from "./plan.ts";
@@ -51,9 +52,17 @@ function ensureDir(fs: RootFs, dir: string): void {
   if (!fs.stat(dir)) fs.mkdir(dir, 0o755, true);
 }
 
+/**
+ * Save the run's record: after every stage while it runs (replaced atomically, no fsync: a
+ * progress record, written a dozen times a boot), and durably once it has an outcome.
+ */
 export function saveRecord(fs: RootFs, stateDir: string, record: BootRecord): void {
   ensureDir(fs, stateDir);
   const text = `${JSON.stringify(record, null, 2)}\n`;
+  if (record.outcome === "running") {
+    replaceFile(fs, path.posix.join(stateDir, LAST_RUN), text);
+    return;
+  }
   fs.writeFileAtomic(path.posix.join(stateDir, LAST_RUN), text, { mode: 0o644 });
   if (record.outcome === "failed")
     fs.writeFileAtomic(path.posix.join(stateDir, LAST_FAILURE), text, { mode: 0o644 });

@@ -59,9 +59,6 @@ export async function runBootCommand(flags: BootFlags): Promise<number> {
   }
   if (r.outcome === "failed" || (r.lifecycle && !r.lifecycle.ok)) process.stderr.write(`${line}\n`);
   else say(line);
-  // The metadata client keeps its keep-alive sockets open (it offers no way to close them), which
-  // would hold a finished boot for as long as the server keeps them: exit once the code is set.
-  setTimeout(() => process.exit(), 20).unref();
   return res.exitCode;
 }
 

@@ -1,9 +1,11 @@
 /** The health command's body: serve until SIGTERM/SIGINT. */
+import { Command, CommanderError } from "commander";
 import { gateSettings } from "../boot/boot-config.ts";
 import { InputError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
-import { startHealthServer } from "../gate/health-server.ts";
+import { type HealthServer, startHealthServer } from "../gate/health-server.ts";
 import { RootFs } from "../host/root-fs.ts";
+import { registerHealth } from "./commands/health.ts";
 
 export interface HealthFlags {
   port?: string;
@@ -15,7 +17,15 @@ export interface HealthFlags {
   bootId?: string;
 }
 
-export async function runHealthServe(flags: HealthFlags): Promise<number> {
+/**
+ * Start the endpoint `muster health serve` runs: its settings from the flags, else the boot
+ * config's gate.http. Used by the command and by the supervisor (a builtin service).
+ */
+export async function startHealthEndpoint(
+  flags: HealthFlags,
+  env: Record<string, string | undefined> = process.env,
+  onError?: (err: Error) => void,
+): Promise<{ server: HealthServer; gateFile: string; root: string }> {
   const fs = new RootFs(flags.root);
   const { gateFile, config } = gateSettings(fs.root, flags.config);
   const http = config?.gate.http;
@@ -32,13 +42,43 @@ export async function runHealthServe(flags: HealthFlags): Promise<number> {
   const server = await startHealthServer({
     root: fs.root,
     gateFile,
-    bootId: currentBootId(flags.bootId),
+    bootId: currentBootId(flags.bootId, env),
     port,
     host: flags.host ?? http?.host ?? "0.0.0.0",
     path,
     appCheck,
+    onError,
   });
-  process.stdout.write(`muster health: serving ${server.url} (gate ${gateFile} under ${fs.root})\n`);
+  return { server, gateFile, root: fs.root };
+}
+
+/**
+ * The flags of `muster health serve ARGS`, parsed by the command's own definition; bad flags are
+ * an InputError with commander's one line.
+ */
+export async function healthFlagsFrom(args: string[]): Promise<HealthFlags> {
+  let flags: HealthFlags | undefined;
+  let problem = "";
+  const program = new Command("muster")
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: (s) => (problem += s) });
+  registerHealth(program, async (opts) => {
+    flags = opts;
+  });
+  try {
+    await program.parseAsync(["health", "serve", ...args], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError)
+      throw new InputError(`health serve ${args.join(" ")}: ${problem.trim() || err.message}`);
+    throw err;
+  }
+  if (!flags) throw new InputError(`health serve ${args.join(" ")}: no flags parsed`);
+  return flags;
+}
+
+export async function runHealthServe(flags: HealthFlags): Promise<number> {
+  const { server, gateFile, root } = await startHealthEndpoint(flags);
+  process.stdout.write(`muster health: serving ${server.url} (gate ${gateFile} under ${root})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGTERM", stop);

@@ -181,7 +181,12 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
   /** GET a path; `undefined` when optional and the service answers 404. */
   const get = async (path: string, optional = false): Promise<string | undefined> => {
     try {
-      return await service.request(path, {});
+      // The client makes a new keep-alive agent for every request and never reads the body of an
+      // answer other than 200: such a socket stays open (and holds the process) until the service
+      // drops it. Asking the service to close each connection leaves nothing open (every request
+      // has a connection of its own anyway). A fresh headers object each time: the client adds
+      // the session token to it.
+      return await service.request(path, { headers: { connection: "close" } });
     } catch (err) {
       const f = classify(err);
       if (optional && f.status === 404 && !f.tokenStep) return undefined;

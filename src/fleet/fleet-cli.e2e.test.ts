@@ -100,7 +100,8 @@ describe("muster fleet (CLI)", () => {
       start: p.start,
       role: p.argv.join(" "),
     }));
-    expect(seen.length).toBeGreaterThanOrEqual(7); // daemon, 2 x (supervisor, health, app) at least
+    // daemon, 2 x (supervisor, app) at least; the health endpoint is served by the supervisor
+    expect(seen.length).toBeGreaterThanOrEqual(5);
     expect(seen.some((p) => p.pid === info.pid)).toBe(true);
     expect(st.processes.length).toBeGreaterThan(0);
 

@@ -97,13 +97,18 @@ export function unitCommands(s: {
   };
 }
 
-/** muster-health as a service of the instance's supervisor (enabled: it starts with the instance). */
+/**
+ * muster-health as a service of the instance's supervisor (enabled: it starts with the instance),
+ * served inside the supervisor's process (a builtin): the unit's command line, without a node
+ * process of its own.
+ */
 export function healthService(command: string[], bootId: string): ServiceDefinition {
   return {
     description: "muster health endpoint (muster-health.service)",
     command,
     environment: { MUSTER_BOOT_ID: bootId },
     restart: "always",
+    builtin: "health",
   };
 }
 

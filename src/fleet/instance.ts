@@ -2,9 +2,12 @@
  * One sandboxed instance of the local fleet: its own root directory (copied from the image), its
  * own loopback address, its own metadata service listener on that address, and its init: the
  * service supervisor (`muster supervise --root ROOT`, which keeps the instance's services
- * running as systemd would) and the boot, run exactly as muster-boot.service runs it on a host
- * (ExecStartPre removes the gate, ExecStart is `muster boot --root ROOT`). A web server in front
- * of the app (nginx) is started after the boot, as the unit's Before= orders it on a host.
+ * running as systemd would, muster's health endpoint among them, in its own process) and the
+ * boot, run exactly as muster-boot.service runs it on a host (ExecStartPre removes the gate,
+ * ExecStart is `muster boot --root ROOT`). The two start together, as an init starts its units
+ * in parallel: the boot does not need the supervisor until its converge starts a service, and then
+ * waits for it (the supervisor's info file names it from the moment it is spawned). A web server
+ * in front of the app (nginx) is started after the boot, as the unit's Before= orders it on a host.
  *
  * Terminating an instance stops every process it has: the boot, the supervisor and its services,
  * and anything else still running from its directory. Killing it (a fault) does the same with
@@ -18,8 +21,14 @@ import { type BootRecord, readRecord } from "../boot/state.ts";
 import { errorMessage, RunError, TimeoutError } from "../core/errors.ts";
 import { closeGate, readGate } from "../gate/gate-file.ts";
 import type { GateVerdict } from "../gate/gate-state.ts";
+import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
-import { SupervisorDown, supervisorRequest, supervisorStatus } from "../providers/supervisor-client.ts";
+import {
+  noteStartingSupervisor,
+  SupervisorDown,
+  supervisorRequest,
+  supervisorStatus,
+} from "../providers/supervisor-client.ts";
 import { definitionPath, definitionText, enabledMarker } from "../providers/supervisor-policy.ts";
 import type { FleetConfig } from "./fleet-config.ts";
 import {
@@ -61,6 +70,7 @@ export interface InstanceOptions {
 }
 
 const STOP_TIMEOUT_MS = 15_000;
+
 const BOOT_GRACE_MS = 1500;
 
 /** The environment of an instance's processes: the daemon's, minus anything cloud or muster. */
@@ -88,6 +98,8 @@ export class FleetInstance {
   /** every process it started, with start times (pids get reused) */
   readonly processes: PidRecord[] = [];
   private supervisor?: ChildProcess;
+  /** settles once the supervisor answers (or failed to) */
+  private supervisorUp?: Promise<void>;
   private boot?: ChildProcess;
   private launching?: Promise<void>;
   private stopping?: Promise<void>;
@@ -115,7 +127,11 @@ export class FleetInstance {
     this.o.onProcess?.(r);
   }
 
-  /** Make the root, start the metadata listener and the supervisor. Resolves when it is running. */
+  /**
+   * Make the root, start the metadata listener and spawn the supervisor. Resolves once the
+   * supervisor is spawned, not when it answers: the boot starts alongside it. A supervisor that
+   * exits, or does not answer within 15 s, is the instance's death (onDied).
+   */
   launch(): Promise<void> {
     this.launching ??= this.doLaunch();
     return this.launching;
@@ -155,7 +171,9 @@ export class FleetInstance {
 
     const write = (p: string, text: string, mode = 0o644) => {
       if (!fs.stat(path.posix.dirname(p))) fs.mkdir(path.posix.dirname(p), 0o755, true);
-      fs.writeFileAtomic(p, text, { mode });
+      // no fsync: the root is made afresh at every launch, and twenty launches at once would
+      // each wait on the disk in the daemon's event loop
+      replaceFile(fs, p, text, mode);
     };
     const boot = instanceBootConfig(cfg, {
       address: this.address,
@@ -206,28 +224,40 @@ export class FleetInstance {
     const sup = this.supervisor;
     sup.on("error", (err) => {
       exited = err.message;
+      this.onSupervisorExit(`could not start: ${exited}`);
     });
     sup.on("exit", (code, sig) => {
       exited = sig ? `killed by ${sig}` : `exited with code ${code}`;
       this.onSupervisorExit(exited);
     });
     this.record(sup.pid, "supervisor");
+    if (exited !== undefined)
+      throw new RunError(`the supervisor of ${this.id} ${exited} (log: ${logDir}/supervisor.out)`);
+    if (sup.pid) noteStartingSupervisor(this.root, sup.pid);
+    this.supervisorUp = this.waitForSupervisor(() => exited).then(
+      () => void this.noteServices(),
+      (err) => {
+        if (this.stopping || this.dead) return;
+        this.log(`${this.id}: ${errorMessage(err)}`);
+        if (sup.pid) signal(sup.pid, "SIGKILL"); // its exit reports the instance's death
+      },
+    );
+  }
+
+  private async waitForSupervisor(exited: () => string | undefined): Promise<void> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      if (exited !== undefined)
-        throw new RunError(`the supervisor of ${this.id} ${exited} (log: ${logDir}/supervisor.out)`);
-      if (this.stopping) throw new RunError(`${this.id} was stopped while it launched`);
+      if (exited() !== undefined || this.stopping || this.dead) return;
       try {
         await supervisorRequest(this.root, { op: "ping" }, 2000);
-        break;
+        return;
       } catch (err) {
         if (!(err instanceof SupervisorDown) && !(err instanceof TimeoutError)) throw err;
       }
       if (Date.now() > deadline)
-        throw new TimeoutError(`the supervisor of ${this.id} did not start within 15 s`);
-      await new Promise((r) => setTimeout(r, 30));
+        throw new TimeoutError(`the supervisor of ${this.id} did not answer within 15 s`);
+      await new Promise((r) => setTimeout(r, 20));
     }
-    void this.noteServices();
   }
 
   private commands() {
@@ -291,6 +321,7 @@ export class FleetInstance {
 
   /** After the boot: the web server the boot unit is ordered before; note the services' pids. */
   private async afterBoot(): Promise<void> {
+    await this.supervisorUp;
     if (this.o.cfg.instances.webServer === "nginx") {
       try {
         await supervisorRequest(this.root, { op: "start", name: "nginx" }, 15_000);

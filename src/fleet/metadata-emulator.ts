@@ -95,6 +95,8 @@ export interface MetadataEmulator {
   setDefaultInstance(instanceId: string | null): void;
   /** Switch a fault on (or off with `undefined`). Resolves once it is in effect. */
   setFault(fault: MetadataFault | undefined): Promise<void>;
+  /** Connections open right now (a client that leaves its sockets open shows here). */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -387,6 +389,11 @@ export async function startMetadataEmulator(opts: MetadataEmulatorOptions = {}):
       const refuse = next?.kind === "down" && next.mode === "refuse";
       if (refuse && listening) await stopListening();
       else if (!refuse && !listening) await listen(port);
+    },
+    connections() {
+      return new Promise((resolve, reject) =>
+        server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+      );
     },
     async close() {
       if (closed) return;

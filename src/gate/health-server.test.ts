@@ -100,6 +100,49 @@ describe("the HTTP gate", () => {
     expect((await res.json()).reason).toMatch(/app check http:\/\/127\.0\.0\.1:\d+\/up answered 500/);
   });
 
+  it("an app that does not answer in time, or is not there, fails the check; a redirect passes", async () => {
+    const root = tmpDir();
+    openGate(new RootFs(root), GATE, record("boot-now"));
+    const silent = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    servers.push({
+      close: () =>
+        new Promise<void>((r) => {
+          silent.closeAllConnections();
+          silent.close(() => r());
+        }),
+    });
+    const port = (silent.address() as { port: number }).port;
+    const slow = await startHealthServer({
+      root,
+      gateFile: GATE,
+      bootId: "boot-now",
+      port: 0,
+      host: "127.0.0.1",
+      appCheck: `http://127.0.0.1:${port}/up`,
+      appCheckTimeoutMs: 150,
+    });
+    servers.push(slow);
+    const t0 = Date.now();
+    const res = await fetch(slow.url);
+    expect(res.status).toBe(503);
+    expect((await res.json()).reason).toBe(
+      `app check http://127.0.0.1:${port}/up did not answer within 150 ms`,
+    );
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // nothing listens on a port just freed
+    const gone = await appServer(() => 200);
+    await servers.splice(-1)[0]!.close();
+    const refused = await serve(root, { appCheck: gone });
+    const r2 = await fetch(refused.url);
+    expect(r2.status).toBe(503);
+    expect((await r2.json()).reason).toMatch(
+      /^app check http:\/\/127\.0\.0\.1:\d+\/up failed: .*ECONNREFUSED/,
+    );
+    const moved = await serve(root, { appCheck: await appServer(() => 302) });
+    expect((await fetch(moved.url)).status).toBe(200);
+  });
+
   it("answers only its path and only GET/HEAD", async () => {
     const s = await serve(tmpDir());
     expect((await fetch(s.url.replace("/health", "/other"))).status).toBe(404);

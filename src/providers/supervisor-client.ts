@@ -7,15 +7,18 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { RunError, TimeoutError } from "../core/errors.ts";
 import { processAlive } from "../host/process-alive.ts";
+import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
 import {
   type ServiceStatus,
   SUPERVISOR_PATHS,
   type SupervisorRequest,
   type SupervisorResponse,
+  socketPathFor,
 } from "./supervisor-policy.ts";
 
 /** The supervisor is not running (or not answering): a state, not an error, for readers. */
@@ -93,6 +96,32 @@ export async function supervisorStatus(hostRoot: string): Promise<Record<string,
   }
 }
 
+/** A `muster supervise` process (a pid from an info file left by a dead one may be reused). */
+function isSupervisorProcess(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("supervise");
+  } catch {
+    return true; // no /proc: trust the pid
+  }
+}
+
+/**
+ * Record a supervisor that was just spawned for the root, before it listens: whoever starts one
+ * writes its info file (pid and socket) at once, so that a converge needing the supervisor
+ * meanwhile waits for this one instead of starting a second (which would lose the race for its
+ * lock, or win it and make this one exit). The supervisor rewrites the file once it listens.
+ */
+export function noteStartingSupervisor(hostRoot: string, pid: number): void {
+  const rootFs = new RootFs(hostRoot);
+  fs.mkdirSync(rootFs.hostPath(SUPERVISOR_PATHS.runDir), { recursive: true });
+  replaceFile(
+    rootFs,
+    SUPERVISOR_PATHS.info,
+    `${JSON.stringify({ pid, socket: socketPathFor(rootFs.root, tmpdir()), root: rootFs.root, starting: true })}\n`,
+  );
+}
+
 /** Roots whose supervisor this process started (tests stop them all at the end). */
 const startedHere = new Set<string>();
 
@@ -102,6 +131,20 @@ const startedHere = new Set<string>();
  */
 export async function ensureSupervisor(hostRoot: string, progress?: (msg: string) => void): Promise<void> {
   if (await ping(hostRoot)) return;
+  const starting = info(hostRoot);
+  if (starting && isSupervisorProcess(starting.pid)) {
+    // one is starting (the instance's init, started at the same time as this boot): wait for it
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && isSupervisorProcess(starting.pid)) {
+      if (await ping(hostRoot)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (isSupervisorProcess(starting.pid))
+      throw new TimeoutError(
+        `the supervisor (pid ${starting.pid}) of ${hostRoot} did not answer within 15 s (log: ${new RootFs(hostRoot).hostPath(SUPERVISOR_PATHS.log)})`,
+      );
+    // it died while starting: start one here
+  }
   const rootFs = new RootFs(hostRoot);
   const logFile = rootFs.hostPath(SUPERVISOR_PATHS.log);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -121,6 +164,7 @@ export async function ensureSupervisor(hostRoot: string, progress?: (msg: string
       exited = code ?? 1;
     });
     child.unref();
+    if (child.pid) noteStartingSupervisor(rootFs.root, child.pid);
   } finally {
     fs.closeSync(out);
   }

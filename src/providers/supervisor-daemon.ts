@@ -15,10 +15,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, RunError } from "../core/errors.ts";
 import { idResolver } from "../host/ids.ts";
+import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
-import { parsePasswd } from "../resources/accounts.ts";
 import { acquireLock, type Lock } from "../runner/lock.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
+import type { RunningBuiltin } from "./supervisor-builtins.ts";
 import {
   DEFAULT_RESTART_LIMITS,
   definitionPath,
@@ -54,6 +55,8 @@ interface Supervised {
   status: ServiceStatus;
   def?: ServiceDefinition;
   child?: ChildProcess;
+  /** a builtin service running in this process (supervisor-builtins.ts) */
+  builtin?: RunningBuiltin;
   /** resolves when the current child has exited */
   exited?: Promise<void>;
   /** a stop is waiting for the child to exit: its exit is not a crash */
@@ -125,14 +128,16 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     return next;
   };
 
+  // run state (/run: a tmpfs on a host), written at every change of every service: no fsync
   const persist = (s: Supervised) => {
     const { name } = s.status;
     try {
-      rootFs.writeFileAtomic(
+      replaceFile(
+        rootFs,
         statePath(name, "json"),
         `${JSON.stringify({ ...s.status, procStart: s.procStart }, null, 2)}\n`,
       );
-      if (s.status.pid && s.child) rootFs.writeFileAtomic(statePath(name, "pid"), `${s.status.pid}\n`);
+      if (s.status.pid && s.child) replaceFile(rootFs, statePath(name, "pid"), `${s.status.pid}\n`);
       else rootFs.remove(statePath(name, "pid"));
     } catch {
       // the root is going away; the watchdog shuts the supervisor down
@@ -152,9 +157,30 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     }
   };
 
-  const spawnChild = (s: Supervised): Promise<void> => {
+  /** Start a builtin service in this process; its pid is the supervisor's. */
+  const startBuiltinService = async (s: Supervised, env: Record<string, string>): Promise<void> => {
+    const name = s.status.name;
+    const { startBuiltin } = await import("./supervisor-builtins.ts");
+    const b = await startBuiltin(name, s.def!, env);
+    s.builtin = b;
+    s.status.pid = process.pid;
+    s.status.starts++;
+    s.status.pids = [...s.status.pids, process.pid].slice(-MAX_PIDS);
+    s.status.startedAt = new Date().toISOString();
+    s.status.error = undefined;
+    s.procStart = undefined; // nothing to reap after a restart: it went with the old supervisor
+    s.exited = b.exited.then(() => {});
+    void b.exited.then((r) => onBuiltinExit(s, b, r.error));
+    log.event("service.started", { name, pid: process.pid, builtin: s.def!.builtin, serving: b.describe });
+  };
+
+  const spawnChild = async (s: Supervised): Promise<void> => {
     const def = s.def!;
     const name = s.status.name;
+    if (def.builtin !== undefined) {
+      const env = serviceEnvironment(process.env, {}, def, { MUSTER_ROOT: root, MUSTER_SERVICE: name });
+      return startBuiltinService(s, env);
+    }
     const cwd = def.workingDirectory ? rootFs.hostPath(def.workingDirectory) : root;
     if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
       throw new RunError(
@@ -172,7 +198,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     const env = serviceEnvironment(process.env, fromFile, def, { MUSTER_ROOT: root, MUSTER_SERVICE: name });
     const cmd = resolveCommand(def.command[0], env.PATH);
     if (!cmd) throw new RunError(`service ${name}: command not found: ${def.command[0]}`);
-    const { uid, gid } = credentials(def);
+    const { uid, gid } = await credentials(def);
     fs.mkdirSync(path.dirname(s.status.logFile), { recursive: true });
     const out = fs.openSync(s.status.logFile, "a");
     const argv = fs.existsSync(SETPRIV)
@@ -211,12 +237,15 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     });
   };
 
-  const credentials = (def: ServiceDefinition): { uid?: number; gid?: number } => {
+  const credentials = async (def: ServiceDefinition): Promise<{ uid?: number; gid?: number }> => {
     if (def.user === undefined && def.group === undefined) return {};
     const ids = idResolver(root);
     const uid = def.user === undefined ? undefined : ids.uid(def.user);
     let gid = def.group === undefined ? undefined : ids.gid(def.group);
     if (gid === undefined && def.user !== undefined) {
+      // loaded here only: the accounts module brings the resource schemas (zod) with it, which a
+      // supervisor otherwise never needs (a smaller, faster-starting init)
+      const { parsePasswd } = await import("../resources/accounts.ts");
       const passwd = parsePasswd(rootFs.readText("/etc/passwd") ?? "");
       gid = [...passwd.values()].find((e) => e.uid === uid)?.gid;
     }
@@ -231,9 +260,27 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     killGroup(child.pid!, "SIGKILL"); // whatever it started goes with it
     if (s.child !== child) return;
     s.child = undefined;
+    afterExit(s, code, signal, { pid: child.pid, code, signal });
+  };
+
+  /** A builtin stopped: asked to (stop, shutdown), or failed on its own (then as an exit with 1). */
+  const onBuiltinExit = (s: Supervised, b: RunningBuiltin, error?: string) => {
+    if (s.builtin !== b) return;
+    s.builtin = undefined;
+    if (error !== undefined) s.status.error = error;
+    afterExit(s, error === undefined ? 0 : 1, null, { builtin: s.def?.builtin, error });
+  };
+
+  /** After the service's process (or builtin) is gone: stopped as asked, or restart as a crash. */
+  const afterExit = (
+    s: Supervised,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    fields: Record<string, unknown>,
+  ) => {
     s.status.pid = undefined;
     s.status.lastExit = { code, signal, at: new Date().toISOString() };
-    log.event("service.exited", { name: s.status.name, pid: child.pid, code, signal });
+    log.event("service.exited", { name: s.status.name, ...fields });
     if (s.expectingExit || s.inStart || shuttingDown) {
       if (!s.inStart) s.status.state = "stopped";
       persist(s);
@@ -277,7 +324,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   };
 
   const start = async (s: Supervised): Promise<void> => {
-    if (s.child) return; // already running
+    if (s.child || s.builtin) return; // already running
     if (s.backoff) clearTimeout(s.backoff);
     s.backoff = undefined;
     s.def = loadDefinition(s.status.name);
@@ -285,8 +332,9 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     s.inStart = true;
     try {
       await spawnChild(s);
-      // alive after a moment: started. Dead by then: the start failed (no crash restarts)
-      const exitedEarly = await within(s.exited!, settleMs);
+      // alive after a moment: started. Dead by then: the start failed (no crash restarts). A
+      // builtin is started once it listens: nothing to wait for
+      const exitedEarly = s.builtin ? false : await within(s.exited!, settleMs);
       if (exitedEarly) {
         const e = s.status.lastExit!;
         const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
@@ -309,6 +357,19 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const stop = async (s: Supervised): Promise<void> => {
     if (s.backoff) clearTimeout(s.backoff);
     s.backoff = undefined;
+    if (s.builtin) {
+      s.status.state = "stopping";
+      s.expectingExit = true;
+      try {
+        await s.builtin.stop();
+        await s.exited;
+      } finally {
+        s.expectingExit = false;
+      }
+      s.status.state = "stopped";
+      persist(s);
+      return;
+    }
     const child = s.child;
     if (!child) {
       s.status.state = "stopped";
@@ -335,7 +396,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
 
   const reload = async (s: Supervised): Promise<void> => {
     const def = loadDefinition(s.status.name);
-    if (!s.child || !def.reloadSignal) {
+    if (!s.child || !def.reloadSignal || def.builtin !== undefined) {
       await stop(s);
       await start(s);
       return;
@@ -438,7 +499,8 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     server.listen(socketPath, () => resolve());
   });
   fs.chmodSync(socketPath, 0o600);
-  rootFs.writeFileAtomic(
+  replaceFile(
+    rootFs,
     SUPERVISOR_PATHS.info,
     `${JSON.stringify({ pid: process.pid, socket: socketPath, root, startedAt: new Date().toISOString() })}\n`,
   );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  builtinArgs,
   DEFAULT_RESTART_LIMITS,
   definitionText,
   MAX_SOCKET_PATH,
@@ -96,5 +97,35 @@ describe("definitionText", () => {
     const b = definitionText({ environment: { A: "1", B: "2" }, restart: "no", command: ["x"] });
     expect(a).toBe(b);
     expect(JSON.parse(a)).toEqual({ command: ["x"], environment: { A: "1", B: "2" }, restart: "no" });
+  });
+});
+
+describe("builtinArgs", () => {
+  const node = ["/usr/bin/node", "/opt/muster/bin/muster.js"];
+  it("the flags after `health serve` of a builtin health service", () => {
+    expect(
+      builtinArgs({
+        command: [...node, "health", "serve", "--root", "/srv/i-1/root", "--port", "8081"],
+        restart: "always",
+        builtin: "health",
+      }),
+    ).toEqual({ args: ["--root", "/srv/i-1/root", "--port", "8081"] });
+  });
+  it("a command that is not `muster health serve`, or an unknown builtin, is a problem", () => {
+    expect(builtinArgs({ command: [...node, "boot"], restart: "always", builtin: "health" })).toEqual({
+      problem: 'builtin "health": its command must be `muster health serve ...`',
+    });
+    expect(builtinArgs({ command: ["x"], restart: "always", builtin: "cron" as never })).toEqual({
+      problem: 'unknown builtin "cron" (known: health)',
+    });
+    expect(builtinArgs({ command: ["x"], restart: "always" })).toEqual({ problem: "not a builtin service" });
+  });
+  it("is kept in the definition file", () => {
+    const text = definitionText({
+      command: [...node, "health", "serve"],
+      restart: "always",
+      builtin: "health",
+    });
+    expect(JSON.parse(text).builtin).toBe("health");
   });
 });

@@ -21,6 +21,30 @@ export interface ServiceDefinition {
   restart: RestartPolicy;
   /** sent on reload; without it a reload is a restart */
   reloadSignal?: NodeJS.Signals;
+  /**
+   * A service muster itself provides, run inside the supervisor's own process instead of a node
+   * process of its own (which costs about 50 MB and a node start). `health`: `command` is muster's
+   * `muster health serve ...` (what muster-health.service runs on a host), served in-process with
+   * the flags that follow `health serve` (supervisor-builtins.ts).
+   */
+  builtin?: BuiltinName;
+}
+
+export const BUILTIN_SERVICES = ["health"] as const;
+export type BuiltinName = (typeof BUILTIN_SERVICES)[number];
+
+/**
+ * The flags of a builtin's muster command: what follows `health serve` in `command`, or a
+ * problem (one line) when `command` is not that muster command.
+ */
+export function builtinArgs(def: ServiceDefinition): { args: string[] } | { problem: string } {
+  if (def.builtin === undefined) return { problem: "not a builtin service" };
+  if (!(BUILTIN_SERVICES as readonly string[]).includes(def.builtin))
+    return { problem: `unknown builtin "${def.builtin}" (known: ${BUILTIN_SERVICES.join(", ")})` };
+  const words = ["health", "serve"];
+  for (let i = 0; i + words.length <= def.command.length; i++)
+    if (words.every((w, k) => def.command[i + k] === w)) return { args: def.command.slice(i + words.length) };
+  return { problem: `builtin "${def.builtin}": its command must be \`muster ${words.join(" ")} ...\`` };
 }
 
 export type RestartPolicy = "no" | "on-failure" | "always";
@@ -96,6 +120,7 @@ export function definitionText(def: ServiceDefinition): string {
     group: def.group,
     restart: def.restart,
     reloadSignal: def.reloadSignal,
+    builtin: def.builtin,
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

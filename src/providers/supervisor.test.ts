@@ -4,14 +4,15 @@
  * stopped, restarted, reloaded, restarted after a crash (bounded), and no process left behind
  * however the supervisor ends.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RunError } from "../core/errors.ts";
-import { cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
+import { BIN, cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
 import {
   ensureSupervisor,
+  noteStartingSupervisor,
   processAlive,
   stopStartedSupervisors,
   stopSupervisor,
@@ -200,6 +201,40 @@ describe("the supervisor", () => {
     expect(res.stderr).toMatch(
       /^muster: another muster supervisor \(pid \d+\) holds .*: a supervisor already runs for /,
     );
+  });
+});
+
+describe("a supervisor that is still starting", () => {
+  it("a converge waits for it instead of starting a second one (the fleet starts its init and the boot together)", async () => {
+    const root = newRoot();
+    define(root, "s", { command: SLEEPER });
+    // what an init starter does: spawn `muster supervise`, note it at once
+    const child = spawn(process.execPath, [BIN, "supervise", "--root", root], {
+      detached: true,
+      stdio: "ignore",
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    noteStartingSupervisor(root, child.pid!);
+    // at once, long before it listens: a service start must reach this supervisor
+    const st = await request(root, "start", "s");
+    expect(st.state).toBe("running");
+    const info = JSON.parse(readFileSync(path.join(root, "run/muster/supervisor.json"), "utf8"));
+    expect(info.pid).toBe(child.pid);
+    expect(info.starting).toBeUndefined(); // rewritten by the supervisor once it listened
+    const log = readFileSync(path.join(root, "var/log/muster/supervisor.log"), "utf8");
+    expect(log.match(/supervisor\.started/g)).toHaveLength(1);
+    expect(log).not.toMatch(/already runs/);
+    await stopSupervisor(root);
+    expect(await exited).toBe(0);
+  });
+
+  it("one that died while starting is replaced", async () => {
+    const root = newRoot();
+    define(root, "s", { command: SLEEPER });
+    const child = spawn("sh", ["-c", "exit 0"], { stdio: "ignore" });
+    await new Promise((r) => child.once("exit", r));
+    noteStartingSupervisor(root, child.pid!); // names a process that is gone
+    expect((await request(root, "start", "s")).state).toBe("running");
   });
 });
 

@@ -1,7 +1,12 @@
 /** `muster health serve`: the HTTP health gate. */
 import type { Command } from "commander";
+import type { HealthFlags } from "../run-health.ts";
 
-export function registerHealth(program: Command): void {
+/**
+ * Register `muster health serve`. `serve` replaces the action: the supervisor parses a builtin
+ * health service's flags with this same definition (run-health.ts, healthFlagsFrom).
+ */
+export function registerHealth(program: Command, serve?: (flags: HealthFlags) => Promise<void>): void {
   const health = program.command("health").description("muster's HTTP health endpoint");
   health
     .command("serve")
@@ -14,10 +19,13 @@ export function registerHealth(program: Command): void {
     .option("--app-check <url>", "the app's own check, also required on every request")
     .option("--boot-id <id>", "boot id (default: MUSTER_BOOT_ID, else the kernel's)")
     .addHelpText("after", "\nRuns until SIGTERM or SIGINT.")
-    .action(async (opts) => {
-      const { runHealthServe } = await import("../run-health.ts");
-      process.exitCode = await runHealthServe(opts);
-    });
+    .action(
+      serve ??
+        (async (opts: HealthFlags) => {
+          const { runHealthServe } = await import("../run-health.ts");
+          process.exitCode = await runHealthServe(opts);
+        }),
+    );
   for (const c of health.commands) c.exitOverride();
   health.exitOverride();
 }
