@@ -7,27 +7,9 @@
  * machine), and this bookkeeping is written often. Files whose loss matters (the gate, converged
  * resources, a run's final record) go through RootFs.writeFileAtomic, which fsyncs.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { RootFs } from "./root-fs.ts";
-
-let seq = 0;
 
 /** Replace `p` (a path inside the root, resolved like every write under it) with `data`. */
 export function replaceFile(root: RootFs, p: string, data: string | Buffer, mode = 0o644): void {
-  const target = root.resolve(p);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.muster-${process.pid}-${++seq}`);
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fchmodSync(fd, mode); // not left to the umask
-    fs.closeSync(fd);
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  root.writeFileAtomic(p, data, { mode, durable: false });
 }

@@ -26,6 +26,8 @@ export interface WriteOptions {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** fsync before the rename (default). Off only for bookkeeping: see replace-file.ts. */
+  durable?: boolean;
 }
 
 export class RootFs {
@@ -171,7 +173,7 @@ export class RootFs {
       fs.writeFileSync(fd, data);
       fs.fchmodSync(fd, opts.mode ?? 0o644);
       if (opts.uid !== undefined || opts.gid !== undefined) fs.fchownSync(fd, opts.uid ?? -1, opts.gid ?? -1);
-      fs.fsyncSync(fd);
+      if (opts.durable !== false) fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(tmp, target);
     } catch (err) {
