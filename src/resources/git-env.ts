@@ -1,20 +1,39 @@
 /** The environment every git child runs in: never a prompt, never a hang on a missing key. */
 
+export interface GitSshOptions {
+  /** a private key (a host path) */
+  sshKey?: string;
+  /** a known_hosts file (a host path) */
+  knownHosts?: string;
+  /** seconds for ssh to connect */
+  connectTimeout?: number;
+}
+
 export function gitEnv(
   base: Record<string, string | undefined>,
-  sshKey?: string,
+  ssh: GitSshOptions = {},
 ): Record<string, string | undefined> {
-  const ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=yes"];
-  if (sshKey) ssh.push("-i", sshKey, "-o", "IdentitiesOnly=yes");
+  const cmd = [
+    "ssh",
+    "-o BatchMode=yes",
+    `-o ConnectTimeout=${ssh.connectTimeout ?? 10}`,
+    "-o StrictHostKeyChecking=yes",
+  ];
+  if (ssh.knownHosts) cmd.push(`-o UserKnownHostsFile=${shellQuote(ssh.knownHosts)}`);
+  if (ssh.sshKey) cmd.push(`-i ${shellQuote(ssh.sshKey)}`, "-o IdentitiesOnly=yes");
   return {
     ...base,
     GIT_TERMINAL_PROMPT: "0",
     GIT_ASKPASS: "/bin/false",
     SSH_ASKPASS: "/bin/false",
-    GIT_SSH_COMMAND: ssh.join(" "),
+    GIT_SSH_COMMAND: cmd.join(" "), // git runs it through the shell: paths are quoted
     GIT_CONFIG_NOSYSTEM: "1",
     LC_ALL: "C",
   };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
 /**

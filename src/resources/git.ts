@@ -142,7 +142,7 @@ async function resolveRevision(
 
 async function run(ctx: ResourceContext, p: GitProps, argv: string[], allowFail = false): Promise<string> {
   const opts = {
-    env: gitEnv(ctx.env, p.sshKey),
+    env: gitEnv(ctx.env, { sshKey: p.sshKey }),
     timeoutMs: (p.timeout ?? 120) * 1000,
     uid: p.user === undefined ? undefined : ctx.ids.uid(p.user),
     gid: p.group === undefined ? undefined : ctx.ids.gid(p.group),

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { InputError, RunError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
 import type { RootFs } from "../../host/root-fs.ts";
-import { redactUrl } from "../../resources/git-env.ts";
+import { gitEnv, redactUrl } from "../../resources/git-env.ts";
 import type { BootConfig } from "../boot-config.ts";
 
 export interface FetchOptions {
@@ -31,11 +31,6 @@ export interface FetchResult {
 const SHA = /^[0-9a-f]{40}$/;
 const LOCAL_TIMEOUT_MS = 60_000;
 
-/** Shell-quote for GIT_SSH_COMMAND, which git runs through the shell. */
-function q(s: string): string {
-  return `'${s.replaceAll("'", "'\\''")}'`;
-}
-
 /** The deploy key must be private to its owner: ssh refuses other keys, muster says why first. */
 export function checkDeployKey(fs: RootFs, key: string): string {
   const st = fs.stat(key);
@@ -48,31 +43,6 @@ export function checkDeployKey(fs: RootFs, key: string): string {
         .padStart(4, "0")}); run chmod 600 ${key} (and keep it owned by the user muster runs as)`,
     );
   return fs.hostPath(key);
-}
-
-export function gitFetchEnv(
-  base: Record<string, string | undefined>,
-  timeoutMs: number,
-  keyHost?: string,
-  knownHostsHost?: string,
-): Record<string, string | undefined> {
-  const ssh = [
-    "ssh",
-    "-o BatchMode=yes",
-    `-o ConnectTimeout=${Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000)))}`,
-    "-o StrictHostKeyChecking=yes",
-  ];
-  if (knownHostsHost) ssh.push(`-o UserKnownHostsFile=${q(knownHostsHost)}`);
-  if (keyHost) ssh.push(`-i ${q(keyHost)}`, "-o IdentitiesOnly=yes");
-  return {
-    ...base,
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "/bin/false",
-    SSH_ASKPASS: "/bin/false",
-    GIT_SSH_COMMAND: ssh.join(" "),
-    GIT_CONFIG_NOSYSTEM: "1",
-    LC_ALL: "C",
-  };
 }
 
 /** A run killed in the middle of a git command leaves its lock files; this run holds the boot lock. */
@@ -104,7 +74,11 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
       throw new InputError(`repo.knownHosts ${repo.knownHosts}: no such file under the root`);
     knownHostsHost = fs.hostPath(repo.knownHosts);
   }
-  const env = gitFetchEnv(o.env ?? process.env, o.timeoutMs, keyHost, knownHostsHost);
+  const env = gitEnv(o.env ?? process.env, {
+    sshKey: keyHost,
+    knownHosts: knownHostsHost,
+    connectTimeout: Math.max(1, Math.min(10, Math.ceil(o.timeoutMs / 1000))),
+  });
   if (!fs.stat(o.stateDir)) fs.mkdir(o.stateDir, 0o755, true);
   const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
 
