@@ -59,7 +59,11 @@ export async function bootOverhead(runs = 7): Promise<BootOverhead> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const repos = await exampleBareRepos();
   const fx = await bootFixture(repos);
-  const env = { ...process.env, MUSTER_BOOT_ID: BOOT_ID };
+  // as a systemd unit starts it: not with a build machine's NODE_EXTRA_CA_CERTS or NODE_OPTIONS
+  const env: NodeJS.ProcessEnv = { MUSTER_BOOT_ID: BOOT_ID };
+  for (const [k, v] of Object.entries(process.env))
+    if (k !== "NODE_EXTRA_CA_CERTS" && k !== "NODE_OPTIONS") env[k] = v;
+  env.MUSTER_BOOT_ID = BOOT_ID;
   try {
     const once = async () => {
       fx.startAction();

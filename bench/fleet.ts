@@ -11,12 +11,17 @@
  * and for every process).
  *
  *   node --import tsx bench/fleet.ts [counts...]      (default 1 5 20)
+ *   npm run bench                                    runs it at the end (FLEET_COUNTS="1 5 20")
+ *
+ * Either way the report (markdown) is printed and written to bench/results/fleet.md. It runs the
+ * fleet from muster's dist/ (`npm run build`; `npm run bench` builds it first).
  *
  * muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance: the
  * same split as bench/boot-overhead.ts (the converge stage counts as "the work itself").
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import YAML from "yaml";
@@ -71,6 +76,9 @@ export interface FleetBenchmark {
 }
 
 const median = (xs: number[]) => percentile(xs, 50) ?? 0;
+
+/** Instances launched at once, one fleet each. */
+export const DEFAULT_FLEET_COUNTS = [1, 5, 20];
 
 /**
  * The processes of the fleet's instances: anything whose command line, working directory or
@@ -262,7 +270,7 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
 }
 
 /** The benchmark; `counts` defaults to 1, 5 and 20 instances launched at once. */
-export async function fleetBenchmark(counts: number[] = [1, 5, 20]): Promise<FleetBenchmark> {
+export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): Promise<FleetBenchmark> {
   const pkg = musterPackageRoot();
   if (!existsSync(path.join(pkg, "dist/cli.js")))
     throw new Error("fleet benchmark: dist/cli.js is missing; run `npm run build` first");
@@ -337,12 +345,74 @@ export async function fleetBenchmark(counts: number[] = [1, 5, 20]): Promise<Fle
 
 export default fleetBenchmark;
 
+/** Where the report goes. */
+export const FLEET_RESULTS_FILE = path.join(musterPackageRoot(), "bench/results/fleet.md");
+
+/**
+ * Instance counts from words ("1 5 20", "1,5" or argv): whole numbers from 1 to 254 (a fleet's
+ * addresses are one 127.77.N.1-254 block); none given: the default. A problem comes back as a
+ * message.
+ */
+export function parseFleetCounts(words: string[]): number[] | string {
+  const parts = words.flatMap((w) => w.split(/[\s,]+/)).filter(Boolean);
+  if (parts.length === 0) return [...DEFAULT_FLEET_COUNTS];
+  const bad = parts.filter((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 254);
+  if (bad.length > 0)
+    return `instance counts must be whole numbers from 1 to 254 (got ${bad.map((b) => `"${b}"`).join(", ")})`;
+  return parts.map(Number);
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")[0]!
+      .trim();
+  } catch {
+    return "?";
+  }
+}
+
+/** The report: what ran where, the table, the parts, the goals. */
+export function fleetMarkdown(b: FleetBenchmark, when = new Date()): string {
+  const pkg = musterPackageRoot();
+  const rev = firstLine("git", ["-C", pkg, "rev-parse", "--short", "HEAD"]);
+  const status = firstLine("git", ["-C", pkg, "status", "--porcelain", "--", "src"]);
+  const dirty = status !== "" && status !== "?";
+  const version = (JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8")) as { version: string })
+    .version;
+  return [
+    `## muster's local fleet, instances launched at once: ${b.runs.map((r) => r.instances).join(", ")}; ${when.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
+    `- muster ${version} (${rev}${dirty ? ", with uncommitted changes in src/" : ""}) from dist/ on Node ${process.version}; ${firstLine("git", ["--version"])}`,
+    "- each count: a fresh detached `muster fleet up` (the example config repo and app, muster's own load balancer) with that desired capacity, until every instance is InService with a healthy target; launch -> InService per instance",
+    "- muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance",
+    "",
+    ...b.lines,
+    "",
+  ].join("\n");
+}
+
+/** Run the benchmark, print its report and write it to bench/results/fleet.md. */
+export async function fleetBenchReport(
+  counts: number[] = DEFAULT_FLEET_COUNTS,
+): Promise<{ benchmark: FleetBenchmark; markdown: string; file: string }> {
+  const benchmark = await fleetBenchmark(counts);
+  const markdown = fleetMarkdown(benchmark);
+  mkdirSync(path.dirname(FLEET_RESULTS_FILE), { recursive: true });
+  writeFileSync(FLEET_RESULTS_FILE, markdown);
+  process.stdout.write(markdown);
+  return { benchmark, markdown, file: FLEET_RESULTS_FILE };
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const counts = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((n) => n > 0);
-  const r = await fleetBenchmark(counts.length ? counts : undefined);
-  process.stdout.write(`${r.lines.join("\n")}\n`);
+  const counts = parseFleetCounts(process.argv.slice(2));
+  if (typeof counts === "string") {
+    process.stderr.write(`bench/fleet.ts: ${counts}\n`);
+    process.exit(2);
+  }
+  const r = await fleetBenchReport(counts);
+  process.stderr.write(`bench/fleet.ts: wrote ${path.relative(process.cwd(), r.file)}\n`);
+  if (!r.benchmark.runs.every((x) => x.allInService)) process.exitCode = 1;
 }

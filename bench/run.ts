@@ -5,10 +5,18 @@
  * interleaved tool by tool. Reports medians (min–max), peak RSS, each peer's time over muster's,
  * the checks of every converged tree and the issue's goals, to stdout and bench/results/.
  *
+ * Then, at the end, the local fleet benchmark (bench/fleet.ts: 1, 5 and 20 instances launched at
+ * once, launch -> InService, muster's own share, memory), from dist/ built afresh, to stdout and
+ * bench/results/fleet.md.
+ *
  *   npm run bench                 full run (ansible: one run per case, about 6 min each at N=500)
  *   npm run bench -- --no-ansible muster and puppet only
- *   npm run bench -- --quick      small N, two runs, no ansible: a look, not a result
- * RUNS (default 5; 2 with --quick) sets the runs per case for muster and puppet.
+ *   npm run bench -- --quick      small N, two runs, no ansible: a look, not a result (the fleet
+ *                                 part is the same as without --quick)
+ *   npm run bench -- --no-fleet   leave the fleet benchmark out
+ *   npm run bench -- --fleet-only the fleet benchmark alone (no peers needed)
+ * RUNS (default 5; 2 with --quick) sets the runs per case for muster and puppet; FLEET_COUNTS
+ * (default "1 5 20") the instance counts of the fleet benchmark.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -21,6 +29,7 @@ import {
   evaluateGoals,
   fmtMs,
   goalsTable,
+  median,
   PEERS,
   type Peer,
   type Results,
@@ -51,17 +60,26 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     "no-ansible": { type: "boolean", default: false },
+    "no-fleet": { type: "boolean", default: false },
+    "fleet-only": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench [-- --quick | --no-ansible]\n" +
-      "  --quick       N = 50 and 200, 2 runs, no ansible (writes bench/results/quick.md)\n" +
-      "  --no-ansible  leave ansible-playbook out\n" +
-      "  RUNS=k        runs per case for muster and puppet (default 5)\n",
+    "usage: npm run bench [-- --quick | --no-ansible | --no-fleet | --fleet-only]\n" +
+      "  --quick         N = 50 and 200, 2 runs, no ansible (writes bench/results/quick.md)\n" +
+      "  --no-ansible    leave ansible-playbook out\n" +
+      "  --no-fleet      leave out the local fleet benchmark that runs at the end (bench/fleet.ts)\n" +
+      "  --fleet-only    run only the fleet benchmark (writes bench/results/fleet.md)\n" +
+      "  RUNS=k          runs per case for muster and puppet (default 5)\n" +
+      '  FLEET_COUNTS="1 5 20"  instances launched at once, one fleet per count (default 1 5 20)\n',
   );
   process.exit(0);
+}
+if (flags["no-fleet"] && flags["fleet-only"]) {
+  process.stderr.write("bench: --no-fleet and --fleet-only exclude each other; give one\n");
+  process.exit(2);
 }
 
 const quick = flags.quick;
@@ -85,7 +103,17 @@ interface Runner {
   counts(kase: string): { changes: number; errors: number };
 }
 
-const peerEnv = { ...process.env, PATH: PEER_PATH };
+/**
+ * Every tool runs without NODE_EXTRA_CA_CERTS and NODE_OPTIONS. Build and test machines set
+ * them for a package proxy (this one sets NODE_EXTRA_CA_CERTS); a server converging its role
+ * has neither, and with NODE_EXTRA_CA_CERTS every Node process first reads a whole CA bundle.
+ * What that costs here is measured (caCertsCost) and printed with the results.
+ */
+const MACHINE_NODE_VARS = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"];
+const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !MACHINE_NODE_VARS.includes(k)),
+);
+const peerEnv = { ...baseEnv, PATH: PEER_PATH };
 const inPeers = (cmd: string) => ["bash", "-c", `cd ${PEERS_DIR} && source env.sh && exec ${cmd}`];
 
 function peerRunner(tool: Peer): Runner {
@@ -134,7 +162,7 @@ const musterRunner: Runner = {
         `peerbench.nfiles=${n}`,
         "--json",
       ],
-      env: { ...process.env, TMPDIR: tmp, NO_COLOR: "1" },
+      env: { ...baseEnv, TMPDIR: tmp, NO_COLOR: "1" },
     };
   },
   startup: { startup: [...MUSTER, "--version"] },
@@ -243,6 +271,32 @@ function check(kase: string, n: number, runner: Runner): void {
   }
 }
 
+/**
+ * `muster --version` with and without this machine's NODE_EXTRA_CA_CERTS, interleaved, RUNS
+ * each: a line for the report, or undefined when the machine does not set it.
+ */
+async function caCertsCost(): Promise<string | undefined> {
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  if (!ca) return undefined;
+  const without: number[] = [];
+  const withCa: number[] = [];
+  for (let i = -1; i < RUNS; i++)
+    for (const [env, into] of [
+      [baseEnv, without],
+      [{ ...baseEnv, NODE_EXTRA_CA_CERTS: ca }, withCa],
+    ] as const) {
+      const res = await timed([...MUSTER, "--version"], {
+        cwd: REPO,
+        env,
+        logFile: logOf("ca-certs", "muster"),
+      });
+      if (res.code === 0 && i >= 0) into.push(res.ms);
+    }
+  const a = median(without);
+  const b = median(withCa);
+  return `- environment: NODE_EXTRA_CA_CERTS (set on this machine for its package proxy) and NODE_OPTIONS are removed for every tool, as on a server; with it, \`muster --version\` takes ${fmtMs(b)} instead of ${fmtMs(a)} (median of ${RUNS}): every Node process here pays the ${fmtMs(b - a)}`;
+}
+
 async function runStartup(entries: Entry[]): Promise<void> {
   for (const kase of ["startup", "startup+facts"]) {
     const present = entries.filter((e) => e.runner.startup[kase]);
@@ -253,7 +307,7 @@ async function runStartup(entries: Entry[]): Promise<void> {
       for (const { runner } of present) {
         const res = await timed(runner.startup[kase], {
           cwd: PEERS_DIR,
-          env: runner.tool === "muster" ? process.env : peerEnv,
+          env: runner.tool === "muster" ? baseEnv : peerEnv,
           logFile: logOf(kase, runner.tool),
         });
         if (res.code !== 0) {
@@ -294,6 +348,42 @@ async function bootOverhead(): Promise<string | undefined> {
   } catch (err) {
     notes.push(`boot overhead: bench/boot-overhead.ts failed: ${(err as Error).message.split("\n")[0]}`);
     return undefined;
+  }
+}
+
+/**
+ * The local fleet benchmark, bench/fleet.ts's fleetBenchReport (it prints its report and writes
+ * bench/results/fleet.md), on dist/ built from the current sources first: the fleet runs the
+ * package's own bin/muster.js, and a dist/ older than src/ would measure old code. Counts come
+ * from FLEET_COUNTS (checked before anything runs). Its failure (an error, or an instance count
+ * not all InService) makes the bench exit 1; the converge report is written by then.
+ */
+type FleetModule = typeof import("./fleet.ts");
+
+async function loadFleet(): Promise<{ mod: FleetModule; counts: number[] }> {
+  const mod = (await import(pathToFileURL(path.join(REPO, "bench/fleet.ts")).href)) as FleetModule;
+  const counts = mod.parseFleetCounts(process.env.FLEET_COUNTS ? [process.env.FLEET_COUNTS] : []);
+  if (typeof counts === "string") {
+    process.stderr.write(`bench: FLEET_COUNTS: ${counts}\n`);
+    process.exit(2);
+  }
+  return { mod, counts };
+}
+
+async function runFleet({ mod, counts }: { mod: FleetModule; counts: number[] }): Promise<void> {
+  say(`local fleet (bench/fleet.ts): ${counts.join(", ")} instances at once; building dist/ first`);
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // as bench/fleet.ts alone
+  try {
+    execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: REPO, stdio: "inherit" });
+    const r = await mod.fleetBenchReport(counts);
+    const short = r.benchmark.runs.filter((x) => !x.allInService).map((x) => x.instances);
+    say(
+      `wrote ${path.relative(REPO, r.file)}; ${short.length === 0 ? "every instance went InService" : `NOT every instance went InService with ${short.join(", ")} at once`}`,
+    );
+    if (short.length > 0) process.exitCode = 1;
+  } catch (err) {
+    say(`the fleet benchmark failed: ${(err as Error).message.split("\n")[0]}`);
+    process.exitCode = 1;
   }
 }
 
@@ -347,7 +437,7 @@ function positiveInt(v: string | undefined): number | undefined {
   return v !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-async function main(): Promise<void> {
+async function convergeBench(): Promise<void> {
   const started = Date.now();
   const loadAtStart = loadavg()[0].toFixed(2);
   if (!hasGnuTime()) notes.push("/usr/bin/time is missing: peak RSS not measured (apt-get install time).");
@@ -401,6 +491,7 @@ async function main(): Promise<void> {
   await runCase(`noop-${NMID}`, NMID, [{ runner: musterRunner, runs: RUNS }], false);
 
   const boot = await bootOverhead();
+  const caLine = await caCertsCost();
   const goals = evaluateGoals({ results, n: N, ns: NS, nmid: NMID });
   const cases = [
     "startup",
@@ -419,6 +510,7 @@ async function main(): Promise<void> {
     `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool; the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
     `- workload: /work/shared/bench (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
     "- cold: the tree removed before each run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes",
+    ...(caLine ? [caLine] : []),
     "",
     resultsTable(results, cases, peers),
     "",
@@ -447,6 +539,13 @@ async function main(): Promise<void> {
     `wrote ${path.relative(REPO, file)}; ${failures === 0 ? "every check passed" : `${failures} check(s) FAILED`}`,
   );
   process.exitCode = failures === 0 ? 0 : 1;
+}
+
+async function main(): Promise<void> {
+  // FLEET_COUNTS is checked before the long converge part, not after it
+  const fleet = flags["no-fleet"] ? undefined : await loadFleet();
+  if (!flags["fleet-only"]) await convergeBench();
+  if (fleet) await runFleet(fleet);
 }
 
 await main();

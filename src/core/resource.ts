@@ -86,8 +86,20 @@ export interface ResourceKind<P = any, S = any> {
    * does not re-read them after apply and reports them as "ran".
    */
   runsEveryTime?(props: P): boolean;
+  /**
+   * True when apply's only durable writes go through fs.writeFileAtomic and read looks at the
+   * resource's own path alone: the runner may then hold its write in a write group (fsynced
+   * together with its neighbours' writes, renamed in order) and check it after the group.
+   */
+  groupsWrites?: boolean;
   id(props: P): string;
   prepare?(ctx: ResourceContext, props: P): Promise<P> | P;
+  /**
+   * Start, at the beginning of a run, a slow look-up `read` will need (the git resource asks the
+   * remote which commit a branch names): it then overlaps with the resources declared before it.
+   * Whatever it starts must stop when `signal` aborts (the run is over).
+   */
+  prefetch?(ctx: ResourceContext, props: P, signal: AbortSignal): void;
   read(ctx: ResourceContext, props: P): Promise<S> | S;
   diff(props: P, current: S): Change[];
   apply(ctx: ResourceContext, props: P, changes: Change[], current: S): Promise<void> | void;

@@ -118,6 +118,49 @@ describe("fleet.yaml", () => {
     );
   });
 
+  it("instances.environment: variables for every instance, values as strings; none by default", () => {
+    expect(loadFleetConfig(undefined, REPO_ROOT).instances.environment).toEqual({});
+    const c = parseFleetConfig(
+      YAML.parse(
+        "instances:\n  environment:\n    NODE_EXTRA_CA_CERTS: /srv/ca.pem\n    UV_THREADPOOL_SIZE: 8\n    DEBUG: true\n",
+      ),
+      "fleet.yaml",
+      REPO_ROOT,
+      { packageRoot: REPO_ROOT },
+    );
+    expect(c.instances.environment).toEqual({
+      NODE_EXTRA_CA_CERTS: "/srv/ca.pem",
+      UV_THREADPOOL_SIZE: "8",
+      DEBUG: "true",
+    });
+    expect(
+      problems({
+        instances: {
+          environment: {
+            "1X": "a",
+            "A-B": "a",
+            MUSTER_BOOT_ID: "x",
+            AWS_ACCESS_KEY_ID: "x",
+            OK: "a\0b",
+          },
+        },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        "fleet.yaml: instances.environment.1X: not a variable name: letters, digits and _, not starting with a digit",
+        "fleet.yaml: instances.environment.A-B: not a variable name: letters, digits and _, not starting with a digit",
+        expect.stringMatching(/^fleet\.yaml: instances\.environment\.MUSTER_BOOT_ID: MUSTER_ variables are/),
+        expect.stringMatching(
+          /^fleet\.yaml: instances\.environment\.AWS_ACCESS_KEY_ID: AWS_ variables never/,
+        ),
+        "fleet.yaml: instances.environment.OK: a value cannot contain a NUL character",
+      ]),
+    );
+    expect(problems({ instances: { environment: { LIST: ["a"] } } })).toEqual([
+      "fleet.yaml: instances.environment.LIST: a variable's value must be a string (or a number or true/false)",
+    ]);
+  });
+
   it("repositories must exist, and exactly one of dir or bare", () => {
     const p = problems({ repositories: { config: { dir: "no/such/dir" }, app: { bare: "examples/app" } } });
     expect(p).toEqual([

@@ -17,6 +17,7 @@ import { parseRoleSource } from "../cloud/role-discovery.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { zodProblems } from "../core/zod-problems.ts";
 import type { AsgConfig } from "./asg-model.ts";
+import { reservedVariable } from "./instance-env.ts";
 import { type PresetName, resolveSettings, type TargetGroupSettings } from "./target-health.ts";
 
 /** The configuration `muster fleet up` uses when no --config is given (paths: muster's package). */
@@ -40,6 +41,7 @@ const seconds = (def: number) => z.number().nonnegative().default(def);
 const positiveSeconds = (def: number) => z.number().positive().default(def);
 const port = z.number().int().min(1).max(65535);
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3})$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const repoSource = z
   .strictObject({
@@ -135,6 +137,18 @@ export const fleetConfigSchema = z
         /** nginx's port on the instance's address (webServer nginx) */
         webPort: port.default(8088),
         nginx: z.string().min(1).default("/usr/sbin/nginx"),
+        /**
+         * more environment for every instance's processes (its init and its boot), like a unit's
+         * Environment= lines; they start from systemd's clean environment, not the daemon's
+         */
+        environment: z
+          .record(
+            z.string(),
+            z.union([z.string(), z.number(), z.boolean()], {
+              message: "a variable's value must be a string (or a number or true/false)",
+            }),
+          )
+          .default({}),
         boot: z
           .strictObject({
             /** attempts of the whole pipeline (the boot config's retries) */
@@ -210,6 +224,16 @@ export const fleetConfigSchema = z
       for (let j = 0; j < i; j++)
         if (ports[i]![1] === ports[j]![1])
           issue(["instances", ports[i]![0]], `must differ from ${ports[j]![0]} (both ${ports[i]![1]})`);
+    for (const [name, value] of Object.entries(c.instances.environment)) {
+      const at = ["instances", "environment", name];
+      if (!ENV_NAME.test(name))
+        issue(at, "not a variable name: letters, digits and _, not starting with a digit");
+      else {
+        const reserved = reservedVariable(name);
+        if (reserved) issue(at, reserved);
+      }
+      if (String(value).includes("\0")) issue(at, "a value cannot contain a NUL character");
+    }
     if (c.instances.boot.backoffCap < c.instances.boot.backoffBase)
       issue(
         ["instances", "boot", "backoffCap"],
@@ -318,6 +342,8 @@ export interface FleetConfig {
     webServer: "none" | "nginx";
     webPort: number;
     nginx: string;
+    /** added to every instance's environment (values as strings) */
+    environment: Record<string, string>;
     /** the port the load balancer sends traffic to */
     trafficPort: number;
     boot: {
@@ -422,6 +448,9 @@ export function parseFleetConfig(
       webServer: c.instances.webServer,
       webPort: c.instances.webPort,
       nginx: c.instances.nginx,
+      environment: Object.fromEntries(
+        Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
+      ),
       trafficPort: nginx ? c.instances.webPort : c.instances.appPort,
       boot: {
         ...c.instances.boot,

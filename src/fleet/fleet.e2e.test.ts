@@ -3,14 +3,18 @@
  * muster's own load balancer with the fast preset): a scale-out serves the current code and no
  * request reaches an instance before its gate opened; a scale-out with the git server down fails
  * closed (ABANDON, replaced, never a request); steady traffic sees no failed request while
- * instances come and go. Everything runs on 127.x; afterAll proves by pid that nothing is left.
+ * instances come and go; an instance's processes start with a service's environment, not the
+ * fleet's (whose environment here carries a variable of its own and a CA bundle that does not
+ * exist). Everything runs on 127.x; afterAll proves by pid that nothing is left.
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitTo } from "../demo/example-repos.ts";
 import { BIN, cleanupTmp } from "../test-support/tmp.ts";
 import { FleetController, type FleetStatus } from "./controller.ts";
 import { gateOpenedAt, inService, readAccessLog, stable, testFleetConfig, until } from "./fleet-testing.ts";
+import { SYSTEMD_DEFAULT_PATH } from "./instance-env.ts";
 import { fleetProcesses, type PidRecord, stillRunning } from "./processes.ts";
 import { startTraffic } from "./traffic.ts";
 
@@ -18,8 +22,22 @@ let c: FleetController;
 let stateDir: string;
 const status = (): FleetStatus => c.status();
 
+/**
+ * Set in the fleet's (this process's) environment for the whole file. Node reads
+ * NODE_EXTRA_CA_CERTS at start and warns on stderr when it cannot: a leak shows in a boot's log.
+ */
+const DAEMON_ONLY: Record<string, string> = {
+  FLEET_TEST_LEAK: "leaked",
+  NODE_EXTRA_CA_CERTS: "/nonexistent/muster-fleet-test/ca.pem",
+};
+const saved: Record<string, string | undefined> = {};
+
 beforeAll(async () => {
-  const cfg = testFleetConfig(1);
+  for (const [k, v] of Object.entries(DAEMON_ONLY)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  const cfg = testFleetConfig(1, { instances: { environment: { FLEET_TEST_GIVEN: "given" } } });
   stateDir = cfg.stateDir;
   c = await FleetController.start(cfg, { musterBin: BIN });
   await until("two instances InService", () => stable(status(), 2), 60_000);
@@ -37,11 +55,47 @@ afterAll(async () => {
     expect(stillRunning(started)).toEqual([]);
     if (stateDir) expect(fleetProcesses(stateDir)).toEqual([]);
   } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     cleanupTmp();
   }
 }, 60_000);
 
+/** A process's environment as the kernel holds it (/proc/<pid>/environ). */
+function environOf(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean)) {
+    const i = kv.indexOf("=");
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+}
+
 describe("local fleet", () => {
+  it("an instance's boot and init start with a service's environment, not the fleet's", () => {
+    const ready = inService(status());
+    expect(ready).toHaveLength(2);
+    for (const i of ready) {
+      // the boot (exited by now): node would have warned about the CA bundle in its output
+      const bootOut = readFileSync(path.join(i.root, "var/log/muster/boot.out"), "utf8");
+      expect(bootOut).not.toMatch(/extra certs/i);
+      expect(i.boot.outcome).toBe("open");
+      // the init (still running), spawned with the same environment as the boot
+      const sup = c.startedProcesses().find((p) => p.role === `${i.id} supervisor`);
+      expect(sup).toBeDefined();
+      const env = environOf(sup!.pid);
+      for (const k of Object.keys(DAEMON_ONLY)) expect(env).not.toHaveProperty(k);
+      expect(env.FLEET_TEST_GIVEN).toBe("given"); // fleet.yaml's instances.environment
+      expect(env.MUSTER_BOOT_ID).toBe(i.bootId);
+      expect(env.HOME).toBe(path.join(i.root, "root"));
+      expect(env.PATH!.endsWith(SYSTEMD_DEFAULT_PATH)).toBe(true);
+      expect(readFileSync(path.join(i.root, "var/log/muster/supervisor.out"), "utf8")).not.toMatch(
+        /extra certs/i,
+      );
+    }
+  });
+
   it("scale-out serves current code: a new commit plus one more instance; no request before its gate opened", async () => {
     const appGit = path.join(stateDir, "repos/app.git");
     const rev = await commitTo(

@@ -8,13 +8,23 @@
  * in parallel: the boot does not need the supervisor until its converge starts a service, and then
  * waits for it (the supervisor's info file names it from the moment it is spawned). A web server
  * in front of the app (nginx) is started after the boot, as the unit's Before= orders it on a host.
+ * Both start with the environment systemd gives a service (instance-env.ts), not the daemon's.
  *
  * Terminating an instance stops every process it has: the boot, the supervisor and its services,
  * and anything else still running from its directory. Killing it (a fault) does the same with
  * SIGKILL and no warning, and the controller hears about it as the supervisor's death.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cp } from "node:fs/promises";
 import * as path from "node:path";
 import { type BootRecord, readRecord } from "../boot/state.ts";
@@ -31,6 +41,7 @@ import {
 } from "../providers/supervisor-client.ts";
 import { definitionPath, definitionText, enabledMarker } from "../providers/supervisor-policy.ts";
 import type { FleetConfig } from "./fleet-config.ts";
+import { instanceEnvironment } from "./instance-env.ts";
 import {
   gateFileFor,
   healthService,
@@ -73,16 +84,37 @@ const STOP_TIMEOUT_MS = 15_000;
 
 const BOOT_GRACE_MS = 1500;
 
-/** The environment of an instance's processes: the daemon's, minus anything cloud or muster. */
-function instanceEnv(bootId: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(AWS_|MUSTER_)/.test(k) && v !== undefined) env[k] = v;
-  // a real instance's kernel boot id: the gate records it, and a gate from another boot is stale
-  env.MUSTER_BOOT_ID = bootId;
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  env.NO_COLOR = "1";
-  return env;
+/** An executable file named `cmd` in one of PATH's directories, as a shell finds it. */
+function onPath(cmd: string, PATH: string | undefined): string | undefined {
+  for (const dir of (PATH ?? "").split(":")) {
+    if (!dir) continue;
+    const p = path.join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** The directories of the node running the daemon and of the git it finds. */
+function daemonToolDirs(): string[] {
+  const git = onPath("git", process.env.PATH);
+  return [path.dirname(process.execPath), ...(git ? [path.dirname(git)] : [])];
+}
+
+/**
+ * The environment of an instance's processes (instance-env.ts): systemd's for a service, with
+ * PATH still finding the daemon's node and git, and fleet.yaml's instances.environment.
+ */
+function instanceEnv(o: InstanceOptions, root: string): NodeJS.ProcessEnv {
+  return instanceEnvironment({
+    inherited: process.env,
+    toolDirs: daemonToolDirs(),
+    root,
+    bootId: o.bootId,
+    extra: o.cfg.instances.environment,
+  });
 }
 
 export class FleetInstance {
@@ -113,7 +145,7 @@ export class FleetInstance {
     this.dir = o.dir;
     this.root = path.join(o.dir, "root");
     this.gateFile = gateFileFor(o.cfg);
-    this.env = instanceEnv(o.bootId);
+    this.env = instanceEnv(o, this.root);
   }
 
   private log(m: string): void {

@@ -70,3 +70,34 @@ describe("RootFs.writeFileAtomic", () => {
     expect(readdirSync(root)).toEqual(["d"]);
   });
 });
+
+describe("RootFs write groups", () => {
+  it("holds a durable write, fsynced, until it is published; a discarded one leaves nothing", async () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    fs.openWriteGroup();
+    fs.writeFileAtomic("/a", "A", { mode: 0o640 });
+    fs.writeFileAtomic("/b", "B");
+    fs.writeFileAtomic("/state", "S", { durable: false }); // bookkeeping is not held back
+    expect(fs.groupSize).toBe(2);
+    expect(readdirSync(root).filter((f) => f.includes(".muster-"))).toHaveLength(2);
+    expect(readdirSync(root).filter((f) => !f.startsWith("."))).toEqual(["state"]);
+    const staged = await fs.syncWriteGroup();
+    expect(staged.map((w) => [w.path, w.error])).toEqual([
+      ["/a", undefined],
+      ["/b", undefined],
+    ]);
+    expect(fs.groupSize).toBe(0);
+    staged[0].publish();
+    staged[1].discard();
+    expect(readFileSync(path.join(root, "a"), "utf8")).toBe("A");
+    expect(lstatSync(path.join(root, "a")).mode & 0o777).toBe(0o640);
+    expect(readdirSync(root).sort()).toEqual(["a", "state"]);
+  });
+
+  it("refuses a second group while one is open", () => {
+    const fs = new RootFs(tmpDir());
+    fs.openWriteGroup();
+    expect(() => fs.openWriteGroup()).toThrow(/already open/);
+  });
+});

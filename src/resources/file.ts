@@ -131,6 +131,7 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   actions: fileActions,
   defaultAction: "create",
   runsEveryTime: (p) => p.action === "touch",
+  groupsWrites: true,
   id: (p) => `file[${p.path}]`,
   validate(p, repoDir) {
     if (p.source === undefined) return [];

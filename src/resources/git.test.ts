@@ -1,5 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { git } from "./git.ts";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
+import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
+import { convergeDecls } from "../test-support/harness.ts";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import { cloneArgv, git, isRepositoryAddress } from "./git.ts";
 import { redactUrl } from "./git-env.ts";
 
 const A = "a".repeat(40);
@@ -42,5 +49,290 @@ describe("redactUrl", () => {
     expect(redactUrl("ssh://git:pw@h/r.git")).toBe("ssh://***@h/r.git");
     expect(redactUrl("https://ghp_token@h/r.git")).toBe("https://***@h/r.git");
     expect(redactUrl("/local/path.git")).toBe("/local/path.git");
+  });
+});
+
+describe("cloneArgv", () => {
+  it("asks for a shallow fetch, even from a local path, when depth > 0", () => {
+    expect(cloneArgv("/srv/git/app.git", "/root/srv/app", "main", 1)).toEqual([
+      "git",
+      "clone",
+      "-q",
+      "--no-tags",
+      "--depth=1",
+      "--no-local",
+      "--branch",
+      "main",
+      "--single-branch",
+      "--",
+      "/srv/git/app.git",
+      "/root/srv/app",
+    ]);
+  });
+  it("keeps git's local copy for full history", () => {
+    const argv = cloneArgv("/srv/git/app.git", "/root/srv/app", "v1.2", 0);
+    expect(argv.some((a) => a.startsWith("--depth") || a === "--no-local")).toBe(false);
+    expect(argv.slice(-5)).toEqual(["v1.2", "--single-branch", "--", "/srv/git/app.git", "/root/srv/app"]);
+  });
+});
+
+/** Against local bare repositories: what each path checks out, and how many git processes it runs. */
+describe("git checkouts", () => {
+  let bare: string;
+  let root: string;
+  /** git subcommands the resource ran (ls-remote, clone, ...), in order */
+  let ran: string[];
+  const counting: Exec = (argv, opts) => {
+    if (argv[0] === "git") ran.push(argv[1] === "-C" ? argv[3] : argv[1]);
+    return realExec(argv, opts);
+  };
+  const dest = () => path.join(root, "srv/app");
+  const gitIn = async (...args: string[]) => (await execOk(["git", "-C", dest(), ...args])).stdout.trim();
+  const converge = (props: Record<string, unknown> = {}, shared = new Map<string, unknown>()) => {
+    ran = [];
+    return convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare, ...props } },
+      ],
+      { ctx: { exec: counting, shared } },
+    );
+  };
+  const commits: string[] = [];
+
+  beforeEach(async () => {
+    const src = tmpDir();
+    writeFileSync(path.join(src, "a.txt"), "a1\n");
+    writeFileSync(path.join(src, "b.txt"), "b1\n");
+    writeFileSync(path.join(src, "c.txt"), "c1\n");
+    bare = path.join(tmpDir(), "app.git");
+    commits.length = 0;
+    commits.push(await bareRepoFrom(src, bare, "first"));
+    commits.push(await commitTo(bare, { "a.txt": "a2\n" }, "second"));
+    commits.push(await commitTo(bare, { "a.txt": "a3\n" }, "third"));
+    root = tmpDir();
+  });
+  afterAll(cleanupTmp);
+
+  it("clones a branch shallow with ls-remote and one clone: HEAD at its tip, on a local branch of its name", async () => {
+    const release = await commitTo(bare, { "b.txt": "release\n" }, "release work", "master");
+    await execOk(["git", "--git-dir", bare, "branch", "release", release]);
+    const tip = await commitTo(bare, { "c.txt": "c-release\n" }, "on release", "release");
+    const shared = new Map<string, unknown>();
+    const report = await converge({ revision: "release" }, shared);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]); // the last is the runner's verifying read
+    expect(await gitIn("rev-parse", "HEAD")).toBe(tip);
+    expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("release");
+    expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("true");
+    expect(await gitIn("rev-list", "--count", "HEAD")).toBe("1");
+    expect(await gitIn("status", "--porcelain")).toBe("");
+    expect(readFileSync(path.join(dest(), "c.txt"), "utf8")).toBe("c-release\n");
+    expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
+    expect(shared.get("git:/srv/app")).toBe(tip);
+    const again = await converge({ revision: "release" });
+    expect(again.resources.map((r) => r.status)).toEqual(["up-to-date", "up-to-date"]);
+  });
+
+  it("clones a tag detached at the commit it names (annotated or not)", async () => {
+    await execOk(["git", "--git-dir", bare, "tag", "-a", "-m", "v1", "v1", commits[0]]);
+    await execOk(["git", "--git-dir", bare, "tag", "light", commits[1]]);
+    for (const [tag, commit, a] of [
+      ["v1", commits[0], "a1\n"],
+      ["light", commits[1], "a2\n"],
+    ]) {
+      root = tmpDir();
+      const report = await converge({ revision: tag });
+      expect(report.outcome, report.error).toBe("converged");
+      expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]);
+      expect(await gitIn("rev-parse", "HEAD")).toBe(commit);
+      expect(readFileSync(path.join(dest(), ".git/HEAD"), "utf8").trim()).toBe(commit); // detached
+      expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("true");
+      expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe(a);
+    }
+  });
+
+  it("checks out a commit id detached, with full history by default", async () => {
+    const shared = new Map<string, unknown>();
+    const report = await converge({ revision: commits[1] }, shared);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["init", "remote", "fetch", "checkout"]); // no ls-remote: the id is the target
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[1]);
+    expect(readFileSync(path.join(dest(), ".git/HEAD"), "utf8").trim()).toBe(commits[1]);
+    expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("false");
+    expect(await gitIn("rev-list", "--count", "HEAD")).toBe("2");
+    expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe("a2\n");
+    expect(shared.get("git:/srv/app")).toBe(commits[1]);
+  });
+
+  it("records what the clone checked out when the branch moves after ls-remote", async () => {
+    let moved: string | undefined;
+    const racing: Exec = async (argv, opts) => {
+      if (argv[1] === "clone") moved = await commitTo(bare, { "c.txt": "c2\n" }, "pushed meanwhile");
+      return counting(argv, opts);
+    };
+    const shared = new Map<string, unknown>();
+    ran = [];
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: racing, shared } },
+    );
+    // the verifying read asks the remote again and finds the checkout at its tip
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]);
+    expect(moved).toMatch(/^[0-9a-f]{40}$/);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(moved);
+    expect(shared.get("git:/srv/app")).toBe(moved);
+  });
+
+  it("depth 0 clones the whole history; depth N exactly N commits, from a local path too", async () => {
+    const full = await converge({ depth: 0 });
+    expect(full.outcome, full.error).toBe("converged");
+    expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("false");
+    expect(await gitIn("rev-list", "--count", "HEAD")).toBe("3");
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+
+    root = tmpDir();
+    const two = await converge({ depth: 2 });
+    expect(two.outcome, two.error).toBe("converged");
+    expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("true");
+    expect(await gitIn("rev-list", "--count", "HEAD")).toBe("2");
+  });
+
+  it("follows a branch that moved: ls-remote, fetch and checkout, no reset", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    const next = await commitTo(bare, { "b.txt": "b2\n" }, "fourth");
+    const shared = new Map<string, unknown>();
+    const report = await converge({}, shared);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources[1].changes.map((c) => c.what)).toEqual([
+      `${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
+    ]);
+    expect(ran).toEqual(["ls-remote", "fetch", "checkout", "ls-remote"]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(next);
+    expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("master");
+    expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b2\n");
+    expect(shared.get("git:/srv/app")).toBe(next);
+  });
+
+  it("a sync throws away local changes to tracked files and leaves untracked files alone", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    writeFileSync(path.join(dest(), "a.txt"), "edited on the server\n");
+    writeFileSync(path.join(dest(), "b.txt"), "staged on the server\n");
+    writeFileSync(path.join(dest(), "new.txt"), "added on the server\n");
+    await gitIn("add", "b.txt", "new.txt");
+    await gitIn("rm", "-q", "--cached", "c.txt"); // a staged deletion, the file still there
+    writeFileSync(path.join(dest(), "untracked.log"), "log\n");
+    const next = await commitTo(bare, { "d.txt": "d\n" }, "fourth");
+    const report = await converge();
+    expect(report.outcome, report.error).toBe("converged");
+    expect(await gitIn("rev-parse", "HEAD")).toBe(next);
+    expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe("a3\n");
+    expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b1\n");
+    expect(readFileSync(path.join(dest(), "d.txt"), "utf8")).toBe("d\n");
+    expect(existsSync(path.join(dest(), "new.txt"))).toBe(false);
+    expect(await gitIn("status", "--porcelain")).toBe("?? untracked.log");
+  });
+
+  it("replaces a half-made checkout (no .git) with a clone", async () => {
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    writeFileSync(path.join(root, "srv/app/partial"), "left by a crash\n");
+    const report = await converge();
+    expect(report.outcome, report.error).toBe("converged");
+    expect(existsSync(path.join(dest(), "partial"))).toBe(false);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+  });
+
+  it("fails with the repository's credentials hidden", async () => {
+    // port 1 on loopback: refused at once
+    const report = await convergeDecls(root, [
+      { kind: "directory", name: "/srv", props: {} },
+      { kind: "git", name: "/srv/app", props: { repository: "http://x-token:s3cr3t@127.0.0.1:1/app.git" } },
+    ]);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toMatch(/^git\[\/srv\/app\].*failed: .*127\.0\.0\.1/);
+    expect(report.error).toContain("***@127.0.0.1");
+    expect(report.error).not.toContain("s3cr3t");
+  });
+
+  it("asks the remote when the run starts, while the resources before it run", async () => {
+    const started: Record<string, number> = {};
+    const ends: Record<string, number> = {};
+    const timing: Exec = async (argv, opts) => {
+      const name = argv[0] === "git" ? argv[1] : "command";
+      started[name] ??= Date.now();
+      const res = await realExec(argv, opts);
+      ends[name] ??= Date.now();
+      return res;
+    };
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "execute", name: "sleep 0.4" },
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: timing } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(started["ls-remote"]).toBeLessThan(ends.command);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+  });
+
+  it("stops the remote's look-up when the run fails before the git resource", async () => {
+    const silent = net.createServer(() => {}); // accepts and never answers: git would wait
+    await new Promise<void>((res) => silent.listen(0, "127.0.0.1", res));
+    const port = (silent.address() as net.AddressInfo).port;
+    const lookups: Promise<unknown>[] = [];
+    const tracking: Exec = (argv, opts) => {
+      const p = realExec(argv, opts);
+      if (argv[1] === "ls-remote") lookups.push(p);
+      return p;
+    };
+    try {
+      const report = await convergeDecls(
+        root,
+        [
+          { kind: "file", name: "/missing/dir/x", props: { content: "x" } },
+          { kind: "git", name: "/srv/app", props: { repository: `http://127.0.0.1:${port}/app.git` } },
+        ],
+        { ctx: { exec: tracking } },
+      );
+      expect(report.outcome).toBe("failed");
+      expect(lookups).toHaveLength(1);
+      const ended = await Promise.race([
+        lookups[0].then(() => "ended"),
+        new Promise((res) => setTimeout(() => res("still running"), 5000)),
+      ]);
+      expect(ended).toBe("ended");
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe("isRepositoryAddress", () => {
+  it("takes URLs, scp-like addresses and absolute paths, not relative paths", () => {
+    for (const ok of [
+      "https://h/app.git",
+      "ssh://git@h/app.git",
+      "file:///srv/app.git",
+      "git@h:o/app.git",
+      "h:app.git",
+      "/srv/git/app.git",
+    ])
+      expect(isRepositoryAddress(ok), ok).toBe(true);
+    for (const bad of ["app.git", "../app.git", "./repos/app.git", "repos/a:b.git"])
+      expect(isRepositoryAddress(bad), bad).toBe(false);
+  });
+  it("is what the schema checks: a relative path is bad input naming the field", () => {
+    const r = git.schema.safeParse({ destination: "/srv/app", repository: "../app.git" });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain("absolute path");
   });
 });

@@ -2,18 +2,25 @@
  * git: a working tree at `destination` on `revision` (branch, tag or commit) of `repository`.
  * sync keeps it there; checkout only clones when missing. Shallow (depth 1) for branches and
  * tags by default. Never interactive: a missing key or a password prompt fails in seconds.
+ *
+ * Every git process costs tens of milliseconds, more than the rest of a boot's converge of a
+ * small app, so each path runs as few as it can: a fresh branch or tag checkout is ls-remote
+ * (in read) and one `git clone`; a checkout that moved is ls-remote, fetch and checkout.
  */
 import { z } from "zod";
-import { RunError } from "../core/errors.ts";
+import { RunError, TimeoutError } from "../core/errors.ts";
 import { defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
-import { execOk } from "../host/exec.ts";
+import { type ExecOptions, lastLine } from "../host/exec.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
 
 const schema = z.strictObject({
   destination: absolutePath,
-  repository: z.string().min(1),
+  repository: z.string().min(1).refine(isRepositoryAddress, {
+    message:
+      "give a URL (https://, ssh://, file://), an scp-like address (git@host:path) or an absolute path; a relative path has no fixed meaning on a server",
+  }),
   revision: z.string().min(1).optional(),
   /** 0 = full history; default 1 for branches and tags */
   depth: z.number().int().min(0).optional(),
@@ -48,6 +55,16 @@ export const git = defineResource<GitProps, GitState>({
   defaultAction: "sync",
   id: (p) => `git[${p.destination}]`,
 
+  // the remote's answer for the branch or tag (one ls-remote) is asked for when the run starts,
+  // so it overlaps with the resources declared before this one; the first read takes it
+  prefetch(ctx, p, signal) {
+    const rev = p.revision ?? "master";
+    if (SHA.test(rev) || ctx.shared.has(prefetchKey(p))) return;
+    const answer = resolveRevision(ctx, p, signal);
+    answer.catch(() => {}); // the read that takes it reports the failure
+    ctx.shared.set(prefetchKey(p), answer);
+  },
+
   async read(ctx, p) {
     const dest = ctx.fs.hostPath(p.destination);
     const head = await localHead(ctx, dest);
@@ -56,7 +73,9 @@ export const git = defineResource<GitProps, GitState>({
         (await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true)))
       : undefined;
     if (head && p.action === "checkout") return { head, origin, target: head };
-    const { target, branch } = await resolveRevision(ctx, p);
+    const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
+    ctx.shared.delete(prefetchKey(p)); // once: the read after apply asks the remote again
+    const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
     return { head, origin: origin?.trim(), target, branch };
   },
 
@@ -74,34 +93,83 @@ export const git = defineResource<GitProps, GitState>({
   async apply(ctx, p, _changes, cur) {
     const dest = ctx.fs.hostPath(p.destination);
     const rev = p.revision ?? "master";
+    const depth = p.depth ?? (SHA.test(rev) ? 0 : 1);
     if (!cur.head) {
       ctx.fs.remove(p.destination, true); // a half-made checkout from a crash is not a checkout
-      await run(ctx, p, ["git", "init", "-q", dest]);
-      await run(ctx, p, ["git", "-C", dest, "remote", "add", "origin", p.repository]);
       ctx.log.progress(`git: cloning ${redactUrl(p.repository)} at ${rev}`);
-    } else if (cur.origin !== p.repository) {
-      await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
+      if (SHA.test(rev)) {
+        // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
+        await run(ctx, p, ["git", "init", "-q", dest]);
+        await run(ctx, p, ["git", "-C", dest, "remote", "add", "origin", p.repository]);
+        await fetchAndCheckout(ctx, p, dest, cur, depth);
+      } else {
+        await run(ctx, p, cloneArgv(p.repository, dest, rev, depth));
+      }
+    } else {
+      if (cur.origin !== p.repository)
+        await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
+      await fetchAndCheckout(ctx, p, dest, cur, depth);
     }
-    const depth = p.depth ?? (SHA.test(rev) ? 0 : 1);
-    const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
-    const refspec = cur.branch
-      ? `+refs/heads/${cur.branch}`
-      : SHA.test(rev)
-        ? cur.target
-        : `+refs/tags/${rev}`;
-    try {
-      await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "--no-tags", ...depthArgs, "origin", refspec]);
-    } catch (err) {
-      // a server may refuse a commit id that is not a branch tip: fetch everything instead
-      if (!SHA.test(rev)) throw err;
-      await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
-    }
-    const checkout = cur.branch ? ["-B", cur.branch, cur.target] : ["--detach", cur.target];
-    await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f", ...checkout]);
-    await run(ctx, p, ["git", "-C", dest, "reset", "-q", "--hard", cur.target]);
-    ctx.shared.set(`git:${p.destination}`, cur.target);
+    // what is checked out now; a clone takes the branch or tag as the remote has it at that
+    // moment, which may be newer than what read saw (the verifying read asks the remote again)
+    const head = await localHead(ctx, dest);
+    if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
+    if (head !== cur.target)
+      ctx.log.info(
+        `git: ${rev} of ${redactUrl(p.repository)} moved while cloning; checked out ${short(head)} (not ${short(cur.target)})`,
+      );
+    ctx.shared.set(`git:${p.destination}`, head);
   },
 });
+
+/**
+ * The one process of a fresh branch or tag checkout. Pure. `--branch` takes a branch or a tag,
+ * branch first, as resolveRevision does, and makes a local branch of that name (a tag is
+ * checked out detached). A repository given as a local path is copied, not fetched, and git
+ * then ignores --depth (with a warning): --no-local makes it fetch, so the checkout is shallow
+ * as promised; git ignores --no-local for URLs. A full clone of a local path keeps git's
+ * hardlinked copy, the cheapest there is.
+ */
+export function cloneArgv(repository: string, dest: string, rev: string, depth: number): string[] {
+  return [
+    "git",
+    "clone",
+    "-q",
+    "--no-tags",
+    ...(depth > 0 ? [`--depth=${depth}`, "--no-local"] : []),
+    "--branch",
+    rev,
+    "--single-branch",
+    "--",
+    repository,
+    dest,
+  ];
+}
+
+/** The commit `cur.target` (with its branch) fetched into an existing repository and checked out. */
+async function fetchAndCheckout(
+  ctx: ResourceContext,
+  p: GitProps,
+  dest: string,
+  cur: GitState,
+  depth: number,
+): Promise<void> {
+  const rev = p.revision ?? "master";
+  const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
+  const refspec = cur.branch ? `+refs/heads/${cur.branch}` : SHA.test(rev) ? cur.target : `+refs/tags/${rev}`;
+  try {
+    await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "--no-tags", ...depthArgs, "origin", refspec]);
+  } catch (err) {
+    // a server may refuse a commit id that is not a branch tip: fetch everything instead
+    if (!SHA.test(rev)) throw err;
+    await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
+  }
+  // -f resets index and working tree to the target (git's own reset_tree, as reset --hard):
+  // local changes to tracked files, staged files and a half-done merge are thrown away, and
+  // untracked files are left alone as reset --hard leaves them. So no reset --hard after it.
+  const checkout = cur.branch ? ["-B", cur.branch, cur.target] : ["--detach", cur.target];
+  await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f", ...checkout]);
+}
 
 async function localHead(ctx: ResourceContext, dest: string): Promise<string | undefined> {
   const st = ctx.fs.stat(`${ctx.fs.inside(dest)}/.git`);
@@ -114,20 +182,34 @@ async function localHead(ctx: ResourceContext, dest: string): Promise<string | u
   return res.code === 0 ? res.stdout.trim() : undefined;
 }
 
+function prefetchKey(p: GitProps): string {
+  return `git-ls-remote:${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
+}
+
+/** "https://…", "ssh://…", "file://…", "git@host:path", "host:path" or "/abs/path". Pure. */
+export function isRepositoryAddress(repository: string): boolean {
+  if (repository.startsWith("/")) return true;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repository)) return true;
+  // scp-like syntax: a colon before any slash (git's own rule for telling it from a path)
+  const colon = repository.indexOf(":");
+  const slash = repository.indexOf("/");
+  return colon > 0 && (slash === -1 || colon < slash);
+}
+
 async function resolveRevision(
   ctx: ResourceContext,
   p: GitProps,
+  signal?: AbortSignal,
 ): Promise<{ target: string; branch?: string }> {
   const rev = p.revision ?? "master";
   if (SHA.test(rev)) return { target: rev };
-  const out = await run(ctx, p, [
-    "git",
-    "ls-remote",
-    p.repository,
-    `refs/heads/${rev}`,
-    `refs/tags/${rev}`,
-    `refs/tags/${rev}^{}`,
-  ]);
+  const out = await run(
+    ctx,
+    p,
+    ["git", "ls-remote", "--", p.repository, `refs/heads/${rev}`, `refs/tags/${rev}`, `refs/tags/${rev}^{}`],
+    false,
+    signal,
+  );
   const refs = new Map<string, string>();
   for (const line of out.split("\n")) {
     const [sha, ref] = line.split("\t");
@@ -140,10 +222,17 @@ async function resolveRevision(
   throw new RunError(`revision "${rev}" is not a branch or tag of ${redactUrl(p.repository)}`);
 }
 
-async function run(ctx: ResourceContext, p: GitProps, argv: string[], allowFail = false): Promise<string> {
-  const opts = {
+async function run(
+  ctx: ResourceContext,
+  p: GitProps,
+  argv: string[],
+  allowFail = false,
+  signal?: AbortSignal,
+): Promise<string> {
+  const opts: ExecOptions = {
     env: gitEnv(ctx.env, { sshKey: p.sshKey }),
     timeoutMs: (p.timeout ?? 120) * 1000,
+    signal,
     uid: p.user === undefined ? undefined : ctx.ids.uid(p.user),
     gid: p.group === undefined ? undefined : ctx.ids.gid(p.group),
   };
@@ -151,11 +240,25 @@ async function run(ctx: ResourceContext, p: GitProps, argv: string[], allowFail 
     const res = await ctx.exec(argv, opts);
     return res.code === 0 ? res.stdout : "";
   }
-  try {
-    return (await execOk(argv, opts)).stdout;
-  } catch (err) {
-    throw new RunError(redactUrl((err as Error).message));
-  }
+  const res = await ctx.exec(argv, opts).catch((err: Error) => {
+    if (err instanceof TimeoutError)
+      throw new TimeoutError(`${shown(argv)} did not finish within ${p.timeout ?? 120} s`);
+    throw new RunError(redactUrl(err.message));
+  });
+  if (res.code !== 0)
+    throw new RunError(
+      `${shown(argv)} failed: ${redactUrl(lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`)}`,
+    );
+  return res.stdout;
+}
+
+/**
+ * A command as an error shows it: credentials redacted BEFORE it is shortened, so a cut can
+ * never leave half a token that the redaction no longer recognises.
+ */
+function shown(argv: string[]): string {
+  const s = redactUrl(argv.join(" "));
+  return `\`${s.length > 80 ? `${s.slice(0, 77)}...` : s}\``;
 }
 
 function short(sha: string): string {

@@ -20,6 +20,7 @@ export const template = defineResource<TemplateProps & { bytes?: Buffer }, FileS
   actions: ["create", "create-if-missing", "delete", "touch"],
   defaultAction: "create",
   runsEveryTime: (p) => p.action === "touch",
+  groupsWrites: true,
   id: (p) => `template[${p.path}]`,
   validate(p, repoDir) {
     // render now, at compile time: a syntax error or a variable the resource does not pass is

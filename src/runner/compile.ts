@@ -195,9 +195,7 @@ export function locationOf(err: Error, repoDir: string): SourceLocation | undefi
  * source-mapped stack as text for every resource was most of the compile phase's time.
  */
 export function callerLocation(repoDir: string): SourceLocation | undefined {
-  const saved = Error.prepareStackTrace;
-  // another stack formatter (a test runner's source-map support) may know maps Node does not
-  if (saved !== undefined) return locationOf(new Error(), repoDir);
+  const saved = Error.prepareStackTrace; // Node 20 has a default one: it is restored, not skipped
   let sites: NodeJS.CallSite[] = [];
   try {
     Error.prepareStackTrace = (_err, callSites) => callSites;
@@ -212,21 +210,37 @@ export function callerLocation(repoDir: string): SourceLocation | undefined {
     const line = site.getLineNumber();
     const column = site.getColumnNumber();
     if (!file || line === null || column === null || file.startsWith("node:")) continue;
-    let source = file;
-    let sourceLine = line;
-    const map = findSourceMap(file);
-    if (map) {
-      const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number };
-      if (entry.originalSource === undefined || entry.originalLine === undefined) continue;
-      source = entry.originalSource;
-      sourceLine = entry.originalLine + 1;
+    // a loop in a recipe declares from one call site many times: map each frame once
+    const key = `${repoDir}\0${file}:${line}:${column}`;
+    let found = frameLocations.get(key);
+    if (found === undefined) {
+      found = frameLocation(file, line, column, repoDir);
+      frameLocations.set(key, found);
     }
-    const abs = source.startsWith("file://") ? fileURLToPath(source) : source;
-    const rel = path.relative(repoDir, abs);
-    if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
-      return { file: rel, line: sourceLine };
+    if (found) return found;
   }
-  return undefined;
+  // a test runner may load the recipe bundle through its own loader, with source maps only its
+  // stack formatter knows: ask that formatter (slow, and only when the call sites found nothing)
+  return saved !== undefined ? locationOf(new Error(), repoDir) : undefined;
+}
+
+const frameLocations = new Map<string, SourceLocation | null>();
+
+/** A stack frame's place in the config repo, through its source map; null when outside it. */
+function frameLocation(file: string, line: number, column: number, repoDir: string): SourceLocation | null {
+  // recipes run only as the esbuild bundle, which carries its source map: a frame Node has no
+  // map for is not a recipe's (or another loader ran the bundle: callerLocation falls back)
+  const map = findSourceMap(file);
+  if (!map) return null;
+  const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number };
+  if (entry.originalSource === undefined || entry.originalLine === undefined) return null;
+  const source = entry.originalSource;
+  const sourceLine = entry.originalLine + 1;
+  const abs = source.startsWith("file://") ? fileURLToPath(source) : source;
+  const rel = path.relative(repoDir, abs);
+  if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
+    return { file: rel, line: sourceLine };
+  return null;
 }
 
 export function notificationTargets(spec: NotificationSpec | NotificationSpec[] | undefined) {

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { DeclaredResource } from "../core/declared.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Change, Guard, ResourceContext, ResourceKind } from "../core/resource.ts";
+import type { StagedWrite } from "../host/root-fs.ts";
 import { resourceKinds } from "../resources/index.ts";
 import type { CompiledRun } from "./compile.ts";
 import { notificationTargets } from "./compile.ts";
@@ -69,8 +70,70 @@ export async function converge(
     }
   };
 
+  // Consecutive file writes share one write group (see RootFs.openWriteGroup): each is applied
+  // up to its fsync, the group fsyncs them together, then each is renamed, checked and reported
+  // in declaration order. Only resources nothing else can observe in between are grouped.
+  let group: Grouped[] = [];
+  const groupPaths = new Set<string>();
+  const immediate = (r: DeclaredResource) =>
+    notificationTargets(r.common.notifies).some((t) => t.timing === "immediate") ||
+    (subscribers.get(r.id) ?? []).some((s) => s.timing === "immediate");
+  const groupable = (r: DeclaredResource) =>
+    !opts.dryRun &&
+    resourceKinds[r.kind].groupsWrites === true &&
+    r.common.onlyIf === undefined &&
+    r.common.notIf === undefined &&
+    !r.common.retries &&
+    !immediate(r);
+
+  const flushGroup = async () => {
+    if (group.length === 0) return;
+    const items = group;
+    group = [];
+    groupPaths.clear();
+    const staged = await ctx.fs.syncWriteGroup();
+    let stop: ResourceResult | undefined;
+    for (const it of items) {
+      const mine = staged.slice(it.from, it.to);
+      if (stop) {
+        for (const w of mine) w.discard();
+        continue;
+      }
+      const res = await finishGrouped(it.started, mine);
+      emit(res);
+      if (res.status === "failed") {
+        if (!it.r.common.ignoreFailure) stop = res;
+        continue;
+      }
+      if (res.status === "updated") await notify(it.r);
+    }
+    if (stop) throw new Stop(stop);
+  };
+
+  // slow look-ups (a git remote) start now and overlap with the resources declared before them;
+  // a guarded resource may never be read, so nothing is started for it
+  const prefetches = new AbortController();
+  for (const r of run.resources) {
+    const kind = resourceKinds[r.kind] as ResourceKind;
+    if (kind.prefetch && r.common.onlyIf === undefined && r.common.notIf === undefined)
+      kind.prefetch(ctx, r.props, prefetches.signal);
+  }
+
   try {
     for (const r of run.resources) {
+      if (groupable(r)) {
+        const target = String(r.props[resourceKinds[r.kind].nameProp]);
+        if (groupPaths.has(target)) await flushGroup();
+        if (group.length === 0) ctx.fs.openWriteGroup();
+        const from = ctx.fs.groupSize;
+        const started = await startOne(r, ctx, opts, undefined, undefined);
+        group.push({ r, started, from, to: ctx.fs.groupSize });
+        groupPaths.add(target);
+        if (("result" in started && started.result.status === "failed") || group.length >= GROUP_MAX)
+          await flushGroup();
+        continue;
+      }
+      await flushGroup();
       const res = await runOne(r, ctx, opts, undefined, undefined);
       emit(res);
       if (res.status === "failed") {
@@ -79,6 +142,7 @@ export async function converge(
       }
       if (res.status === "updated" || res.status === "ran" || res.status === "would-update") await notify(r);
     }
+    await flushGroup();
     // delayed notifications: each target once, in the order first notified
     while (delayed.length > 0) {
       const d = delayed.shift()!;
@@ -99,11 +163,19 @@ export async function converge(
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
     error = `${err.result.id} (${err.result.source ?? `recipe ${err.result.recipe}`}): ${err.result.error}`;
+  } finally {
+    prefetches.abort();
+    // only after an unexpected error can a group still be open: nothing of it is published
+    if (group.length > 0) for (const w of await ctx.fs.syncWriteGroup()) w.discard();
   }
 
+  // what the first git resource checked out (a clone may take a newer tip than read saw), or
+  // the commit it found up to date
   const appRevision = run.resources
     .filter((r) => r.kind === "git")
-    .map((r) => ctx.shared.get(`git-head:${r.id}`))[0] as string | undefined;
+    .map((r) => ctx.shared.get(`git:${r.props.destination}`) ?? ctx.shared.get(`git-head:${r.id}`))[0] as
+    | string
+    | undefined;
   return {
     runId: opts.runId ?? randomUUID(),
     role: run.role,
@@ -149,25 +221,64 @@ async function runOne(
   notifiedAction: string | undefined,
   notifiedBy: string | undefined,
 ): Promise<ResourceResult> {
+  const started = await startOne(r, ctx, opts, notifiedAction, notifiedBy);
+  return "result" in started ? started.result : finishOne(started.applied);
+}
+
+/** The most writes one group holds: each keeps its temporary file open until it is renamed. */
+const GROUP_MAX = 128;
+
+interface Applied {
+  ctx: ResourceContext;
+  kind: ResourceKind;
+  props: Record<string, unknown>;
+  changes: Change[];
+  out: (
+    status: ResourceResult["status"],
+    changes: Change[],
+    extra?: Partial<ResourceResult>,
+  ) => ResourceResult;
+  notified: boolean;
+}
+
+/** The first half of a resource's run: a final result, or an apply still to be checked. */
+type Started = { result: ResourceResult } | { applied: Applied };
+
+interface Grouped {
+  r: DeclaredResource;
+  started: Started;
+  /** its writes in the write group: [from, to) */
+  from: number;
+  to: number;
+}
+
+/** Guards, prepare, read, diff and apply. Never throws: failures are results. */
+async function startOne(
+  r: DeclaredResource,
+  ctx: ResourceContext,
+  opts: ConvergeOptions,
+  notifiedAction: string | undefined,
+  notifiedBy: string | undefined,
+): Promise<Started> {
   const kind = resourceKinds[r.kind] as ResourceKind;
-  const started = Date.now();
+  const startedAt = Date.now();
   const out = (status: ResourceResult["status"], changes: Change[], extra: Partial<ResourceResult> = {}) => ({
     ...base(r),
     status,
     changes: r.common.sensitive ? changes.map((c) => ({ what: c.what })) : changes,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - startedAt,
     ...(notifiedBy ? { note: `notified by ${notifiedBy}` } : {}),
     ...extra,
   });
   try {
     if (!notifiedBy) {
       const skip = await guardSays(ctx, r);
-      if (skip) return out("skipped", [], { note: skip });
+      if (skip) return { result: out("skipped", [], { note: skip }) };
     }
     // a notification runs "refresh" through the kind, any other action as the resource's action
     if (notifiedAction === "refresh" && kind.refresh) {
       if (!opts.dryRun) await kind.refresh(ctx, r.props, notifiedAction);
-      return out(opts.dryRun ? "would-update" : "updated", [{ what: "refresh" }]);
+      return { result: out(opts.dryRun ? "would-update" : "updated", [{ what: "refresh" }]) };
     }
     let props = notifiedAction ? { ...r.props, action: notifiedAction } : r.props;
     if (kind.prepare) props = (await kind.prepare(ctx, props)) as Record<string, unknown>;
@@ -175,26 +286,53 @@ async function runOne(
     // the application's revision is what a git resource converges to, changed or not
     if (r.kind === "git") ctx.shared.set(`git-head:${r.id}`, (current as { target?: string }).target);
     const changes = kind.diff(props, current);
-    if (changes.length === 0) return out("up-to-date", []);
-    if (opts.dryRun) return out("would-update", changes);
+    if (changes.length === 0) return { result: out("up-to-date", []) };
+    if (opts.dryRun) return { result: out("would-update", changes) };
     await withRetries(r, () => kind.apply(ctx, props, changes, current));
-    const once = kind.runsEveryTime?.(props) ?? false;
-    if (once) {
-      return out(
-        "ran",
-        changes,
-        notifiedBy ? {} : { note: "runs on every converge unless guarded (creates, onlyIf, notIf)" },
-      );
+    return { applied: { ctx, kind, props, changes, out, notified: notifiedBy !== undefined } };
+  } catch (err) {
+    return { result: out("failed", [], { error: errorMessage(err).split("\n")[0] }) };
+  }
+}
+
+/** After apply: read + diff again must be empty, or the resource did not converge. */
+async function finishOne(a: Applied): Promise<ResourceResult> {
+  const { kind, props, changes, out } = a;
+  try {
+    if (kind.runsEveryTime?.(props)) {
+      const note = a.notified
+        ? {}
+        : { note: "runs on every converge unless guarded (creates, onlyIf, notIf)" };
+      return out("ran", changes, note);
     }
-    const after = kind.diff(props, await kind.read(ctx, props));
+    const after = kind.diff(props, await kind.read(a.ctx, props));
     if (after.length > 0)
       return out("failed", changes, {
         error: `did not converge: still ${after.map((c) => c.what).join("; ")}`,
       });
     return out("updated", changes);
   } catch (err) {
-    return out("failed", [], { error: errorMessage(err).split("\n")[0] });
+    return out("failed", changes, { error: errorMessage(err).split("\n")[0] });
   }
+}
+
+/** A grouped resource once its group is fsynced: publish its writes (rename), then check it. */
+async function finishGrouped(started: Started, writes: StagedWrite[]): Promise<ResourceResult> {
+  if ("result" in started) {
+    for (const w of writes) w.discard(); // an apply that failed half way
+    return started.result;
+  }
+  const { out, changes } = started.applied;
+  const failed = writes.find((w) => w.error);
+  try {
+    if (failed) throw failed.error;
+    for (const w of writes) w.publish();
+  } catch (err) {
+    for (const w of writes) w.discard();
+    const msg = errorMessage(err).split("\n")[0];
+    return out("failed", changes, { error: failed ? `fsync of ${failed.path} failed: ${msg}` : msg });
+  }
+  return finishOne(started.applied);
 }
 
 async function withRetries(r: DeclaredResource, fn: () => Promise<void> | void): Promise<void> {
