@@ -14,7 +14,6 @@ import { redactUrl } from "../resources/git-env.ts";
 import { acquireLock } from "../runner/lock.ts";
 import type { ResourceResult } from "../runner/report.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
-import { convergeSession } from "../runner/session.ts";
 import {
   type BootConfig,
   DEFAULT_STATE_DIR,
@@ -109,6 +108,14 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     preloaded = true;
     void import("@aws-sdk/client-auto-scaling").catch(() => {});
   };
+  // The converge machinery (resource kinds, templates, diffs, the recipe compiler) is most of
+  // muster's code: loaded while git fetches, not before the boot's first stage.
+  let session: Promise<typeof import("../runner/session.ts")> | undefined;
+  const loadSession = () => {
+    session ??= import("../runner/session.ts");
+    session.catch(() => {}); // the converge stage awaits it and reports a failure
+    return session;
+  };
 
   try {
     const record = await runPipeline({
@@ -137,6 +144,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
             env,
           });
           preloadLifecycleClient();
+          void loadSession();
           const r = await fetching;
           timings.transferMs += r.transferMs;
           facts.checkout = { dir: r.dir, commit: r.commit, transferMs: r.transferMs };
@@ -168,6 +176,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           const started = Date.now();
           try {
             const id = facts.identity;
+            const { convergeSession } = await loadSession();
             const report = await convergeSession({
               repoDir: facts.checkout!.dir,
               role: facts.role!,
