@@ -533,7 +533,8 @@ async function convergeBench(): Promise<void> {
   process.stdout.write(report);
   const resultsDir = path.join(REPO, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, quick ? "quick.md" : "latest.md");
+  const name = quick ? "quick" : peers.includes("ansible") ? "latest" : "no-ansible";
+  const file = path.join(resultsDir, `${name}.md`);
   writeFileSync(file, report);
   say(
     `wrote ${path.relative(REPO, file)}; ${failures === 0 ? "every check passed" : `${failures} check(s) FAILED`}`,

@@ -10,6 +10,7 @@ import {
   createGroup,
   globalTimeoutMs,
   instanceIdFor,
+  launchBackoffMs,
   MAX_GLOBAL_TIMEOUT_MS,
   nextDeadline,
   step,
@@ -477,6 +478,45 @@ describe("instances that die", () => {
     expect(g.send({ type: "instance-launched", instanceId: I1 }, 20)).toEqual([
       `note: launch finished while Terminated: ignored`,
     ]);
+  });
+});
+
+describe("launches that keep failing", () => {
+  it("the first replacement goes at once, then 1 s, 2 s, 4 s ... up to 30 s", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(launchBackoffMs)).toEqual([
+      0, 1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
+  });
+
+  it("instances that die before InService are replaced ever more slowly; one InService resets it", () => {
+    const g = new Group(PLAIN, 1);
+    expect(g.send({ type: "instance-died", instanceId: I1, reason: "init exited" }, 100)).toContain(
+      `launch ${I2}`,
+    );
+    const second = g.send({ type: "instance-died", instanceId: I2, reason: "init exited" }, 200);
+    expect(second).not.toContain(`launch ${I3}`);
+    expect(second).toContain("note: 2 launches in a row ended before InService: the next launch waits 1 s");
+    expect(nextDeadline(g.state)).toBe(1200);
+    expect(g.send({ type: "tick" }, 1199)).toEqual([]);
+    expect(g.send({ type: "tick" }, 1200)).toContain(`launch ${I3}`);
+    g.send({ type: "instance-died", instanceId: I3 }, 1300);
+    expect(nextDeadline(g.state)).toBe(3300);
+    g.send({ type: "tick" }, 3300);
+    g.bringUp(I4, 3400);
+    expect(g.inst(I4).state).toBe("InService");
+    expect(g.state.launchFailures).toBe(0);
+    expect(nextDeadline(g.state)).toBeUndefined();
+  });
+
+  it("an ABANDONed launch counts as a failed launch", () => {
+    const g = new Group(HOOKED, 1);
+    g.send({ type: "instance-launched", instanceId: I1 }, 0);
+    g.send({ type: "lifecycle-action-completed", instanceId: I1, result: "ABANDON" }, 10);
+    g.send({ type: "instance-died", instanceId: I1 }, 20); // the stop it asked for
+    g.send({ type: "instance-launched", instanceId: I2 }, 30);
+    const out = g.send({ type: "lifecycle-action-completed", instanceId: I2, result: "ABANDON" }, 40);
+    expect(out).toContain("note: 2 launches in a row ended before InService: the next launch waits 1 s");
+    expect(g.state.launchFailures).toBe(2);
   });
 });
 

@@ -118,6 +118,9 @@ export interface AsgState {
   nextSeq: number;
   lastScaleOutAt?: number;
   lastScaleInAt?: number;
+  /** Launches in a row that ended before InService, and the earliest time of the next launch. */
+  launchFailures?: number;
+  nextLaunchAt?: number;
 }
 
 export type AsgEvent =
@@ -299,12 +302,26 @@ function clampNote(requested: number, s: AsgState): string {
   return `desired capacity ${requested} is outside [${s.config.min}, ${s.config.max}]: using ${s.desired}`;
 }
 
+/**
+ * How long the group waits before the next launch after `failures` launches in a row ended
+ * before InService: the first replacement goes at once, then 1 s, 2 s, 4 s ... up to 30 s. A
+ * group whose instances die at once (a broken image, a bad init) would otherwise launch and
+ * kill instances as fast as the machine allows; EC2 Auto Scaling also backs off failing launches.
+ * Pure.
+ */
+export function launchBackoffMs(failures: number): number {
+  if (failures <= 1) return 0;
+  return Math.min(1000 * 2 ** (failures - 2), 30_000);
+}
+
 /** The earliest time a `tick` has something to do (a lifecycle timeout, a grace period end). */
 export function nextDeadline(state: AsgState): number | undefined {
   let next: number | undefined;
   const consider = (t: number) => {
     if (next === undefined || t < next) next = t;
   };
+  if (state.nextLaunchAt !== undefined && activeInstances(state).length < state.desired)
+    consider(state.nextLaunchAt);
   for (const i of state.instances) {
     if (i.lifecycleAction) consider(i.lifecycleAction.timeoutAt);
     if (graceWaiting(state, i)) consider(i.inServiceAt! + state.config.healthCheckGracePeriodMs);
@@ -380,7 +397,7 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       if (hook) {
         wait(i, hook, "autoscaling:EC2_INSTANCE_LAUNCHING", "Pending:Wait", now, actions);
       } else {
-        putInService(i, "launched (no launch lifecycle hook)", now, actions);
+        putInService(s, i, "launched (no launch lifecycle hook)", now, actions);
       }
       return;
     }
@@ -398,6 +415,7 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       }
       const reason = e.reason;
       const cause = reason ? `${what}: ${reason}` : what;
+      if (i.inServiceAt === undefined) launchFailed(s, now, actions);
       i.health = "Unhealthy";
       i.cause = cause;
       endAction(i, "ABANDON", "terminated", actions);
@@ -580,8 +598,9 @@ function completeAction(
   if (wasLaunch && i.state === "Pending:Wait") {
     if (result === "CONTINUE") {
       transition(i, "Pending:Proceed", cause, actions);
-      putInService(i, cause, now, actions);
+      putInService(s, i, cause, now, actions);
     } else {
+      launchFailed(s, now, actions);
       beginTermination(s, i, `launch ${cause}`, now, actions);
     }
     return;
@@ -593,7 +612,21 @@ function completeAction(
   }
 }
 
-function putInService(i: AsgInstance, cause: string, now: number, actions: AsgAction[]): void {
+/** A launch ended before InService: the next one waits (launchBackoffMs). */
+function launchFailed(s: AsgState, now: number, actions: AsgAction[]): void {
+  s.launchFailures = (s.launchFailures ?? 0) + 1;
+  const wait = launchBackoffMs(s.launchFailures);
+  s.nextLaunchAt = now + wait;
+  if (wait > 0)
+    actions.push({
+      type: "note",
+      message: `${s.launchFailures} launches in a row ended before InService: the next launch waits ${wait / 1000} s`,
+    });
+}
+
+function putInService(s: AsgState, i: AsgInstance, cause: string, now: number, actions: AsgAction[]): void {
+  s.launchFailures = 0;
+  s.nextLaunchAt = undefined;
   transition(i, "InService", cause, actions);
   i.inServiceAt = now;
   i.registered = true;
@@ -647,6 +680,7 @@ function stop(i: AsgInstance, actions: AsgAction[]): void {
 function reconcile(s: AsgState, now: number, actions: AsgAction[]): void {
   const active = activeInstances(s);
   if (active.length < s.desired) {
+    if (s.nextLaunchAt !== undefined && now < s.nextLaunchAt) return; // launch backoff (nextDeadline)
     const n = s.desired - active.length;
     for (let k = 0; k < n; k++) {
       const id = instanceIdFor(s.nextSeq++);
