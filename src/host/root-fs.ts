@@ -118,7 +118,9 @@ export class RootFs {
       if (isLast && !followLast) return next;
       let st: fs.Stats | undefined;
       try {
-        st = fs.lstatSync(next);
+        // throwIfNoEntry: a missing path is the common case of a cold run, and a thrown error
+        // (with its stack) costs more than the lstat itself
+        st = fs.lstatSync(next, { throwIfNoEntry: false });
       } catch {
         st = undefined;
       }
@@ -141,12 +143,12 @@ export class RootFs {
   }
 
   lstat(p: string): FileStat | undefined {
-    return toStat(tryStat(() => fs.lstatSync(this.resolve(p, false))));
+    return toStat(tryStat(() => fs.lstatSync(this.resolve(p, false), { throwIfNoEntry: false })));
   }
 
   /** Stat following links (inside the root). */
   stat(p: string): FileStat | undefined {
-    return toStat(tryStat(() => fs.statSync(this.resolve(p, true))));
+    return toStat(tryStat(() => fs.statSync(this.resolve(p, true), { throwIfNoEntry: false })));
   }
 
   readFile(p: string): Buffer | undefined {
@@ -319,7 +321,7 @@ function closeQuietly(fd: number): void {
   } catch {}
 }
 
-function tryStat(fn: () => fs.Stats): fs.Stats | undefined {
+function tryStat(fn: () => fs.Stats | undefined): fs.Stats | undefined {
   try {
     return fn();
   } catch (err) {

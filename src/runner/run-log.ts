@@ -28,7 +28,8 @@ export function openRunLog(root: string, file: string, base: Record<string, unkn
 }
 
 export function redactDeep(v: unknown): unknown {
-  if (typeof v === "string") return redactUrl(v);
+  // credentials in a URL always come with an "@": most strings need no regex at all
+  if (typeof v === "string") return v.includes("@") ? redactUrl(v) : v;
   if (Array.isArray(v)) return v.map(redactDeep);
   if (v && typeof v === "object" && !(v instanceof Buffer))
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x)]));

@@ -5,7 +5,7 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Attrs } from "../config/attributes.ts";
@@ -110,6 +110,9 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
 async function gitHead(dir: string): Promise<string | undefined> {
   const fromFiles = readHeadFromFiles(dir);
   if (fromFiles) return fromFiles;
+  // only a working tree's top has .git; a directory inside another repository (examples/ in
+  // muster's own) has no revision of its own, and needs no git process to say so
+  if (!existsSync(path.join(dir, ".git"))) return undefined;
   const res = await exec(["git", "-C", dir, "rev-parse", "--show-toplevel", "HEAD"], {
     timeoutMs: 10_000,
   }).catch(() => undefined);
