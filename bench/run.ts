@@ -62,16 +62,19 @@ const { values: flags } = parseArgs({
     "no-ansible": { type: "boolean", default: false },
     "no-fleet": { type: "boolean", default: false },
     "fleet-only": { type: "boolean", default: false },
+    trees: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench [-- --quick | --no-ansible | --no-fleet | --fleet-only]\n" +
+    "usage: npm run bench [-- --quick | --no-ansible | --no-fleet | --fleet-only | --trees DIR]\n" +
       "  --quick         N = 50 and 200, 2 runs, no ansible (writes bench/results/quick.md)\n" +
       "  --no-ansible    leave ansible-playbook out\n" +
       "  --no-fleet      leave out the local fleet benchmark that runs at the end (bench/fleet.ts)\n" +
       "  --fleet-only    run only the fleet benchmark (writes bench/results/fleet.md)\n" +
+      "  --trees DIR     put every tool's converged trees in DIR instead of /tmp/peerbench\n" +
+      "                  (writes *-trees-elsewhere.md)\n" +
       "  RUNS=k          runs per case for muster and puppet (default 5)\n" +
       '  FLEET_COUNTS="1 5 20"  instances launched at once, one fleet per count (default 1 5 20)\n',
   );
@@ -87,6 +90,13 @@ const N = quick ? 50 : 500;
 const NS = quick ? 200 : 2000;
 const NMID = (N + NS) / 2; // muster only: the linearity point
 const RUNS = positiveInt(process.env.RUNS) ?? (quick ? 2 : 5);
+/**
+ * Where every tool's converged trees go: B, as the shared reference's run.sh has them, or
+ * --trees DIR. The directory matters on this machine's ext4: creating files under /tmp/peerbench
+ * (a directory that has held thousands of trees) was measured up to 50 times slower than under a
+ * new directory beside it, for every tool; --trees shows how much of a cold run that is.
+ */
+const TREES = flags.trees ? path.resolve(flags.trees) : B;
 const ANSIBLE_RUNS = 1; // about 6 minutes a run at N = 500, 20+ at N = 2000
 
 // ---------------------------------------------------------------------------------------------
@@ -117,7 +127,7 @@ const peerEnv = { ...baseEnv, PATH: PEER_PATH };
 const inPeers = (cmd: string) => ["bash", "-c", `cd ${PEERS_DIR} && source env.sh && exec ${cmd}`];
 
 function peerRunner(tool: Peer): Runner {
-  const tree = (n: number) => path.join(B, `${tool}-${n}`);
+  const tree = (n: number) => path.join(TREES, `${tool}-${n}`);
   return {
     tool,
     tree,
@@ -175,6 +185,10 @@ const musterRunner: Runner = {
 
 /** Copy what the build needs and run scripts/build.mjs on the copy; node_modules is shared. */
 function buildSnapshot(): void {
+  built = {
+    rev: firstLine(sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"])),
+    dirty: sh("git", ["-C", REPO, "status", "--porcelain", "--", "src"]).trim() !== "",
+  };
   rmSync(BUILD, { recursive: true, force: true });
   mkdirSync(BUILD, { recursive: true });
   for (const item of ["package.json", "tsconfig.json", "bin", "scripts", "src"])
@@ -184,7 +198,7 @@ function buildSnapshot(): void {
 }
 
 function sandbox(n: number): string {
-  return path.join(B, `muster-${n}`);
+  return path.join(TREES, `muster-${n}`);
 }
 
 function logOf(kase: string, tool: Tool): string {
@@ -220,6 +234,10 @@ interface Entry {
 
 /**
  * Run a case: run i of every tool before run i + 1 of any, so drift on the machine is shared.
+ * A tool with fewer runs (ansible: one) runs in the last rounds, not the first: its minutes of
+ * creating thousands of files leave the disk busy and its directories' block groups fuller, and
+ * the other tools' runs after it in the same case measured that, not themselves (cold-2000:
+ * muster 0.67 s before ansible's run, 1.6-2.1 s after it).
  * A failed converge counts as a failure and its time is not used.
  */
 async function runCase(kase: string, n: number, entries: Entry[], cold: boolean): Promise<void> {
@@ -227,7 +245,7 @@ async function runCase(kase: string, n: number, entries: Entry[], cold: boolean)
   const most = Math.max(...entries.map((e) => e.runs));
   for (let i = 0; i < most; i++) {
     for (const { runner, runs } of entries) {
-      if (i >= runs) continue;
+      if (i < most - runs) continue;
       if (cold) runner.clear(n);
       const { argv, env } = runner.converge(n, kase, cold);
       const log = logOf(kase, runner.tool);
@@ -236,10 +254,11 @@ async function runCase(kase: string, n: number, entries: Entry[], cold: boolean)
         logFile: log,
         errFile: runner.tool === "muster" ? `${log}.err` : undefined,
       });
-      say(`${kase} ${runner.tool} run ${i + 1}/${runs}: ${fmtMs(res.ms)}, exit ${res.code}`);
+      const nth = i - (most - runs) + 1;
+      say(`${kase} ${runner.tool} run ${nth}/${runs}: ${fmtMs(res.ms)}, exit ${res.code}`);
       if (res.code !== 0) {
         failures++;
-        checks.push(`FAIL ${runner.tool} ${kase}: run ${i + 1} exited ${res.code} (log: ${log})`);
+        checks.push(`FAIL ${runner.tool} ${kase}: run ${nth} exited ${res.code} (log: ${log})`);
         continue;
       }
       samples.get(runner.tool)!.push(res);
@@ -410,10 +429,12 @@ function firstLine(s: string): string {
   return s.split("\n")[0].trim();
 }
 
+/** The commit the private build was made from (taken when it is built, not when the report is). */
+let built = { rev: "?", dirty: false };
+
 function machine(peers: Peer[]): string[] {
   const muster = firstLine(sh(MUSTER[0], MUSTER.slice(1).concat("--version")));
-  const rev = firstLine(sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]));
-  const dirty = sh("git", ["-C", REPO, "status", "--porcelain", "--", "src"]).trim() !== "";
+  const { rev, dirty } = built;
   const lines = [
     `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
     `- muster ${muster} (${rev}${dirty ? ", with uncommitted changes in src/" : ""}) on Node ${process.version}; ${firstLine(sh("git", ["--version"]))}`,
@@ -461,6 +482,7 @@ async function convergeBench(): Promise<void> {
 
   say(`building dist/ (node scripts/build.mjs) from a copy of the sources in ${BUILD}`);
   buildSnapshot();
+  mkdirSync(TREES, { recursive: true });
   say("making the app repository (peers/mkrepo.sh)");
   execFileSync(path.join(PEERS_DIR, "mkrepo.sh"), { stdio: "inherit" });
   mkdirSync(OUT, { recursive: true });
@@ -507,9 +529,9 @@ async function convergeBench(): Promise<void> {
     `## muster vs ${peers.join(" and ") || "no peers"}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${quick ? " (--quick: indicative only)" : ""}`,
     "",
     ...machine(peers),
-    `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool; the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
+    `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool (ansible's one run in the last round); the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
     `- workload: /work/shared/bench (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
-    "- cold: the tree removed before each run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes",
+    `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree removed before each run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes`,
     ...(caLine ? [caLine] : []),
     "",
     resultsTable(results, cases, peers),
@@ -533,7 +555,7 @@ async function convergeBench(): Promise<void> {
   process.stdout.write(report);
   const resultsDir = path.join(REPO, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
-  const name = quick ? "quick" : peers.includes("ansible") ? "latest" : "no-ansible";
+  const name = `${quick ? "quick" : peers.includes("ansible") ? "latest" : "no-ansible"}${flags.trees ? "-trees-elsewhere" : ""}`;
   const file = path.join(resultsDir, `${name}.md`);
   writeFileSync(file, report);
   say(

@@ -104,6 +104,26 @@ describe("file writes grouped between fsyncs", () => {
     expect(readFileSync(path.join(root, "d/copied"), "utf8")).toBe("a1\na2\nabsent\n");
   });
 
+  it("a grouped file that ran (touch) still notifies", async () => {
+    const root = tmpDir();
+    const mark = `touch ${root}/d/notified`;
+    const decls: Decl[] = [
+      { kind: "directory", name: "/d" },
+      ...files("/d", ["a1"]),
+      {
+        kind: "file",
+        name: "/d/a1",
+        props: { action: "touch" },
+        common: { notifies: [{ resource: `execute[${mark}]`, action: "run" }] },
+      },
+      { kind: "execute", name: mark, props: { action: "nothing" } },
+    ];
+    const report = await convergeDecls(root, decls);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources.map((r) => `${r.id} ${r.status}`)).toContain(`execute[${mark}] ran`);
+    expect(existsSync(path.join(root, "d/notified"))).toBe(true);
+  });
+
   it("a guard sees the file declared just before it", async () => {
     const root = tmpDir();
     const report = await convergeDecls(root, [

@@ -105,7 +105,7 @@ export async function converge(
         if (!it.r.common.ignoreFailure) stop = res;
         continue;
       }
-      if (res.status === "updated") await notify(it.r);
+      if (res.status === "updated" || res.status === "ran") await notify(it.r);
     }
     if (stop) throw new Stop(stop);
   };
