@@ -15,22 +15,14 @@
  * SIGKILL and no warning, and the controller hears about it as the supervisor's death.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  accessSync,
-  closeSync,
-  constants,
-  mkdirSync,
-  openSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import * as path from "node:path";
 import { type BootRecord, readRecord } from "../boot/state.ts";
 import { errorMessage, RunError, TimeoutError } from "../core/errors.ts";
 import { closeGate, readGate } from "../gate/gate-file.ts";
 import type { GateVerdict } from "../gate/gate-state.ts";
+import { resolveCommand } from "../host/command-path.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
 import {
@@ -84,22 +76,9 @@ const STOP_TIMEOUT_MS = 15_000;
 
 const BOOT_GRACE_MS = 1500;
 
-/** An executable file named `cmd` in one of PATH's directories, as a shell finds it. */
-function onPath(cmd: string, PATH: string | undefined): string | undefined {
-  for (const dir of (PATH ?? "").split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return p;
-    } catch {}
-  }
-  return undefined;
-}
-
 /** The directories of the node running the daemon and of the git it finds. */
 function daemonToolDirs(): string[] {
-  const git = onPath("git", process.env.PATH);
+  const git = resolveCommand("git", process.env.PATH);
   return [path.dirname(process.execPath), ...(git ? [path.dirname(git)] : [])];
 }
 

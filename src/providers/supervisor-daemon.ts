@@ -14,6 +14,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, RunError } from "../core/errors.ts";
+import { resolveCommand } from "../host/command-path.ts";
 import { idResolver } from "../host/ids.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -566,21 +567,6 @@ function procStartOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function resolveCommand(cmd: string, PATH: string | undefined): string | undefined {
-  const executable = (p: string) => {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return fs.statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (cmd.includes("/")) return path.isAbsolute(cmd) && executable(cmd) ? cmd : undefined;
-  for (const dir of (PATH ?? "").split(":"))
-    if (dir && executable(path.join(dir, cmd))) return path.join(dir, cmd);
-  return undefined;
 }
 
 function lastLogLine(file: string): string {
