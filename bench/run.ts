@@ -19,7 +19,16 @@
  * (default "1 5 20") the instance counts of the fleet benchmark.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -92,9 +101,7 @@ const NMID = (N + NS) / 2; // muster only: the linearity point
 const RUNS = positiveInt(process.env.RUNS) ?? (quick ? 2 : 5);
 /**
  * Where every tool's converged trees go: B, as the shared reference's run.sh has them, or
- * --trees DIR. The directory matters on this machine's ext4: creating files under /tmp/peerbench
- * (a directory that has held thousands of trees) was measured up to 50 times slower than under a
- * new directory beside it, for every tool; --trees shows how much of a cold run that is.
+ * --trees DIR (a directory elsewhere on the disk: see moveAside for why that can matter).
  */
 const TREES = flags.trees ? path.resolve(flags.trees) : B;
 const ANSIBLE_RUNS = 1; // about 6 minutes a run at N = 500, 20+ at N = 2000
@@ -140,7 +147,7 @@ function peerRunner(tool: Peer): Runner {
             "startup+facts": inPeers("ansible-playbook -i localhost, -c local ansible/empty.yml -e facts=1"),
           }
         : { startup: inPeers("puppet apply $PUPPET_DIRS -e 'notice(1)'") },
-    clear: (n) => rmSync(tree(n), { recursive: true, force: true }),
+    clear: (n) => moveAside(tree(n)),
     counts: (kase) => peerLogCounts(tool, readLog(logOf(kase, tool))),
   };
 }
@@ -177,11 +184,43 @@ const musterRunner: Runner = {
   },
   startup: { startup: [...MUSTER, "--version"] },
   clear: (n) => {
-    rmSync(sandbox(n), { recursive: true, force: true });
-    rmSync(path.join(B, ".muster-tmp-cold"), { recursive: true, force: true });
+    moveAside(sandbox(n));
+    moveAside(path.join(B, ".muster-tmp-cold"));
   },
   counts: (kase) => musterReportCounts(readLog(logOf(kase, "muster"))),
 };
+
+/**
+ * A cold run needs the previous tree gone, but deleting it just before the run made the run pay
+ * for the deletion. This machine's ext4 has no journal (/proc/fs/jbd2 is empty), and without one
+ * the kernel does not reuse an inode freed in the last minute or so: every file created in a
+ * block group full of just-freed inodes first walks past each of them (fs/ext4/ialloc.c,
+ * find_inode_bit and recently_deleted, the top of a kernel profile of such a run). Measured with
+ * muster's cold-500 in one directory: 0.58 -> 0.93 s over six runs with rm -rf before each,
+ * 0.36 s every time with the tree moved aside; every tool pays that walk, the fastest most in
+ * proportion. So a tree is renamed into a trash directory beside it (the same filesystem), and
+ * the trash is deleted when the whole bench is done. A server booted from an image has no
+ * thousands of freed inodes either.
+ */
+function moveAside(p: string): void {
+  if (!existsSync(p)) return;
+  const trash = path.join(path.dirname(p), TRASH);
+  mkdirSync(trash, { recursive: true });
+  trashDirs.add(trash);
+  try {
+    renameSync(p, path.join(trash, `${path.basename(p)}.${process.pid}.${trashed++}`));
+  } catch {
+    rmSync(p, { recursive: true, force: true });
+  }
+}
+const TRASH = ".bench-trash";
+/** what this run moved aside; a run that was stopped half way leaves its trash to the next */
+const trashDirs = new Set([path.join(B, TRASH), path.join(TREES, TRASH)]);
+let trashed = 0;
+
+function emptyTrash(): void {
+  for (const t of trashDirs) rmSync(t, { recursive: true, force: true });
+}
 
 /** Copy what the build needs and run scripts/build.mjs on the copy; node_modules is shared. */
 function buildSnapshot(): void {
@@ -243,6 +282,7 @@ interface Entry {
 async function runCase(kase: string, n: number, entries: Entry[], cold: boolean): Promise<void> {
   const samples = new Map<Tool, Sample[]>(entries.map((e) => [e.runner.tool, []]));
   const most = Math.max(...entries.map((e) => e.runs));
+  if (cold) await outOfAnsiblesWindow();
   for (let i = 0; i < most; i++) {
     for (const { runner, runs } of entries) {
       if (i < most - runs) continue;
@@ -254,6 +294,7 @@ async function runCase(kase: string, n: number, entries: Entry[], cold: boolean)
         logFile: log,
         errFile: runner.tool === "muster" ? `${log}.err` : undefined,
       });
+      if (runner.tool === "ansible") ansibleEndedAt = Date.now();
       const nth = i - (most - runs) + 1;
       say(`${kase} ${runner.tool} run ${nth}/${runs}: ${fmtMs(res.ms)}, exit ${res.code}`);
       if (res.code !== 0) {
@@ -268,6 +309,25 @@ async function runCase(kase: string, n: number, entries: Entry[], cold: boolean)
     record(kase, runner.tool, samples.get(runner.tool)!);
     check(kase, n, runner);
   }
+}
+
+/**
+ * ansible-playbook creates and deletes a temporary directory per task: thousands of inodes freed
+ * in the minutes of its run. On this machine's journal-less ext4 the next files created nearby
+ * walk past every inode freed in the last 60 s (see moveAside), so a cold case that starts right
+ * after ansible's run measured that. Before a cold case: sync (a dirty inode table block makes
+ * that window 6 minutes), then wait until 61 s have passed since ansible's last run ended.
+ */
+let ansibleEndedAt: number | undefined;
+async function outOfAnsiblesWindow(): Promise<void> {
+  if (ansibleEndedAt === undefined) return;
+  execFileSync("sync");
+  const waitMs = ansibleEndedAt + 61_000 - Date.now();
+  if (waitMs <= 0) return;
+  say(
+    `waiting ${Math.ceil(waitMs / 1000)} s for the inodes ansible's run freed to age (see outOfAnsiblesWindow)`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 function check(kase: string, n: number, runner: Runner): void {
@@ -487,8 +547,8 @@ async function convergeBench(): Promise<void> {
   execFileSync(path.join(PEERS_DIR, "mkrepo.sh"), { stdio: "inherit" });
   mkdirSync(OUT, { recursive: true });
   for (const t of ["muster", ...peers] as Tool[])
-    for (const n of [N, NS, NMID]) rmSync(path.join(B, `${t}-${n}`), { recursive: true, force: true });
-  rmSync(path.join(B, ".muster-tmp"), { recursive: true, force: true });
+    for (const n of [N, NS, NMID]) moveAside(path.join(TREES, `${t}-${n}`));
+  moveAside(path.join(B, ".muster-tmp"));
 
   const runners: Runner[] = [musterRunner, ...peers.map(peerRunner)];
   const entries = (opts: { ansible: number }): Entry[] =>
@@ -531,7 +591,7 @@ async function convergeBench(): Promise<void> {
     ...machine(peers),
     `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool (ansible's one run in the last round); the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
     `- workload: /work/shared/bench (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
-    `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree removed before each run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes`,
+    `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree moved aside before each run and deleted when the bench is done, and a cold case starts at least 61 s after ansible's last run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes`,
     ...(caLine ? [caLine] : []),
     "",
     resultsTable(results, cases, peers),
@@ -567,8 +627,12 @@ async function convergeBench(): Promise<void> {
 async function main(): Promise<void> {
   // FLEET_COUNTS is checked before the long converge part, not after it
   const fleet = flags["no-fleet"] ? undefined : await loadFleet();
-  if (!flags["fleet-only"]) await convergeBench();
-  if (fleet) await runFleet(fleet);
+  try {
+    if (!flags["fleet-only"]) await convergeBench();
+    if (fleet) await runFleet(fleet);
+  } finally {
+    emptyTrash();
+  }
 }
 
 await main();
