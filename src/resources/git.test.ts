@@ -122,7 +122,7 @@ describe("git checkouts", () => {
     const shared = new Map<string, unknown>();
     const report = await converge({ revision: "release" }, shared);
     expect(report.outcome, report.error).toBe("converged");
-    expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]); // the last is the runner's verifying read
+    expect(ran).toEqual(["ls-remote", "clone"]); // the verifying read compares with what the clone took
     expect(await gitIn("rev-parse", "HEAD")).toBe(tip);
     expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("release");
     expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("true");
@@ -145,7 +145,7 @@ describe("git checkouts", () => {
       root = tmpDir();
       const report = await converge({ revision: tag });
       expect(report.outcome, report.error).toBe("converged");
-      expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]);
+      expect(ran).toEqual(["ls-remote", "clone"]);
       expect(await gitIn("rev-parse", "HEAD")).toBe(commit);
       expect(readFileSync(path.join(dest(), ".git/HEAD"), "utf8").trim()).toBe(commit); // detached
       expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("true");
@@ -182,9 +182,8 @@ describe("git checkouts", () => {
       ],
       { ctx: { exec: racing, shared } },
     );
-    // the verifying read asks the remote again and finds the checkout at its tip
     expect(report.outcome, report.error).toBe("converged");
-    expect(ran).toEqual(["ls-remote", "clone", "ls-remote"]);
+    expect(ran).toEqual(["ls-remote", "clone"]);
     expect(moved).toMatch(/^[0-9a-f]{40}$/);
     expect(await gitIn("rev-parse", "HEAD")).toBe(moved);
     expect(shared.get("git:/srv/app")).toBe(moved);
@@ -213,11 +212,91 @@ describe("git checkouts", () => {
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([
       `${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
     ]);
-    expect(ran).toEqual(["ls-remote", "fetch", "checkout", "ls-remote"]);
+    expect(ran).toEqual(["ls-remote", "fetch", "checkout"]);
     expect(await gitIn("rev-parse", "HEAD")).toBe(next);
     expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("master");
     expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b2\n");
     expect(shared.get("git:/srv/app")).toBe(next);
+  });
+
+  /** converge with an exec that runs `meanwhile` when git runs `sub` (before it, or after it) */
+  const convergeRacing = (sub: string, when: "before" | "after", meanwhile: () => Promise<unknown>) => {
+    const racing: Exec = async (argv, opts) => {
+      const isSub = argv[1] === sub || (argv[1] === "-C" && argv[3] === sub);
+      if (isSub && when === "before") await meanwhile();
+      const res = await counting(argv, opts);
+      if (isSub && when === "after") await meanwhile();
+      return res;
+    };
+    ran = [];
+    return convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: racing, shared: new Map() } },
+    );
+  };
+
+  it("follows a branch that moved between ls-remote and the shallow fetch to its newer tip", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    await commitTo(bare, { "b.txt": "b2\n" }, "fourth"); // what ls-remote will see
+    let pushed = "";
+    const report = await convergeRacing("fetch", "before", async () => {
+      pushed = await commitTo(bare, { "b.txt": "b3\n" }, "fifth, pushed meanwhile");
+    });
+    // with depth 1 the commit ls-remote named is not even fetched: checking it out would fail
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["ls-remote", "fetch", "checkout"]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(pushed);
+    expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("master");
+    expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b3\n");
+  });
+
+  it("a push after the clone does not fail the run: it converged to what it fetched", async () => {
+    let pushed = "";
+    const report = await convergeRacing("clone", "after", async () => {
+      pushed = await commitTo(bare, { "c.txt": "c2\n" }, "pushed after the clone");
+    });
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources[1].status).toBe("updated");
+    expect(ran).toEqual(["ls-remote", "clone"]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+    // the next run takes the push
+    const next = await converge();
+    expect(next.resources[1].changes.map((c) => c.what)).toEqual([
+      `${commits[2].slice(0, 7)} -> ${pushed.slice(0, 7)} (master)`,
+    ]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(pushed);
+  });
+
+  it("moves a checkout to a tag that was moved (annotated)", async () => {
+    await execOk(["git", "--git-dir", bare, "tag", "-a", "-m", "v1", "v1", commits[0]]);
+    expect((await converge({ revision: "v1" })).outcome).toBe("converged");
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[0]);
+    await execOk(["git", "--git-dir", bare, "tag", "-f", "-a", "-m", "v1 again", "v1", commits[2]]);
+    const report = await converge({ revision: "v1" });
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources[1].changes.map((c) => c.what)).toEqual([
+      `${commits[0].slice(0, 7)} -> ${commits[2].slice(0, 7)} (v1)`,
+    ]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+    expect(readFileSync(path.join(dest(), ".git/HEAD"), "utf8").trim()).toBe(commits[2]); // detached
+  });
+
+  it("gives a checkout without an origin remote its origin back", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    await gitIn("remote", "remove", "origin");
+    const next = await commitTo(bare, { "b.txt": "b2\n" }, "fourth");
+    const report = await converge();
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources[1].changes.map((c) => c.what)).toEqual([
+      `add origin ${bare} (there was none)`,
+      `${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
+    ]);
+    expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(next);
   });
 
   it("a sync throws away local changes to tracked files and leaves untracked files alone", async () => {

@@ -6,6 +6,12 @@
  * Every git process costs tens of milliseconds, more than the rest of a boot's converge of a
  * small app, so each path runs as few as it can: a fresh branch or tag checkout is ls-remote
  * (in read) and one `git clone`; a checkout that moved is ls-remote, fetch and checkout.
+ *
+ * The read that verifies an apply compares HEAD with the commit the apply checked out, without
+ * asking the remote again: a push that lands while a server boots must not fail its converge
+ * (the next run takes it), and over the internet one more ls-remote is one more connection and
+ * TLS handshake in the time to service. The commit checked out is what the clone or fetch
+ * brought, so a branch that moved after ls-remote is followed to its newer tip, not failed.
  */
 import { z } from "zod";
 import { RunError, TimeoutError } from "../core/errors.ts";
@@ -37,6 +43,7 @@ export type GitProps = z.infer<typeof schema>;
 export interface GitState {
   /** HEAD of the working tree, or undefined when there is none */
   head?: string;
+  /** remote.origin.url of the working tree: "" when it has no origin remote */
   origin?: string;
   /** the commit `revision` names on the remote now */
   target: string;
@@ -69,21 +76,28 @@ export const git = defineResource<GitProps, GitState>({
     const dest = ctx.fs.hostPath(p.destination);
     const head = await localHead(ctx, dest);
     const origin = head
-      ? (readOriginFromFiles(dest) ??
-        (await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true)))
+      ? (
+          readOriginFromFiles(dest) ??
+          (await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true))
+        ).trim()
       : undefined;
     if (head && p.action === "checkout") return { head, origin, target: head };
+    // after this run's apply: the commit it checked out is the target (see the top of the file)
+    const applied = ctx.shared.get(appliedKey(p)) as string | undefined;
+    if (applied) return { head, origin, target: applied };
     const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
-    ctx.shared.delete(prefetchKey(p)); // once: the read after apply asks the remote again
+    ctx.shared.delete(prefetchKey(p)); // once: a later run of this resource asks the remote again
     const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
-    return { head, origin: origin?.trim(), target, branch };
+    return { head, origin, target, branch };
   },
 
   diff(p, cur) {
     const rev = p.revision ?? "master";
     if (!cur.head) return [{ what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
     const changes = [];
-    if (cur.origin !== undefined && cur.origin !== p.repository && p.action !== "checkout")
+    if (cur.origin === "" && p.action !== "checkout")
+      changes.push({ what: `add origin ${redactUrl(p.repository)} (there was none)` });
+    else if (cur.origin !== undefined && cur.origin !== p.repository && p.action !== "checkout")
       changes.push({ what: `set origin to ${redactUrl(p.repository)} (was ${redactUrl(cur.origin)})` });
     if (cur.head !== cur.target)
       changes.push({ what: `${short(cur.head)} -> ${short(cur.target)} (${rev})` });
@@ -106,18 +120,20 @@ export const git = defineResource<GitProps, GitState>({
         await run(ctx, p, cloneArgv(p.repository, dest, rev, depth));
       }
     } else {
-      if (cur.origin !== p.repository)
+      if (cur.origin === "") await run(ctx, p, ["git", "-C", dest, "remote", "add", "origin", p.repository]);
+      else if (cur.origin !== p.repository)
         await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
       await fetchAndCheckout(ctx, p, dest, cur, depth);
     }
-    // what is checked out now; a clone takes the branch or tag as the remote has it at that
-    // moment, which may be newer than what read saw (the verifying read asks the remote again)
+    // what is checked out now: a clone or fetch takes the branch or tag as the remote has it at
+    // that moment, which may be newer than what read saw
     const head = await localHead(ctx, dest);
     if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
     if (head !== cur.target)
       ctx.log.info(
-        `git: ${rev} of ${redactUrl(p.repository)} moved while cloning; checked out ${short(head)} (not ${short(cur.target)})`,
+        `git: ${rev} of ${redactUrl(p.repository)} moved after ls-remote; checked out ${short(head)} (not ${short(cur.target)})`,
       );
+    ctx.shared.set(appliedKey(p), head);
     ctx.shared.set(`git:${p.destination}`, head);
   },
 });
@@ -146,7 +162,11 @@ export function cloneArgv(repository: string, dest: string, rev: string, depth: 
   ];
 }
 
-/** The commit `cur.target` (with its branch) fetched into an existing repository and checked out. */
+/**
+ * A branch or tag fetched into an existing repository and what the fetch brought checked out
+ * (FETCH_HEAD: the remote's tip at that moment, never older than `cur.target`; with depth 1 an
+ * older target would not even be there); a commit id fetched and checked out as it is.
+ */
 async function fetchAndCheckout(
   ctx: ResourceContext,
   p: GitProps,
@@ -167,7 +187,8 @@ async function fetchAndCheckout(
   // -f resets index and working tree to the target (git's own reset_tree, as reset --hard):
   // local changes to tracked files, staged files and a half-done merge are thrown away, and
   // untracked files are left alone as reset --hard leaves them. So no reset --hard after it.
-  const checkout = cur.branch ? ["-B", cur.branch, cur.target] : ["--detach", cur.target];
+  const commit = SHA.test(rev) ? cur.target : "FETCH_HEAD";
+  const checkout = cur.branch ? ["-B", cur.branch, commit] : ["--detach", commit];
   await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f", ...checkout]);
 }
 
@@ -184,6 +205,11 @@ async function localHead(ctx: ResourceContext, dest: string): Promise<string | u
 
 function prefetchKey(p: GitProps): string {
   return `git-ls-remote:${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
+}
+
+/** where apply leaves the commit it checked out, for the read that verifies it */
+function appliedKey(p: GitProps): string {
+  return `git-applied:${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
 }
 
 /** "https://…", "ssh://…", "file://…", "git@host:path", "host:path" or "/abs/path". Pure. */
