@@ -7,7 +7,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { RunError, TimeoutError } from "../core/errors.ts";
 import { processAlive } from "../host/process-alive.ts";
@@ -15,6 +14,7 @@ import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
 import {
   type ServiceStatus,
+  SOCKET_FALLBACK_DIR,
   SUPERVISOR_PATHS,
   type SupervisorRequest,
   type SupervisorResponse,
@@ -118,7 +118,7 @@ export function noteStartingSupervisor(hostRoot: string, pid: number): void {
   replaceFile(
     rootFs,
     SUPERVISOR_PATHS.info,
-    `${JSON.stringify({ pid, socket: socketPathFor(rootFs.root, tmpdir()), root: rootFs.root, starting: true })}\n`,
+    `${JSON.stringify({ pid, socket: socketPathFor(rootFs.root, SOCKET_FALLBACK_DIR), root: rootFs.root, starting: true })}\n`,
   );
 }
 

@@ -11,7 +11,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, RunError } from "../core/errors.ts";
 import { resolveCommand } from "../host/command-path.ts";
@@ -30,6 +29,7 @@ import {
   restartDecision,
   type ServiceDefinition,
   type ServiceStatus,
+  SOCKET_FALLBACK_DIR,
   SUPERVISOR_PATHS,
   type SupervisorRequest,
   type SupervisorResponse,
@@ -91,7 +91,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   }
   const log: RunLog = openRunLog(root, "supervisor.log", { supervisor: process.pid });
   const services = new Map<string, Supervised>();
-  const socketPath = socketPathFor(root, tmpdir());
+  const socketPath = socketPathFor(root, SOCKET_FALLBACK_DIR);
   const infoFile = rootFs.hostPath(SUPERVISOR_PATHS.info);
   let shuttingDown: Promise<void> | undefined;
   let watchdog: NodeJS.Timeout | undefined;

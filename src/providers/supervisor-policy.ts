@@ -98,6 +98,12 @@ export const logPath = (name: string) => `${SUPERVISOR_PATHS.logDir}/${name}.log
 
 /** A unix socket path is at most 107 bytes; a deep root gets one in the temp dir, named by a hash. */
 export const MAX_SOCKET_PATH = 100;
+/**
+ * Where a deep root's socket goes: /tmp, not $TMPDIR. The supervisor of a fleet instance runs
+ * with a service's environment (no TMPDIR), while whoever started it (the fleet daemon, a
+ * converge) may have one: both must name the same path, before and after the supervisor listens.
+ */
+export const SOCKET_FALLBACK_DIR = "/tmp";
 
 export function socketPathFor(hostRoot: string, tmp: string): string {
   const inRoot = path.join(hostRoot, "run/muster/supervisor.sock");

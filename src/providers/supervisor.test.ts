@@ -19,7 +19,12 @@ import {
   supervisorRequest,
   supervisorStatus,
 } from "./supervisor-client.ts";
-import { definitionText, type ServiceDefinition, type ServiceStatus } from "./supervisor-policy.ts";
+import {
+  definitionText,
+  MAX_SOCKET_PATH,
+  type ServiceDefinition,
+  type ServiceStatus,
+} from "./supervisor-policy.ts";
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -226,6 +231,35 @@ describe("a supervisor that is still starting", () => {
     expect(log).not.toMatch(/already runs/);
     await stopSupervisor(root);
     expect(await exited).toBe(0);
+  });
+
+  it("a deep root's socket is the same path for its starter (with TMPDIR) and for it (without)", async () => {
+    const root = path.join(newRoot(), "d".repeat(MAX_SOCKET_PATH));
+    roots.push(root);
+    define(root, "s", { command: SLEEPER });
+    const ownTmp = tmpDir("muster-sv-tmpdir-");
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = ownTmp; // the starter's; the supervisor gets a service's environment
+    try {
+      const { TMPDIR: _, ...serviceEnv } = process.env;
+      const child = spawn(process.execPath, [BIN, "supervise", "--root", root], {
+        detached: true,
+        stdio: "ignore",
+        env: serviceEnv,
+      });
+      noteStartingSupervisor(root, child.pid!);
+      const infoFile = path.join(root, "run/muster/supervisor.json");
+      const starting = JSON.parse(readFileSync(infoFile, "utf8"));
+      expect(starting.socket).toMatch(/^\/tmp\/muster-supervisor-[0-9a-f]{16}\.sock$/);
+      expect((await request(root, "start", "s")).state).toBe("running");
+      const listening = JSON.parse(readFileSync(infoFile, "utf8"));
+      expect(listening.starting).toBeUndefined();
+      expect(listening.socket).toBe(starting.socket);
+      expect(existsSync(path.join(ownTmp, path.basename(starting.socket)))).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
   });
 
   it("one that died while starting is replaced", async () => {
