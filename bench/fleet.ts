@@ -133,6 +133,9 @@ function parts(i: InstanceStatus): { total: number; own: number; parts: FleetRun
   return { total, own: total > 0 ? 1 - (transfer + converge) / total : 1, parts: p };
 }
 
+/** the state directories of the fleets run so far, deleted when the benchmark is done */
+const finished: string[] = [];
+
 async function runOnce(n: number, block: number): Promise<FleetRun> {
   const pkg = musterPackageRoot();
   const stateDir = mkdtempSync(path.join(tmpdir(), "muster-bench-fleet-"));
@@ -223,7 +226,9 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
     sampling = false;
     await sampler;
     leftAfterDown = (await stopFleet(stateDir)).left.length;
-    rmSync(stateDir, { recursive: true, force: true });
+    // not deleted yet: the next count's instances would be created among its just-freed inodes,
+    // which this machine's journal-less ext4 walks past one by one (see moveAside in run.ts)
+    finished.push(stateDir);
   }
   if (leftAfterDown > 0) throw new Error(`fleet benchmark: ${leftAfterDown} processes were left running`);
   const served = (st?.instances ?? []).filter((i) => i.inServiceAt !== undefined);
@@ -275,7 +280,11 @@ export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): P
   if (!existsSync(path.join(pkg, "dist/cli.js")))
     throw new Error("fleet benchmark: dist/cli.js is missing; run `npm run build` first");
   const runs: FleetRun[] = [];
-  for (const [k, n] of counts.entries()) runs.push(await runOnce(n, 200 + ((process.pid + k) % 50)));
+  try {
+    for (const [k, n] of counts.entries()) runs.push(await runOnce(n, 200 + ((process.pid + k) % 50)));
+  } finally {
+    for (const dir of finished.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const lines: string[] = [
     "| instances | all InService | p50 launch->InService | p95 | max | muster's own share | peak RSS (all) | without the app | the fleet's own processes | the instances' processes |",
