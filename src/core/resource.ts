@@ -103,6 +103,12 @@ export interface ResourceKind<P = any, S = any> {
   read(ctx: ResourceContext, props: P): Promise<S> | S;
   diff(props: P, current: S): Change[];
   apply(ctx: ResourceContext, props: P, changes: Change[], current: S): Promise<void> | void;
+  /**
+   * True when the changes an apply made already did what a refresh would (service: it started
+   * or restarted). A refresh notified before the resource ran is then not run (as puppet
+   * "unschedules" it): a service started after its config changed already runs that config.
+   */
+  refreshedBy?(changes: Change[]): boolean;
   /** What a notification's action runs when it is not a plain action (service: restart). */
   refresh?(ctx: ResourceContext, props: P, action: string): Promise<void> | void;
   /** Checks at compile time that need the config repo (a template file exists and parses). */

@@ -114,6 +114,69 @@ describe("notifications restart a supervised service", () => {
     expect(seen(root)).toBe(afterFirst[afterFirst.length - 1]);
   });
 
+  it("a service started after its config changed is not restarted for it; a change after its start still restarts it", async () => {
+    const root = tmpDir();
+    const notify = { resource: "service[app]" };
+    const around = (before: string, after?: string): Decl[] => [
+      { kind: "directory", name: "/etc/app", props: { recursive: true } },
+      { kind: "file", name: "/etc/app/a.conf", props: { content: before }, common: { notifies: notify } },
+      { kind: "service", name: "app", props: { running: true, unit: SLEEPER } },
+      ...(after === undefined
+        ? []
+        : [
+            {
+              kind: "file",
+              name: "/etc/app/b.conf",
+              props: { content: after },
+              common: { notifies: notify },
+            },
+          ]),
+    ];
+    // a first boot: the config is written, then the service starts with it: one process
+    const first = await convergeDecls(root, around("a1"));
+    expect(first.outcome, first.error).toBe("converged");
+    expect(first.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "directory[/etc/app] updated",
+      "file[/etc/app/a.conf] updated",
+      "service[app] updated",
+    ]);
+    expect(first.resources[2].note).toBe(
+      "no refresh for file[/etc/app/a.conf]: it started after that change",
+    );
+    expect(await pids(root)).toHaveLength(1);
+
+    // running already: the changed config restarts it, once, at the end
+    const changed = await convergeDecls(root, around("a2"));
+    expect(changed.resources.at(-1)).toMatchObject({ id: "service[app]", status: "updated" });
+    expect(changed.resources.at(-1)?.note).toBe("notified by file[/etc/app/a.conf]");
+    expect(await pids(root)).toHaveLength(2);
+
+    // started in this run, but a file after it changed: that refresh still runs
+    const other = tmpDir();
+    const withAfter = await convergeDecls(other, around("a1", "b1"));
+    expect(withAfter.outcome, withAfter.error).toBe("converged");
+    expect(withAfter.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "directory[/etc/app] updated",
+      "file[/etc/app/a.conf] updated",
+      "service[app] updated",
+      "file[/etc/app/b.conf] updated",
+      "service[app] updated",
+    ]);
+    expect(withAfter.resources.at(-1)?.note).toBe("notified by file[/etc/app/b.conf]");
+    expect(await pids(other)).toHaveLength(2);
+
+    // a dry run of a first boot says the same: a start, no refresh
+    const dry = await convergeDecls(tmpDir(), around("a1"), { dryRun: true });
+    expect(dry.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "directory[/etc/app] would-update",
+      "file[/etc/app/a.conf] would-update",
+      "service[app] would-update",
+    ]);
+    expect(dry.resources[2].note).toBe(
+      "no refresh for file[/etc/app/a.conf]: it would start after that change",
+    );
+  });
+
   it("immediate: the restart happens right after the change, before the next resource", async () => {
     const root = tmpDir();
     await convergeDecls(root, decls("a1", "b1", "immediate"));

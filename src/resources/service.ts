@@ -203,4 +203,6 @@ export const service = defineResource<ServiceProps, ServiceState>({
   diff: (p, cur) => planService(p, cur).changes,
   apply: (ctx, p, _changes, cur) => providers[cur.provider].apply(ctx, p, planService(p, cur), cur),
   refresh: (ctx, p) => providerFor(ctx, p).refresh(ctx, p),
+  // the change lines planService writes for a (re)start: "start app", "restart app (...)"
+  refreshedBy: (changes) => changes.some((c) => /^(start|restart) /.test(c.what)),
 });

@@ -110,6 +110,20 @@ export async function converge(
     if (stop) throw new Stop(stop);
   };
 
+  // a resource whose own apply did what a refresh does (a service it started) drops the
+  // refreshes notified before it ran; one notified after it still runs at the end
+  const unscheduleRefreshes = (r: DeclaredResource, res: ResourceResult) => {
+    const kind = resourceKinds[r.kind] as ResourceKind;
+    if (!["updated", "ran", "would-update"].includes(res.status) || !kind.refreshedBy?.(res.changes)) return;
+    const refreshLike = [undefined, "refresh", "restart", "reload", kind.defaultNotifyAction];
+    const dropped = delayed.filter((d) => d.target.id === r.id && refreshLike.includes(d.action));
+    if (dropped.length === 0) return;
+    for (const d of dropped) delayed.splice(delayed.indexOf(d), 1);
+    const by = [...new Set(dropped.map((d) => d.by))].join(", ");
+    const note = `no refresh for ${by}: it ${opts.dryRun ? "would start" : "started"} after that change`;
+    res.note = res.note ? `${res.note}; ${note}` : note;
+  };
+
   // slow look-ups (a git remote) start now and overlap with the resources declared before them;
   // a guarded resource may never be read, so nothing is started for it
   const prefetches = new AbortController();
@@ -135,6 +149,7 @@ export async function converge(
       }
       await flushGroup();
       const res = await runOne(r, ctx, opts, undefined, undefined);
+      unscheduleRefreshes(r, res);
       emit(res);
       if (res.status === "failed") {
         if (r.common.ignoreFailure) continue;
