@@ -43,6 +43,7 @@ async function expectBadInput(repoDir: string, expected: RegExp, role = "web") {
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(expected);
   expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(res.stdout).toBe(""); // not even the run's header: the input was never good
   expect(treeHash(root)).toBe(before);
 }
 

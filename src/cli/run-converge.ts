@@ -20,20 +20,24 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
   const lockWait = Number(flags.lockWait);
   if (!Number.isFinite(lockWait) || lockWait < 0)
     throw new InputError(`--lock-wait ${flags.lockWait}: expected seconds`);
+  const attrFlags = flags.attr.map(parseAttrFlag);
   const s = style(useColour(process.stdout));
   const human = !flags.json;
-  if (human)
-    process.stdout.write(
-      `muster: converging role ${flags.role} into ${flags.root}${flags.dryRun ? " (dry run: nothing will change)" : ""}\n`,
-    );
   const report = await convergeSession({
     repoDir: flags.repo,
     role: flags.role,
     root: flags.root,
     dryRun: flags.dryRun,
     environment: flags.environment,
-    attrFlags: flags.attr.map(parseAttrFlag),
+    attrFlags,
     lockWaitMs: lockWait * 1000,
+    // bad input is one line on stderr and nothing on stdout: the header waits for good input
+    onStart: human
+      ? () =>
+          process.stdout.write(
+            `muster: converging role ${flags.role} into ${flags.root}${flags.dryRun ? " (dry run: nothing will change)" : ""}\n`,
+          )
+      : undefined,
     onResult: human
       ? (r) =>
           process.stdout.write(

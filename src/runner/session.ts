@@ -35,6 +35,8 @@ export interface SessionOptions {
   runId?: string;
   onResult?: (r: ResourceResult) => void;
   onProgress?: (msg: string) => void;
+  /** once the input is known good (repo, role, recipes, attributes), before anything is touched */
+  onStart?: () => void;
   env?: Record<string, string | undefined>;
 }
 
@@ -51,6 +53,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
     attrFlags: opts.attrFlags,
     node: { hostname: hostname(), root: fs.root, environment: opts.environment, instance: opts.instance },
   });
+  opts.onStart?.();
   const runId = opts.runId ?? randomUUID();
   const configRevision = await configRevisionP;
   // a dry run leaves the target untouched: no lock file, no log under the root
