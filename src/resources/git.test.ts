@@ -6,7 +6,8 @@ import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
 import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { cloneArgv, git, isRepositoryAddress } from "./git.ts";
+import { git, isRepositoryAddress } from "./git.ts";
+import { cloneArgv } from "./git-clone.ts";
 import { redactUrl } from "./git-env.ts";
 
 const A = "a".repeat(40);

@@ -18,6 +18,7 @@ import { RunError, TimeoutError } from "../core/errors.ts";
 import { defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
+import { cloneArgv } from "./git-clone.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
 
@@ -137,30 +138,6 @@ export const git = defineResource<GitProps, GitState>({
     ctx.shared.set(`git:${p.destination}`, head);
   },
 });
-
-/**
- * The one process of a fresh branch or tag checkout. Pure. `--branch` takes a branch or a tag,
- * branch first, as resolveRevision does, and makes a local branch of that name (a tag is
- * checked out detached). A repository given as a local path is copied, not fetched, and git
- * then ignores --depth (with a warning): --no-local makes it fetch, so the checkout is shallow
- * as promised; git ignores --no-local for URLs. A full clone of a local path keeps git's
- * hardlinked copy, the cheapest there is.
- */
-export function cloneArgv(repository: string, dest: string, rev: string, depth: number): string[] {
-  return [
-    "git",
-    "clone",
-    "-q",
-    "--no-tags",
-    ...(depth > 0 ? [`--depth=${depth}`, "--no-local"] : []),
-    "--branch",
-    rev,
-    "--single-branch",
-    "--",
-    repository,
-    dest,
-  ];
-}
 
 /**
  * A branch or tag fetched into an existing repository and what the fetch brought checked out

@@ -63,6 +63,49 @@ describe("fetching the config repo", () => {
     expect(readFileSync(path.join(second.dir, "roles/web.json"), "utf8")).toContain('"name": "web"');
   });
 
+  it("a first fetch is one git clone; a later one fetch, checkout and clean", async () => {
+    // a git first on PATH that logs its subcommand, then runs the real one
+    const bin = tmpDir();
+    const log = path.join(bin, "git.log");
+    const realGit = (await execOk(["sh", "-c", "command -v git"])).stdout.trim();
+    writeFileSync(
+      path.join(bin, "git"),
+      `#!/bin/sh\n[ "$1" = -C ] && echo "$3" >> ${log} || echo "$1" >> ${log}\nexec ${realGit} "$@"\n`,
+    );
+    chmodSync(path.join(bin, "git"), 0o755);
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const ran = () => readFileSync(log, "utf8").trim().split("\n");
+    const root = tmpDir();
+    const fetch = () =>
+      fetchConfigRepo({
+        fs: new RootFs(root),
+        stateDir: "/var/lib/muster",
+        repo: repo() as any,
+        timeoutMs: 10_000,
+        env,
+      });
+    const first = await fetch();
+    expect(first.commit).toBe(await headOf(bare));
+    expect(ran()).toEqual(["clone"]);
+    const shallow = await execOk(["git", "-C", first.dir, "rev-parse", "--is-shallow-repository"]);
+    expect(shallow.stdout.trim()).toBe("true");
+    writeFileSync(log, "");
+    const next = await commitTo(bare, { "recipes/later.ts": "// later\n" }, "later");
+    expect((await fetch()).commit).toBe(next);
+    expect(ran()).toEqual(["fetch", "checkout", "clean"]);
+  });
+
+  it("a checkout left without its origin (a clone killed half way) is replaced", async () => {
+    const root = tmpDir();
+    const dir = path.join(root, "var/lib/muster/config");
+    await execOk(["git", "init", "-q", dir]);
+    writeFileSync(path.join(dir, "half.txt"), "left by a killed clone\n");
+    const r = await fetchInto(root);
+    expect(r.commit).toBe(await headOf(bare));
+    expect(existsSync(path.join(dir, "half.txt"))).toBe(false);
+    expect(existsSync(path.join(dir, "roles/web.json"))).toBe(true);
+  });
+
   it("fetches a tag or a full commit id", async () => {
     const root = tmpDir();
     const tagged = (await execOk(["git", "--git-dir", bare, "rev-parse", "v1^{commit}"])).stdout.trim();

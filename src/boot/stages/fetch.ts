@@ -2,13 +2,19 @@
  * Stage fetch: the config repo's `ref`, fetched shallow into the state directory, reusing the
  * checkout of the previous run. Every network step is bounded; nothing ever prompts (keys and
  * host keys are given, BatchMode is on). The fetched commit is what the run converges.
+ *
+ * A git process costs several milliseconds on every boot, so a new server's first fetch of a
+ * branch or tag is one `git clone`, and a later one is fetch, checkout and clean; origin and
+ * HEAD are read from .git's files.
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
 import type { RootFs } from "../../host/root-fs.ts";
+import { cloneArgv } from "../../resources/git-clone.ts";
 import { gitEnv, redactUrl } from "../../resources/git-env.ts";
+import { readHeadFromFiles, readOriginFromFiles } from "../../resources/git-local.ts";
 import type { BootConfig } from "../boot-config.ts";
 
 export interface FetchOptions {
@@ -24,7 +30,8 @@ export interface FetchResult {
   /** host path of the checkout */
   dir: string;
   commit: string;
-  /** time spent in the network step (git fetch), ms */
+  /** time spent in the network step (git fetch; for a first clone, the clone, which also writes
+   * the config repo's few files), ms */
   transferMs: number;
 }
 
@@ -83,7 +90,8 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
 
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
-    const res = await exec(["git", "-C", dir, ...args], { env, timeoutMs }).catch((err: Error) => {
+    const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
+    const res = await exec(argv, { env, timeoutMs }).catch((err: Error) => {
       throw err.name === "TimeoutError"
         ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
             cause: err,
@@ -97,14 +105,31 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     return res.stdout.trim();
   };
 
-  if (!existsSync(path.join(dir, ".git"))) {
-    rmSync(dir, { recursive: true, force: true }); // a half-made checkout from a crash is not a checkout
+  const noSuchRef = () =>
+    new RunError(`config repo ${shown} has no branch or tag "${repo.ref}"; check repo.ref`);
+  const commitOf = async () => readHeadFromFiles(dir) ?? (await git(["rev-parse", "HEAD"], "git rev-parse"));
+  // a checkout without its origin (a clone killed half way) is not a checkout
+  const origin = existsSync(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
+  if (origin === undefined) {
+    rmSync(dir, { recursive: true, force: true });
+    if (!SHA.test(repo.ref)) {
+      const started = Date.now();
+      try {
+        await git(cloneArgv(url, dir, repo.ref, repo.depth).slice(1), `fetching ${repo.ref}`, o.timeoutMs);
+      } catch (err) {
+        rmSync(dir, { recursive: true, force: true });
+        if (/Remote branch .* not found/.test((err as Error).message)) throw noSuchRef();
+        throw err;
+      }
+      return { dir, commit: await commitOf(), transferMs: Date.now() - started };
+    }
+    // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
     const init = await exec(["git", "init", "-q", dir], { env, timeoutMs: LOCAL_TIMEOUT_MS });
     if (init.code !== 0) throw new RunError(`git init ${dir} failed: ${lastLine(init.stderr)}`);
     await git(["remote", "add", "origin", url], "git remote add");
   } else {
     removeStaleGitLocks(path.join(dir, ".git"));
-    await git(["remote", "set-url", "origin", url], "git remote set-url");
+    if (origin !== url) await git(["remote", "set-url", "origin", url], "git remote set-url");
   }
 
   const depth = repo.depth > 0 ? [`--depth=${repo.depth}`] : [];
@@ -125,7 +150,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
         o.timeoutMs,
       );
     } else if (/couldn't find remote ref/.test(msg)) {
-      throw new RunError(`config repo ${shown} has no branch or tag "${repo.ref}"; check repo.ref`);
+      throw noSuchRef();
     } else throw err;
   }
   const transferMs = Date.now() - started;
@@ -133,8 +158,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   try {
     await git(["checkout", "-q", "-f", "--detach", target], `checking out ${repo.ref}`);
     await git(["clean", "-ffdq", "-e", "node_modules"], "git clean");
-    const commit = await git(["rev-parse", "HEAD"], "git rev-parse");
-    return { dir, commit, transferMs };
+    return { dir, commit: await commitOf(), transferMs };
   } catch (err) {
     // a checkout that cannot be checked out is damaged: the next attempt starts from scratch
     rmSync(dir, { recursive: true, force: true });
