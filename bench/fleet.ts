@@ -225,10 +225,10 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
   } finally {
     sampling = false;
     await sampler;
-    leftAfterDown = (await stopFleet(stateDir)).left.length;
     // not deleted yet: the next count's instances would be created among its just-freed inodes,
     // which this machine's journal-less ext4 walks past one by one (see moveAside in run.ts)
     finished.push(stateDir);
+    leftAfterDown = (await stopFleet(stateDir)).left.length;
   }
   if (leftAfterDown > 0) throw new Error(`fleet benchmark: ${leftAfterDown} processes were left running`);
   const served = (st?.instances ?? []).filter((i) => i.inServiceAt !== undefined);
@@ -395,7 +395,7 @@ export function fleetMarkdown(b: FleetBenchmark, when = new Date()): string {
     `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
     `- muster ${version} (${rev}${dirty ? ", with uncommitted changes in src/" : ""}) from dist/ on Node ${process.version}; ${firstLine("git", ["--version"])}`,
     "- each count: a fresh detached `muster fleet up` (the example config repo and app, muster's own load balancer) with that desired capacity, until every instance is InService with a healthy target; launch -> InService per instance",
-    "- muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance",
+    "- muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance; a new instance's git transfer is its one `git clone` of the config repo, which also writes the repo's few files",
     "",
     ...b.lines,
     "",

@@ -389,6 +389,7 @@ async function runStartup(entries: Entry[]): Promise<void> {
           env: runner.tool === "muster" ? baseEnv : peerEnv,
           logFile: logOf(kase, runner.tool),
         });
+        if (runner.tool === "ansible") ansibleEndedAt = Date.now();
         if (res.code !== 0) {
           failures++;
           checks.push(`FAIL ${runner.tool} ${kase}: exited ${res.code}`);

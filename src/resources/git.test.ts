@@ -298,6 +298,12 @@ describe("git checkouts", () => {
     ]);
     expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
     expect(await gitIn("rev-parse", "HEAD")).toBe(next);
+    // the section left, its url unset by hand
+    await gitIn("config", "--unset", "remote.origin.url");
+    const again = await converge();
+    expect(again.outcome, again.error).toBe("converged");
+    expect(again.resources[1].changes.map((c) => c.what)).toEqual([`add origin ${bare} (there was none)`]);
+    expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
   });
 
   it("a sync throws away local changes to tracked files and leaves untracked files alone", async () => {

@@ -121,7 +121,10 @@ export const git = defineResource<GitProps, GitState>({
         await run(ctx, p, cloneArgv(p.repository, dest, rev, depth));
       }
     } else {
-      if (cur.origin === "") await run(ctx, p, ["git", "-C", dest, "remote", "add", "origin", p.repository]);
+      // no url: no origin at all, or a [remote "origin"] whose url was unset (remote add would
+      // fail on the section); fetches name their refspecs, so the url is all origin needs
+      if (cur.origin === "")
+        await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", p.repository]);
       else if (cur.origin !== p.repository)
         await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
       await fetchAndCheckout(ctx, p, dest, cur, depth);

@@ -177,6 +177,25 @@ describe("notifications restart a supervised service", () => {
     );
   });
 
+  it("a service restarted for its changed unit is not restarted again for a config change before it", async () => {
+    const root = tmpDir();
+    const decls = (conf: string, sleep: string): Decl[] => [
+      { kind: "file", name: "/a.conf", props: { content: conf }, common: { notifies: "service[app]" } },
+      { kind: "service", name: "app", props: { running: true, unit: { execStart: ["sleep", sleep] } } },
+    ];
+    expect((await convergeDecls(root, decls("1", "1000"))).outcome).toBe("converged");
+    expect(await pids(root)).toHaveLength(1);
+    const report = await convergeDecls(root, decls("2", "1001"));
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "file[/a.conf] updated",
+      "service[app] updated",
+    ]);
+    expect(report.resources[1].changes.map((c) => c.what)).toContain("restart app (its unit changed)");
+    expect(report.resources[1].note).toBe("no refresh for file[/a.conf]: it restarted after that change");
+    expect(await pids(root)).toHaveLength(2);
+  });
+
   it("immediate: the restart happens right after the change, before the next resource", async () => {
     const root = tmpDir();
     await convergeDecls(root, decls("a1", "b1", "immediate"));

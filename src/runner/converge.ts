@@ -120,7 +120,8 @@ export async function converge(
     if (dropped.length === 0) return;
     for (const d of dropped) delayed.splice(delayed.indexOf(d), 1);
     const by = [...new Set(dropped.map((d) => d.by))].join(", ");
-    const note = `no refresh for ${by}: it ${opts.dryRun ? "would start" : "started"} after that change`;
+    const verb = res.changes.some((c) => /^restart /.test(c.what)) ? "restart" : "start";
+    const note = `no refresh for ${by}: it ${opts.dryRun ? `would ${verb}` : `${verb}ed`} after that change`;
     res.note = res.note ? `${res.note}; ${note}` : note;
   };
 

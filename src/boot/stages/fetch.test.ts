@@ -95,15 +95,43 @@ describe("fetching the config repo", () => {
     expect(ran()).toEqual(["fetch", "checkout", "clean"]);
   });
 
-  it("a checkout left without its origin (a clone killed half way) is replaced", async () => {
+  it("a checkout left without its origin (an init cut short, or origin removed) is replaced", async () => {
     const root = tmpDir();
     const dir = path.join(root, "var/lib/muster/config");
     await execOk(["git", "init", "-q", dir]);
-    writeFileSync(path.join(dir, "half.txt"), "left by a killed clone\n");
+    writeFileSync(path.join(dir, "half.txt"), "left behind\n");
     const r = await fetchInto(root);
     expect(r.commit).toBe(await headOf(bare));
     expect(existsSync(path.join(dir, "half.txt"))).toBe(false);
     expect(existsSync(path.join(dir, "roles/web.json"))).toBe(true);
+  });
+
+  it("a clone killed half way (origin set, nothing fetched yet) is fetched into", async () => {
+    const root = tmpDir();
+    const dir = path.join(root, "var/lib/muster/config");
+    await execOk(["git", "init", "-q", dir]);
+    await execOk(["git", "-C", dir, "remote", "add", "origin", bare]);
+    const r = await fetchInto(root);
+    expect(r.commit).toBe(await headOf(bare));
+    expect(existsSync(path.join(dir, "roles/web.json"))).toBe(true);
+  });
+
+  it("a name that is a branch and a tag is the branch, on the first fetch and on later ones", async () => {
+    const twin = path.join(tmpDir(), "twin.git");
+    await bareRepoFrom(path.join(EXAMPLES, "config-repo"), twin);
+    const tagged = await headOf(twin);
+    await execOk(["git", "--git-dir", twin, "branch", "rel", tagged]);
+    const branchTip = await commitTo(twin, { "README.md": "on the branch\n" }, "branch work", "rel");
+    await execOk(["git", "--git-dir", twin, "tag", "-a", "-m", "rel", "rel", tagged]);
+    const root = tmpDir();
+    expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
+    expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
+    // a tag alone, fetched into an existing checkout
+    expect((await fetchInto(root, { url: twin, ref: "rel-tag-only" }).catch((e) => e)).message).toMatch(
+      /has no branch or tag "rel-tag-only"/,
+    );
+    await execOk(["git", "--git-dir", twin, "tag", "only-a-tag", tagged]);
+    expect((await fetchInto(root, { url: twin, ref: "only-a-tag" })).commit).toBe(tagged);
   });
 
   it("fetches a tag or a full commit id", async () => {

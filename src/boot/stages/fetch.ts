@@ -108,11 +108,16 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const noSuchRef = () =>
     new RunError(`config repo ${shown} has no branch or tag "${repo.ref}"; check repo.ref`);
   const commitOf = async () => readHeadFromFiles(dir) ?? (await git(["rev-parse", "HEAD"], "git rev-parse"));
-  // a checkout without its origin (a clone killed half way) is not a checkout
+  // a plain branch or tag name is cloned; a commit id, a full ref name (refs/...) and a relative
+  // url (resolved from the checkout, as git fetch there sees it) take init and fetch
+  const named = !SHA.test(repo.ref) && !repo.ref.startsWith("refs/");
+  const cloneable = named && !/^\.\.?\//.test(url);
+  // a checkout without its origin (an init and remote add cut short, or origin removed by hand)
+  // is not a checkout; a clone killed half way has its origin and is fetched into as any other
   const origin = existsSync(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
   if (origin === undefined) {
     rmSync(dir, { recursive: true, force: true });
-    if (!SHA.test(repo.ref)) {
+    if (cloneable) {
       const started = Date.now();
       try {
         await git(cloneArgv(url, dir, repo.ref, repo.depth).slice(1), `fetching ${repo.ref}`, o.timeoutMs);
@@ -123,7 +128,6 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
       }
       return { dir, commit: await commitOf(), transferMs: Date.now() - started };
     }
-    // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
     const init = await exec(["git", "init", "-q", dir], { env, timeoutMs: LOCAL_TIMEOUT_MS });
     if (init.code !== 0) throw new RunError(`git init ${dir} failed: ${lastLine(init.stderr)}`);
     await git(["remote", "add", "origin", url], "git remote add");
@@ -133,13 +137,23 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   }
 
   const depth = repo.depth > 0 ? [`--depth=${repo.depth}`] : [];
+  // a name is a branch first, then a tag, as the clone (and the git resource) take it: a bare
+  // `git fetch origin NAME` would prefer the tag when both exist
+  const refspecs = named ? [`+refs/heads/${repo.ref}`, `+refs/tags/${repo.ref}`] : [repo.ref];
   const started = Date.now();
   try {
-    await git(
-      ["fetch", "-q", "--no-tags", ...depth, "origin", repo.ref],
-      `fetching ${repo.ref}`,
-      o.timeoutMs,
-    );
+    for (const [i, refspec] of refspecs.entries()) {
+      try {
+        await git(
+          ["fetch", "-q", "--no-tags", ...depth, "origin", refspec],
+          `fetching ${repo.ref}`,
+          o.timeoutMs,
+        );
+        break;
+      } catch (err) {
+        if (i === refspecs.length - 1 || !/couldn't find remote ref/.test((err as Error).message)) throw err;
+      }
+    }
   } catch (err) {
     const msg = (err as Error).message;
     if (SHA.test(repo.ref) && !/did not finish/.test(msg)) {
