@@ -134,6 +134,14 @@ describe("fetching the config repo", () => {
     expect((await fetchInto(root, { url: twin, ref: "only-a-tag" })).commit).toBe(tagged);
   });
 
+  it("a relative url is resolved from the checkout, on the first fetch and on later ones", async () => {
+    const root = tmpDir();
+    const rel = path.relative(path.join(root, "var/lib/muster/config"), bare);
+    expect(rel.startsWith("../")).toBe(true);
+    expect((await fetchInto(root, { url: rel })).commit).toBe(await headOf(bare));
+    expect((await fetchInto(root, { url: rel })).commit).toBe(await headOf(bare));
+  });
+
   it("fetches a tag or a full commit id", async () => {
     const root = tmpDir();
     const tagged = (await execOk(["git", "--git-dir", bare, "rev-parse", "v1^{commit}"])).stdout.trim();
