@@ -45,7 +45,7 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 }
 
 describe("readIdentity against the emulator (real MetadataService client)", () => {
-  it("reads the identity with the token flow: a PUT before every GET, paths with a double slash", async () => {
+  it("reads the identity with one session token: one PUT first, then every GET with it", async () => {
     const e = await start();
     const id = await readIdentity(fast(e));
     expect(id).toEqual({
@@ -57,12 +57,43 @@ describe("readIdentity against the emulator (real MetadataService client)", () =
     const gets = e.requests.filter((r) => r.method === "GET");
     const puts = e.requests.filter((r) => r.method === "PUT");
     expect(gets.length).toBeGreaterThanOrEqual(4);
-    expect(puts.length).toBe(gets.length);
+    expect(e.requests[0]?.method).toBe("PUT");
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.status).toBe(200);
+    expect(puts[0]?.path).toBe("/latest/api/token");
+    // the emulator answers 401 to a GET without a valid token
     expect(gets.every((r) => r.status === 200 || r.status === 404)).toBe(true);
     expect(gets.find((r) => r.path === "/latest/meta-data/instance-id")?.rawPath).toBe(
       "//latest/meta-data/instance-id",
     );
-    expect(puts.every((r) => r.status === 200 && r.path === "/latest/api/token")).toBe(true);
+  });
+
+  it("a token the service no longer accepts (expired) is renewed once, and the read goes on", async () => {
+    let clock = 1_000_000;
+    emu = await startMetadataEmulator({ instances: [WEB], now: () => clock });
+    const e = emu;
+    // the token expires right after the first GET has been answered
+    const first = readIdentity(fast(e, { retries: 0, tokenTtlSeconds: 5 }));
+    const deadline = Date.now() + 2000;
+    while (!e.requests.some((r) => r.method === "GET") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 1));
+    clock += 10_000;
+    const id = await first;
+    expect(id.instanceId).toBe("i-0123456789abcdef0");
+    expect(id.availabilityZone).toBe("eu-central-1a");
+    expect(e.requests.filter((r) => r.method === "PUT")).toHaveLength(2);
+    expect(e.requests.some((r) => r.status === 401)).toBe(true);
+  });
+
+  it("a token rejected again after its renewal fails the read, naming the path and the 401", async () => {
+    let clock = 1_000_000;
+    emu = await startMetadataEmulator({ instances: [WEB], now: () => (clock += 10_000) });
+    const err = await failure(readIdentity(fast(emu, { retries: 0, tokenTtlSeconds: 5 })));
+    expect(err).toBeInstanceOf(RunError);
+    expect(err.message).toBe(
+      `metadata service at ${emu.url} answered GET /latest/meta-data/instance-id with HTTP 401; the session token was rejected`,
+    );
+    expect(emu.requests.filter((r) => r.method === "PUT")).toHaveLength(2);
   });
 
   it("leaves no connection open, answers other than 200 included (the boot exits when it is done)", async () => {

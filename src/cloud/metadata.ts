@@ -26,7 +26,7 @@ export interface ReadIdentityOptions {
   backoffMs?: number;
   /** Overall bound for the whole read, ms. Default 10000. */
   deadlineMs?: number;
-  /** TTL asked for each session token, seconds (1..21600). Default 60. */
+  /** TTL asked for the session token, seconds (1..21600). Default 60, or the deadline if longer. */
   tokenTtlSeconds?: number;
   /** Read /latest/user-data too (default true). */
   userData?: boolean;
@@ -57,6 +57,7 @@ const P = {
 } as const;
 
 const TOKEN_PATH = "/latest/api/token";
+const TOKEN_HEADER = "x-aws-ec2-metadata-token";
 
 function positiveInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -166,31 +167,65 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
   const retries = positiveInt("retries", opts.retries ?? 2, 0, 10);
   const backoffMs = positiveInt("backoffMs", opts.backoffMs ?? 200, 0);
   const deadlineMs = positiveInt("deadlineMs", opts.deadlineMs ?? 10_000, 1);
-  const tokenTtl = positiveInt("tokenTtlSeconds", opts.tokenTtlSeconds ?? 60, 1, 21600);
+  // one token serves the whole read: by default it outlives the read's deadline
+  const tokenTtl = positiveInt(
+    "tokenTtlSeconds",
+    opts.tokenTtlSeconds ?? Math.min(21600, Math.max(60, Math.ceil(deadlineMs / 1000) + 1)),
+    1,
+    21600,
+  );
 
   const { MetadataService: Service } = await import("@aws-sdk/ec2-metadata-service");
-  const service: MetadataService = new Service({
+  const common = {
     endpoint,
-    ec2MetadataV1Disabled: true,
     httpOptions: { timeout: timeoutMs },
     retries,
-    tokenTtl,
     backoff: (n: number) => new Promise<void>((r) => setTimeout(r, backoffMs * 2 ** n)),
+  };
+  // The client asks for a new session token before every GET it makes (a PUT and a connection
+  // more per path: twice the requests, and twice the round trips one after the other). One token
+  // serves the whole read here, as IMDSv2 intends: a client for the token PUT, and one for the
+  // GETs that never asks for a token itself (`disableFetchToken`) but is always given this one.
+  // Its IMDSv1 switch is off only because the client refuses to run with both; every GET it makes
+  // carries the token, so IMDSv1 is still never used.
+  const tokens: MetadataService = new Service({ ...common, ec2MetadataV1Disabled: true, tokenTtl });
+  const service: MetadataService = new Service({
+    ...common,
+    ec2MetadataV1Disabled: false,
+    disableFetchToken: true,
   });
+  let token: Promise<string> | undefined;
+  /** the session token, asked for once (again only after the service rejected it) */
+  const sessionToken = (renew = false): Promise<string> => {
+    if (renew || token === undefined) {
+      token = tokens.fetchMetadataToken();
+      token.catch(() => {}); // awaited by every GET; a failure is reported there
+    }
+    return token;
+  };
 
   /** GET a path; `undefined` when optional and the service answers 404. */
   const get = async (path: string, optional = false): Promise<string | undefined> => {
-    try {
-      // The client makes a new keep-alive agent for every request and never reads the body of an
-      // answer other than 200: such a socket stays open (and holds the process) until the service
-      // drops it. Asking the service to close each connection leaves nothing open (every request
-      // has a connection of its own anyway). A fresh headers object each time: the client adds
-      // the session token to it.
-      return await service.request(path, { headers: { connection: "close" } });
-    } catch (err) {
-      const f = classify(err);
-      if (optional && f.status === 404 && !f.tokenStep) return undefined;
-      throw describeFailure(endpoint, path, f, timeoutMs, retries + 1, err);
+    let renewed = false;
+    for (;;) {
+      const current = sessionToken();
+      try {
+        const t = await current;
+        // The client makes a new keep-alive agent for every request and never reads the body of
+        // an answer other than 200: such a socket stays open (and holds the process) until the
+        // service drops it. Asking the service to close each connection leaves nothing open.
+        return await service.request(path, { headers: { connection: "close", [TOKEN_HEADER]: t } });
+      } catch (err) {
+        const f = classify(err);
+        if (optional && f.status === 404 && !f.tokenStep) return undefined;
+        // 401: the token expired or the service forgot it (it restarted): one new token, once
+        if (f.status === 401 && !f.tokenStep && !renewed) {
+          renewed = true;
+          if (token === current) sessionToken(true);
+          continue;
+        }
+        throw describeFailure(endpoint, path, f, timeoutMs, retries + 1, err);
+      }
     }
   };
 

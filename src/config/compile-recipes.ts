@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -92,7 +93,9 @@ function fileHash(file: string): string {
 }
 
 async function bundle(repo: ConfigRepo, entry: string, cacheDir: string): Promise<string> {
-  const esbuild = await import("esbuild");
+  // required, not imported: esbuild's API is CommonJS, and an ESM import of it first has Node
+  // scan its whole source for export names (about 10 ms of every cold converge)
+  const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
   mkdirSync(cacheDir, { recursive: true });
   const out = path.join(cacheDir, "bundle.mjs"); // esbuild's notional output, for the source map
   try {
