@@ -1,0 +1,78 @@
+/** Listening sockets from /proc: the pure parsing, and a real server and a real non-server. */
+import { spawn } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { listeningInodes, listensOnTcp, socketInode } from "./listening.ts";
+
+const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41234 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 41299 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000000000000 100 0 0 10 0
+`;
+
+describe("parsing /proc", () => {
+  it("takes the inodes of LISTEN rows only (state 0A), and none of inode 0", () => {
+    expect([...listeningInodes(TCP)]).toEqual(["41234"]);
+    expect([...listeningInodes("")]).toEqual([]);
+  });
+
+  it("reads a socket's inode from an fd's link, and nothing from a file's", () => {
+    expect(socketInode("socket:[41234]")).toBe("41234");
+    expect(socketInode("/dev/null")).toBeUndefined();
+    expect(socketInode("pipe:[1234]")).toBeUndefined();
+  });
+});
+
+const children: ReturnType<typeof spawn>[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill("SIGKILL");
+});
+
+function node(code: string): ReturnType<typeof spawn> {
+  const c = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(c);
+  return c;
+}
+
+function firstLine(c: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise((resolve) => c.stdout!.once("data", (d) => resolve(String(d).trim())));
+}
+
+describe.runIf(process.platform === "linux")("a real process", () => {
+  it("a server is found listening once it listens, on IPv4 and through a child it started", async () => {
+    const direct = node(
+      `require("net").createServer().listen(0, "127.0.0.1", () => console.log("up")); setInterval(() => {}, 1000);`,
+    );
+    expect(await firstLine(direct)).toBe("up");
+    expect(listensOnTcp(direct.pid!)).toBe(true);
+
+    // a shell that runs the server: the listening socket is its child's
+    const wrapped = spawn(
+      "sh",
+      [
+        "-c",
+        `"${process.execPath}" -e 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up")); setInterval(() => {}, 1000)'; :`,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        detached: true,
+      },
+    );
+    children.push(wrapped);
+    expect(await firstLine(wrapped)).toBe("up");
+    expect(listensOnTcp(wrapped.pid!)).toBe(true);
+    process.kill(-wrapped.pid!, "SIGKILL");
+  });
+
+  it("a process with a connected socket but no listening one is not listening", async () => {
+    const server = node(
+      `const s = require("net").createServer((c) => c.on("error", () => {})).listen(0, "127.0.0.1", () => console.log(s.address().port)); setInterval(() => {}, 1000);`,
+    );
+    const port = await firstLine(server);
+    const client = node(
+      `const c = require("net").connect(${port}, "127.0.0.1", () => console.log("connected")); c.on("error", () => {}); setInterval(() => {}, 1000);`,
+    );
+    expect(await firstLine(client)).toBe("connected");
+    expect(listensOnTcp(client.pid!)).toBe(false);
+    expect(listensOnTcp(2 ** 22 + 12345)).toBe(false); // no such process
+  });
+});
