@@ -8,7 +8,10 @@ import { BIN, cleanupTmp, REPO_ROOT, tmpDir } from "../test-support/tmp.ts";
 afterAll(cleanupTmp);
 
 /** Run the built muster with its stdout a pipe this side closes before muster writes to it. */
-function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function withClosedStdout(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO_ROOT,
@@ -18,8 +21,13 @@ function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr
     child.stdout.destroy();
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
+    // one that never ends is killed: its exit code is then null
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
   });
 }
 
@@ -51,4 +59,27 @@ export default recipe("web", ({ directory, file }) => {
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(root, "etc/app/f49.conf"), "utf8")).toBe("n=49\n");
   });
+});
+
+describe("`muster fleet events --follow` with a closed stdout", () => {
+  it("ends instead of following a running fleet for nobody", async () => {
+    const state = tmpDir("muster-fleet-state-");
+    // a fleet that "runs": its daemon's pid is this test's own process
+    writeFileSync(
+      path.join(state, "fleet.json"),
+      JSON.stringify({
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        stateDir: state,
+        source: "test",
+        socket: path.join(state, "control.sock"),
+        loadBalancer: "http://127.0.0.1:1",
+      }),
+    );
+    const event = { seq: 1, time: Date.now(), kind: "fleet", message: "fleet up" };
+    writeFileSync(path.join(state, "events.jsonl"), `${JSON.stringify(event)}\n`.repeat(3));
+    const r = await withClosedStdout(["fleet", "events", "--follow", "--state-dir", state], 20_000);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  }, 30_000);
 });

@@ -183,7 +183,12 @@ export async function fleetEvents(opts: Where & { follow: boolean; json: boolean
   const onInt = () => {
     stop = true;
   };
+  // a reader that went away (`--follow | head`) ends the follow: there is nobody to show it to
+  const onGone = (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") stop = true;
+  };
   process.once("SIGINT", onInt);
+  process.stdout.on("error", onGone);
   try {
     while (!stop) {
       await new Promise((res) => setTimeout(res, 200));
@@ -197,6 +202,7 @@ export async function fleetEvents(opts: Where & { follow: boolean; json: boolean
     }
   } finally {
     process.off("SIGINT", onInt);
+    process.stdout.off("error", onGone);
   }
   return 0;
 }

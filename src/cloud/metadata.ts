@@ -1,9 +1,9 @@
 /**
  * Instance identity from the EC2 instance metadata service, IMDSv2 only.
  *
- * Uses the official `MetadataService` client with `ec2MetadataV1Disabled: true` (a failed token
- * request never falls back to IMDSv1), an explicit HTTP timeout (the client's default is none),
- * bounded retries and an overall deadline. The SDK is imported lazily, inside `readIdentity`, so
+ * Uses the official `MetadataService` client: one session token for the whole read (a failed
+ * token request never falls back to IMDSv1: every GET carries the token), an explicit HTTP
+ * timeout (the client's default is none), bounded retries and an overall deadline. The SDK is imported lazily, inside `readIdentity`, so
  * loading this module (e.g. for `muster --version`) never loads the AWS SDK.
  *
  * Every failure is a RunError (TimeoutError for time-outs) with one line naming the endpoint and
@@ -20,7 +20,10 @@ export interface ReadIdentityOptions {
   endpoint?: string;
   /** Per HTTP request (token PUT and GET each), ms. Default 1000. */
   timeoutMs?: number;
-  /** Retries after the first attempt of each path (5xx, time-outs, refused); default 2. */
+  /**
+   * Retries after the first attempt of each path, and of the token request (5xx, time-outs,
+   * refused); default 2.
+   */
   retries?: number;
   /** Pause before retry n (0-based) is backoffMs * 2^n. Default 200. */
   backoffMs?: number;
@@ -102,7 +105,7 @@ function classify(err: unknown): Failure {
     /TimeoutError|timed? ?out|ETIMEDOUT|exceeded the configured|did not establish a connection/i.test(
       message,
     );
-  const tokenStep = /metadata token|fetching token is disabled/i.test(message);
+  const tokenStep = /metadata token/i.test(message);
   let detail = message
     .replace(/^Error (making request to the metadata service|fetching metadata token): /, "")
     .replace(/^Error: /, "")
@@ -133,12 +136,6 @@ function describeFailure(
     const hint = f.status === 401 ? "; the session token was rejected" : "";
     return new RunError(
       `${where} answered ${what} with HTTP ${f.status}${hint}${f.status >= 500 ? tries : ""}`,
-      { cause },
-    );
-  }
-  if (/fetching token is disabled/i.test(f.detail)) {
-    return new RunError(
-      `${where} did not issue a session token (PUT ${TOKEN_PATH}) for GET ${path}; IMDSv1 is not used`,
       { cause },
     );
   }
@@ -189,8 +186,11 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
   // Its IMDSv1 switch is off only because the client refuses to run with both; every GET it makes
   // carries the token, so IMDSv1 is still never used.
   const tokens: MetadataService = new Service({ ...common, ec2MetadataV1Disabled: true, tokenTtl });
+  // Retried here, not by the client: it would retry a rejected token (401) as it is, backoff and
+  // all, where the only cure is a new token.
   const service: MetadataService = new Service({
     ...common,
+    retries: 0,
     ec2MetadataV1Disabled: false,
     disableFetchToken: true,
   });
@@ -207,7 +207,7 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
   /** GET a path; `undefined` when optional and the service answers 404. */
   const get = async (path: string, optional = false): Promise<string | undefined> => {
     let renewed = false;
-    for (;;) {
+    for (let attempt = 0; ; ) {
       const current = sessionToken();
       try {
         const t = await current;
@@ -224,7 +224,12 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
           if (token === current) sessionToken(true);
           continue;
         }
-        throw describeFailure(endpoint, path, f, timeoutMs, retries + 1, err);
+        // the token's client has retried its PUT already; 400, 401, 403 and 404 are answers (the
+        // client's own rule), anything else is retried
+        const answered = f.status !== undefined && [400, 401, 403, 404].includes(f.status);
+        const final = f.tokenStep || answered || attempt >= retries;
+        if (final) throw describeFailure(endpoint, path, f, timeoutMs, retries + 1, err);
+        await common.backoff(attempt++);
       }
     }
   };

@@ -24,11 +24,15 @@ describe("parsing /proc", () => {
 
 const children: ReturnType<typeof spawn>[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) c.kill("SIGKILL");
+  for (const c of children.splice(0))
+    try {
+      // each leads a process group of its own (detached): the server a shell started goes too
+      process.kill(-c.pid!, "SIGKILL");
+    } catch {}
 });
 
 function node(code: string): ReturnType<typeof spawn> {
-  const c = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const c = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"], detached: true });
   children.push(c);
   return c;
 }
@@ -60,7 +64,6 @@ describe.runIf(process.platform === "linux")("a real process", () => {
     children.push(wrapped);
     expect(await firstLine(wrapped)).toBe("up");
     expect(listensOnTcp(wrapped.pid!)).toBe(true);
-    process.kill(-wrapped.pid!, "SIGKILL");
   });
 
   it("a process with a connected socket but no listening one is not listening", async () => {

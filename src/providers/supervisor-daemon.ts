@@ -545,7 +545,6 @@ function reapLeftovers(rootFs: RootFs, log: RunLog): void {
   }
 }
 
-/** True when `p` settles within `ms`; the timer is cleared either way (it must not keep us alive). */
 /**
  * Did a child that was just spawned exit before it settled? It has settled once it listens on a
  * TCP port (a server that listens is past its start: waiting longer says nothing more), or when
@@ -562,6 +561,7 @@ async function exitedBeforeSettling(exited: Promise<void>, pid: number, settleMs
   }
 }
 
+/** True when `p` settles within `ms`; the timer is cleared either way (it must not keep us alive). */
 function within(p: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
