@@ -4,9 +4,10 @@
  * Reports per instance count: p50 and p95 of launch -> InService, the time per boot pipeline
  * stage (from each instance's boot record), where the rest of the time goes (the fleet's launch,
  * the boot process starting, the lifecycle call), muster's own share of the time to InService,
- * and the fleet's peak memory (sum of RSS of the daemon and every process of its instances,
- * sampled from /proc every 100 ms, by kind of process; also split into the fleet's own processes
- * and the instances' processes). Goals: 20 at once all InService with p95 < 2 x p50; muster's
+ * the fleet's peak memory (sum of RSS of the daemon and every process of its instances, sampled
+ * from /proc every 100 ms, by kind of process; also split into the fleet's own processes and the
+ * instances' processes), and the CPU time per instance by kind of process (the boot's from its
+ * record, the rest from the same samples). Goals: 20 at once all InService with p95 < 2 x p50; muster's
  * own share < 10%; fleet processes < 200 MB RSS together (reported for the fleet's own processes
  * and for every process).
  *
@@ -67,6 +68,17 @@ export interface FleetRun {
   peakInstancesMb: number;
   /** the instances' processes by kind at their peak */
   peakInstancesByKindMb: Record<string, number>;
+  /**
+   * CPU time per instance, ms: the boot process's own (median, from its record: in all, and before
+   * its pipeline started), the other processes' of the instances by kind (sampled, summed, divided
+   * by the instances), and the fleet daemon's divided by the instances
+   */
+  cpuMs: {
+    boot?: number;
+    bootBeforeRun?: number;
+    instancesByKind: Record<string, number>;
+    daemonPerInstance: number;
+  };
 }
 
 export interface FleetBenchmark {
@@ -113,6 +125,21 @@ function kindOf(p: ProcInfo, daemonPid: number): string {
   if (/nginx|haproxy/.test(a)) return "web/lb";
   return "other";
 }
+
+/**
+ * CPU time a process has used, in clock ticks (/proc/<pid>/stat utime + stime; Linux's USER_HZ is
+ * 100 on every architecture it runs on, so a tick is 10 ms).
+ */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return undefined;
+  }
+}
+const MS_PER_TICK = 10;
 
 function parts(i: InstanceStatus): { total: number; own: number; parts: FleetRun["partsMs"] } {
   const total = (i.inServiceAt ?? 0) - i.launchedAt;
@@ -168,6 +195,8 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
   let peakInstancesByKind: Record<string, number> = {};
   let sampling = true;
   let daemonPid = -1;
+  /** the last CPU time seen per process (a process's CPU only grows), with its kind */
+  const cpuSeen = new Map<number, { kind: string; ofInstance: boolean; ticks: number }>();
   const sampler = (async () => {
     while (sampling) {
       if (daemonPid > 0) {
@@ -185,6 +214,10 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
           else own += kb;
           const key = ofInstances.has(p.pid) || k === "daemon" ? k : `${k} (fleet)`;
           byKind[key] = (byKind[key] ?? 0) + kb;
+          const ticks = cpuTicks(p.pid);
+          const seen = cpuSeen.get(p.pid);
+          if (ticks !== undefined && (seen === undefined || seen.kind !== k || ticks >= seen.ticks))
+            cpuSeen.set(p.pid, { kind: k, ofInstance: ofInstances.has(p.pid), ticks });
         }
         if (total > peak) {
           peak = total;
@@ -246,6 +279,15 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
     ]),
   );
   const mb = (kb: number) => Math.round(kb / 1024);
+  const cpuByKind: Record<string, number> = {};
+  let daemonTicks = 0;
+  for (const c of cpuSeen.values()) {
+    if (c.kind === "daemon") daemonTicks += c.ticks;
+    // the boot's own CPU comes from its record, whole; a sample may miss its last 100 ms
+    else if (c.ofInstance && c.kind !== "muster boot")
+      cpuByKind[c.kind] = (cpuByKind[c.kind] ?? 0) + c.ticks * MS_PER_TICK;
+  }
+  const bootCpu = served.flatMap((i) => (i.boot.cpu ? [i.boot.cpu] : []));
   return {
     instances: n,
     allInService: allInService && served.length === n,
@@ -271,6 +313,12 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
     peakInstancesByKindMb: Object.fromEntries(
       Object.entries(peakInstancesByKind).map(([k, v]) => [k, mb(v)]),
     ),
+    cpuMs: {
+      boot: bootCpu.length > 0 ? median(bootCpu.map((c) => c.totalMs)) : undefined,
+      bootBeforeRun: bootCpu.length > 0 ? median(bootCpu.map((c) => c.beforeRunMs)) : undefined,
+      instancesByKind: Object.fromEntries(Object.entries(cpuByKind).map(([k, v]) => [k, Math.round(v / n)])),
+      daemonPerInstance: Math.round((daemonTicks * MS_PER_TICK) / n),
+    },
   };
 }
 
@@ -303,6 +351,16 @@ export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): P
         Object.entries(r.stagesMs)
           .map(([k, v]) => `${k} ${s(v)}`)
           .join(", "),
+    );
+    const c = r.cpuMs;
+    const ms = (v: number | undefined) => (v === undefined ? "?" : `${v} ms`);
+    lines.push(
+      `  CPU per instance: muster boot ${ms(c.boot)} (${ms(c.bootBeforeRun)} of it before its pipeline started; its git and esbuild not counted), ` +
+        Object.entries(c.instancesByKind)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v} ms`)
+          .join(", ") +
+        `; the fleet's daemon ${c.daemonPerInstance} ms per instance (all but the boot sampled every 100 ms: short-lived processes show little or nothing)`,
     );
     lines.push(
       `  peak RSS by kind: ${Object.entries(r.peakByKindMb)

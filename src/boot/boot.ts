@@ -259,6 +259,10 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       log: (event, fields) => log.event(event, fields),
       say,
       now: Date.now,
+      cpuMs: () => {
+        const u = process.cpuUsage();
+        return Math.round((u.user + u.system) / 1000);
+      },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       random: opts.random ?? Math.random,
       isPermanent: (err) => err instanceof InputError,

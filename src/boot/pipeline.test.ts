@@ -177,6 +177,15 @@ describe("the boot pipeline", () => {
     expect(h.saved.at(-1)!.outcome).toBe("open");
   });
 
+  it("records the process's CPU time before the run and at its end, when it is given a clock for it", async () => {
+    const h = harness();
+    let cpu = 40;
+    const r = await runPipeline({ ...h.options, cpuMs: () => (cpu += 15) });
+    expect(r.cpu).toEqual({ beforeRunMs: 55, totalMs: 70 });
+    expect(h.saved.at(-1)!.cpu).toEqual({ beforeRunMs: 55, totalMs: 70 });
+    expect((await runPipeline(harness().options)).cpu).toBeUndefined();
+  });
+
   it("retries the whole attempt after a failure, with backoff, and succeeds", async () => {
     const h = harness({ fail: { fetch: 2 } });
     const r = await runPipeline(h.options);

@@ -73,6 +73,8 @@ export interface PipelineOptions {
   log(event: string, fields?: Record<string, unknown>): void;
   say(line: string): void;
   now(): number;
+  /** CPU time this process has used so far, ms (recorded at the start and the end of the run) */
+  cpuMs?(): number;
   sleep(ms: number): Promise<void>;
   random(): number;
   /** errors that trying again cannot fix */
@@ -100,6 +102,7 @@ function secs(ms: number): string {
 
 export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
   const t0 = o.now();
+  const cpuBeforeRunMs = o.cpuMs?.();
   const record: BootRecord = {
     runId: o.runId,
     mode: o.mode,
@@ -283,6 +286,8 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     const t1 = o.now();
     record.finishedAt = new Date(t1).toISOString();
     record.durationMs = t1 - t0;
+    if (o.cpuMs && cpuBeforeRunMs !== undefined)
+      record.cpu = { beforeRunMs: cpuBeforeRunMs, totalMs: o.cpuMs() };
     o.log("run.end", {
       outcome: record.outcome,
       failedStage: record.failedStage,

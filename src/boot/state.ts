@@ -42,6 +42,11 @@ export interface BootRecord {
   gaveUp?: string;
   stages: StageRun[];
   lifecycle?: { result: "CONTINUE" | "ABANDON"; ok: boolean; error?: string };
+  /**
+   * CPU time of the muster process (not of the git and esbuild it ran), ms: used before the run
+   * started (Node's start, loading muster, reading the config) and in all when it ended
+   */
+  cpu?: { beforeRunMs: number; totalMs: number };
 }
 
 export const LAST_RUN = "last-run.json";

@@ -100,6 +100,8 @@ export interface InstanceStatus {
     configRevision?: string;
     durationMs?: number;
     transferMs?: number;
+    /** the boot process's CPU time, from its record */
+    cpu?: { beforeRunMs: number; totalMs: number };
     stages?: { stage: string; attempt: number; ok: boolean; durationMs: number }[];
     lifecycle?: { result: string; ok: boolean };
   };
@@ -751,6 +753,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         configRevision: rec?.configRevision,
         durationMs: rec?.durationMs,
         transferMs: rec?.transferMs,
+        cpu: rec?.cpu,
         stages: rec?.stages.map(({ stage, attempt, ok, durationMs }) => ({ stage, attempt, ok, durationMs })),
         lifecycle: rec?.lifecycle ? { result: rec.lifecycle.result, ok: rec.lifecycle.ok } : undefined,
       },
