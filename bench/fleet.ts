@@ -35,6 +35,8 @@ import { fleetProcesses, type ProcInfo, rssKb } from "../src/fleet/processes.ts"
 
 export interface FleetRun {
   instances: number;
+  /** fleets launched with that many instances (their instances pooled) */
+  launches: number;
   allInService: boolean;
   /** launch -> InService per instance, ms */
   samplesMs: number[];
@@ -163,7 +165,23 @@ function parts(i: InstanceStatus): { total: number; own: number; parts: FleetRun
 /** the state directories of the fleets run so far, deleted when the benchmark is done */
 const finished: string[] = [];
 
-async function runOnce(n: number, block: number): Promise<FleetRun> {
+/** What one fleet launch leaves to measure: its instances' status, its peaks and CPU samples. */
+export interface Launch {
+  allInService: boolean;
+  /** the instances that reached InService, as the fleet reported them */
+  served: InstanceStatus[];
+  peakKb: number;
+  peakByKindKb: Record<string, number>;
+  peakWithoutAppKb: number;
+  peakOwnKb: number;
+  peakInstancesKb: number;
+  peakInstancesByKindKb: Record<string, number>;
+  /** CPU ms of the instances' processes by kind, the boot excluded (it has its record) */
+  cpuByKindMs: Record<string, number>;
+  daemonCpuMs: number;
+}
+
+async function launchOnce(n: number, block: number): Promise<Launch> {
   const pkg = musterPackageRoot();
   const stateDir = mkdtempSync(path.join(tmpdir(), "muster-bench-fleet-"));
   const file = path.join(stateDir, "fleet.yaml");
@@ -265,6 +283,35 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
   }
   if (leftAfterDown > 0) throw new Error(`fleet benchmark: ${leftAfterDown} processes were left running`);
   const served = (st?.instances ?? []).filter((i) => i.inServiceAt !== undefined);
+  const cpuByKindMs: Record<string, number> = {};
+  let daemonTicks = 0;
+  for (const c of cpuSeen.values()) {
+    if (c.kind === "daemon") daemonTicks += c.ticks;
+    // the boot's own CPU comes from its record, whole; a sample may miss its last 100 ms
+    else if (c.ofInstance && c.kind !== "muster boot")
+      cpuByKindMs[c.kind] = (cpuByKindMs[c.kind] ?? 0) + c.ticks * MS_PER_TICK;
+  }
+  return {
+    allInService: allInService && served.length === n,
+    served,
+    peakKb: peak,
+    peakByKindKb: peakByKind,
+    peakWithoutAppKb: peakWithoutApp,
+    peakOwnKb: peakOwn,
+    peakInstancesKb: peakInstances,
+    peakInstancesByKindKb: peakInstancesByKind,
+    cpuByKindMs,
+    daemonCpuMs: daemonTicks * MS_PER_TICK,
+  };
+}
+
+/**
+ * PURE: several launches of `n` instances as one result. Times are pooled over every instance of
+ * every launch (p50, p95, medians per part and stage); peaks are the highest launch's; CPU is per
+ * instance over all launches.
+ */
+export function summarize(n: number, launches: Launch[]): FleetRun {
+  const served = launches.flatMap((l) => l.served);
   const measured = served.map(parts);
   const samples = measured.map((m) => m.total);
   const stageNames = [...new Set(served.flatMap((i) => (i.boot.stages ?? []).map((s) => s.stage)))];
@@ -279,18 +326,21 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
     ]),
   );
   const mb = (kb: number) => Math.round(kb / 1024);
+  const mbEach = (o: Record<string, number>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, mb(v)]));
+  const highest = (f: (l: Launch) => number) =>
+    launches.reduce((a, l) => (f(l) > f(a) ? l : a), launches[0]!);
+  const byPeak = highest((l) => l.peakKb);
+  const byInstances = highest((l) => l.peakInstancesKb);
+  const instancesLaunched = n * launches.length;
   const cpuByKind: Record<string, number> = {};
-  let daemonTicks = 0;
-  for (const c of cpuSeen.values()) {
-    if (c.kind === "daemon") daemonTicks += c.ticks;
-    // the boot's own CPU comes from its record, whole; a sample may miss its last 100 ms
-    else if (c.ofInstance && c.kind !== "muster boot")
-      cpuByKind[c.kind] = (cpuByKind[c.kind] ?? 0) + c.ticks * MS_PER_TICK;
-  }
+  for (const l of launches)
+    for (const [k, v] of Object.entries(l.cpuByKindMs)) cpuByKind[k] = (cpuByKind[k] ?? 0) + v;
   const bootCpu = served.flatMap((i) => (i.boot.cpu ? [i.boot.cpu] : []));
   return {
     instances: n,
-    allInService: allInService && served.length === n,
+    launches: launches.length,
+    allInService: launches.every((l) => l.allInService) && served.length === instancesLaunched,
     samplesMs: samples,
     p50Ms: median(samples),
     p95Ms: percentile(samples, 95) ?? 0,
@@ -305,21 +355,29 @@ async function runOnce(n: number, block: number): Promise<FleetRun> {
       afterLifecycle: median(measured.map((m) => m.parts.afterLifecycle)),
     },
     ownShare: median(measured.map((m) => m.own)),
-    peakRssMb: mb(peak),
-    peakByKindMb: Object.fromEntries(Object.entries(peakByKind).map(([k, v]) => [k, mb(v)])),
-    peakWithoutAppMb: mb(peakWithoutApp),
-    peakFleetOwnMb: mb(peakOwn),
-    peakInstancesMb: mb(peakInstances),
-    peakInstancesByKindMb: Object.fromEntries(
-      Object.entries(peakInstancesByKind).map(([k, v]) => [k, mb(v)]),
-    ),
+    peakRssMb: mb(byPeak.peakKb),
+    peakByKindMb: mbEach(byPeak.peakByKindKb),
+    peakWithoutAppMb: mb(Math.max(...launches.map((l) => l.peakWithoutAppKb))),
+    peakFleetOwnMb: mb(Math.max(...launches.map((l) => l.peakOwnKb))),
+    peakInstancesMb: mb(byInstances.peakInstancesKb),
+    peakInstancesByKindMb: mbEach(byInstances.peakInstancesByKindKb),
     cpuMs: {
       boot: bootCpu.length > 0 ? median(bootCpu.map((c) => c.totalMs)) : undefined,
       bootBeforeRun: bootCpu.length > 0 ? median(bootCpu.map((c) => c.beforeRunMs)) : undefined,
-      instancesByKind: Object.fromEntries(Object.entries(cpuByKind).map(([k, v]) => [k, Math.round(v / n)])),
-      daemonPerInstance: Math.round((daemonTicks * MS_PER_TICK) / n),
+      instancesByKind: Object.fromEntries(
+        Object.entries(cpuByKind).map(([k, v]) => [k, Math.round(v / instancesLaunched)]),
+      ),
+      daemonPerInstance: Math.round(launches.reduce((a, l) => a + l.daemonCpuMs, 0) / instancesLaunched),
     },
   };
+}
+
+/**
+ * Launches per instance count: one fleet of one instance is one sample, on a machine shared with
+ * other work; small counts are launched again so that their figures are medians of several.
+ */
+export function launchesFor(n: number): number {
+  return n === 1 ? 5 : n < 10 ? 3 : 1;
 }
 
 /** The benchmark; `counts` defaults to 1, 5 and 20 instances launched at once. */
@@ -329,7 +387,13 @@ export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): P
     throw new Error("fleet benchmark: dist/cli.js is missing; run `npm run build` first");
   const runs: FleetRun[] = [];
   try {
-    for (const [k, n] of counts.entries()) runs.push(await runOnce(n, 200 + ((process.pid + k) % 50)));
+    let block = 0;
+    for (const n of counts) {
+      const launches: Launch[] = [];
+      for (let i = 0; i < launchesFor(n); i++)
+        launches.push(await launchOnce(n, 200 + ((process.pid + block++) % 50)));
+      runs.push(summarize(n, launches));
+    }
   } finally {
     for (const dir of finished.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
@@ -340,7 +404,7 @@ export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): P
   ];
   for (const r of runs)
     lines.push(
-      `| ${r.instances} | ${r.allInService ? "yes" : "NO"} | ${s(r.p50Ms)} | ${s(r.p95Ms)} | ${s(r.maxMs)} | ${(r.ownShare * 100).toFixed(0)}% | ${r.peakRssMb} MB | ${r.peakWithoutAppMb} MB | ${r.peakFleetOwnMb} MB | ${r.peakInstancesMb} MB |`,
+      `| ${r.instances}${r.launches > 1 ? ` (${r.launches} launches)` : ""} | ${r.allInService ? "yes" : "NO"} | ${s(r.p50Ms)} | ${s(r.p95Ms)} | ${s(r.maxMs)} | ${(r.ownShare * 100).toFixed(0)}% | ${r.peakRssMb} MB | ${r.peakWithoutAppMb} MB | ${r.peakFleetOwnMb} MB | ${r.peakInstancesMb} MB |`,
     );
   lines.push("", "Median time per part of launch -> InService, and per boot stage:");
   for (const r of runs) {
@@ -452,7 +516,7 @@ export function fleetMarkdown(b: FleetBenchmark, when = new Date()): string {
     "",
     `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
     `- muster ${version} (${rev}${dirty ? ", with uncommitted changes in src/" : ""}) from dist/ on Node ${process.version}; ${firstLine("git", ["--version"])}`,
-    "- each count: a fresh detached `muster fleet up` (the example config repo and app, muster's own load balancer) with that desired capacity, until every instance is InService with a healthy target; launch -> InService per instance",
+    "- each count: a fresh detached `muster fleet up` (the example config repo and app, muster's own load balancer) with that desired capacity, until every instance is InService with a healthy target; launch -> InService per instance; a count of 1 is launched 5 times and one under 10 3 times, their instances pooled",
     "- muster's own share = 1 - (git transfer + converge) / (launch -> InService), per instance; a new instance's git transfer is its one `git clone` of the config repo, which also writes the repo's few files",
     "",
     ...b.lines,
