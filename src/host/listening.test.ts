@@ -78,4 +78,34 @@ describe.runIf(process.platform === "linux")("a real process", () => {
     expect(listensOnTcp(client.pid!)).toBe(false);
     expect(listensOnTcp(2 ** 22 + 12345)).toBe(false); // no such process
   });
+
+  it("remembers sockets found not listening, and still finds one that listens later", async () => {
+    const server = node(
+      `const s = require("net").createServer((c) => c.on("error", () => {})).listen(0, "127.0.0.1", () => console.log(s.address().port)); setInterval(() => {}, 1000);`,
+    );
+    const port = await firstLine(server);
+    // connects first; listens only when told to (a line on stdin)
+    const later = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const net = require("net");
+         const c = net.connect(${port}, "127.0.0.1", () => console.log("connected")); c.on("error", () => {});
+         process.stdin.once("data", () => net.createServer().listen(0, "127.0.0.1", () => console.log("listening")));
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"], detached: true },
+    );
+    children.push(later);
+    expect(await firstLine(later)).toBe("connected");
+    const known = new Set<string>();
+    expect(listensOnTcp(later.pid!, known)).toBe(false);
+    expect(known.size).toBeGreaterThan(0); // its client socket, not looked up again
+    const size = known.size;
+    expect(listensOnTcp(later.pid!, known)).toBe(false);
+    expect(known.size).toBe(size);
+    later.stdin!.write("listen\n");
+    expect(await firstLine(later)).toBe("listening");
+    expect(listensOnTcp(later.pid!, known)).toBe(true);
+  });
 });

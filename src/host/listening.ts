@@ -47,9 +47,16 @@ function withDescendants(pid: number): number[] {
   return all;
 }
 
-/** Does `pid`, or a process it started, listen on a TCP port? */
-export function listensOnTcp(pid: number): boolean {
-  let listening: Set<string> | undefined;
+/**
+ * Does `pid`, or a process it started, listen on a TCP port? Reading the tables walks the
+ * kernel's whole connection hash (milliseconds on a large machine, more with many connections),
+ * so they are read only for a socket not seen before: pass the same `known` set to every poll of
+ * one process, and a socket found not listening (a client's, a unix socket) is not looked up
+ * again. A server creates its socket and listens on it in one go, so a socket seen not yet
+ * listening is rare; it only costs the wait for the fallback.
+ */
+export function listensOnTcp(pid: number, known: Set<string> = new Set()): boolean {
+  const fresh: string[] = [];
   for (const p of withDescendants(pid)) {
     let fds: string[];
     try {
@@ -62,21 +69,19 @@ export function listensOnTcp(pid: number): boolean {
       try {
         inode = socketInode(fs.readlinkSync(`/proc/${p}/fd/${fd}`));
       } catch {}
-      if (inode === undefined) continue;
-      // read the tables only once a socket turns up: most polls of a starting program find none
-      listening ??= readListening(p);
-      if (listening.has(inode)) return true;
+      if (inode !== undefined && !known.has(inode)) fresh.push(inode);
     }
   }
-  return false;
-}
-
-function readListening(pid: number): Set<string> {
-  const all = new Set<string>();
+  if (fresh.length === 0) return false;
   for (const table of ["tcp", "tcp6"]) {
+    let listening: Set<string>;
     try {
-      for (const i of listeningInodes(fs.readFileSync(`/proc/${pid}/net/${table}`, "utf8"))) all.add(i);
-    } catch {}
+      listening = listeningInodes(fs.readFileSync(`/proc/${pid}/net/${table}`, "utf8"));
+    } catch {
+      continue;
+    }
+    if (fresh.some((i) => listening.has(i))) return true;
   }
-  return all;
+  for (const i of fresh) known.add(i);
+  return false;
 }

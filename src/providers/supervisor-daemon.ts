@@ -553,11 +553,12 @@ function reapLeftovers(rootFs: RootFs, log: RunLog): void {
  */
 async function exitedBeforeSettling(exited: Promise<void>, pid: number, settleMs: number): Promise<boolean> {
   const until = Date.now() + settleMs;
+  const known = new Set<string>(); // its sockets already found not listening
   for (;;) {
     const left = until - Date.now();
     if (left <= 0) return false;
     if (await within(exited, Math.min(LISTEN_POLL_MS, left))) return true;
-    if (listensOnTcp(pid)) return false;
+    if (listensOnTcp(pid, known)) return false;
   }
 }
 
