@@ -9,9 +9,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { z } from "zod";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
+import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
 
 /** Where `muster boot` looks for its configuration, inside the root, in this order. */

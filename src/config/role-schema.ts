@@ -2,7 +2,7 @@
  * Role files: muster's own form, or Chef's role JSON as it is, so a team can move over without
  * rewriting its roles. Both normalise to `Role`.
  */
-import { z } from "zod";
+import { z } from "../core/zod.ts";
 
 const attrs = z.record(z.string(), z.unknown());
 

@@ -1,5 +1,5 @@
 /** The props every resource accepts (validated by the runner, not by each kind). */
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 const notification = z.union([
   z.string().regex(/^[a-z_]+\[.+\]$/, { message: 'expected a resource id such as "service[app]"' }),

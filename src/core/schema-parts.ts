@@ -1,5 +1,5 @@
 /** zod pieces shared by several resource kinds. */
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 export const modeSchema = z.union([
   z.string().regex(/^0?[0-7]{3,4}$/, { message: 'expected an octal mode such as "0644"' }),

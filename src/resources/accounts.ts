@@ -4,9 +4,9 @@
  * host's own root they act on /etc; under a sandbox root their --prefix option points them at
  * the root's own /etc files, which must exist.
  */
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import type { ResourceContext } from "../core/resource.ts";
+import { z } from "../core/zod.ts";
 import { lastLine } from "../host/exec.ts";
 
 export interface PasswdEntry {

@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { defineResource } from "../core/resource.ts";
+import { z } from "../core/zod.ts";
 import { bareRepoFrom } from "../demo/example-repos.ts";
 import { stopStartedSupervisors } from "../providers/supervisor-client.ts";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";

@@ -1,8 +1,8 @@
 /** directory: a directory with a mode and owner; actions create, delete. */
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import { type Change, defineResource, formatMode, parseMode } from "../core/resource.ts";
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import { applyOwnership, type OwnedStat, ownershipChanges, withNames } from "./ownership.ts";
 
 const schema = z.strictObject({

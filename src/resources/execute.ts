@@ -2,10 +2,10 @@
  * execute: run a command. Not idempotent by itself: the runner reports it as "ran" every time
  * unless a guard (`creates`, onlyIf, notIf) says it is already done, and the report says so.
  */
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import { defineResource } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import { lastLine } from "../host/exec.ts";
 
 const schema = z.strictObject({

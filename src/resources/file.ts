@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import {
   type Change,
@@ -14,6 +13,7 @@ import {
   type ResourceContext,
 } from "../core/resource.ts";
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import { contentChange } from "./content-diff.ts";
 import { applyOwnership, type OwnedStat, ownershipChanges, resolveIds, withNames } from "./ownership.ts";
 

@@ -13,10 +13,10 @@
  * TLS handshake in the time to service. The commit checked out is what the clone or fetch
  * brought, so a branch that moved after ls-remote is followed to its newer tip, not failed.
  */
-import { z } from "zod";
 import { RunError, TimeoutError } from "../core/errors.ts";
 import { defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";

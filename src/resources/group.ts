@@ -1,6 +1,6 @@
 /** group: a system group, created or removed with groupadd / groupmod / groupdel. */
-import { z } from "zod";
 import { type Change, defineResource } from "../core/resource.ts";
+import { z } from "../core/zod.ts";
 import {
   accountId,
   accountName,

@@ -1,7 +1,7 @@
 /** link: a symbolic link at `path` pointing `to` (stored as given; resolved inside the root). */
-import { z } from "zod";
 import { defineResource } from "../core/resource.ts";
 import { absolutePath } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 
 const schema = z.strictObject({
   path: absolutePath,

@@ -3,9 +3,9 @@
  * and purges; under a sandbox root the host's packages are what the sandbox has, so it only
  * checks them and fails clearly when the image lacks one.
  */
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import { defineResource } from "../core/resource.ts";
+import { z } from "../core/zod.ts";
 import { applyPackagePlan, hostApt, queryInstalled, queryPolicy } from "../providers/apt.ts";
 import {
   type AptPolicy,

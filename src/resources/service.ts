@@ -5,10 +5,10 @@
  * A notification's "refresh" reloads the service when it can, else restarts it.
  */
 import { existsSync } from "node:fs";
-import { z } from "zod";
 import { RunError } from "../core/errors.ts";
 import { type Change, defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import { supervisorProvider } from "../providers/supervisor.ts";
 import { splitCommand } from "../providers/supervisor-policy.ts";
 import { systemdProvider } from "../providers/systemd.ts";

@@ -1,6 +1,6 @@
 /** template: a file whose content is an eta template under templates/ rendered with `variables`. */
-import { z } from "zod";
 import { defineResource } from "../core/resource.ts";
+import { z } from "../core/zod.ts";
 import { applyFile, type DesiredFile, diffFile, type FileState, fileBase, readFileState } from "./file.ts";
 import { renderTemplate } from "./template-render.ts";
 

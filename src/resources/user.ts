@@ -1,7 +1,7 @@
 /** user: a (system) user account, created, changed or removed with useradd / usermod / userdel. */
-import { z } from "zod";
 import { type Change, defineResource } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
+import { z } from "../core/zod.ts";
 import {
   accountId,
   accountName,
