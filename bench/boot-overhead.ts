@@ -82,7 +82,7 @@ export async function bootOverhead(runs = 7): Promise<BootOverhead> {
       samplesMs.push(total - r.timings.transferMs - r.timings.convergeMs);
     }
     const result: BootOverhead = { medianMs: median(samplesMs), runs, samplesMs, totalMs };
-    if (existsSync(path.join(path.dirname(BIN), "../dist/cli.js"))) {
+    if (existsSync(path.join(path.dirname(BIN), "../dist/cli.cjs"))) {
       const cliSamplesMs: number[] = [];
       for (let i = 0; i < runs; i++) {
         fx.startAction();

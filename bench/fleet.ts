@@ -383,8 +383,8 @@ export function launchesFor(n: number): number {
 /** The benchmark; `counts` defaults to 1, 5 and 20 instances launched at once. */
 export async function fleetBenchmark(counts: number[] = DEFAULT_FLEET_COUNTS): Promise<FleetBenchmark> {
   const pkg = musterPackageRoot();
-  if (!existsSync(path.join(pkg, "dist/cli.js")))
-    throw new Error("fleet benchmark: dist/cli.js is missing; run `npm run build` first");
+  if (!existsSync(path.join(pkg, "dist/cli.cjs")))
+    throw new Error("fleet benchmark: dist/cli.cjs is missing; run `npm run build` first");
   const runs: FleetRun[] = [];
   try {
     let block = 0;

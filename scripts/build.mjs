@@ -1,7 +1,9 @@
-// Build dist/: one ESM bundle of the CLI, split so that heavy modules (the AWS SDK, esbuild)
-// load only on the commands that use them. Dependencies are bundled too: Node 20 spends more
-// time resolving and loading the hundreds of small files of zod, yaml and the AWS SDK than
-// running them (about 80 ms of a no-op converge; the AWS SDK alone about 40 ms of every boot).
+// Build dist/: the CLI as one CommonJS bundle, dist/cli.cjs, that bin/muster.js compiles from
+// V8's code cache (see there why: Node 20 caches no compiled code for ES modules). Dependencies
+// are bundled too: Node 20 spends more time resolving and loading the hundreds of small files of
+// zod, yaml and the AWS SDK than running them. A module reached only through import() (every
+// command's body, the AWS SDK, the fleet) is wrapped by esbuild and runs only when first
+// imported, so `muster --version` runs none of them.
 // External: esbuild (a native binary) and typescript (run as its own binary by `muster check`).
 // The AWS SDK is bundled from its ES module builds (`module` before `main`): its CommonJS
 // builds, bundled, reach an `import()` as a default export only, so `MetadataService` came out
@@ -9,9 +11,11 @@
 // have `exports` maps, or only `main`).
 // zod's error messages in 64 languages (half of zod's size in the bundle) are left out: muster
 // speaks English, and every command that validates input loads zod.
+// dist/build-id is the bundle's hash: it names the code caches (bin/muster.js).
 // The bundle is built beside dist/ and swapped in, so a muster running meanwhile (another test
-// run) never sees a half-written or missing dist/.
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+// run) never sees a half-written or missing dist/; the code caches of the old bundle go with it.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
@@ -40,23 +44,34 @@ const zodEnglishOnly = {
 
 await esbuild.build({
   entryPoints: { cli: "src/cli/entry.ts" },
-  outdir: next,
+  outfile: path.join(next, "cli.cjs"),
   bundle: true,
-  splitting: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   external: ["esbuild", "typescript"],
   mainFields: ["module", "main"],
   plugins: [zodEnglishOnly],
-  // bundled CommonJS dependencies call require(): give the ESM bundle one
-  banner: {
-    js: "import { createRequire as __musterRequire } from 'node:module'; const require = __musterRequire(import.meta.url);",
-  },
+  // a script compiled from V8's code cache cannot call import() on Node 20 (bin/muster.js):
+  // import() of anything bundled, or of Node's builtins, becomes a require
+  supported: { "dynamic-import": false },
+  define: { __MUSTER_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "__musterUrl" },
+  // strict mode first, as in the ES modules the sources are (a banner goes before esbuild's own)
+  banner: { js: '"use strict";\nconst __musterUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: "linked",
-  define: { __MUSTER_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "warning",
 });
+// esbuild escapes non-ASCII text, but not inside a template literal (zod builds code from one with
+// a dash in a comment): one such character makes V8 hold the whole bundle as a two-byte string,
+// 2.5 MB more in every muster process. An escape means the same in a string, a template literal,
+// a regular expression and a comment.
+const bundleFile = path.join(next, "cli.cjs");
+const bundle = readFileSync(bundleFile, "utf8").replace(
+  /[^\0-\x7f]/g,
+  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+);
+writeFileSync(bundleFile, bundle);
+writeFileSync(path.join(next, "build-id"), `${createHash("sha1").update(bundle).digest("hex")}\n`);
 if (existsSync(dist)) renameSync(dist, old);
 renameSync(next, dist);
 rmSync(old, { recursive: true, force: true });

@@ -1,8 +1,11 @@
 /** The boot-side commands as registered: schemas, help, and that nothing heavy loads up front. */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
-import { muster, REPO_ROOT } from "../test-support/tmp.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../boot/testing/fixture.ts";
+import { cleanupTmp, muster, packageCopy, tmpDir } from "../test-support/tmp.ts";
+
+afterAll(cleanupTmp);
 
 describe("boot-side commands", () => {
   it("muster schema boot|role|fleet print JSON Schema; another kind is bad input", async () => {
@@ -29,24 +32,59 @@ describe("boot-side commands", () => {
     expect(res.stdout).toContain("Exit codes: 0 gate open");
   });
 
-  it("the CLI's entry loads no AWS SDK: every command body is imported lazily", () => {
-    const dist = path.join(REPO_ROOT, "dist");
-    const seen = new Set<string>();
-    const external = new Set<string>();
-    const walk = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const text = readFileSync(path.join(dist, file), "utf8");
-      for (const m of text.matchAll(/^import\s[^;]*?from\s*"([^"]+)";|^import\s*"([^"]+)";/gm)) {
-        const spec = (m[1] ?? m[2])!;
-        if (spec.startsWith("./")) walk(spec.slice(2));
-        else external.add(spec);
-      }
+  it("no command body and no AWS SDK runs before its command does", async () => {
+    // esbuild wraps each module reached only through import() in an `__esm` init function; a
+    // copy of the bundle whose wrapper records every module it runs shows which ran
+    const wrapper = "var __esm = (fn, res, err) => function __init() {\n";
+    const pkg = packageCopy((bundle) => {
+      expect(bundle.split(wrapper)).toHaveLength(2);
+      return bundle.replace(
+        wrapper,
+        `${wrapper}  if (fn) (globalThis.__musterRan ??= []).push(__getOwnPropNames(fn)[0]);\n`,
+      );
+    });
+    const hook = path.join(pkg.dir, "ran.cjs");
+    writeFileSync(
+      hook,
+      'process.on("exit", () => require("node:fs").writeFileSync(process.env.RAN_FILE, (globalThis.__musterRan ?? []).join("\\n")));\n',
+    );
+    let runs = 0;
+    const ran = async (args: string[]): Promise<string[]> => {
+      const out = path.join(pkg.dir, `ran-${++runs}.txt`);
+      const res = await muster(args, { bin: pkg.bin, node: ["--require", hook], env: { RAN_FILE: out } });
+      expect(res.stderr).not.toContain("muster: "); // ran, and not into bad input
+      return readFileSync(out, "utf8").split("\n").filter(Boolean);
     };
-    walk("cli.js");
-    expect([...external].filter((s) => s.startsWith("@aws-sdk"))).toEqual([]);
-    // and the boot body does get it, lazily: the walk above would fail to see a static import
-    const bodies = readFileSync(path.join(dist, "cli.js"), "utf8");
-    expect(bodies).toMatch(/import\("\.\/run-boot-[A-Z0-9]+\.js"\)/);
+    const sdk = (mods: string[]) => mods.filter((m) => m.includes("node_modules/@aws-sdk/"));
+    // what --version and a help text must not pay for: the bodies, the SDK, validation, logging
+    const heavy = (mods: string[]) =>
+      mods.filter((m) =>
+        /^src\/(cli\/run-|boot\/|cloud\/|fleet\/|runner\/)|node_modules\/(@aws-sdk|@smithy|zod|yaml|pino)\//.test(
+          m,
+        ),
+      );
+
+    const version = await ran(["--version"]);
+    expect(version).toContain("src/version.ts"); // the records work
+    expect(heavy(version)).toEqual([]);
+    expect(heavy(await ran(["boot", "--help"]))).toEqual([]);
+    // a boot that gets as far as identify (nothing answers at the metadata endpoint) runs the
+    // boot's body and the SDK's metadata client, and no fleet
+    const root = tmpDir("muster-lazy-root-");
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    writeFileSync(
+      path.join(root, "etc/muster/boot.json"),
+      JSON.stringify({
+        repo: { url: path.join(root, "none.git") },
+        endpoints: { metadata: closed, autoscaling: closed, region: "us-east-1" },
+        timeouts: { metadata: 0.2 },
+        retries: { attempts: 1, backoffBase: 0.01, backoffCap: 0.01, deadline: 5 },
+      }),
+    );
+    const boot = await ran(["boot", "--root", root]);
+    expect(boot).toContain("src/cli/run-boot.ts");
+    expect(sdk(boot).some((m) => m.includes("@aws-sdk/ec2-metadata-service/"))).toBe(true);
+    expect(boot.filter((m) => m.startsWith("src/fleet/"))).toEqual([]);
   });
 });

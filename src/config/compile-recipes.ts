@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError } from "../core/errors.ts";
+import { importModule } from "../core/import-module.ts";
 import { VERSION } from "../version.ts";
 import { isRecipe, type RecipeDefinition, recipe } from "./recipe-api.ts";
 import type { ConfigRepo } from "./repo.ts";
@@ -36,7 +37,7 @@ export async function compileRecipes(
   const cacheDir = opts.cacheDir ?? path.join(tmpdir(), "muster-recipes");
   const out = freshBundle(repo, entry, cacheDir) ?? (await bundle(repo, entry, cacheDir));
   process.setSourceMapsEnabled(true);
-  const mod = (await import(pathToFileURL(out).href)) as { default: Record<string, unknown> };
+  const mod = (await importModule(pathToFileURL(out).href)) as { default: Record<string, unknown> };
   const recipes = new Map<string, RecipeDefinition>();
   const problems: string[] = [];
   for (const name of names) {

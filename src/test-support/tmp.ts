@@ -1,7 +1,18 @@
 /** Temporary roots and a runner for the built CLI, shared by tests. */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,13 +40,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built `muster` with args; never throws on a non-zero exit. */
+/**
+ * Run the built `muster` with args; never throws on a non-zero exit. `bin`: another copy's
+ * bin/muster.js (packageCopy); `node`: options for node before it.
+ */
 export function muster(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string; node?: string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...(opts.node ?? []), opts.bin ?? BIN, ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
       env: { ...process.env, NO_COLOR: "1", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -51,6 +65,24 @@ export function muster(
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });
+}
+
+/**
+ * A copy of muster's built package in a new temporary directory (bin/muster.js, dist/cli.cjs and
+ * its build id, package.json; node_modules linked), for tests of how bin/muster.js runs the
+ * bundle. `patch` rewrites the bundle; the copy then has no build id, so no code cache.
+ */
+export function packageCopy(patch?: (bundle: string) => string): { dir: string; bin: string } {
+  const dir = tmpDir("muster-package-");
+  mkdirSync(path.join(dir, "bin"));
+  mkdirSync(path.join(dir, "dist"));
+  copyFileSync(BIN, path.join(dir, "bin/muster.js"));
+  copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(dir, "package.json"));
+  symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+  const bundle = readFileSync(path.join(REPO_ROOT, "dist/cli.cjs"), "utf8");
+  writeFileSync(path.join(dir, "dist/cli.cjs"), patch ? patch(bundle) : bundle);
+  if (!patch) copyFileSync(path.join(REPO_ROOT, "dist/build-id"), path.join(dir, "dist/build-id"));
+  return { dir, bin: path.join(dir, "bin/muster.js") };
 }
 
 /** A hash of every entry under dir: names, types, modes, contents and link targets. */

@@ -1,0 +1,85 @@
+/**
+ * bin/muster.js: the bundle compiled from V8's code cache, one cache per command, written by the
+ * first run that finds none, never taken from another build or another Node, and never in the
+ * way of a run.
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupTmp, muster, packageCopy, REPO_ROOT } from "../src/test-support/tmp.ts";
+
+afterAll(cleanupTmp);
+
+const caches = (dir: string): string[] => {
+  const d = path.join(dir, "dist/.code-cache");
+  return existsSync(d) ? readdirSync(d).sort() : [];
+};
+const cacheName = (dir: string, key: string): string =>
+  `${readFileSync(path.join(dir, "dist/build-id"), "utf8").trim()}-${process.version}-${process.arch}-${key}.bin`;
+
+describe("bin/muster.js and its code cache", () => {
+  it("a command's first run writes its cache; later runs take it as it is", async () => {
+    const pkg = packageCopy();
+    const first = await muster(["schema", "boot"], { bin: pkg.bin });
+    expect(first.code).toBe(0);
+    expect(caches(pkg.dir)).toEqual([cacheName(pkg.dir, "schema-boot")]);
+    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-boot"));
+    const before = statSync(file);
+    expect(before.size).toBeGreaterThan(10_000);
+
+    const second = await muster(["schema", "boot"], { bin: pkg.bin });
+    expect(second).toEqual(first);
+    // taken, not rejected: a rejected cache is written anew (a new file renamed over it)
+    const after = statSync(file);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
+  it("each command and help text has its own cache", async () => {
+    const pkg = packageCopy();
+    expect((await muster(["--version"], { bin: pkg.bin })).code).toBe(0);
+    expect((await muster(["boot", "--help"], { bin: pkg.bin })).code).toBe(0);
+    expect((await muster(["fleet", "status", "--state-dir", pkg.dir], { bin: pkg.bin })).code).not.toBe(0);
+    expect(caches(pkg.dir)).toEqual(["cli", "help", "fleet-status"].map((k) => cacheName(pkg.dir, k)).sort());
+  });
+
+  it("a cache V8 rejects is replaced, and the run does not notice", async () => {
+    const pkg = packageCopy();
+    const good = await muster(["schema", "role"], { bin: pkg.bin });
+    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-role"));
+    writeFileSync(file, Buffer.alloc(4096, 7));
+    const again = await muster(["schema", "role"], { bin: pkg.bin });
+    expect(again).toEqual(good);
+    expect(readFileSync(file).subarray(0, 4096).equals(Buffer.alloc(4096, 7))).toBe(false);
+    expect(statSync(file).size).toBeGreaterThan(10_000);
+  });
+
+  it("another build (build id) or no build id: never the old cache", async () => {
+    const pkg = packageCopy();
+    await muster(["schema", "fleet"], { bin: pkg.bin });
+    const old = cacheName(pkg.dir, "schema-fleet");
+    writeFileSync(path.join(pkg.dir, "dist/build-id"), `${"0".repeat(40)}\n`);
+    expect((await muster(["schema", "fleet"], { bin: pkg.bin })).code).toBe(0);
+    expect(caches(pkg.dir)).toEqual([old, cacheName(pkg.dir, "schema-fleet")].sort());
+
+    writeFileSync(path.join(pkg.dir, "dist/build-id"), "not a hash\n");
+    expect((await muster(["schema", "boot"], { bin: pkg.bin })).code).toBe(0);
+    expect(caches(pkg.dir)).toHaveLength(2);
+  });
+
+  it("MUSTER_CODE_CACHE=0 and a cache directory that cannot be made: runs as ever, writes none", async () => {
+    const pkg = packageCopy();
+    const off = await muster(["schema", "boot"], { bin: pkg.bin, env: { MUSTER_CODE_CACHE: "0" } });
+    expect(off.code).toBe(0);
+    expect(caches(pkg.dir)).toEqual([]);
+
+    // as a read-only dist/ would (root writes anywhere, so a file stands in the directory's way)
+    writeFileSync(path.join(pkg.dir, "dist/.code-cache"), "");
+    const blocked = await muster(["schema", "boot"], { bin: pkg.bin });
+    expect(blocked).toEqual(off);
+    expect(readdirSync(path.join(pkg.dir, "dist")).sort()).toEqual([".code-cache", "build-id", "cli.cjs"]);
+  });
+
+  it("the bundle is ASCII only, so V8 holds it as a one-byte string", () => {
+    expect(/[^\0-\x7f]/.test(readFileSync(path.join(REPO_ROOT, "dist/cli.cjs"), "latin1"))).toBe(false);
+  });
+});
