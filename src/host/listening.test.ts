@@ -1,18 +1,22 @@
 /** Listening sockets from /proc: the pure parsing, and a real server and a real non-server. */
 import { spawn } from "node:child_process";
+import { readdirSync, readlinkSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { listeningInodes, listensOnTcp, socketInode } from "./listening.ts";
+import { listensIn, listensOnTcp, scanRows, socketInode } from "./listening.ts";
 
-const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41234 1 0000000000000000 100 0 0 10 0
-   1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 41299 1 0000000000000000 20 4 30 10 -1
-   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000000000000 100 0 0 10 0
-`;
+const ROWS = [
+  "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41234 1 0000000000000000 100 0 0 10 0",
+  "   1: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000000000000 100 0 0 10 0",
+  "   2: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 41299 1 0000000000000000 20 4 30 10 -1",
+  "   3: 0100007F:1F92 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41300 1 0000000000000000 100 0 0 10 0",
+];
 
 describe("parsing /proc", () => {
-  it("takes the inodes of LISTEN rows only (state 0A), and none of inode 0", () => {
-    expect([...listeningInodes(TCP)]).toEqual(["41234"]);
-    expect([...listeningInodes("")]).toEqual([]);
+  it("takes the inodes of LISTEN rows (state 0A), none of inode 0, and stops at another state", () => {
+    // the kernel lists listeners first: a LISTEN row after another state is not looked at
+    expect(scanRows(ROWS)).toEqual({ listening: ["41234"], pastListening: true });
+    expect(scanRows(ROWS.slice(0, 2))).toEqual({ listening: ["41234"], pastListening: false });
+    expect(scanRows(["", "  "])).toEqual({ listening: [], pastListening: false });
   });
 
   it("reads a socket's inode from an fd's link, and nothing from a file's", () => {
@@ -64,6 +68,32 @@ describe.runIf(process.platform === "linux")("a real process", () => {
     children.push(wrapped);
     expect(await firstLine(wrapped)).toBe("up");
     expect(listensOnTcp(wrapped.pid!)).toBe(true);
+  });
+
+  it("reads a table page by page: rows split across pages are put together", async () => {
+    // twenty listeners before the one looked for, most likely
+    const many = node(
+      `let n = 0; for (let i = 0; i < 20; i++) require("net").createServer().listen(0, "127.0.0.1", () => { if (++n === 20) console.log("up"); }); setInterval(() => {}, 1000);`,
+    );
+    expect(await firstLine(many)).toBe("up");
+    const server = node(
+      `require("net").createServer().listen(0, "127.0.0.1", () => console.log("up")); setInterval(() => {}, 1000);`,
+    );
+    expect(await firstLine(server)).toBe("up");
+    const inodes = readdirSync(`/proc/${server.pid}/fd`)
+      .map((fd) => {
+        try {
+          return socketInode(readlinkSync(`/proc/${server.pid}/fd/${fd}`));
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((i): i is string => i !== undefined);
+    const table = `/proc/${server.pid}/net/tcp`;
+    for (const pageSize of [7, 64, 150, 4096]) {
+      expect(listensIn(table, inodes, pageSize)).toBe(true);
+      expect(listensIn(table, ["1"], pageSize)).toBe(false);
+    }
   });
 
   it("a process with a connected socket but no listening one is not listening", async () => {
