@@ -592,7 +592,7 @@ async function convergeBench(): Promise<void> {
     ...machine(peers),
     `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool (ansible's one run in the last round); the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
     `- workload: /work/shared/bench (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
-    `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree moved aside before each run and deleted when the bench is done, and a cold case starts at least 61 s after ansible's last run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes`,
+    `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree moved aside before each run and deleted when the bench is done, and a cold case starts at least 61 s after ansible's last run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes; muster's code cache (dist/.code-cache, one per command) is as its own runs leave it: the first converge of the bench writes it, as a server's first converge would (or the image it came from)`,
     ...(caLine ? [caLine] : []),
     "",
     resultsTable(results, cases, peers),
