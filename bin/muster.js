@@ -7,10 +7,11 @@
 // So the bundle is one CommonJS file (an ES module cannot be compiled from cached data on Node 20)
 // compiled with vm.Script. A run that found no usable cache writes one as it exits, holding the
 // functions it compiled; later runs of that command skip the parse and those compiles. A cache
-// is named by the bundle's build id (its hash), Node's version, the architecture and the command,
-// so a rebuilt bundle or another Node never takes a stale one (V8 itself checks only the
-// source's length), and lives in dist/.code-cache, so an image made from a host that has run
-// muster carries it. Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns it off.
+// is named by the bundle's build id (its hash), Node's version, the architecture, Node's options
+// and the command, so a rebuilt bundle or another Node never takes a stale one (V8 itself checks
+// only the source's length), and lives in dist/.code-cache, so an image made from a host that
+// has run muster carries it. Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns
+// it off.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";
 import * as path from "node:path";
@@ -46,7 +47,18 @@ function cacheFile() {
     command.push(word);
   }
   const key = argv.includes("--help") || argv.includes("-h") ? "help" : command.join("-") || "cli";
-  return path.join(path.dirname(file), ".code-cache", `${id}-${process.version}-${process.arch}-${key}.bin`);
+  // V8 rejects a cache made under other flags: processes started with and without some (a
+  // fleet.yaml's NODE_OPTIONS) would otherwise replace each other's cache at every run
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
+  const name = `${id}-${process.version}-${process.arch}${flags ? `-${fnv1a(flags)}` : ""}-${key}.bin`;
+  return path.join(path.dirname(file), ".code-cache", name);
+}
+
+/** FNV-1a, 32 bits, in hex: a short name for a string (node:crypto costs a module load) */
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
 /**

@@ -14,20 +14,23 @@ const caches = (dir: string): string[] => {
   const d = path.join(dir, "dist/.code-cache");
   return existsSync(d) ? readdirSync(d).sort() : [];
 };
+/** muster from the copy, without the test run's own NODE_OPTIONS (they would name other caches) */
+const run = (bin: string, args: string[], opts: Parameters<typeof muster>[1] = {}) =>
+  muster(args, { ...opts, bin, env: { NODE_OPTIONS: "", ...opts.env } });
 const cacheName = (dir: string, key: string): string =>
   `${readFileSync(path.join(dir, "dist/build-id"), "utf8").trim()}-${process.version}-${process.arch}-${key}.bin`;
 
 describe("bin/muster.js and its code cache", () => {
   it("a command's first run writes its cache; later runs take it as it is", async () => {
     const pkg = packageCopy();
-    const first = await muster(["schema", "boot"], { bin: pkg.bin });
+    const first = await run(pkg.bin, ["schema", "boot"]);
     expect(first.code).toBe(0);
     expect(caches(pkg.dir)).toEqual([cacheName(pkg.dir, "schema-boot")]);
     const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-boot"));
     const before = statSync(file);
     expect(before.size).toBeGreaterThan(10_000);
 
-    const second = await muster(["schema", "boot"], { bin: pkg.bin });
+    const second = await run(pkg.bin, ["schema", "boot"]);
     expect(second).toEqual(first);
     // taken, not rejected: a rejected cache is written anew (a new file renamed over it)
     const after = statSync(file);
@@ -36,18 +39,30 @@ describe("bin/muster.js and its code cache", () => {
 
   it("each command and help text has its own cache", async () => {
     const pkg = packageCopy();
-    expect((await muster(["--version"], { bin: pkg.bin })).code).toBe(0);
-    expect((await muster(["boot", "--help"], { bin: pkg.bin })).code).toBe(0);
-    expect((await muster(["fleet", "status", "--state-dir", pkg.dir], { bin: pkg.bin })).code).not.toBe(0);
+    expect((await run(pkg.bin, ["--version"])).code).toBe(0);
+    expect((await run(pkg.bin, ["boot", "--help"])).code).toBe(0);
+    expect((await run(pkg.bin, ["fleet", "status", "--state-dir", pkg.dir])).code).not.toBe(0);
     expect(caches(pkg.dir)).toEqual(["cli", "help", "fleet-status"].map((k) => cacheName(pkg.dir, k)).sort());
+  });
+
+  it("runs under other Node options keep a cache of their own", async () => {
+    const pkg = packageCopy();
+    expect((await run(pkg.bin, ["schema", "boot"])).code).toBe(0);
+    const plain = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-boot"));
+    const before = statSync(plain);
+    for (const node of [["--max-old-space-size=300"], ["--max-old-space-size=300"], ["--stack-size=900"]])
+      expect((await run(pkg.bin, ["schema", "boot"], { node })).code).toBe(0);
+    expect(caches(pkg.dir)).toHaveLength(3);
+    const after = statSync(plain);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
   it("a cache V8 rejects is replaced, and the run does not notice", async () => {
     const pkg = packageCopy();
-    const good = await muster(["schema", "role"], { bin: pkg.bin });
+    const good = await run(pkg.bin, ["schema", "role"]);
     const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-role"));
     writeFileSync(file, Buffer.alloc(4096, 7));
-    const again = await muster(["schema", "role"], { bin: pkg.bin });
+    const again = await run(pkg.bin, ["schema", "role"]);
     expect(again).toEqual(good);
     expect(readFileSync(file).subarray(0, 4096).equals(Buffer.alloc(4096, 7))).toBe(false);
     expect(statSync(file).size).toBeGreaterThan(10_000);
@@ -55,26 +70,26 @@ describe("bin/muster.js and its code cache", () => {
 
   it("another build (build id) or no build id: never the old cache", async () => {
     const pkg = packageCopy();
-    await muster(["schema", "fleet"], { bin: pkg.bin });
+    await run(pkg.bin, ["schema", "fleet"]);
     const old = cacheName(pkg.dir, "schema-fleet");
     writeFileSync(path.join(pkg.dir, "dist/build-id"), `${"0".repeat(40)}\n`);
-    expect((await muster(["schema", "fleet"], { bin: pkg.bin })).code).toBe(0);
+    expect((await run(pkg.bin, ["schema", "fleet"])).code).toBe(0);
     expect(caches(pkg.dir)).toEqual([old, cacheName(pkg.dir, "schema-fleet")].sort());
 
     writeFileSync(path.join(pkg.dir, "dist/build-id"), "not a hash\n");
-    expect((await muster(["schema", "boot"], { bin: pkg.bin })).code).toBe(0);
+    expect((await run(pkg.bin, ["schema", "boot"])).code).toBe(0);
     expect(caches(pkg.dir)).toHaveLength(2);
   });
 
   it("MUSTER_CODE_CACHE=0 and a cache directory that cannot be made: runs as ever, writes none", async () => {
     const pkg = packageCopy();
-    const off = await muster(["schema", "boot"], { bin: pkg.bin, env: { MUSTER_CODE_CACHE: "0" } });
+    const off = await run(pkg.bin, ["schema", "boot"], { env: { MUSTER_CODE_CACHE: "0" } });
     expect(off.code).toBe(0);
     expect(caches(pkg.dir)).toEqual([]);
 
     // as a read-only dist/ would (root writes anywhere, so a file stands in the directory's way)
     writeFileSync(path.join(pkg.dir, "dist/.code-cache"), "");
-    const blocked = await muster(["schema", "boot"], { bin: pkg.bin });
+    const blocked = await run(pkg.bin, ["schema", "boot"]);
     expect(blocked).toEqual(off);
     expect(readdirSync(path.join(pkg.dir, "dist")).sort()).toEqual([".code-cache", "build-id", "cli.cjs"]);
   });
