@@ -5,20 +5,35 @@
 // Why by hand: Node 20 keeps no compile cache of its own (module.enableCompileCache came in
 // Node 22), and compiling the bundle is a large part of what a short-lived muster process costs.
 // So the bundle is one CommonJS file (an ES module cannot be compiled from cached data on Node 20)
-// compiled with vm.Script. A run that found no usable cache writes one as it exits, holding the
-// functions it compiled; later runs of that command skip the parse and those compiles. A cache
-// is named by the bundle's build id (its hash), Node's version, the architecture, Node's options
-// and the command, so a rebuilt bundle or another Node never takes a stale one (V8 itself checks
-// only the source's length), and lives in dist/.code-cache, so an image made from a host that
-// has run muster carries it. Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns
-// it off.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// compiled with vm.Script. A run that found no usable cache and succeeded writes one as it exits,
+// holding the functions it compiled; later runs of that command skip the parse and those
+// compiles. A cache is named by the bundle's build id (its hash), Node's version, the
+// architecture, Node's options and the command, so a rebuilt bundle or another Node never takes a
+// stale one: V8 checks only its own version, its flags and the source's length, and does not
+// verify the cache's checksum, so muster keeps a SHA-1 of its own after the data and drops a
+// cache that does not match it (bytecode V8 took from a damaged file would crash every run).
+// Caches live in dist/.code-cache, so an image made from a host that has run muster carries them.
+// Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns them off.
+import { isAscii } from "node:buffer";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { createRequire, Module } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
 const file = fileURLToPath(new URL("../dist/cli.cjs", import.meta.url));
+const dist = path.dirname(file);
 if (!existsSync(file)) {
   process.stderr.write(
     "muster: dist/cli.cjs is missing; run `npm ci` (or `npm run build`) in muster's directory\n",
@@ -26,39 +41,93 @@ if (!existsSync(file)) {
   process.exit(2);
 }
 
-/**
- * The cache for this bundle (dist/build-id, its hash), this Node and this command: its first words
- * (`boot`, `fleet up`), or `help` for a help text, so that `muster boot --help` run first does not
- * leave the boot a cache with nothing of the boot in it. None without a build id.
- */
-function cacheFile() {
-  if (process.env.MUSTER_CODE_CACHE === "0") return undefined;
-  let id;
+/** the commands that have subcommands: `fleet up` and `fleet status` run different code */
+const GROUPS = new Set(["fleet", "gate", "health", "image"]);
+const SHA1_BYTES = 20;
+
+/** The build id (dist/build-id), or undefined. */
+function buildId() {
   try {
-    id = readFileSync(path.join(path.dirname(file), "build-id"), "utf8").trim();
+    const id = readFileSync(path.join(dist, "build-id"), "utf8").trim();
+    return /^[0-9a-f]{40}$/.test(id) ? id : undefined;
   } catch {
     return undefined;
   }
-  if (!/^[0-9a-f]{40}$/.test(id)) return undefined;
-  const argv = process.argv.slice(2);
-  const command = [];
-  for (const word of argv.slice(0, 2)) {
-    if (!/^[a-z][a-z-]{0,30}$/.test(word)) break;
-    command.push(word);
-  }
-  const key = argv.includes("--help") || argv.includes("-h") ? "help" : command.join("-") || "cli";
-  // V8 rejects a cache made under other flags: processes started with and without some (a
-  // fleet.yaml's NODE_OPTIONS) would otherwise replace each other's cache at every run
-  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
-  const name = `${id}-${process.version}-${process.arch}${flags ? `-${fnv1a(flags)}` : ""}-${key}.bin`;
-  return path.join(path.dirname(file), ".code-cache", name);
 }
 
-/** FNV-1a, 32 bits, in hex: a short name for a string (node:crypto costs a module load) */
+/**
+ * This run's cache key: its command (`boot`, `fleet up`; global options such as --debug before
+ * it skipped), `help` for a help text (so that `muster boot --help` run first does not leave the
+ * boot a cache with nothing of the boot in it), `cli` for none; the daemon (`fleet up
+ * --foreground`) apart from its launcher.
+ */
+function commandKey(argv) {
+  if (argv.includes("--help") || argv.includes("-h")) return "help";
+  const at = argv.findIndex((a) => !a.startsWith("-"));
+  const first = argv[at];
+  if (first === undefined || !/^[a-z][a-z-]{0,30}$/.test(first)) return "cli";
+  const second = argv[at + 1];
+  const words = GROUPS.has(first) && second && /^[a-z][a-z-]{0,30}$/.test(second) ? [first, second] : [first];
+  if (argv.includes("--foreground")) words.push("foreground");
+  return words.join("-");
+}
+
+/** FNV-1a, 32 bits, in hex: a short name for a string */
 function fnv1a(text) {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, "0");
+}
+
+/** The cache's path for this bundle, Node and command, or undefined (off, or no build id). */
+function cachePath(id) {
+  if (process.env.MUSTER_CODE_CACHE === "0" || id === undefined) return undefined;
+  // V8 rejects a cache made under other flags: processes started with and without some (a
+  // fleet.yaml's NODE_OPTIONS) would otherwise replace each other's cache at every run
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
+  const key = commandKey(process.argv.slice(2));
+  const name = `${id}-${process.version}-${process.arch}${flags ? `-${fnv1a(flags)}` : ""}-${key}.bin`;
+  return path.join(dist, ".code-cache", name);
+}
+
+/** A cache's data if the file is whole (its SHA-1 trailer matches), else undefined. */
+function readCache(cache) {
+  let bytes;
+  try {
+    bytes = readFileSync(cache);
+  } catch {
+    return undefined; // none yet: this run writes it
+  }
+  if (bytes.length <= SHA1_BYTES) return undefined;
+  const data = bytes.subarray(0, bytes.length - SHA1_BYTES);
+  const sum = createHash("sha1").update(data).digest();
+  return sum.equals(bytes.subarray(bytes.length - SHA1_BYTES)) ? data : undefined;
+}
+
+/** Write the cache beside its place, whole and synced, then rename it there; never throws. */
+function writeCache(cache, script) {
+  const tmp = `${cache}.${process.pid}`;
+  let fd;
+  try {
+    // only .code-cache itself: a dist/ that a rebuild has just moved away must stay away
+    mkdirSync(path.dirname(cache), { recursive: false });
+  } catch {}
+  try {
+    fd = openSync(tmp, "wx"); // before serializing: a read-only dist/ costs nothing more
+    const data = script.createCachedData();
+    writeSync(fd, data);
+    writeSync(fd, createHash("sha1").update(data).digest());
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, cache);
+  } catch {
+    // a read-only install, a full disk: every run compiles the bundle, as without a cache
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {}
+  }
 }
 
 /**
@@ -66,26 +135,23 @@ function fnv1a(text) {
  * here, so neither buffer outlives the compile.
  */
 function compile() {
-  const cache = cacheFile();
-  let cachedData;
-  try {
-    if (cache) cachedData = readFileSync(cache);
-  } catch {
-    // none yet: this run writes it
-  }
+  const id = buildId();
+  const cache = cachePath(id);
+  const cachedData = cache && readCache(cache);
   const bytes = readFileSync(file);
+  // a rebuild between the two reads of the build id would pair this source with another's cache
+  const sure = cache !== undefined && buildId() === id;
   // the bundle is ASCII only (scripts/build.mjs sees to it): latin1 decodes it as utf8 would, faster
-  const script = new Script(Module.wrap(bytes.toString("latin1")), { filename: file, cachedData });
-  if (cache && (cachedData === undefined || script.cachedDataRejected))
-    process.once("exit", () => {
-      try {
-        const tmp = `${cache}.${process.pid}`;
-        mkdirSync(path.dirname(cache), { recursive: true });
-        writeFileSync(tmp, script.createCachedData());
-        renameSync(tmp, cache);
-      } catch {
-        // a read-only install: every run compiles the bundle, as without a cache
-      }
+  const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+  const script = new Script(Module.wrap(source), {
+    filename: file,
+    cachedData: sure ? cachedData : undefined,
+  });
+  if (sure && (cachedData === undefined || script.cachedDataRejected))
+    process.once("exit", (code) => {
+      // a run that failed may have stopped early (bad input, no network): its cache would hold
+      // little of its command, and be kept for good
+      if (code === 0) writeCache(cache, script);
     });
   return script.runInThisContext();
 }
@@ -94,5 +160,5 @@ function compile() {
 globalThis.__musterImport = (url) => import(url);
 const cjs = new Module(file, undefined);
 cjs.filename = file;
-cjs.paths = Module._nodeModulePaths(path.dirname(file));
-compile().call(cjs.exports, cjs.exports, createRequire(file), cjs, file, path.dirname(file));
+cjs.paths = Module._nodeModulePaths(dist);
+compile().call(cjs.exports, cjs.exports, createRequire(file), cjs, file, dist);

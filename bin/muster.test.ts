@@ -3,10 +3,11 @@
  * first run that finds none, never taken from another build or another Node, and never in the
  * way of a run.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupTmp, muster, packageCopy, REPO_ROOT } from "../src/test-support/tmp.ts";
+import { cleanupTmp, muster, packageCopy, REPO_ROOT, tmpDir } from "../src/test-support/tmp.ts";
 
 afterAll(cleanupTmp);
 
@@ -25,8 +26,8 @@ describe("bin/muster.js and its code cache", () => {
     const pkg = packageCopy();
     const first = await run(pkg.bin, ["schema", "boot"]);
     expect(first.code).toBe(0);
-    expect(caches(pkg.dir)).toEqual([cacheName(pkg.dir, "schema-boot")]);
-    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-boot"));
+    expect(caches(pkg.dir)).toEqual([cacheName(pkg.dir, "schema")]);
+    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema"));
     const before = statSync(file);
     expect(before.size).toBeGreaterThan(10_000);
 
@@ -37,18 +38,26 @@ describe("bin/muster.js and its code cache", () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
-  it("each command and help text has its own cache", async () => {
+  it("each command and help text has its own cache; a run that fails writes none", async () => {
     const pkg = packageCopy();
+    const root = tmpDir("muster-cache-root-");
     expect((await run(pkg.bin, ["--version"])).code).toBe(0);
     expect((await run(pkg.bin, ["boot", "--help"])).code).toBe(0);
-    expect((await run(pkg.bin, ["fleet", "status", "--state-dir", pkg.dir])).code).not.toBe(0);
-    expect(caches(pkg.dir)).toEqual(["cli", "help", "fleet-status"].map((k) => cacheName(pkg.dir, k)).sort());
+    // a global option before the command, and a command with subcommands
+    expect((await run(pkg.bin, ["--debug", "image", "prepare", "--dry-run", "--root", root])).code).toBe(0);
+    expect(caches(pkg.dir)).toEqual(
+      ["cli", "help", "image-prepare"].map((k) => cacheName(pkg.dir, k)).sort(),
+    );
+    // bad input (exit 2) and a failed command stop early: what they compiled is no cache to keep
+    expect((await run(pkg.bin, ["boot", "--no-such-option"])).code).toBe(2);
+    expect((await run(pkg.bin, ["gate", "status", "--root", root])).code).toBe(3);
+    expect(caches(pkg.dir)).toHaveLength(3);
   });
 
   it("runs under other Node options keep a cache of their own", async () => {
     const pkg = packageCopy();
     expect((await run(pkg.bin, ["schema", "boot"])).code).toBe(0);
-    const plain = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-boot"));
+    const plain = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema"));
     const before = statSync(plain);
     for (const node of [["--max-old-space-size=300"], ["--max-old-space-size=300"], ["--stack-size=900"]])
       expect((await run(pkg.bin, ["schema", "boot"], { node })).code).toBe(0);
@@ -57,24 +66,37 @@ describe("bin/muster.js and its code cache", () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
-  it("a cache V8 rejects is replaced, and the run does not notice", async () => {
+  it("a damaged cache, or one V8 rejects, is replaced, and the run does not notice", async () => {
     const pkg = packageCopy();
     const good = await run(pkg.bin, ["schema", "role"]);
-    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema-role"));
-    writeFileSync(file, Buffer.alloc(4096, 7));
-    const again = await run(pkg.bin, ["schema", "role"]);
-    expect(again).toEqual(good);
-    expect(readFileSync(file).subarray(0, 4096).equals(Buffer.alloc(4096, 7))).toBe(false);
-    expect(statSync(file).size).toBeGreaterThan(10_000);
+    expect(good.code).toBe(0);
+    const file = path.join(pkg.dir, "dist/.code-cache", cacheName(pkg.dir, "schema"));
+    const whole = readFileSync(file);
+    const damaged = [
+      // one byte changed inside the bytecode: V8 would take it and crash on it, every run
+      Buffer.concat([whole.subarray(0, 5000), Buffer.from([whole[5000]! ^ 0xff]), whole.subarray(5001)]),
+      // garbage with a right checksum: V8's own checks reject it
+      ((data: Buffer) => Buffer.concat([data, createHash("sha1").update(data).digest()]))(
+        Buffer.alloc(4096, 7),
+      ),
+      Buffer.alloc(0),
+    ];
+    for (const bytes of damaged) {
+      writeFileSync(file, bytes);
+      const again = await run(pkg.bin, ["schema", "role"]);
+      expect(again).toEqual(good);
+      expect(readFileSync(file).equals(bytes)).toBe(false);
+      expect(statSync(file).size).toBeGreaterThan(10_000);
+    }
   });
 
   it("another build (build id) or no build id: never the old cache", async () => {
     const pkg = packageCopy();
     await run(pkg.bin, ["schema", "fleet"]);
-    const old = cacheName(pkg.dir, "schema-fleet");
+    const old = cacheName(pkg.dir, "schema");
     writeFileSync(path.join(pkg.dir, "dist/build-id"), `${"0".repeat(40)}\n`);
     expect((await run(pkg.bin, ["schema", "fleet"])).code).toBe(0);
-    expect(caches(pkg.dir)).toEqual([old, cacheName(pkg.dir, "schema-fleet")].sort());
+    expect(caches(pkg.dir)).toEqual([old, cacheName(pkg.dir, "schema")].sort());
 
     writeFileSync(path.join(pkg.dir, "dist/build-id"), "not a hash\n");
     expect((await run(pkg.bin, ["schema", "boot"])).code).toBe(0);

@@ -55,21 +55,34 @@ await esbuild.build({
   // a script compiled from V8's code cache cannot call import() on Node 20 (bin/muster.js):
   // import() of anything bundled, or of Node's builtins, becomes a require
   supported: { "dynamic-import": false },
-  define: { __MUSTER_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "__musterUrl" },
+  define: {
+    __MUSTER_VERSION__: JSON.stringify(pkg.version),
+    __MUSTER_BUNDLE__: "true",
+    "import.meta.url": "__musterUrl",
+  },
   // strict mode first, as in the ES modules the sources are (a banner goes before esbuild's own)
   banner: { js: '"use strict";\nconst __musterUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: "linked",
   logLevel: "warning",
 });
-// esbuild escapes non-ASCII text, but not inside a template literal (zod builds code from one with
-// a dash in a comment): one such character makes V8 hold the whole bundle as a two-byte string,
-// 2.5 MB more in every muster process. An escape means the same in a string, a template literal,
-// a regular expression and a comment.
+// The bundle must be ASCII only: one other character makes V8 hold all of it as a two-byte
+// string, 2.5 MB more in every muster process. esbuild escapes strings and template literals, but
+// leaves a comment it keeps (zod builds code with one that has a dash in it) and a regular
+// expression or tagged template as they are, where an escape could change what the code does. So
+// a character in a line comment is escaped, and one anywhere else fails the build.
 const bundleFile = path.join(next, "cli.cjs");
-const bundle = readFileSync(bundleFile, "utf8").replace(
-  /[^\0-\x7f]/g,
-  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-);
+const lines = readFileSync(bundleFile, "utf8").split("\n");
+const outside = [];
+for (const [i, line] of lines.entries()) {
+  if (!/[^\0-\x7f]/.test(line)) continue;
+  if (!/^\s*\/\//.test(line)) outside.push(`dist/cli.cjs:${i + 1}: ${line.trim().slice(0, 100)}`);
+  lines[i] = line.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+if (outside.length > 0) {
+  rmSync(next, { recursive: true, force: true });
+  throw new Error(`non-ASCII text outside a line comment in the bundle:\n${outside.join("\n")}`);
+}
+const bundle = lines.join("\n");
 writeFileSync(bundleFile, bundle);
 writeFileSync(path.join(next, "build-id"), `${createHash("sha1").update(bundle).digest("hex")}\n`);
 if (existsSync(dist)) renameSync(dist, old);

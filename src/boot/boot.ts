@@ -98,10 +98,9 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   );
 
   const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, log, say) : undefined;
-  // Load the Auto Scaling client (about 30 ms of CPU) while git fetches: not at the start, where
-  // it would hold up identify (the metadata client loads then), nor when the gate is about to
-  // open. Before the converge also because the converge turns source maps on (for recipes), after
-  // which every module loaded has its source map read too.
+  // Run the Auto Scaling client's modules (their start-up code, some milliseconds of CPU) while
+  // git fetches in its own process: not at the start, where they would hold up identify (the
+  // metadata client's run then), nor when the gate is about to open.
   let preloaded = !lifecycle;
   const preloadLifecycleClient = () => {
     if (preloaded) return;

@@ -33,15 +33,17 @@ describe("boot-side commands", () => {
   });
 
   it("no command body and no AWS SDK runs before its command does", async () => {
-    // esbuild wraps each module reached only through import() in an `__esm` init function; a
-    // copy of the bundle whose wrapper records every module it runs shows which ran
-    const wrapper = "var __esm = (fn, res, err) => function __init() {\n";
+    // esbuild wraps each module reached only through import() in an init function (`__esm`,
+    // `__commonJS` for a CommonJS one); a copy of the bundle whose wrappers record every module
+    // they run shows which ran
+    const esm = "var __esm = (fn, res, err) => function __init() {\n";
+    const cjs = "var __commonJS = (cb, mod) => function __require() {\n";
     const pkg = packageCopy((bundle) => {
-      expect(bundle.split(wrapper)).toHaveLength(2);
-      return bundle.replace(
-        wrapper,
-        `${wrapper}  if (fn) (globalThis.__musterRan ??= []).push(__getOwnPropNames(fn)[0]);\n`,
-      );
+      expect(bundle.split(esm)).toHaveLength(2);
+      expect(bundle.split(cjs)).toHaveLength(2);
+      return bundle
+        .replace(esm, `${esm}  if (fn) (globalThis.__musterRan ??= []).push(__getOwnPropNames(fn)[0]);\n`)
+        .replace(cjs, `${cjs}  if (!mod) (globalThis.__musterRan ??= []).push(__getOwnPropNames(cb)[0]);\n`);
     });
     const hook = path.join(pkg.dir, "ran.cjs");
     writeFileSync(
@@ -63,6 +65,11 @@ describe("boot-side commands", () => {
           m,
         ),
       );
+
+    // validation and YAML do run where they are used
+    const schema = await ran(["schema", "boot"]);
+    expect(schema.some((m) => m.includes("node_modules/zod/"))).toBe(true);
+    expect(schema.some((m) => m.includes("node_modules/yaml/"))).toBe(true);
 
     const version = await ran(["--version"]);
     expect(version).toContain("src/version.ts"); // the records work

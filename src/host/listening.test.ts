@@ -71,7 +71,7 @@ describe.runIf(process.platform === "linux")("a real process", () => {
   });
 
   it("reads a table page by page: rows split across pages are put together", async () => {
-    // twenty listeners before the one looked for, most likely
+    // twenty more listeners: the table's listening rows take more than the smaller pages
     const many = node(
       `let n = 0; for (let i = 0; i < 20; i++) require("net").createServer().listen(0, "127.0.0.1", () => { if (++n === 20) console.log("up"); }); setInterval(() => {}, 1000);`,
     );
