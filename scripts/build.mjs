@@ -12,8 +12,9 @@
 // zod's error messages in 64 languages (half of zod's size in the bundle) are left out: muster
 // speaks English, and every command that validates input loads zod.
 // dist/build-id is the bundle's hash: it names the code caches (bin/muster.js).
-// The bundle is built beside dist/ and swapped in, so a muster running meanwhile (another test
-// run) never sees a half-written or missing dist/; the code caches of the old bundle go with it.
+// The bundle is built beside dist/ and swapped in by two renames, so a muster running meanwhile
+// (another test run) never sees a half-written dist/, only, for an instant between the renames,
+// none; the code caches of the old bundle go with it.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
