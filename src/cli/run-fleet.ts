@@ -13,6 +13,7 @@ import {
 } from "../fleet/controller.ts";
 import { runFleetDaemon } from "../fleet/daemon.ts";
 import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
+import { refusedNodeOptions } from "../fleet/node-options.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -21,7 +22,7 @@ import {
   stillRunning,
   waitGone,
 } from "../fleet/processes.ts";
-import { statusLines } from "../fleet/status-table.ts";
+import { launchTrouble, statusLines } from "../fleet/status-table.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
@@ -46,6 +47,12 @@ export async function fleetUp(
   const bin = path.join(pkg, "bin/muster.js");
   const config = opts.config ? path.resolve(opts.config) : undefined;
   const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
+  const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
+  const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
+  if (refused)
+    throw new InputError(
+      `${cfg.source}: instances.environment.NODE_OPTIONS: node refuses "${nodeOptions}" (${refused}); every instance would die at launch: leave that option out`,
+    );
   if (opts.foreground) {
     return runFleetDaemon(cfg, {
       musterBin: bin,
@@ -125,13 +132,27 @@ function logTail(file: string): string {
   }
 }
 
-/** Wait until the desired instances are InService with healthy targets. */
+/**
+ * Wait until the desired instances are InService with healthy targets. Three launches in a row
+ * that end before InService end the wait at once, with why the last one ended: the group goes on
+ * launching (with a longer wait each time), but something wrong with every instance (its image,
+ * its init, the config repo) will not mend itself before the timeout.
+ */
 export async function waitInService(stateDir: string, timeoutMs: number): Promise<FleetStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
     const ready = st.instances.filter((i) => i.state === "InService" && i.targetState === "healthy").length;
     if (ready >= st.group.desired) return st;
+    const trouble = launchTrouble(st);
+    if (trouble) {
+      const logs = trouble.instance?.root ? path.join(trouble.instance.root, "var/log/muster") : undefined;
+      const init =
+        logs && trouble.instance?.boot.outcome !== "failed" ? path.join(logs, "supervisor.out") : undefined;
+      throw new RunError(
+        `${trouble.message}${init ? logTail(init) : ""}${logs ? ` (logs: ${logs})` : ""}; the fleet stays up: \`muster fleet events\`, \`muster fleet down\``,
+      );
+    }
     if (Date.now() > deadline)
       throw new TimeoutError(
         `${ready} of ${st.group.desired} instances InService and healthy after ${Math.round(timeoutMs / 1000)} s; \`muster fleet events\` says why`,

@@ -127,6 +127,8 @@ export interface FleetStatus {
     max: number;
     desired: number;
     counts: Record<LifecycleState, number>;
+    /** launches in a row that ended before InService (reset by one that gets there) */
+    launchFailures: number;
   };
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
@@ -716,6 +718,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         max: s.config.max,
         desired: s.desired,
         counts: countByState(s),
+        launchFailures: s.launchFailures ?? 0,
       },
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),

@@ -123,6 +123,33 @@ describe("muster fleet (CLI)", () => {
     expect(status.stderr).toContain("no fleet runs with state directory");
   }, 240_000);
 
+  it("up --wait stops waiting after three launches in a row fail, and says why the last did", async () => {
+    // no instance has the tag the role is read from: every boot fails at its role stage
+    const { file, stateDir } = fleetFile(5, {
+      group: { desired: 1 },
+      role: { source: "tag:NoSuchTag" },
+      instances: { addresses: testFleetYaml(5).instances.addresses, boot: { attempts: 1 } },
+    });
+    cleanups.push(() => muster(["fleet", "down", "--state-dir", stateDir]));
+    const started = Date.now();
+    const up = await muster(["fleet", "up", "--config", file, "--wait", "--timeout", "90"], {
+      timeoutMs: 120_000,
+    });
+    expect(up.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(60_000); // not the 90 s timeout
+    const lines = up.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^muster: 3 launches in a row ended before InService; the last, i-\d+: its boot failed at role: .*NoSuchTag.* \(logs: .*\/var\/log\/muster\); the fleet stays up: `muster fleet events`, `muster fleet down`$/,
+    );
+    // it does stay up, and goes on launching
+    const st = JSON.parse(
+      (await muster(["fleet", "status", "--json", "--state-dir", stateDir])).stdout,
+    ) as FleetStatus;
+    expect(st.group.launchFailures).toBeGreaterThanOrEqual(3);
+    expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
+  }, 180_000);
+
   it("refuses a bad fleet.yaml with every problem named, and starts nothing", async () => {
     const dir = tmpDir("muster-fleet-bad-");
     const file = path.join(dir, "fleet.yaml");
@@ -171,6 +198,15 @@ describe("muster fleet (CLI)", () => {
       "loadBalancer.healthCheck.timeout: must be less than intervalMs",
     ])
       expect(r2.stderr, want).toContain(want);
+
+    // NODE_OPTIONS that node refuses would kill every instance at launch: one line, nothing started
+    writeFileSync(file, YAML.stringify({ instances: { environment: { NODE_OPTIONS: "--cpu-prof" } } }));
+    const r3 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toBe(
+      `muster: ${file}: instances.environment.NODE_OPTIONS: node refuses "--cpu-prof" (--cpu-prof is not allowed in NODE_OPTIONS); every instance would die at launch: leave that option out\n`,
+    );
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
   });
 
   it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {

@@ -10,7 +10,7 @@ import { expectLine, haproxyConfig, parseHaproxyLog, parseShowStat } from "./hap
 import { nginxConf, parseNginxAccessLog, unitCommands } from "./instance-files.ts";
 import { percentile, requestsPerTarget } from "./metrics.ts";
 import { fleetProcesses, isRunning, procStart, waitGone } from "./processes.ts";
-import { statusLines } from "./status-table.ts";
+import { launchTrouble, statusLines } from "./status-table.ts";
 import { FAST_DEFAULTS } from "./target-health.ts";
 
 describe("an instance runs what the systemd units run", () => {
@@ -197,6 +197,40 @@ describe("the status table", () => {
     expect(lines[5]).toMatch(
       /^i-00000000000000003 .*Terminated +- +- .*FAILED at fetch \(ABANDON\) +\(launch lifecycle action completed: ABANDON\)$/,
     );
+  });
+  it("launch trouble: none below three failed launches in a row; then why the latest one ended", () => {
+    const group = (launchFailures: number) =>
+      ({ name: "web", min: 1, max: 4, desired: 1, counts: {}, launchFailures }) as FleetStatus["group"];
+    const died = inst({
+      id: "i-00000000000000004",
+      state: "Terminated",
+      launchedAt: 40,
+      cause: "instance died: its init (the supervisor) exited with code 9",
+      boot: { running: false },
+    });
+    const failed = inst({
+      id: "i-00000000000000003",
+      state: "Terminated",
+      launchedAt: 30,
+      boot: { running: false, outcome: "failed", failedStage: "role", error: 'no tag "Role"' },
+    });
+    const served = inst({ id: "i-00000000000000005", state: "Terminated", launchedAt: 50, inServiceAt: 60 });
+    const st = (n: number, instances: InstanceStatus[]) =>
+      ({ group: group(n), instances }) as unknown as FleetStatus;
+    expect(launchTrouble(st(2, [died, failed]))).toBeUndefined();
+    // the latest launch that never served, whatever the order of the list
+    expect(launchTrouble(st(3, [failed, served, died]))).toEqual({
+      message:
+        "3 launches in a row ended before InService; the last, i-00000000000000004: instance died: its init (the supervisor) exited with code 9",
+      instance: died,
+    });
+    expect(launchTrouble(st(4, [failed]))?.message).toBe(
+      '4 launches in a row ended before InService; the last, i-00000000000000003: its boot failed at role: no tag "Role"',
+    );
+    expect(launchTrouble(st(3, []))).toEqual({
+      message: "3 launches in a row ended before InService",
+      instance: undefined,
+    });
   });
 });
 

@@ -75,3 +75,29 @@ export function statusLines(
   }
   return lines;
 }
+
+/**
+ * PURE: when `after` launches in a row have ended before InService, what to tell someone waiting
+ * for the group (`muster fleet up --wait`): how many, and why the last one ended (its boot's
+ * failure, else the cause of its termination), with the instance whose logs say more. Undefined
+ * while launches still succeed, or fail fewer times in a row.
+ */
+export function launchTrouble(
+  st: FleetStatus,
+  after = 3,
+): { message: string; instance?: InstanceStatus } | undefined {
+  const n = st.group.launchFailures;
+  if (n < after) return undefined;
+  const last = st.instances
+    .filter((i) => i.inServiceAt === undefined && i.state.startsWith("Terminat"))
+    .sort((a, b) => b.launchedAt - a.launchedAt)[0];
+  const b = last?.boot;
+  const why =
+    b?.outcome === "failed"
+      ? `its boot failed at ${b.failedStage}${b.error ? `: ${b.error}` : ""}`
+      : (last?.cause ?? "no cause recorded");
+  return {
+    message: `${n} launches in a row ended before InService${last ? `; the last, ${last.id}: ${why}` : ""}`,
+    instance: last,
+  };
+}

@@ -22,11 +22,15 @@ export function registerFleet(program: Command): void {
       .command("up")
       .description("start the fleet (detached, unless --foreground) and print the load balancer's URL")
       .option("--foreground", "stay in the foreground and print events; Ctrl-C stops everything", false)
-      .option("--wait", "wait until the desired instances are InService behind the load balancer", false)
+      .option(
+        "--wait",
+        "wait until the desired instances are InService behind the load balancer (exit 1 once three launches in a row fail)",
+        false,
+      )
       .option("--timeout <seconds>", "with --wait: give up after this long", "120")
       .addHelpText(
         "after",
-        "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log), 2 bad fleet.yaml.",
+        "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
       ),
   ).action(async (opts) => {
     const { fleetUp } = await import("../run-fleet.ts");
