@@ -9,5 +9,9 @@ describe("refusedNodeOptions", () => {
       "--cpu-prof is not allowed in NODE_OPTIONS",
     );
     expect(refusedNodeOptions(process.execPath, "--no-such-option-here")).toContain("--no-such-option-here");
+    // tried from "/", where an instance's processes start
+    expect(refusedNodeOptions(process.execPath, "--require ./no-such-preload.cjs")).toContain(
+      "Cannot find module",
+    );
   });
 });

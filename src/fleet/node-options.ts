@@ -8,15 +8,19 @@ import { spawnSync } from "node:child_process";
 
 /** Node's complaint about these NODE_OPTIONS, in one line, or undefined when it takes them. */
 export function refusedNodeOptions(node: string, value: string): string | undefined {
+  // from "/", as an instance's processes start: a relative --require resolves as it will there
   const r = spawnSync(node, ["-e", "0"], {
+    cwd: "/",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_OPTIONS: value },
     encoding: "utf8",
     timeout: 20_000,
   });
   if (r.status === 0) return undefined;
-  const said = (r.stderr ?? "")
-    .trim()
-    .split("\n")[0]
-    ?.replace(/^\S*node: /, "");
+  // node's own complaint ("node: bad option: ..."), else the error a preload threw, not its stack
+  const lines = (r.stderr ?? "").trim().split("\n");
+  const said =
+    lines.find((l) => /^\S*node: /.test(l))?.replace(/^\S*node: /, "") ??
+    lines.find((l) => /^\w*Error\b/.test(l)) ??
+    lines[0];
   return said || (r.error ? r.error.message : `node exited with code ${r.status}`);
 }
