@@ -10,6 +10,7 @@ import {
   type FleetFault,
   type FleetStatus,
   formatEvent,
+  stateDirProblems,
 } from "../fleet/controller.ts";
 import { runFleetDaemon } from "../fleet/daemon.ts";
 import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
@@ -47,6 +48,14 @@ export async function fleetUp(
   const bin = path.join(pkg, "bin/muster.js");
   const config = opts.config ? path.resolve(opts.config) : undefined;
   const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
+  const unsafe = stateDirProblems(cfg.stateDir, cfg.source, [
+    { field: "image.dir", path: cfg.image.dir },
+    ...(["config", "app"] as const).flatMap((r) => [
+      { field: `repositories.${r}.dir`, path: cfg.repositories[r].dir },
+      { field: `repositories.${r}.bare`, path: cfg.repositories[r].bare },
+    ]),
+  ]);
+  if (unsafe.length > 0) throw new InputError(unsafe);
   const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
   const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
   if (refused)

@@ -23,6 +23,7 @@ import {
   mkdirSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -160,6 +161,44 @@ export const FLEET_FILES = {
 
 const MAX_EVENTS = 5000;
 
+/** What `muster fleet up` clears in its state directory before it starts. */
+export const CLEARED_AT_START = ["instances", "repos", "image", "lb", FLEET_FILES.events, FLEET_FILES.pids];
+
+/**
+ * Why `muster fleet up` must not start on this state directory, one line each: it clears
+ * CLEARED_AT_START there, so a directory that is not a fleet's (no fleet.json) must not hold any
+ * of them, and the fleet's own inputs (fleet.yaml's image and repositories) must not lie in them.
+ */
+export function stateDirProblems(
+  stateDir: string,
+  source: string,
+  inputs: { field: string; path: string | undefined }[],
+): string[] {
+  if (!existsSync(stateDir)) return [];
+  if (!statSync(stateDir).isDirectory())
+    return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
+  const problems: string[] = [];
+  if (!existsSync(path.join(stateDir, FLEET_FILES.info))) {
+    const there = CLEARED_AT_START.filter((n) => existsSync(path.join(stateDir, n)));
+    if (there.length > 0)
+      problems.push(
+        `state directory ${stateDir}: not a fleet's (no ${FLEET_FILES.info}) but holds ${there.join(", ")}, which \`muster fleet up\` clears; give a new or empty directory`,
+      );
+  }
+  for (const { field, path: p } of inputs) {
+    const inside =
+      p &&
+      CLEARED_AT_START.find(
+        (n) => p === path.join(stateDir, n) || p.startsWith(`${path.join(stateDir, n)}/`),
+      );
+    if (inside)
+      problems.push(
+        `${source}: ${field}: ${p} is inside the state directory's ${inside}, which \`muster fleet up\` clears; move it, or choose another stateDir`,
+      );
+  }
+  return problems;
+}
+
 /** Stop what an earlier fleet on this state directory left running, then clear its files. */
 export async function clearStateDir(stateDir: string): Promise<void> {
   const instances = path.join(stateDir, "instances");
@@ -172,8 +211,7 @@ export async function clearStateDir(stateDir: string): Promise<void> {
   const left = fleetProcesses(stateDir).map((p) => ({ pid: p.pid, start: p.start, role: "leftover" }));
   for (const p of left) signal(p.pid, "SIGKILL", false);
   await waitGone(left, 5000);
-  for (const d of ["instances", "repos", "image", "lb", FLEET_FILES.events, FLEET_FILES.pids])
-    rmSync(path.join(stateDir, d), { recursive: true, force: true });
+  for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
 }
 
 /** Parse an instance name: the full id, or its number ("3" = i-00000000000000003). */
@@ -653,6 +691,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     const id = resolveInstanceId(name, [...this.instances.keys()]);
     const inst = id ? this.instances.get(id) : undefined;
     if (!inst) throw new InputError(`no instance "${name}" in the fleet; \`muster fleet status\` lists them`);
+    // as EC2 answers an action on a terminated instance: an error, not a success about nothing
+    const state = this.state.instances.find((x) => x.id === inst.id)?.state;
+    if (state === "Terminated")
+      throw new InputError(`${inst.id} is Terminated; \`muster fleet status\` lists the running instances`);
     return inst;
   }
 

@@ -5,7 +5,7 @@
  * Bad fleet.yaml files are refused with every problem named (exit 2), and `muster demo` keeps its
  * three promises within its time budget and leaves nothing running.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -88,6 +88,12 @@ describe("muster fleet (CLI)", () => {
     const bad = await muster(["fleet", "fault", "git-slow", "--state-dir", stateDir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("give the delay in milliseconds");
+    // a terminated instance takes no fault, as EC2 takes no action on one
+    const gone = await muster(["fleet", "fault", "break-health", "1", "--state-dir", stateDir]);
+    expect([gone.code, gone.stderr]).toEqual([
+      2,
+      "muster: i-00000000000000001 is Terminated; `muster fleet status` lists the running instances\n",
+    ]);
     const events = await muster(["fleet", "events", "--state-dir", stateDir]);
     expect(events.stdout).toMatch(/i-00000000000000001 +transition +InService -> Terminating: instance died/);
     expect(events.stdout).toMatch(/i-00000000000000003 +transition +Pending:Proceed -> InService/);
@@ -207,6 +213,38 @@ describe("muster fleet (CLI)", () => {
       `muster: ${file}: instances.environment.NODE_OPTIONS: node refuses "--cpu-prof" (--cpu-prof is not allowed in NODE_OPTIONS); every instance would die at launch: leave that option out\n`,
     );
     expect(existsSync(path.join(dir, "state"))).toBe(false);
+
+    // a state directory fleet up would clear, and it is not a fleet's: refused, left as it was
+    const mine = path.join(dir, "mine");
+    mkdirSync(path.join(mine, "repos/config"), { recursive: true });
+    mkdirSync(path.join(mine, "image/etc"), { recursive: true });
+    writeFileSync(path.join(mine, "repos/config/keep.txt"), "mine\n");
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
+    const r4 = await muster(["fleet", "up", "--config", file, "--state-dir", mine]);
+    expect(r4.code).toBe(2);
+    expect(r4.stderr.trim().split("\n")).toEqual([
+      `muster: state directory ${mine}: not a fleet's (no fleet.json) but holds repos, image, which \`muster fleet up\` clears; give a new or empty directory`,
+      `muster: ${file}: image.dir: ${path.join(mine, "image")} is inside the state directory's image, which \`muster fleet up\` clears; move it, or choose another stateDir`,
+    ]);
+    expect(readFileSync(path.join(mine, "repos/config/keep.txt"), "utf8")).toBe("mine\n");
+    expect(readdirSync(mine).sort()).toEqual(["image", "repos"]);
+    // a directory where fleet.yaml should be
+    const r6 = await muster(["fleet", "up", "--config", mine, "--state-dir", path.join(dir, "state")]);
+    expect([r6.code, r6.stderr]).toEqual([
+      2,
+      `muster: --config ${mine}: a directory; pass the path of a fleet.yaml in it\n`,
+    ]);
+    // a file where the state directory should be
+    const r5 = await muster([
+      "fleet",
+      "up",
+      "--config",
+      file,
+      "--state-dir",
+      path.join(mine, "repos/config/keep.txt"),
+    ]);
+    expect(r5.code).toBe(2);
+    expect(r5.stderr).toContain("keep.txt: not a directory; give a new or empty directory\n");
   });
 
   it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {

@@ -8,7 +8,7 @@
  * repo and app of muster's own package, two `web` instances, so `muster fleet up` works on a
  * fresh clone.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -485,6 +485,8 @@ export function loadFleetConfig(
     });
   if (!existsSync(file))
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
+  if (statSync(file).isDirectory())
+    throw new InputError(`--config ${file}: a directory; pass the path of a fleet.yaml in it`);
   const text = readFileSync(file, "utf8");
   let data: unknown;
   try {

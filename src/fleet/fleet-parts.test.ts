@@ -1,6 +1,6 @@
 /** The fleet's pure parts: unit command lines, nginx and HAProxy configs and logs, metrics, ids, the table. */
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
@@ -9,7 +9,14 @@ import { resolveInstanceId } from "./controller.ts";
 import { expectLine, haproxyConfig, parseHaproxyLog, parseShowStat } from "./haproxy.ts";
 import { nginxConf, parseNginxAccessLog, unitCommands } from "./instance-files.ts";
 import { percentile, requestsPerTarget } from "./metrics.ts";
-import { fleetProcesses, isRunning, procStart, waitGone } from "./processes.ts";
+import {
+  belongsToFleet,
+  fleetProcesses,
+  isRunning,
+  type ProcInfo,
+  procStart,
+  waitGone,
+} from "./processes.ts";
 import { launchTrouble, statusLines } from "./status-table.ts";
 import { FAST_DEFAULTS } from "./target-health.ts";
 
@@ -236,28 +243,76 @@ describe("the status table", () => {
 
 describe("the fleet's processes, from /proc", () => {
   afterEach(() => cleanupTmp());
-  it("finds what runs from the state directory (not from a sibling with a longer name), by start time", async () => {
+  it("finds what runs in an instance's root (not a sibling's), not what only names the state directory; by start time", async () => {
     const base = tmpDir();
     const state = path.join(base, "state");
     const sibling = path.join(base, "state2");
-    mkdirSync(state);
-    mkdirSync(sibling);
-    const ours = spawn("sleep", ["30"], { cwd: state, stdio: "ignore" });
-    const theirs = spawn("sleep", ["30"], { cwd: sibling, stdio: "ignore" });
+    mkdirSync(path.join(state, "instances/i-1/root"), { recursive: true });
+    mkdirSync(path.join(sibling, "instances/i-1/root"), { recursive: true });
+    writeFileSync(path.join(state, "daemon.log"), "");
+    // detached: no terminal, as the fleet starts its processes
+    const run = (args: string[], cwd: string) =>
+      spawn(args[0]!, args.slice(1), { cwd, stdio: "ignore", detached: true });
+    const ours = run(["sleep", "30"], path.join(state, "instances/i-1/root"));
+    const theirs = run(["sleep", "30"], path.join(sibling, "instances/i-1/root"));
+    // an operator watching the fleet's log from the state directory is not the fleet
+    const watcher = run(["tail", "-f", path.join(state, "daemon.log")], state);
     try {
       await new Promise((r) => setTimeout(r, 100));
       const found = fleetProcesses(state).map((p) => p.pid);
       expect(found).toContain(ours.pid);
       expect(found).not.toContain(theirs.pid);
+      expect(found).not.toContain(watcher.pid);
       expect(found).not.toContain(process.pid);
       const start = procStart(ours.pid!);
       expect(isRunning(ours.pid!, start)).toBe(true);
       expect(isRunning(ours.pid!, `${start}1`)).toBe(false); // a reused pid is another process
     } finally {
-      ours.kill("SIGKILL");
-      theirs.kill("SIGKILL");
+      for (const c of [ours, theirs, watcher]) c.kill("SIGKILL");
     }
     expect(await waitGone([{ pid: ours.pid!, role: "sleep" }], 5000)).toEqual([]);
     expect(fleetProcesses(state)).toEqual([]);
+  });
+
+  it("belongs to a fleet: its daemon, its services anywhere, detached processes on its roots; never one with a terminal", () => {
+    const state = "/var/tmp/fleet";
+    const p = (over: Partial<ProcInfo>): ProcInfo => ({
+      pid: 10,
+      ppid: 1,
+      start: "1",
+      state: "S",
+      tty: false,
+      argv: ["sleep", "1"],
+      cwd: "/",
+      ...over,
+    });
+    const root = `${state}/instances/i-1/root`;
+    expect(
+      belongsToFleet(
+        p({ argv: ["node", "muster.js", "fleet", "up", "--foreground", "--state-dir", state] }),
+        state,
+      ),
+    ).toBe(true);
+    expect(
+      belongsToFleet(
+        p({ argv: ["node", "muster.js", "fleet", "up", "--foreground", "--state-dir", `${state}2`] }),
+        state,
+      ),
+    ).toBe(false);
+    expect(belongsToFleet(p({ musterRoot: root, cwd: "/elsewhere" }), state)).toBe(true);
+    expect(belongsToFleet(p({ argv: ["node", "muster.js", "supervise", "--root", root] }), state)).toBe(true);
+    expect(belongsToFleet(p({ argv: ["haproxy", "-f", `${state}/lb/haproxy.cfg`, "-D"] }), state)).toBe(true);
+    expect(belongsToFleet(p({ cwd: `${root}/srv/app` }), state)).toBe(true);
+    // what only names the state directory, or has a terminal, is someone's, not the fleet's
+    expect(belongsToFleet(p({ argv: ["tail", "-f", `${state}/daemon.log`] }), state)).toBe(false);
+    expect(belongsToFleet(p({ cwd: state }), state)).toBe(false);
+    expect(belongsToFleet(p({ tty: true, cwd: root, argv: ["bash"] }), state)).toBe(false);
+    expect(belongsToFleet(p({ tty: true, argv: ["less", `${root}/var/log/muster/boot.out`] }), state)).toBe(
+      false,
+    );
+    // a fleet command (status, down) names it too, and is not the fleet
+    expect(
+      belongsToFleet(p({ argv: ["node", "muster.js", "fleet", "down", "--state-dir", state] }), state),
+    ).toBe(false);
   });
 });

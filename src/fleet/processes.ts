@@ -1,11 +1,13 @@
 /**
- * The fleet's processes as Linux shows them in /proc: who belongs to a fleet (descendants of its
- * daemon, and anything whose command line, working directory or MUSTER_ROOT points into its
- * state directory, orphans included), whether a pid is still the process that was recorded
+ * The fleet's processes as Linux shows them in /proc: who belongs to a fleet (its daemon and its
+ * descendants, the services whose MUSTER_ROOT is an instance's root, and, orphans included, what
+ * runs detached from any terminal in or on its instances' roots and load balancer files), whether
+ * a pid is still the process that was recorded
  * (pids get reused: the start time in /proc/<pid>/stat tells), and their resident memory.
  * `muster fleet down`, the tests and the benchmark use it to prove that nothing is left.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 
 export interface ProcInfo {
   pid: number;
@@ -13,6 +15,8 @@ export interface ProcInfo {
   /** /proc/<pid>/stat field 22: start time in clock ticks since boot */
   start: string;
   state: string;
+  /** it has a controlling terminal (an operator's shell, or what one runs) */
+  tty: boolean;
   argv: string[];
   cwd?: string;
   /** MUSTER_ROOT from its environment, when readable */
@@ -26,11 +30,12 @@ export interface PidRecord {
   role: string;
 }
 
-function readStat(pid: number): { ppid: number; start: string; state: string } | undefined {
+function readStat(pid: number): { ppid: number; start: string; state: string; tty: boolean } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0]!, ppid: Number(rest[1]), start: rest[19]! };
+    // fields 3 (state), 4 (ppid), 7 (tty_nr, 0 for none) and 22 (starttime) of proc(5)
+    return { state: rest[0]!, ppid: Number(rest[1]), tty: rest[4] !== "0", start: rest[19]! };
   } catch {
     return undefined;
   }
@@ -63,7 +68,7 @@ export function processInfo(pid: number): ProcInfo | undefined {
     const env = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
     musterRoot = env.find((e) => e.startsWith("MUSTER_ROOT="))?.slice("MUSTER_ROOT=".length);
   } catch {}
-  return { pid, ppid: st.ppid, start: st.start, state: st.state, argv, cwd, musterRoot };
+  return { pid, ppid: st.ppid, start: st.start, state: st.state, tty: st.tty, argv, cwd, musterRoot };
 }
 
 export function allProcesses(): ProcInfo[] {
@@ -95,9 +100,32 @@ function isFleetClient(p: ProcInfo): boolean {
   return i >= 0 && p.argv[i + 1] !== undefined && p.argv[i + 1] !== "up";
 }
 
+/** The daemon of the fleet on `stateDir`: `muster fleet up --foreground --state-dir STATE`. */
+function isDaemonOf(p: ProcInfo, stateDir: string): boolean {
+  const at = p.argv.indexOf("--state-dir");
+  return p.argv.includes("--foreground") && at >= 0 && p.argv[at + 1] === stateDir;
+}
+
 /**
- * Every process of the fleet whose state directory is `stateDir` (and, when given, the daemon
- * `daemonPid` and its descendants), leaving out the calling process and its ancestors.
+ * Does `p` belong to the fleet on `stateDir`, by itself (its descendants are added after)? Its
+ * daemon; a service an instance's supervisor started (MUSTER_ROOT is the instance's root, kept
+ * through any fork); and what runs detached from a terminal in an instance's root or names one,
+ * or the load balancer's files (a supervisor, a boot, HAProxy), orphaned ones included. Never
+ * what merely names the state directory, nor what has a terminal: an operator's shell in it, a
+ * `tail -f` of its logs.
+ */
+export function belongsToFleet(p: ProcInfo, stateDir: string): boolean {
+  if (isFleetClient(p)) return false;
+  if (isDaemonOf(p, stateDir) || under(p.musterRoot, stateDir)) return true;
+  if (p.tty) return false;
+  const own = [path.join(stateDir, "instances"), path.join(stateDir, "lb")];
+  return own.some((d) => p.argv.some((a) => mentions(a, d))) || under(p.cwd, own[0]!);
+}
+
+/**
+ * Every process of the fleet whose state directory is `stateDir` (belongsToFleet, and, when
+ * given, the daemon `daemonPid`) with their descendants, leaving out the calling process and its
+ * ancestors.
  */
 export function fleetProcesses(stateDir: string, daemonPid?: number): ProcInfo[] {
   const procs = allProcesses();
@@ -106,11 +134,7 @@ export function fleetProcesses(stateDir: string, daemonPid?: number): ProcInfo[]
   for (let p: number | undefined = process.pid; p && !exclude.has(p); p = byPid.get(p)?.ppid) exclude.add(p);
   const mine = new Set<number>();
   if (daemonPid !== undefined && byPid.has(daemonPid)) mine.add(daemonPid);
-  for (const p of procs) {
-    if (exclude.has(p.pid) || isFleetClient(p)) continue;
-    if (p.argv.some((a) => mentions(a, stateDir)) || under(p.cwd, stateDir) || under(p.musterRoot, stateDir))
-      mine.add(p.pid);
-  }
+  for (const p of procs) if (!exclude.has(p.pid) && belongsToFleet(p, stateDir)) mine.add(p.pid);
   // descendants of what is already ours
   let grew = true;
   while (grew) {
