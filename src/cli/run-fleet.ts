@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
-import { controlRequest, type FleetInfo, runningFleet } from "../fleet/control.ts";
+import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control.ts";
 import {
   FLEET_FILES,
   type FleetEvent,
@@ -12,7 +12,7 @@ import {
   formatEvent,
   stateDirProblems,
 } from "../fleet/controller.ts";
-import { runFleetDaemon } from "../fleet/daemon.ts";
+import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
 import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
 import { refusedNodeOptions } from "../fleet/node-options.ts";
 import {
@@ -244,11 +244,7 @@ export async function fleetScale(n: string, opts: Where): Promise<number> {
   const r = await controlRequest<{ from: number; to: number }>(stateDirOf(opts), "POST", "/scale", {
     desired,
   });
-  out(
-    r.to === desired
-      ? `muster fleet: desired capacity ${r.from} -> ${r.to}`
-      : `muster fleet: desired capacity ${r.from} -> ${r.to} (${desired} is outside the group's [min, max])`,
-  );
+  out(`muster fleet: desired capacity ${r.from} -> ${r.to}`);
   return 0;
 }
 
@@ -331,6 +327,10 @@ export async function stopFleet(
       left.push({ pid: p.pid, start: p.start, role: p.argv.slice(0, 4).join(" ") });
   for (const p of left) signal(p.pid, "SIGKILL", false);
   await waitGone(left, 5000);
+  // a daemon that died left its record without a stop: now what it left is stopped too
+  const recorded = info ? undefined : readFleetInfo(stateDir);
+  if (recorded && !recorded.stoppedAt)
+    writeInfo(stateDir, { ...recorded, stoppedAt: new Date().toISOString() });
   return { ran: info !== undefined, started, left };
 }
 

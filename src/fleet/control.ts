@@ -144,6 +144,14 @@ export function controlRequest<T>(
   timeoutMs = 30_000,
 ): Promise<T> {
   const info = runningFleet(stateDir);
+  const recorded = info ? undefined : readFleetInfo(stateDir);
+  if (recorded && !recorded.stoppedAt)
+    // it was not stopped: it died, and what it started may still run
+    return Promise.reject(
+      new RunError(
+        `the fleet daemon of ${stateDir} (pid ${recorded.pid}) is gone without being stopped; \`muster fleet down --state-dir ${stateDir}\` stops what it left running`,
+      ),
+    );
   if (!info)
     return Promise.reject(
       new RunError(`no fleet runs with state directory ${stateDir}; start one with \`muster fleet up\``),

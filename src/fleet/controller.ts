@@ -682,6 +682,12 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   scale(desired: number): { from: number; to: number } {
     if (!Number.isInteger(desired) || desired < 0)
       throw new InputError(`fleet scale ${desired}: expected a whole number >= 0`);
+    // as SetDesiredCapacity answers (ValidationError), not clamped: a typo is no scale-out to max
+    const { min, max } = this.state.config;
+    if (desired > max || desired < min)
+      throw new InputError(
+        `fleet scale ${desired}: ${desired > max ? `above the group's max ${max}` : `below the group's min ${min}`}; scale within [${min}, ${max}], or change group.min/max in fleet.yaml`,
+      );
     const from = this.state.desired;
     this.dispatch({ type: "set-desired", desired });
     return { from, to: this.state.desired };

@@ -19,7 +19,7 @@ export interface DaemonOptions {
   onReady?: (c: FleetController) => void;
 }
 
-function writeInfo(stateDir: string, info: FleetInfo): void {
+export function writeInfo(stateDir: string, info: FleetInfo): void {
   writeFileSync(path.join(stateDir, FLEET_FILES.info), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o644 });
 }
 

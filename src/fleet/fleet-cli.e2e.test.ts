@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
-import { readFleetInfo } from "./control.ts";
+import { type FleetInfo, readFleetInfo } from "./control.ts";
 import type { FleetStatus } from "./controller.ts";
 import { testFleetYaml, until } from "./fleet-testing.ts";
 import { allProcesses, fleetProcesses, isRunning, type PidRecord } from "./processes.ts";
@@ -54,6 +54,12 @@ describe("muster fleet (CLI)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-app-revision")).toMatch(/^[0-9a-f]{7,}$/);
 
+    // outside [min, max]: refused, as SetDesiredCapacity refuses it, not clamped
+    const tooMany = await muster(["fleet", "scale", "7", "--config", file]);
+    expect([tooMany.code, tooMany.stderr]).toEqual([
+      2,
+      "muster: fleet scale 7: above the group's max 6; scale within [1, 6], or change group.min/max in fleet.yaml\n",
+    ]);
     const scale = await muster(["fleet", "scale", "2", "--config", file]);
     expect(scale.stdout).toContain("desired capacity 1 -> 2");
     const st = await until(
@@ -155,6 +161,29 @@ describe("muster fleet (CLI)", () => {
     expect(st.group.launchFailures).toBeGreaterThanOrEqual(3);
     expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
   }, 180_000);
+
+  it("a daemon that died is said so, and down stops what it left and records the stop", async () => {
+    const stateDir = tmpDir("muster-fleet-dead-");
+    const info: FleetInfo = {
+      pid: 2 ** 22 + 12345, // no such process
+      pidStart: "1",
+      startedAt: new Date().toISOString(),
+      stateDir,
+      source: "(test)",
+      socket: path.join(stateDir, "control.sock"),
+      loadBalancer: "http://127.0.0.1:1",
+    };
+    writeFileSync(path.join(stateDir, "fleet.json"), JSON.stringify(info));
+    const status = await muster(["fleet", "status", "--state-dir", stateDir]);
+    expect([status.code, status.stderr]).toEqual([
+      1,
+      `muster: the fleet daemon of ${stateDir} (pid ${info.pid}) is gone without being stopped; \`muster fleet down --state-dir ${stateDir}\` stops what it left running\n`,
+    ]);
+    expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
+    expect(readFleetInfo(stateDir)?.stoppedAt).toBeDefined();
+    const after = await muster(["fleet", "status", "--state-dir", stateDir]);
+    expect(after.stderr).toContain("no fleet runs with state directory");
+  });
 
   it("refuses a bad fleet.yaml with every problem named, and starts nothing", async () => {
     const dir = tmpDir("muster-fleet-bad-");
