@@ -37,6 +37,7 @@ import {
   serviceEnvironment,
   socketPathFor,
   statePath,
+  tellingLogLine,
 } from "./supervisor-policy.ts";
 
 export interface SupervisorOptions {
@@ -597,9 +598,8 @@ function lastLogLine(file: string): string {
       const len = Math.min(size, 4096);
       const buf = Buffer.alloc(len);
       fs.readSync(fd, buf, 0, len, size - len);
-      const lines = buf.toString("utf8").trim().split("\n");
-      const last = lines[lines.length - 1]?.trim();
-      return last ? `: ${last.slice(0, 200)}` : "";
+      const line = tellingLogLine(buf.toString("utf8"));
+      return line ? `: ${line.slice(0, 200)}` : "";
     } finally {
       fs.closeSync(fd);
     }

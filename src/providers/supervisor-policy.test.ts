@@ -9,6 +9,7 @@ import {
   serviceEnvironment,
   socketPathFor,
   splitCommand,
+  tellingLogLine,
 } from "./supervisor-policy.ts";
 
 describe("splitCommand", () => {
@@ -127,5 +128,30 @@ describe("builtinArgs", () => {
       builtin: "health",
     });
     expect(JSON.parse(text).builtin).toBe("health");
+  });
+});
+
+describe("tellingLogLine", () => {
+  it("takes the last error line of a crash, not Node's version banner", () => {
+    const crash = [
+      "node:events:497",
+      "      throw er; // Unhandled 'error' event",
+      "      ^",
+      "",
+      "Error: listen EADDRINUSE: address already in use 127.77.0.1:8080",
+      "    at Server.setupListenHandle [as _listen2] (node:net:1872:16)",
+      "Emitted 'error' event on Server instance at:",
+      "",
+      "Node.js v20.20.2",
+      "",
+    ].join("\n");
+    expect(tellingLogLine(crash)).toBe("Error: listen EADDRINUSE: address already in use 127.77.0.1:8080");
+    expect(tellingLogLine("npm ERR! code ENOENT\nnpm ERR! missing script: start\n")).toBe(
+      "npm ERR! missing script: start",
+    );
+    // no error line: the last line, but never the banner alone
+    expect(tellingLogLine("listening on 8080\nshutting down\n")).toBe("shutting down");
+    expect(tellingLogLine("starting\nNode.js v20.20.2\n")).toBe("starting");
+    expect(tellingLogLine("\n\n")).toBeUndefined();
   });
 });

@@ -242,3 +242,18 @@ export function restartDecision(
     };
   return { restart: true, delayMs: Math.min(limits.firstDelayMs * 2 ** inWindow.length, limits.maxDelayMs) };
 }
+
+/**
+ * PURE: the line of a crashed service's log tail that says why: the last error line (`Error:
+ * listen EADDRINUSE ...`, `npm ERR! ...`, `fatal: ...`), else the last line that is not Node's
+ * closing version banner (`Node.js v20.20.2`, which every uncaught exception ends with).
+ */
+export function tellingLogLine(text: string): string | undefined {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const error = /^(\w*Error\b|\w*Exception\b|npm ERR!|fatal:|panic:|error:)/i;
+  for (let i = lines.length - 1; i >= 0; i--) if (error.test(lines[i]!)) return lines[i];
+  return lines.filter((l) => !/^Node\.js v\d+\.\d+\.\d+$/.test(l)).pop();
+}
