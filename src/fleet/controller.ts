@@ -38,6 +38,7 @@ import {
   type AsgState,
   countByState,
   createGroup,
+  instanceIdFor,
   type LifecycleState,
   nextDeadline,
   step,
@@ -214,10 +215,18 @@ export async function clearStateDir(stateDir: string): Promise<void> {
   for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
 }
 
-/** Parse an instance name: the full id, or its number ("3" = i-00000000000000003). */
+/**
+ * Parse an instance name: the full id; its launch number in decimal, as people count ("10" is
+ * the tenth instance, i-0000000000000000a); or, after "i-", the end of its id in hex.
+ */
 export function resolveInstanceId(name: string, known: string[]): string | undefined {
-  if (known.includes(name)) return name;
-  const m = /^(?:i-)?0*([0-9a-f]+)$/i.exec(name.trim());
+  const n = name.trim();
+  if (known.includes(n)) return n;
+  if (/^\d+$/.test(n)) {
+    const id = instanceIdFor(Number(n));
+    return known.includes(id) ? id : undefined;
+  }
+  const m = /^i-0*([0-9a-f]+)$/i.exec(n);
   if (!m) return undefined;
   return known.find((id) => id.replace(/^i-0*/, "") === m[1]!.toLowerCase());
 }

@@ -130,12 +130,16 @@ describe("metrics and names", () => {
     expect(percentile([], 50)).toBeUndefined();
   });
 
-  it("an instance is named by its id or its number", () => {
+  it("an instance is named by its id, its launch number (decimal), or the end of its id after i-", () => {
     const ids = ["i-00000000000000001", "i-0000000000000000a", "i-00000000000000011"];
     expect(resolveInstanceId("1", ids)).toBe("i-00000000000000001");
-    expect(resolveInstanceId("a", ids)).toBe("i-0000000000000000a");
+    expect(resolveInstanceId("10", ids)).toBe("i-0000000000000000a"); // the tenth
+    expect(resolveInstanceId("17", ids)).toBe("i-00000000000000011"); // the seventeenth
+    expect(resolveInstanceId("11", ids)).toBeUndefined(); // no eleventh
+    expect(resolveInstanceId("i-a", ids)).toBe("i-0000000000000000a");
+    expect(resolveInstanceId("i-11", ids)).toBe("i-00000000000000011");
     expect(resolveInstanceId("i-00000000000000011", ids)).toBe("i-00000000000000011");
-    expect(resolveInstanceId("11", ids)).toBe("i-00000000000000011");
+    expect(resolveInstanceId("a", ids)).toBeUndefined();
     expect(resolveInstanceId("7", ids)).toBeUndefined();
     expect(resolveInstanceId("web-1", ids)).toBeUndefined();
   });

@@ -83,7 +83,7 @@ export function registerFleet(program: Command): void {
           "  metadata-slow MS      every metadata answer waits MS ms (0: normal again)\n" +
           "  kill INSTANCE         SIGKILL every process of the instance (the machine is gone)\n" +
           "  break-health INSTANCE close its gate: its health check fails, ELB health replaces it\n" +
-          "INSTANCE is an id (i-00000000000000003) or its number (3).",
+          "INSTANCE is an id (i-0000000000000000a), its launch number (10) or the end of its id (i-a).",
       ),
   ).action(async (kind: string, value: string | undefined, opts) => {
     const { fleetFault } = await import("../run-fleet.ts");
