@@ -24,6 +24,7 @@ import {
   waitGone,
 } from "../fleet/processes.ts";
 import { launchTrouble, statusLines } from "../fleet/status-table.ts";
+import { resolveCommand } from "../host/command-path.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
@@ -37,7 +38,11 @@ const out = (line = "") => process.stdout.write(`${line}\n`);
 /** The state directory a command means: --state-dir, else the config's, else the default. */
 export function stateDirOf(w: Where): string {
   if (w.stateDir) return path.resolve(w.stateDir);
-  if (w.config) return loadFleetConfig(path.resolve(w.config), musterPackageRoot()).stateDir;
+  // only the state directory is wanted: a fleet.yaml whose repositories have gone since still
+  // names it (`fleet down` must not need them)
+  if (w.config)
+    return loadFleetConfig(path.resolve(w.config), musterPackageRoot(), undefined, { checkPaths: false })
+      .stateDir;
   return defaultStateDir();
 }
 
@@ -56,6 +61,22 @@ export async function fleetUp(
     ]),
   ]);
   if (unsafe.length > 0) throw new InputError(unsafe);
+  const programs = [
+    ...(cfg.instances.webServer === "nginx"
+      ? [{ field: "instances.nginx", cmd: cfg.instances.nginx, pkg: "nginx-light" }]
+      : []),
+    ...(cfg.loadBalancer.kind === "haproxy"
+      ? [{ field: "loadBalancer.haproxy", cmd: cfg.loadBalancer.haproxy, pkg: "haproxy" }]
+      : []),
+  ];
+  const missing = programs.filter((p) => !resolveCommand(p.cmd, process.env.PATH));
+  if (missing.length > 0)
+    throw new InputError(
+      missing.map(
+        (p) =>
+          `${cfg.source}: ${p.field}: ${p.cmd} is no program on this machine; install it (Debian: apt-get install ${p.pkg}) or give its path`,
+      ),
+    );
   const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
   const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
   if (refused)

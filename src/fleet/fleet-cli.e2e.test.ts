@@ -257,6 +257,33 @@ describe("muster fleet (CLI)", () => {
     ]);
     expect(readFileSync(path.join(mine, "repos/config/keep.txt"), "utf8")).toBe("mine\n");
     expect(readdirSync(mine).sort()).toEqual(["image", "repos"]);
+    // an empty repository directory, a web server that is not installed: one line each
+    mkdirSync(path.join(dir, "empty"));
+    writeFileSync(
+      file,
+      YAML.stringify({
+        repositories: { config: { dir: "empty" } },
+        instances: { webServer: "nginx", nginx: "/nope/nginx" },
+      }),
+    );
+    const r7 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect([r7.code, r7.stderr]).toEqual([
+      2,
+      `muster: ${file}: repositories.config.dir: ${path.join(dir, "empty")} is empty; a repository needs its files to commit\n`,
+    ]);
+    writeFileSync(file, YAML.stringify({ instances: { webServer: "nginx", nginx: "/nope/nginx" } }));
+    const r8 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect([r8.code, r8.stderr]).toEqual([
+      2,
+      `muster: ${file}: instances.nginx: /nope/nginx is no program on this machine; install it (Debian: apt-get install nginx-light) or give its path\n`,
+    ]);
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
+    // the other commands only need the state directory from it: gone repositories do not matter
+    writeFileSync(file, YAML.stringify({ repositories: { config: { dir: "gone" } }, stateDir: "state" }));
+    const down = await muster(["fleet", "down", "--config", file]);
+    expect(down.code).toBe(0);
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
+
     // a directory where fleet.yaml should be
     const r6 = await muster(["fleet", "up", "--config", mine, "--state-dir", path.join(dir, "state")]);
     expect([r6.code, r6.stderr]).toEqual([

@@ -8,7 +8,7 @@
  * repo and app of muster's own package, two `web` instances, so `muster fleet up` works on a
  * fresh clone.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -381,23 +381,27 @@ export function parseFleetConfig(
   data: unknown,
   where: string,
   baseDir: string,
-  opts: { stateDir?: string; packageRoot?: string } = {},
+  opts: { stateDir?: string; packageRoot?: string; checkPaths?: boolean } = {},
 ): FleetConfig {
   const stateDirFlag = opts.stateDir;
+  const checkPaths = opts.checkPaths ?? true;
   const r = fleetConfigSchema.safeParse(data ?? {});
   if (!r.success) throw new InputError(zodProblems(where, r.error));
   const c = r.data;
   const abs = (p: string) => path.resolve(baseDir, p);
   const problems: string[] = [];
   const mustExist = (p: string, field: string, what: string) => {
+    if (!checkPaths) return;
     if (!existsSync(p)) problems.push(`${where}: ${field}: ${what} ${p} does not exist`);
+    else if (what === "directory" && field.startsWith("repositories.") && readdirSync(p).length === 0)
+      problems.push(`${where}: ${field}: ${p} is empty; a repository needs its files to commit`);
   };
   const repo = (r: { dir?: string; bare?: string }, field: string) => {
     const out = { dir: r.dir ? abs(r.dir) : undefined, bare: r.bare ? abs(r.bare) : undefined };
     if (out.dir) mustExist(out.dir, `${field}.dir`, "directory");
     if (out.bare) {
       mustExist(out.bare, `${field}.bare`, "bare repository");
-      if (existsSync(out.bare) && !existsSync(path.join(out.bare, "HEAD")))
+      if (checkPaths && existsSync(out.bare) && !existsSync(path.join(out.bare, "HEAD")))
         problems.push(`${where}: ${field}.bare: ${out.bare} is not a bare git repository (no HEAD)`);
     }
     return out;
@@ -477,11 +481,13 @@ export function loadFleetConfig(
   file: string | undefined,
   packageRoot: string,
   stateDirFlag?: string,
+  opts: { checkPaths?: boolean } = {},
 ): FleetConfig {
   if (file === undefined)
     return parseFleetConfig(YAML.parse(EMBEDDED_FLEET_YAML), "(embedded default)", packageRoot, {
       stateDir: stateDirFlag,
       packageRoot,
+      ...opts,
     });
   if (!existsSync(file))
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
@@ -499,6 +505,7 @@ export function loadFleetConfig(
   return parseFleetConfig(data, file, path.dirname(path.resolve(file)), {
     stateDir: stateDirFlag,
     packageRoot,
+    ...opts,
   });
 }
 
