@@ -47,7 +47,7 @@ export function stateDirOf(w: Where): string {
 }
 
 export async function fleetUp(
-  opts: Where & { foreground: boolean; wait: boolean; timeout: string },
+  opts: Where & { foreground: boolean; wait: boolean; timeout?: string },
 ): Promise<number> {
   const pkg = musterPackageRoot();
   const bin = path.join(pkg, "bin/muster.js");
@@ -91,12 +91,16 @@ export async function fleetUp(
         out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
     });
   }
-  const timeoutS = Number(opts.timeout);
+  if (!opts.wait && opts.timeout !== undefined)
+    throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
+  const timeoutS = Number(opts.timeout ?? "120");
   if (!(timeoutS > 0)) throw new InputError(`--timeout ${opts.timeout}: expected a number of seconds > 0`);
   const info = await startFleetDaemon(config, cfg.stateDir);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
+  // the commands as they find this fleet: with its state directory unless it is the default one
+  const where = cfg.stateDir === defaultStateDir() ? "" : ` --state-dir ${cfg.stateDir}`;
   out(
-    `  state ${cfg.stateDir}; \`muster fleet status\`, \`muster fleet events --follow\`, \`muster fleet down\``,
+    `  state ${cfg.stateDir}; \`muster fleet status${where}\`, \`muster fleet events --follow${where}\`, \`muster fleet down${where}\``,
   );
   if (!opts.wait) return 0;
   const st = await waitInService(cfg.stateDir, timeoutS * 1000);

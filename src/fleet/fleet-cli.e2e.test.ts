@@ -42,6 +42,8 @@ describe("muster fleet (CLI)", () => {
     expect(up.stderr).toBe("");
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(/load balancer http:\/\/127\.0\.0\.1:\d+/);
+    // its hints find this fleet, not the default one
+    expect(up.stdout).toContain(`\`muster fleet down --state-dir ${stateDir}\``);
     const info = readFleetInfo(stateDir)!;
     expect(isRunning(info.pid, info.pidStart)).toBe(true);
 
@@ -301,6 +303,22 @@ describe("muster fleet (CLI)", () => {
     ]);
     expect(r5.code).toBe(2);
     expect(r5.stderr).toContain("keep.txt: not a directory; give a new or empty directory\n");
+    // --timeout limits --wait, and means nothing without it
+    const r9 = await muster([
+      "fleet",
+      "up",
+      "--config",
+      file,
+      "--state-dir",
+      path.join(dir, "state"),
+      "--timeout",
+      "5",
+    ]);
+    expect([r9.code, r9.stderr]).toEqual([
+      2,
+      "muster: --timeout 5: it limits --wait; add --wait, or leave --timeout out\n",
+    ]);
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
   });
 
   it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {

@@ -209,6 +209,23 @@ describe("the status table", () => {
       /^i-00000000000000003 .*Terminated +- +- .*FAILED at fetch \(ABANDON\) +\(launch lifecycle action completed: ABANDON\)$/,
     );
   });
+  it("shows the five latest Terminated instances, and says how many more there are", () => {
+    const gone = Array.from({ length: 7 }, (_, n) =>
+      inst({ id: `i-0000000000000000${n + 1}`, state: "Terminated", terminatedAt: n }),
+    );
+    const st = {
+      group: { name: "web", min: 1, max: 4, desired: 1, counts: { InService: 0 }, launchFailures: 0 },
+      loadBalancer: { kind: "builtin", url: "http://127.0.0.1:1", targets: [] },
+      gitServer: { url: "http://127.0.0.1:2" },
+      instances: gone,
+    } as unknown as FleetStatus;
+    const lines = statusLines(st, { now: 10 });
+    expect(lines.filter((l) => l.startsWith("i-"))).toHaveLength(5);
+    expect(lines.some((l) => l.startsWith("i-00000000000000007"))).toBe(true); // the latest first
+    expect(lines.some((l) => l.startsWith("i-00000000000000001"))).toBe(false);
+    expect(lines[lines.length - 1]).toBe("(2 more Terminated; `muster fleet status --json` has them all)");
+  });
+
   it("launch trouble: none below three failed launches in a row; then why the latest one ended", () => {
     const group = (launchFailures: number) =>
       ({ name: "web", min: 1, max: 4, desired: 1, counts: {}, launchFailures }) as FleetStatus["group"];

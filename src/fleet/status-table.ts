@@ -55,10 +55,10 @@ export function statusLines(
     ),
   ];
   const live = st.instances.filter((i) => i.state !== "Terminated");
-  const ended = st.instances
+  const allEnded = st.instances
     .filter((i) => i.state === "Terminated")
-    .sort((a, b) => (b.terminatedAt ?? 0) - (a.terminatedAt ?? 0))
-    .slice(0, opts.history ?? 5);
+    .sort((a, b) => (b.terminatedAt ?? 0) - (a.terminatedAt ?? 0));
+  const ended = allEnded.slice(0, opts.history ?? 5);
   for (const i of [...live, ...ended]) {
     const colour = stateColour(i.state, s);
     const gone = i.state === "Terminated";
@@ -73,6 +73,12 @@ export function statusLines(
       (i.state.startsWith("Terminat") && i.cause ? s.dim(`  (${i.cause})`) : "");
     lines.push(gone ? s.dim(row) : row);
   }
+  if (allEnded.length > ended.length)
+    lines.push(
+      s.dim(
+        `(${allEnded.length - ended.length} more Terminated; \`muster fleet status --json\` has them all)`,
+      ),
+    );
   return lines;
 }
 

@@ -27,7 +27,7 @@ export function registerFleet(program: Command): void {
         "wait until the desired instances are InService behind the load balancer (exit 1 once three launches in a row fail)",
         false,
       )
-      .option("--timeout <seconds>", "with --wait: give up after this long", "120")
+      .option("--timeout <seconds>", "with --wait: give up after this long (default: 120)")
       .addHelpText(
         "after",
         "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
