@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { portTaken } from "../fleet/address-check.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control.ts";
 import {
   FLEET_FILES,
@@ -77,6 +78,17 @@ export async function fleetUp(
           `${cfg.source}: ${p.field}: ${p.cmd} is no program on this machine; install it (Debian: apt-get install ${p.pkg}) or give its path`,
       ),
     );
+  if (!runningFleet(cfg.stateDir)) {
+    const first = cfg.instances.addresses.first;
+    for (const [field, port] of [
+      ["appPort", cfg.instances.appPort],
+      ["healthPort", cfg.instances.healthPort],
+    ] as const)
+      if (await portTaken(first, port))
+        throw new InputError(
+          `${cfg.source}: instances.addresses: ${first}:${port} (the ${field}) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
+        );
+  }
   const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
   const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
   if (refused)

@@ -5,7 +5,10 @@
  * Bad fleet.yaml files are refused with every problem named (exit 2), and `muster demo` keeps its
  * three promises within its time budget and leaves nothing running.
  */
+
+import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -284,6 +287,25 @@ describe("muster fleet (CLI)", () => {
     writeFileSync(file, YAML.stringify({ repositories: { config: { dir: "gone" } }, stateDir: "state" }));
     const down = await muster(["fleet", "down", "--config", file]);
     expect(down.code).toBe(0);
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
+
+    // its first address taken (another fleet on the same block): refused before anything starts
+    const block = testFleetYaml(6).instances.addresses as string;
+    const first = block.split("-")[0]!;
+    const squatter = createServer().listen(0, first);
+    await once(squatter, "listening");
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      writeFileSync(file, YAML.stringify({ instances: { addresses: block, appPort: port } }));
+      const r10 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+      expect([r10.code, r10.stderr]).toEqual([
+        2,
+        `muster: ${file}: instances.addresses: ${first}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)\n`,
+      ]);
+      expect(existsSync(path.join(dir, "state"))).toBe(false);
+    } finally {
+      squatter.close();
+    }
     writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
 
     // a directory where fleet.yaml should be
