@@ -3,7 +3,6 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
-import { portTaken } from "../fleet/address-check.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control.ts";
 import {
   FLEET_FILES,
@@ -11,11 +10,10 @@ import {
   type FleetFault,
   type FleetStatus,
   formatEvent,
-  stateDirProblems,
 } from "../fleet/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
 import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
-import { refusedNodeOptions } from "../fleet/node-options.ts";
+import { preflightProblems } from "../fleet/preflight.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -25,7 +23,6 @@ import {
   waitGone,
 } from "../fleet/processes.ts";
 import { launchTrouble, statusLines } from "../fleet/status-table.ts";
-import { resolveCommand } from "../host/command-path.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
@@ -35,6 +32,8 @@ interface Where {
 }
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
+/** set for the daemon `fleet up` starts: its checks were made before it */
+const PREFLIGHT_DONE = "MUSTER_FLEET_PREFLIGHT_DONE";
 
 /** The state directory a command means: --state-dir, else the config's, else the default. */
 export function stateDirOf(w: Where): string {
@@ -50,51 +49,19 @@ export function stateDirOf(w: Where): string {
 export async function fleetUp(
   opts: Where & { foreground: boolean; wait: boolean; timeout?: string },
 ): Promise<number> {
+  if (!opts.wait && opts.timeout !== undefined)
+    throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
+  const timeoutS = Number(opts.timeout ?? "120");
+  if (!(timeoutS > 0)) throw new InputError(`--timeout ${opts.timeout}: expected a number of seconds > 0`);
   const pkg = musterPackageRoot();
   const bin = path.join(pkg, "bin/muster.js");
   const config = opts.config ? path.resolve(opts.config) : undefined;
   const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
-  const unsafe = stateDirProblems(cfg.stateDir, cfg.source, [
-    { field: "image.dir", path: cfg.image.dir },
-    ...(["config", "app"] as const).flatMap((r) => [
-      { field: `repositories.${r}.dir`, path: cfg.repositories[r].dir },
-      { field: `repositories.${r}.bare`, path: cfg.repositories[r].bare },
-    ]),
-  ]);
-  if (unsafe.length > 0) throw new InputError(unsafe);
-  const programs = [
-    ...(cfg.instances.webServer === "nginx"
-      ? [{ field: "instances.nginx", cmd: cfg.instances.nginx, pkg: "nginx-light" }]
-      : []),
-    ...(cfg.loadBalancer.kind === "haproxy"
-      ? [{ field: "loadBalancer.haproxy", cmd: cfg.loadBalancer.haproxy, pkg: "haproxy" }]
-      : []),
-  ];
-  const missing = programs.filter((p) => !resolveCommand(p.cmd, process.env.PATH));
-  if (missing.length > 0)
-    throw new InputError(
-      missing.map(
-        (p) =>
-          `${cfg.source}: ${p.field}: ${p.cmd} is no program on this machine; install it (Debian: apt-get install ${p.pkg}) or give its path`,
-      ),
-    );
-  if (!runningFleet(cfg.stateDir)) {
-    const first = cfg.instances.addresses.first;
-    for (const [field, port] of [
-      ["appPort", cfg.instances.appPort],
-      ["healthPort", cfg.instances.healthPort],
-    ] as const)
-      if (await portTaken(first, port))
-        throw new InputError(
-          `${cfg.source}: instances.addresses: ${first}:${port} (the ${field}) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
-        );
+  // the daemon `up` starts detached (PREFLIGHT_DONE) was checked by it; `--foreground` by hand is not
+  if (process.env[PREFLIGHT_DONE] !== "1") {
+    const problems = await preflightProblems(cfg);
+    if (problems.length > 0) throw new InputError(problems);
   }
-  const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
-  const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
-  if (refused)
-    throw new InputError(
-      `${cfg.source}: instances.environment.NODE_OPTIONS: node refuses "${nodeOptions}" (${refused}); every instance would die at launch: leave that option out`,
-    );
   if (opts.foreground) {
     return runFleetDaemon(cfg, {
       musterBin: bin,
@@ -103,10 +70,6 @@ export async function fleetUp(
         out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
     });
   }
-  if (!opts.wait && opts.timeout !== undefined)
-    throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
-  const timeoutS = Number(opts.timeout ?? "120");
-  if (!(timeoutS > 0)) throw new InputError(`--timeout ${opts.timeout}: expected a number of seconds > 0`);
   const info = await startFleetDaemon(config, cfg.stateDir);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
@@ -146,7 +109,12 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     stateDir,
   ];
   let exited: string | undefined;
-  const child = spawn(process.execPath, args, { cwd: "/", detached: true, stdio: ["ignore", logFd, logFd] });
+  const child = spawn(process.execPath, args, {
+    cwd: "/",
+    detached: true,
+    stdio: ["ignore", logFd, logFd],
+    env: { ...process.env, [PREFLIGHT_DONE]: "1" },
+  });
   closeSync(logFd);
   child.on("exit", (code, sig) => {
     exited = sig ? `was killed by ${sig}` : `exited with code ${code}`;

@@ -1,0 +1,55 @@
+/**
+ * What `muster fleet up` checks before it starts or writes anything, every problem as one line:
+ * a state directory it would clear that is not a fleet's, the fleet's own inputs inside what it
+ * clears, programs fleet.yaml asks for that are not installed, an address block another fleet
+ * (or program) holds, NODE_OPTIONS node refuses. Each would otherwise show up later as a deleted
+ * directory, a crashed daemon, or instances dying at launch again and again.
+ */
+import { resolveCommand } from "../host/command-path.ts";
+import { portTaken } from "./address-check.ts";
+import { runningFleet } from "./control.ts";
+import { stateDirProblems } from "./controller.ts";
+import type { FleetConfig } from "./fleet-config.ts";
+import { refusedNodeOptions } from "./node-options.ts";
+
+export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
+  const problems = stateDirProblems(cfg.stateDir, cfg.source, [
+    { field: "image.dir", path: cfg.image.dir },
+    ...(["config", "app"] as const).flatMap((r) => [
+      { field: `repositories.${r}.dir`, path: cfg.repositories[r].dir },
+      { field: `repositories.${r}.bare`, path: cfg.repositories[r].bare },
+    ]),
+  ]);
+  const programs = [
+    ...(cfg.instances.webServer === "nginx"
+      ? [{ field: "instances.nginx", cmd: cfg.instances.nginx, pkg: "nginx-light" }]
+      : []),
+    ...(cfg.loadBalancer.kind === "haproxy"
+      ? [{ field: "loadBalancer.haproxy", cmd: cfg.loadBalancer.haproxy, pkg: "haproxy" }]
+      : []),
+  ];
+  for (const p of programs)
+    if (!resolveCommand(p.cmd, process.env.PATH))
+      problems.push(
+        `${cfg.source}: ${p.field}: ${p.cmd} is no program on this machine; install it (Debian: apt-get install ${p.pkg}) or give its path`,
+      );
+  // a fleet running on this state directory holds its own addresses; `up` refuses it later
+  if (!runningFleet(cfg.stateDir)) {
+    const first = cfg.instances.addresses.first;
+    for (const [field, port] of [
+      ["appPort", cfg.instances.appPort],
+      ["healthPort", cfg.instances.healthPort],
+    ] as const)
+      if (await portTaken(first, port))
+        problems.push(
+          `${cfg.source}: instances.addresses: ${first}:${port} (the ${field}) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
+        );
+  }
+  const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
+  const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);
+  if (refused)
+    problems.push(
+      `${cfg.source}: instances.environment.NODE_OPTIONS: node refuses "${nodeOptions}" (${refused}); every instance would die at launch: leave that option out`,
+    );
+  return problems;
+}
