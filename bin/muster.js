@@ -13,7 +13,8 @@
 // verify the cache's checksum, so muster keeps a SHA-1 of its own after the data and drops a
 // cache that does not match it (bytecode V8 took from a damaged file would crash every run).
 // Caches live in dist/.code-cache, so an image made from a host that has run muster carries them.
-// Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns them off.
+// Where dist/ is read-only none is written; MUSTER_CODE_CACHE=0 turns them off; --debug runs
+// without (below).
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import {
@@ -158,7 +159,14 @@ function compile() {
 
 // the bundle makes no import() of its own (src/core/import-module.ts): lend it this one
 globalThis.__musterImport = (url) => import(url);
-const cjs = new Module(file, undefined);
-cjs.filename = file;
-cjs.paths = Module._nodeModulePaths(dist);
-compile().call(cjs.exports, cjs.exports, createRequire(file), cjs, file, dist);
+if (process.argv.slice(2).includes("--debug")) {
+  // --debug's stack traces name src/ files and lines: Node maps them through dist/cli.cjs.map,
+  // but only for code its own loader compiled, so a debug run skips the cache and requires it
+  process.setSourceMapsEnabled(true);
+  createRequire(file)(file);
+} else {
+  const cjs = new Module(file, undefined);
+  cjs.filename = file;
+  cjs.paths = Module._nodeModulePaths(dist);
+  compile().call(cjs.exports, cjs.exports, createRequire(file), cjs, file, dist);
+}

@@ -43,8 +43,9 @@ describe("bin/muster.js and its code cache", () => {
     const root = tmpDir("muster-cache-root-");
     expect((await run(pkg.bin, ["--version"])).code).toBe(0);
     expect((await run(pkg.bin, ["boot", "--help"])).code).toBe(0);
-    // a global option before the command, and a command with subcommands
-    expect((await run(pkg.bin, ["--debug", "image", "prepare", "--dry-run", "--root", root])).code).toBe(0);
+    // a command with subcommands; --debug runs from no cache and writes none
+    expect((await run(pkg.bin, ["image", "prepare", "--dry-run", "--root", root])).code).toBe(0);
+    expect((await run(pkg.bin, ["--debug", "schema", "boot"])).code).toBe(0);
     expect(caches(pkg.dir)).toEqual(
       ["cli", "help", "image-prepare"].map((k) => cacheName(pkg.dir, k)).sort(),
     );
@@ -114,6 +115,24 @@ describe("bin/muster.js and its code cache", () => {
     const blocked = await run(pkg.bin, ["schema", "boot"]);
     expect(blocked).toEqual(off);
     expect(readdirSync(path.join(pkg.dir, "dist")).sort()).toEqual([".code-cache", "build-id", "cli.cjs"]);
+  });
+
+  it("--debug: the stack trace names muster's source files and lines, through the source map", async () => {
+    const root = tmpDir("muster-debug-root-");
+    const r = await muster([
+      "converge",
+      "--repo",
+      path.join(root, "none"),
+      "--role",
+      "web",
+      "--root",
+      root,
+      "--debug",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^InputError: --repo \S+: config repository directory does not exist\n/);
+    expect(r.stderr).toMatch(/\n {4}at loadConfigRepo \(\S+\/src\/config\/repo\.ts:\d+:\d+\)\n/);
+    expect(r.stderr).not.toMatch(/cli\.cjs/);
   });
 
   it("the bundle is ASCII only, so V8 holds it as a one-byte string", () => {

@@ -119,10 +119,12 @@ describe("muster converge: bad input", () => {
       /^muster: recipes\/web\.ts:3: /,
     ));
 
-  it("usage errors exit 2", async () => {
+  it("usage errors exit 2 with one line naming the command and its --help", async () => {
     const res = await muster(["converge", "--repo", repo()]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/required option '--role <name>' not specified/);
+    expect(res.stderr).toBe(
+      "muster converge: required option '--role <name>' not specified; see muster converge --help\n",
+    );
   });
 });
 

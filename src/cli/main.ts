@@ -26,7 +26,6 @@ export function buildProgram(): Command {
     )
     .version(VERSION, "-V, --version", "print muster's version")
     .option("--debug", "print stack traces for errors")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerConverge(program);
   registerCheck(program);
@@ -40,8 +39,38 @@ export function buildProgram(): Command {
   registerInstall(program);
   registerSchema(program);
   registerStatus(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  oneLineUsageErrors(program);
   return program;
+}
+
+/** `muster fleet scale` for a command, `muster` for the program itself. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/**
+ * Usage errors as every other bad input: one line, prefixed with the command, saying where to
+ * look. Commander writes "error: ...", sometimes with a "(Did you mean ...?)" on a second line;
+ * its exit is overridden everywhere so that main() returns the exit code (2).
+ */
+export function usageErrorLine(cmd: Command, commanderText: string): string {
+  const text = commanderText
+    .replace(/^error: /, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ")
+    .replace("(Did you mean", "(did you mean")
+    .replace(/\.$/, "");
+  const path = commandPath(cmd);
+  return `${path}: ${text}; see ${path} --help\n`;
+}
+
+function oneLineUsageErrors(cmd: Command): void {
+  cmd.exitOverride().configureOutput({ outputError: (str, write) => write(usageErrorLine(cmd, str)) });
+  for (const sub of cmd.commands) oneLineUsageErrors(sub);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
         err.code === "commander.help"
       )
         return EXIT.ok;
-      return EXIT.input; // usage errors: commander already printed one line
+      return EXIT.input; // usage errors: commander already printed their one line
     }
     return handleError(err, argv.includes("--debug"));
   }

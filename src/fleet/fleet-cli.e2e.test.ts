@@ -15,6 +15,7 @@ import YAML from "yaml";
 import { cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
 import { type FleetInfo, readFleetInfo } from "./control.ts";
 import type { FleetStatus } from "./controller.ts";
+import { type AddressRange, addressAt, parseAddressRange } from "./fleet-config.ts";
 import { testFleetYaml, until } from "./fleet-testing.ts";
 import { allProcesses, fleetProcesses, isRunning, type PidRecord } from "./processes.ts";
 
@@ -235,7 +236,7 @@ describe("muster fleet (CLI)", () => {
       "group.min: must not exceed max (3 > 2)",
       "instances.addresses:",
       "instances.healthPort: must differ from appPort (both 8081)",
-      "loadBalancer.healthCheck.timeout: must be less than intervalMs",
+      "loadBalancer.healthCheck.timeout: must be less than interval (2 s >= 1 s)",
     ])
       expect(r2.stderr, want).toContain(want);
 
@@ -289,10 +290,11 @@ describe("muster fleet (CLI)", () => {
     expect(down.code).toBe(0);
     writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
 
-    // its first address taken (another fleet on the same block): refused before anything starts
+    // an address of its block taken (another fleet on the same block), not the first one even:
+    // refused before anything starts
     const block = testFleetYaml(6).instances.addresses as string;
-    const first = block.split("-")[0]!;
-    const squatter = createServer().listen(0, first);
+    const third = addressAt(parseAddressRange(block) as AddressRange, 2);
+    const squatter = createServer().listen(0, third);
     await once(squatter, "listening");
     const port = (squatter.address() as AddressInfo).port;
     try {
@@ -300,7 +302,7 @@ describe("muster fleet (CLI)", () => {
       const r10 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
       expect([r10.code, r10.stderr]).toEqual([
         2,
-        `muster: ${file}: instances.addresses: ${first}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)\n`,
+        `muster: ${file}: instances.addresses: ${third}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)\n`,
       ]);
       expect(existsSync(path.join(dir, "state"))).toBe(false);
     } finally {

@@ -50,7 +50,7 @@ describe("fleet.yaml", () => {
     expect(YAML.parse(EMBEDDED_FLEET_YAML).group.desired).toBe(2);
   });
 
-  it("an empty file means the same fleet; relative paths resolve against the file's directory", () => {
+  it("fields left out take the defaults; relative paths resolve against the file's directory", () => {
     const dir = tmpDir();
     const file = path.join(dir, "fleet.yaml");
     writeFileSync(
@@ -112,7 +112,7 @@ describe("fleet.yaml", () => {
         "fleet.yaml: instances.healthPort: must differ from appPort (both 9000)",
         expect.stringMatching(/^fleet\.yaml: role\.source: .*tag: needs a tag key/),
         expect.stringMatching(
-          /^fleet\.yaml: loadBalancer\.healthCheck\.timeout: must be less than intervalMs/,
+          /^fleet\.yaml: loadBalancer\.healthCheck\.timeout: must be less than interval \(1 s >= 1 s\)$/,
         ),
       ]),
     );
@@ -172,11 +172,15 @@ describe("fleet.yaml", () => {
     ]);
   });
 
-  it("a missing or unparsable file is one clear line", () => {
+  it("a missing, empty or unparsable file is one clear line", () => {
     expect(() => loadFleetConfig("/nonexistent/fleet.yaml", REPO_ROOT)).toThrow(
       /--config \/nonexistent\/fleet\.yaml: no such file/,
     );
     const file = path.join(tmpDir(), "fleet.yaml");
+    writeFileSync(file, "# nothing yet\n");
+    expect(() => loadFleetConfig(file, REPO_ROOT)).toThrow(
+      new RegExp(`^${file}: empty; write the fleet's settings in it \\(muster schema fleet\\)`),
+    );
     writeFileSync(file, "group: [unclosed\n");
     expect(() => loadFleetConfig(file, REPO_ROOT)).toThrow(new RegExp(`^${file}: not valid YAML: `));
   });

@@ -245,7 +245,7 @@ export const fleetConfigSchema = z
       if (!(err instanceof InputError)) throw err;
       for (const p of err.problems) {
         const m = /^load balancer: healthCheck\.(\w+): (.*)$/.exec(p);
-        if (m) issue(["loadBalancer", "healthCheck", toFileKey(m[1]!)], m[2]!);
+        if (m) issue(["loadBalancer", "healthCheck", toFileKey(m[1]!)], inFileUnits(m[2]!));
         else issue(["loadBalancer"], p.replace(/^load balancer: /, ""));
       }
     }
@@ -256,6 +256,16 @@ export type FleetConfigFile = z.infer<typeof fleetConfigSchema>;
 /** TargetGroupSettings names -> fleet.yaml names. */
 function toFileKey(k: string): string {
   return k === "intervalMs" ? "interval" : k === "timeoutMs" ? "timeout" : k;
+}
+
+/** A load balancer settings message in fleet.yaml's names and units (seconds, not ms). */
+function inFileUnits(message: string): string {
+  return message
+    .replace(/\b(interval|timeout)Ms\b/g, "$1")
+    .replace(
+      /\((\d+) >= (\d+)\)$/,
+      (_, a: string, b: string) => `(${Number(a) / 1000} s >= ${Number(b) / 1000} s)`,
+    );
 }
 
 export interface AddressRange {
@@ -502,6 +512,12 @@ export function loadFleetConfig(
       `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${errorMessage(err).split("\n")[0]}`,
     );
   }
+  // an empty file is more likely a mistake (the wrong file, an unsaved editor) than a wish for
+  // every default, which would rehearse muster's example repositories, not the operator's
+  if (data === null || data === undefined)
+    throw new InputError(
+      `${file}: empty; write the fleet's settings in it (muster schema fleet), or leave out --config for the embedded default`,
+    );
   return parseFleetConfig(data, file, path.dirname(path.resolve(file)), {
     stateDir: stateDirFlag,
     packageRoot,

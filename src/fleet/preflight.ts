@@ -6,10 +6,10 @@
  * directory, a crashed daemon, or instances dying at launch again and again.
  */
 import { resolveCommand } from "../host/command-path.ts";
-import { portTaken } from "./address-check.ts";
+import { takenAddresses } from "./address-check.ts";
 import { runningFleet } from "./control.ts";
 import { stateDirProblems } from "./controller.ts";
-import type { FleetConfig } from "./fleet-config.ts";
+import { addressAt, type FleetConfig } from "./fleet-config.ts";
 import { refusedNodeOptions } from "./node-options.ts";
 
 export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
@@ -35,15 +35,21 @@ export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
       );
   // a fleet running on this state directory holds its own addresses; `up` refuses it later
   if (!runningFleet(cfg.stateDir)) {
-    const first = cfg.instances.addresses.first;
-    for (const [field, port] of [
-      ["appPort", cfg.instances.appPort],
-      ["healthPort", cfg.instances.healthPort],
-    ] as const)
-      if (await portTaken(first, port))
-        problems.push(
-          `${cfg.source}: instances.addresses: ${first}:${port} (the ${field}) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
-        );
+    const ports = new Map<number, string>([
+      [cfg.instances.appPort, "appPort"],
+      [cfg.instances.healthPort, "healthPort"],
+    ]);
+    if (cfg.instances.webServer === "nginx") ports.set(cfg.instances.webPort, "webPort");
+    const range = cfg.instances.addresses;
+    const hosts = Array.from({ length: range.count }, (_, i) => addressAt(range, i));
+    const taken = await takenAddresses(hosts, [...ports.keys()]);
+    if (taken.length > 0) {
+      const { host, port } = taken[0]!;
+      const more = taken.length > 1 ? ` (and ${taken.length - 1} more of its addresses and ports)` : "";
+      problems.push(
+        `${cfg.source}: instances.addresses: ${host}:${port} (the ${ports.get(port)})${more} is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
+      );
+    }
   }
   const nodeOptions = cfg.instances.environment.NODE_OPTIONS;
   const refused = nodeOptions === undefined ? undefined : refusedNodeOptions(process.execPath, nodeOptions);

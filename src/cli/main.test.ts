@@ -1,0 +1,48 @@
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram, usageErrorLine } from "./main.ts";
+
+/** What a parse of `args` writes to stderr, with the program's own output settings. */
+async function usageError(args: string[]): Promise<string> {
+  const program = buildProgram();
+  let err = "";
+  const capture = (c: Command) => {
+    const write = (s: string) => {
+      err += s;
+    };
+    // keep each command's outputError (the one under test), only catch where it writes
+    c.configureOutput({ ...c.configureOutput(), writeErr: write, writeOut: write });
+    for (const sub of c.commands) capture(sub);
+  };
+  capture(program);
+  await expect(program.parseAsync(args, { from: "user" })).rejects.toThrow();
+  return err;
+}
+
+describe("usage errors", () => {
+  it("are one line: the command's path, commander's words without 'error:', where to look", () => {
+    const scale = new Command("muster").command("fleet").command("scale");
+    expect(usageErrorLine(scale, "error: missing required argument 'n'\n")).toBe(
+      "muster fleet scale: missing required argument 'n'; see muster fleet scale --help\n",
+    );
+  });
+
+  it("fold commander's suggestion into the same line", () => {
+    expect(
+      usageErrorLine(new Command("muster"), "error: unknown option '--dbug'\n(Did you mean --debug?)\n"),
+    ).toBe("muster: unknown option '--dbug' (did you mean --debug?); see muster --help\n");
+  });
+
+  it("are written so by every command of the program, however deep", async () => {
+    expect(await usageError(["fleet", "scale"])).toBe(
+      "muster fleet scale: missing required argument 'n'; see muster fleet scale --help\n",
+    );
+    expect(await usageError(["fleet", "scale", "3", "4"])).toBe(
+      "muster fleet scale: too many arguments for 'scale'. Expected 1 argument but got 2; see muster fleet scale --help\n",
+    );
+    expect(await usageError(["frob"])).toBe("muster: unknown command 'frob'; see muster --help\n");
+    expect(await usageError(["gate", "status", "--jsn"])).toMatch(
+      /^muster gate status: unknown option '--jsn' \(did you mean --json\?\); see muster gate status --help\n$/,
+    );
+  });
+});
