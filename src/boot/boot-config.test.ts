@@ -4,8 +4,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import {
   bootConfigJsonSchema,
-  gateFileOfBrokenConfig,
+  gateFilesOfBrokenConfig,
   gateSettings,
+  gatesAnyConfigCouldName,
   loadBootConfig,
   parseBootConfig,
   repoUrlProblem,
@@ -184,12 +185,57 @@ describe("boot config", () => {
     );
   });
 
-  it("finds the gate file a broken config names, so a boot can still close it", () => {
-    expect(gateFileOfBrokenConfig({ gate: { file: "/var/www/ping.html" }, repo: 3 })).toBe(
-      "/var/www/ping.html",
+  it("never lets image prepare clear the root or the host's own directories", () => {
+    const problems = (extra: Record<string, unknown>) => {
+      try {
+        parseBootConfig({ repo: { url: "/srv/config.git" }, ...extra }, "b.json");
+        return [];
+      } catch (err) {
+        return (err as { problems: string[] }).problems;
+      }
+    };
+    expect(
+      problems({ image: { clean: ["//", "/.", "/./", "/srv/app/current", "/tmp", "/var/lib/"] } }),
+    ).toEqual([
+      "b.json: image.clean[0]: names the root itself; give a path inside it",
+      "b.json: image.clean[1]: names the root itself; give a path inside it",
+      "b.json: image.clean[2]: names the root itself; give a path inside it",
+      "b.json: image.clean[4]: /tmp is a directory of the host itself; `muster image prepare` would remove it: give a directory of muster's own (such as /var/lib/muster)",
+      "b.json: image.clean[5]: /var/lib is a directory of the host itself; `muster image prepare` would remove it: give a directory of muster's own (such as /var/lib/muster)",
+    ]);
+    expect(problems({ image: { clean: ["/cache"] } })).toEqual([
+      "b.json: image.clean[0]: /cache is a top-level directory; `muster image prepare` would remove it whole: name what inside it to remove",
+    ]);
+    expect(problems({ stateDir: "/." })).toEqual([
+      "b.json: stateDir: names the root itself; give a path inside it",
+    ]);
+    expect(problems({ stateDir: "/etc" })).toEqual([
+      "b.json: stateDir: /etc is a directory of the host itself; `muster image prepare` would empty it: give a directory of muster's own (such as /var/lib/muster)",
+    ]);
+    expect(problems({ stateDir: "/opt/muster-state" })).toEqual([]);
+    expect(problems({ gate: { file: "/etc/muster//boot.json" } })).toEqual([
+      "b.json: gate.file: is the boot config itself, which the boot would remove as it closes the gate; give the web root's ping.html or leave it out",
+    ]);
+  });
+
+  it("finds the gate files a broken config names, so a boot can still close them", () => {
+    expect(
+      gateFilesOfBrokenConfig({ gate: { file: "/var/www/ping.html" }, repo: 3, stateDir: "/opt/m" }),
+    ).toEqual(["/var/www/ping.html", "/opt/m/gate.json"]);
+    expect(gateFilesOfBrokenConfig({ gate: { file: "../../etc/passwd" }, stateDir: 5 })).toEqual([]);
+    expect(gateFilesOfBrokenConfig({ gate: { file: "/./" } })).toEqual([]);
+    expect(gateFilesOfBrokenConfig("junk")).toEqual([]);
+    expect(gateFilesOfBrokenConfig(null)).toEqual([]);
+  });
+
+  it("every gate a root's config could name: the default's too; an unreadable config is one line", () => {
+    const root = tmpDir();
+    expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
+    mkdirSync(path.join(root, "etc/muster/boot.json"), { recursive: true }); // a directory
+    expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
+    expect(() => loadBootConfig(root)).toThrow(
+      /^\/etc\/muster\/boot\.json: a directory; the boot config must be a readable file$/,
     );
-    expect(gateFileOfBrokenConfig({ gate: { file: "../../etc/passwd" } })).toBeUndefined();
-    expect(gateFileOfBrokenConfig("junk")).toBeUndefined();
   });
 
   it("publishes a JSON Schema of what may be written (defaults optional)", () => {

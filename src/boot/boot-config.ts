@@ -21,7 +21,59 @@ export const DEFAULT_STATE_DIR = "/var/lib/muster";
 const insidePath = z
   .string()
   .regex(/^\/./, { message: "must be an absolute path inside the root (start with /)" })
-  .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' });
+  .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' })
+  // "//" and "/." are the root itself: removed or cleared by image prepare, that is the whole root
+  .refine((p) => path.posix.normalize(p) !== "/", {
+    message: "names the root itself; give a path inside it",
+  });
+
+/**
+ * Directories of the host itself. `muster image prepare` removes each `image.clean` path whole
+ * and everything in the state directory, so neither may be one of these (a typo such as
+ * `stateDir: /var` would empty it), nor a top-level directory for `image.clean`.
+ */
+const SYSTEM_DIRS = new Set([
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/home",
+  "/lib",
+  "/lib64",
+  "/opt",
+  "/proc",
+  "/root",
+  "/run",
+  "/sbin",
+  "/srv",
+  "/sys",
+  "/tmp",
+  "/usr",
+  "/var",
+  "/etc/muster",
+  "/etc/systemd",
+  "/usr/bin",
+  "/usr/lib",
+  "/usr/local",
+  "/usr/sbin",
+  "/usr/share",
+  "/var/cache",
+  "/var/lib",
+  "/var/log",
+  "/var/www",
+  "/var/tmp",
+]);
+
+/** PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so. */
+export function systemDirProblem(p: string, whole: boolean): string | undefined {
+  const n = path.posix.normalize(p).replace(/(.)\/+$/, "$1");
+  if (n === "/") return undefined; // the path's own check says so
+  if (SYSTEM_DIRS.has(n))
+    return `${n} is a directory of the host itself; \`muster image prepare\` would ${whole ? "remove it" : "empty it"}: give a directory of muster's own (such as /var/lib/muster)`;
+  if (whole && n.split("/").length === 2)
+    return `${n} is a top-level directory; \`muster image prepare\` would remove it whole: name what inside it to remove`;
+  return undefined;
+}
 const seconds = (def: number) => z.number().positive().default(def);
 const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
 
@@ -167,6 +219,19 @@ export const bootConfigSchema = z
     stateDir: insidePath.default(DEFAULT_STATE_DIR),
   })
   .superRefine((cfg, ctx) => {
+    const stateProblem = systemDirProblem(cfg.stateDir, false);
+    if (stateProblem) ctx.addIssue({ code: "custom", path: ["stateDir"], message: stateProblem });
+    cfg.image.clean.forEach((p, i) => {
+      const problem = systemDirProblem(p, true);
+      if (problem) ctx.addIssue({ code: "custom", path: ["image", "clean", i], message: problem });
+    });
+    if (cfg.gate.file && BOOT_CONFIG_PATHS.includes(path.posix.normalize(cfg.gate.file)))
+      ctx.addIssue({
+        code: "custom",
+        path: ["gate", "file"],
+        message:
+          "is the boot config itself, which the boot would remove as it closes the gate; give the web root's ping.html or leave it out",
+      });
     const urlProblem = repoUrlProblem(cfg.repo.url);
     if (urlProblem) ctx.addIssue({ code: "custom", path: ["repo", "url"], message: urlProblem });
     const source = typeof cfg.role === "string" ? cfg.role : cfg.role.source;
@@ -252,7 +317,19 @@ export function findBootConfig(root: string, configFlag?: string): BootConfigLoc
 
 /** Read and parse the file (JSON or YAML by extension; YAML also reads JSON). */
 export function readConfigData(loc: BootConfigLocation): unknown {
-  const text = readFileSync(loc.hostPath, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(loc.hostPath, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "EISDIR"
+        ? "a directory"
+        : code === "EACCES"
+          ? "not readable (permission denied)"
+          : errorMessage(err);
+    throw new InputError(`${loc.shown}: ${why}; the boot config must be a readable file`);
+  }
   try {
     return loc.hostPath.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
@@ -287,13 +364,30 @@ export function gateSettings(
 }
 
 /**
- * The gate file a broken config names, if it names one: when the config cannot be read, the boot
- * still removes what it can find, so a bad config never leaves an old gate open.
+ * The gate files a broken config names, if it names any (its gate.file, the gate.json of its
+ * stateDir): when the config cannot be used, the boot and `gate close` still remove what they
+ * can find, so a bad config never leaves an old gate open.
  */
-export function gateFileOfBrokenConfig(data: unknown): string | undefined {
-  const gate = (data as { gate?: { file?: unknown } } | undefined)?.gate;
-  const file = gate?.file;
-  return typeof file === "string" && file.startsWith("/") && !file.split("/").includes("..")
-    ? file
-    : undefined;
+export function gateFilesOfBrokenConfig(data: unknown): string[] {
+  const d = data as { gate?: { file?: unknown }; stateDir?: unknown } | undefined;
+  const usable = (p: unknown): p is string =>
+    typeof p === "string" &&
+    p.startsWith("/") &&
+    !p.split("/").includes("..") &&
+    path.posix.normalize(p) !== "/";
+  const stateDir = d?.stateDir;
+  return [
+    ...(usable(d?.gate?.file) ? [d.gate.file] : []),
+    ...(usable(stateDir) ? [path.posix.join(stateDir, "gate.json")] : []),
+  ];
+}
+
+/** Every gate file the boot config of `root` could name, broken or missing as it may be; never throws. */
+export function gatesAnyConfigCouldName(root: string, configFlag?: string): string[] {
+  const gates = [`${DEFAULT_STATE_DIR}/gate.json`];
+  try {
+    const loc = findBootConfig(root, configFlag);
+    if (loc) gates.push(...gateFilesOfBrokenConfig(readConfigData(loc)));
+  } catch {}
+  return [...new Set(gates)];
 }

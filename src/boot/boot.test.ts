@@ -52,6 +52,16 @@ beforeAll(async () => {
     writeFileSync(path.join(work, "package.json"), localDependencyFiles("out-of-sync")["package.json"]!);
   });
   await branchWith(repos.configBare, "signed", async () => {}, trustedKey);
+  // the old way: a recipe that writes the load balancer's ping.html itself
+  await branchWith(repos.configBare, "legacy-gate", async (work) => {
+    writeFileSync(
+      path.join(work, "recipes/legacy.ts"),
+      `import { recipe } from "muster";\nexport default recipe("legacy", ({ file }) => {\n  file("${GATE_FILE}", { content: "OK\\n" });\n});\n`,
+    );
+    const role = JSON.parse(readFileSync(path.join(work, "roles/web.json"), "utf8"));
+    role.run_list.push("recipe[legacy]");
+    writeFileSync(path.join(work, "roles/web.json"), JSON.stringify(role));
+  });
 });
 
 afterAll(cleanupTmp);
@@ -391,6 +401,22 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
     expect(existsSync(path.join(fx.root, "var/lib/muster/last-converge.json"))).toBe(true);
   });
 
+  it("converge: a recipe that writes the gate file itself is refused before anything is written", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "legacy-gate";
+    });
+    const record = await expectFailedAt(
+      fx,
+      await boot(fx),
+      "converge",
+      `recipes/legacy.ts:3: file[${GATE_FILE}]: is the gate file (gate.file in /etc/muster/boot.json), which only the boot writes, last, once everything has succeeded: remove this resource`,
+    );
+    expect(record.attempts).toBe(1); // bad input: trying again cannot help
+    expect(existsSync(path.join(fx.root, "srv/app"))).toBe(false); // no resource ran
+  });
+
   it("checks: the app's check fails (heartbeats keep the hook alive meanwhile)", async ({
     onTestFinished,
   }) => {
@@ -423,6 +449,50 @@ describe.concurrent("muster boot: around the pipeline", () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("muster: /etc/muster/boot.json: repo: ");
     expect(existsSync(gateHost(fx))).toBe(false);
+  });
+
+  it("gate close with a config broken elsewhere still closes every gate it could name, then exits 2", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    leftoverGate(fx);
+    const ownStateGate = path.join(fx.root, "opt/state/gate.json");
+    mkdirSync(path.dirname(ownStateGate), { recursive: true });
+    writeFileSync(ownStateGate, "{}");
+    writeFileSync(
+      path.join(fx.root, "etc/muster/boot.json"),
+      JSON.stringify({
+        gate: { file: GATE_FILE },
+        stateDir: "/opt/state",
+        repo: { url: "/x" },
+        retries: { attempts: 1.5 },
+      }),
+    );
+    const res = await muster(["gate", "close", "--root", fx.root], { env });
+    expect([res.code, res.stderr]).toEqual([
+      2,
+      "muster: /etc/muster/boot.json: retries.attempts: must be a whole number (got 1.5)\n",
+    ]);
+    expect(res.stdout).toBe(`removed ${GATE_FILE}\nremoved /opt/state/gate.json\n`);
+    expect(existsSync(gateHost(fx))).toBe(false);
+    expect(existsSync(ownStateGate)).toBe(false);
+  });
+
+  it("a boot config that cannot be read (a directory) is bad input, and the gate is closed", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    const defaultGate = path.join(fx.root, "var/lib/muster/gate.json");
+    mkdirSync(path.dirname(defaultGate), { recursive: true });
+    writeFileSync(defaultGate, "{}");
+    rmSync(path.join(fx.root, "etc/muster/boot.json"));
+    mkdirSync(path.join(fx.root, "etc/muster/boot.json"));
+    const res = await boot(fx);
+    expect([res.code, res.stderr]).toEqual([
+      2,
+      "muster: /etc/muster/boot.json: a directory; the boot config must be a readable file\n",
+    ]);
+    expect(existsSync(defaultGate)).toBe(false);
   });
 
   it("a stale gate from another boot reads closed: gate status 3, HTTP 503", async ({ onTestFinished }) => {

@@ -14,14 +14,7 @@ import { redactUrl } from "../resources/git-env.ts";
 import { acquireLock } from "../runner/lock.ts";
 import type { ResourceResult } from "../runner/report.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
-import {
-  type BootConfig,
-  DEFAULT_STATE_DIR,
-  findBootConfig,
-  gateFileOfBrokenConfig,
-  loadBootConfig,
-  readConfigData,
-} from "./boot-config.ts";
+import { type BootConfig, gatesAnyConfigCouldName, loadBootConfig } from "./boot-config.ts";
 import { CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
 import { clearLocksFromEarlierBoots } from "./locks.ts";
 import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } from "./pipeline.ts";
@@ -66,13 +59,7 @@ function loadOrCloseGates(fs: RootFs, opts: BootOptions, mode: RunMode): BootCon
     return loadBootConfig(fs.root, opts.config);
   } catch (err) {
     if (mode === "boot" && err instanceof InputError) {
-      const gates = [`${DEFAULT_STATE_DIR}/gate.json`];
-      try {
-        const loc = findBootConfig(fs.root, opts.config);
-        const named = loc ? gateFileOfBrokenConfig(readConfigData(loc)) : undefined;
-        if (named) gates.push(named);
-      } catch {}
-      for (const g of gates)
+      for (const g of gatesAnyConfigCouldName(fs.root, opts.config))
         try {
           closeGate(fs, g);
         } catch {}
@@ -193,6 +180,12 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
                   }
                 : undefined,
               runId,
+              reserved: [
+                {
+                  path: cfg.gate.file,
+                  why: `is the gate file (gate.file in ${cfg.file}), which only the boot writes, last, once everything has succeeded`,
+                },
+              ],
               lockWaitMs: Math.min(remainingMs(), 60_000),
               env,
               onResult: opts.onResult,

@@ -128,6 +128,60 @@ describe("muster converge: bad input", () => {
   });
 });
 
+describe("muster converge: execute resources go by their names", () => {
+  const SECRET = "hunter2-s3cret";
+  const web = (body: string) =>
+    `import { recipe } from "muster";\nexport default recipe("web", ({ execute, file }) => {\n${body}\n});\n`;
+  /** converge `root` to role web with `lines` as the web recipe's body */
+  const convergeWeb = (root: string, lines: string[], ...flags: string[]) =>
+    muster([
+      "converge",
+      "--repo",
+      repo({ "recipes/web.ts": web(lines.join("\n")) }),
+      "--role",
+      "web",
+      "--root",
+      root,
+      ...flags,
+    ]);
+
+  it("a notification names the execute by its name; two with one command are two resources", async () => {
+    const root = tmpDir();
+    const res = await convergeWeb(
+      root,
+      [
+        `  execute("first", { command: "echo one >> $MUSTER_ROOT/log" });`,
+        `  execute("second", { command: "echo one >> $MUSTER_ROOT/log" });`,
+        `  execute("reload-app", { command: "echo reload >> $MUSTER_ROOT/log", action: "nothing" });`,
+        `  file("/srv/app.conf", { content: "x\\n", notifies: "execute[reload-app]" });`,
+      ],
+      "--json",
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const ids = (JSON.parse(res.stdout) as { resources: { id: string }[] }).resources.map((r) => r.id);
+    expect(ids).toEqual(expect.arrayContaining(["execute[first]", "execute[second]", "execute[reload-app]"]));
+    expect(readFileSync(path.join(root, "log"), "utf8")).toBe("one\none\nreload\n");
+  });
+
+  it("a sensitive command is never printed or logged, failed or not", async () => {
+    const root = tmpDir();
+    const res = await convergeWeb(root, [
+      `  execute("set-password", { command: "echo ${SECRET} > /dev/null", sensitive: true });`,
+      `  execute("set-other", { command: ["sh", "-c", "echo ${SECRET} >&2; exit 3"], sensitive: true });`,
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stdout + res.stderr).toMatch(/execute\[set-other\]/);
+    expect(res.stdout + res.stderr).not.toContain(SECRET);
+    expect(readFileSync(path.join(root, "var/log/muster/converge.log"), "utf8")).not.toContain(SECRET);
+  });
+
+  it("a sensitive command that is its own name is refused: the name is printed everywhere", () =>
+    expectBadInput(
+      repo({ "recipes/web.ts": web(`  execute("echo ${SECRET}", { sensitive: true });`) }),
+      /^muster: recipes\/web\.ts:3: execute\(\): sensitive, but its command is its name, which every report and log shows; give it a plain name and the command in command:$/,
+    ));
+});
+
 describe("muster converge: a symlink in the root that points outside it", () => {
   it("is resolved inside the root; nothing outside the root is written", async () => {
     const root = tmpDir("muster-root-");

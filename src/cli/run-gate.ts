@@ -1,5 +1,6 @@
 /** The gate commands' bodies. */
-import { gateSettings } from "../boot/boot-config.ts";
+import { gateSettings, gatesAnyConfigCouldName } from "../boot/boot-config.ts";
+import { InputError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -26,14 +27,28 @@ export async function runGateStatus(flags: {
   return v.state === "open" ? 0 : GATE_CLOSED_EXIT;
 }
 
+/**
+ * Take the server out of service. A boot config with a problem elsewhere (a typo in retries) must
+ * not keep its gate open: then every gate it could name is closed, and the problem is still
+ * reported as bad input (exit 2) after.
+ */
 export async function runGateClose(flags: { root: string; config?: string }): Promise<number> {
   const fs = new RootFs(flags.root);
-  const { gateFile } = gateSettings(fs.root, flags.config);
-  const removed = closeGate(fs, gateFile);
+  let gateFiles: string[];
+  let problem: unknown;
+  try {
+    gateFiles = [gateSettings(fs.root, flags.config).gateFile];
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    gateFiles = gatesAnyConfigCouldName(fs.root, flags.config);
+    problem = err;
+  }
+  const removed = gateFiles.flatMap((g) => closeGate(fs, g));
   process.stdout.write(
     removed.length
       ? removed.map((p) => `removed ${p}\n`).join("")
-      : `gate closed: ${gateFile} was not there\n`,
+      : `gate closed: ${gateFiles.join(", ")} ${gateFiles.length > 1 ? "were" : "was"} not there\n`,
   );
+  if (problem) throw problem;
   return 0;
 }

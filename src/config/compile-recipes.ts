@@ -8,20 +8,20 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError } from "../core/errors.ts";
 import { importModule } from "../core/import-module.ts";
 import { VERSION } from "../version.ts";
 import { isRecipe, type RecipeDefinition, recipe } from "./recipe-api.ts";
+import { recipeCacheDir } from "./recipe-cache-dir.ts";
 import type { ConfigRepo } from "./repo.ts";
 
 const RUNTIME_KEY = "__musterRuntime";
 (globalThis as Record<string, unknown>)[RUNTIME_KEY] = { recipe };
 
 export interface CompileOptions {
-  /** where bundles are cached (default: the OS temp dir) */
+  /** where bundles are cached (default: this user's private directory in the OS temp dir) */
   cacheDir?: string;
 }
 
@@ -34,7 +34,7 @@ export async function compileRecipes(
   const entry =
     names.map((n, i) => `import r${i} from ${JSON.stringify(repo.recipeFiles.get(n))};`).join("\n") +
     `\nexport default { ${names.map((n, i) => `${JSON.stringify(n)}: r${i}`).join(", ")} };\n`;
-  const cacheDir = opts.cacheDir ?? path.join(tmpdir(), "muster-recipes");
+  const cacheDir = opts.cacheDir ?? recipeCacheDir();
   const out = freshBundle(repo, entry, cacheDir) ?? (await bundle(repo, entry, cacheDir));
   process.setSourceMapsEnabled(true);
   const mod = (await importModule(pathToFileURL(out).href)) as { default: Record<string, unknown> };

@@ -92,7 +92,8 @@ export interface ResourceKind<P = any, S = any> {
    * together with its neighbours' writes, renamed in order) and check it after the group.
    */
   groupsWrites?: boolean;
-  id(props: P): string;
+  /** "file[/etc/app.conf]": the report's and notifications' name for it; `name` is the declared one */
+  id(props: P, name: string): string;
   prepare?(ctx: ResourceContext, props: P): Promise<P> | P;
   /**
    * Start, at the beginning of a run, a slow look-up `read` will need (the git resource asks the

@@ -37,7 +37,9 @@ export const execute = defineResource<ExecuteProps, Current>({
   defaultAction: "run",
   defaultNotifyAction: "run",
   runsEveryTime: () => true,
-  id: (p) => `execute[${Array.isArray(p.command) ? p.command.join(" ") : p.command}]`,
+  // by its name, as Chef's: `notifies: "execute[reload-app]"`, and a sensitive command is never
+  // printed as part of it
+  id: (_p, name) => `execute[${name}]`,
   read: (ctx, p) => ({ createsExists: p.creates !== undefined && ctx.fs.lstat(p.creates) !== undefined }),
   diff(p, cur) {
     if (p.action === "nothing" || cur.createsExists) return [];

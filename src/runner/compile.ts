@@ -121,12 +121,19 @@ function makeDsl(
         problems.push(`${where}: ${kindName}(): the first argument is the resource's name`);
       const c = commonPropsSchema.safeParse(common);
       if (!c.success) problems.push(...zodProblems(`${where}: ${label}`, c.error));
+      // a name is printed in every report and log: a sensitive command must not be the name
+      if (c.success && c.data.sensitive && kind.nameProp === "command" && own.command === undefined) {
+        problems.push(
+          `${where}: ${kindName}(): sensitive, but its command is its name, which every report and log shows; give it a plain name and the command in command:`,
+        );
+        return `${kindName}[(sensitive)]`;
+      }
       const r = kind.schema.safeParse(props);
       if (!r.success) {
         problems.push(...zodProblems(`${where}: ${label}`, r.error));
         return label;
       }
-      const id = kind.id(r.data);
+      const id = kind.id(r.data, name);
       if (kind.validate) {
         try {
           problems.push(...kind.validate(r.data, repoDir).map((p) => `${where}: ${id}: ${p}`));

@@ -11,11 +11,14 @@ import * as path from "node:path";
 import type { Attrs } from "../config/attributes.ts";
 import { compileRecipes } from "../config/compile-recipes.ts";
 import { loadConfigRepo } from "../config/repo.ts";
-import type { Logger, ResourceContext } from "../core/resource.ts";
+import { type DeclaredResource, where } from "../core/declared.ts";
+import { InputError } from "../core/errors.ts";
+import type { Logger, ResourceContext, ResourceKind } from "../core/resource.ts";
 import { exec } from "../host/exec.ts";
 import { idResolver } from "../host/ids.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { readHeadFromFiles } from "../resources/git-local.ts";
+import { resourceKinds } from "../resources/index.ts";
 import { compileRun } from "./compile.ts";
 import { converge } from "./converge.ts";
 import { acquireLock } from "./lock.ts";
@@ -38,6 +41,28 @@ export interface SessionOptions {
   /** once the input is known good (repo, role, recipes, attributes), before anything is touched */
   onStart?: () => void;
   env?: Record<string, string | undefined>;
+  /**
+   * Paths inside the root no resource may manage, with why: the boot's gate file, which only
+   * the boot writes, last, when everything has succeeded (a recipe writing ping.html itself, the
+   * old way, would put a half-configured server in service).
+   */
+  reserved?: Array<{ path: string; why: string }>;
+}
+
+/** PURE: one problem per declared resource whose path is a reserved one. */
+export function reservedPathProblems(
+  resources: readonly DeclaredResource[],
+  reserved: ReadonlyArray<{ path: string; why: string }>,
+): string[] {
+  const problems: string[] = [];
+  for (const r of resources) {
+    const kind = resourceKinds[r.kind] as ResourceKind | undefined;
+    if (!kind?.pathName) continue;
+    const own = path.posix.normalize(String(r.props[kind.nameProp]));
+    const hit = reserved.find((x) => path.posix.normalize(x.path) === own);
+    if (hit) problems.push(`${where(r)}: ${r.id}: ${hit.why}: remove this resource`);
+  }
+  return problems;
 }
 
 export async function convergeSession(opts: SessionOptions): Promise<RunReport> {
@@ -53,6 +78,8 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
     attrFlags: opts.attrFlags,
     node: { hostname: hostname(), root: fs.root, environment: opts.environment, instance: opts.instance },
   });
+  const reserved = reservedPathProblems(run.resources, opts.reserved ?? []);
+  if (reserved.length > 0) throw new InputError(reserved);
   opts.onStart?.();
   const runId = opts.runId ?? randomUUID();
   const configRevision = await configRevisionP;

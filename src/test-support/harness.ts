@@ -23,7 +23,14 @@ export function declare(decls: Decl[]): DeclaredResource[] {
   return decls.map((d) => {
     const kind = resourceKinds[d.kind] as ResourceKind;
     const props = kind.schema.parse({ [kind.nameProp]: d.name, ...d.props }) as Record<string, unknown>;
-    return { kind: d.kind, name: d.name, props, common: d.common ?? {}, id: kind.id(props), recipe: "test" };
+    return {
+      kind: d.kind,
+      name: d.name,
+      props,
+      common: d.common ?? {},
+      id: kind.id(props, d.name),
+      recipe: "test",
+    };
   });
 }
 

@@ -1,0 +1,49 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, symlinkSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import { isPrivateDir, recipeCacheDir } from "./recipe-cache-dir.ts";
+
+afterEach(() => cleanupTmp());
+const uid = process.getuid?.() ?? 0;
+
+describe("the recipe cache directory", () => {
+  it("is made 0700 for this user, and used again", () => {
+    const base = tmpDir();
+    const dir = recipeCacheDir(base);
+    expect(dir).toBe(path.join(base, `muster-recipes-${uid}`));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(recipeCacheDir(base)).toBe(dir);
+  });
+
+  it("one of this user's that others could write is closed before it is used", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-recipes-${uid}`);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    expect(recipeCacheDir(base)).toBe(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it("a link in its place, or a file, is never used: the run gets a private directory of its own", () => {
+    const base = tmpDir();
+    const elsewhere = tmpDir();
+    symlinkSync(elsewhere, path.join(base, `muster-recipes-${uid}`));
+    expect(isPrivateDir(path.join(base, `muster-recipes-${uid}`))).toBe(false);
+    const dir = recipeCacheDir(base);
+    expect(path.dirname(dir)).toBe(base);
+    expect(path.basename(dir)).toMatch(/^muster-recipes-run-/);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  it.runIf(uid === 0)("one another user made first is never used (as root: chown to nobody)", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-recipes-${uid}`);
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, 65534, 65534);
+    expect(isPrivateDir(dir)).toBe(false);
+    expect(recipeCacheDir(base)).not.toBe(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o755); // not ours to change
+  });
+});
