@@ -8,8 +8,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
+import { parseDataText } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
@@ -330,12 +330,7 @@ export function readConfigData(loc: BootConfigLocation): unknown {
           : errorMessage(err);
     throw new InputError(`${loc.shown}: ${why}; the boot config must be a readable file`);
   }
-  try {
-    return loc.hostPath.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    const kind = loc.hostPath.endsWith(".json") ? "JSON" : "YAML";
-    throw new InputError(`${loc.shown}: not valid ${kind}: ${errorMessage(err).split("\n")[0]}`);
-  }
+  return parseDataText(text, loc.hostPath.endsWith(".json"), loc.shown);
 }
 
 /** Load the boot config of a root; an InputError when there is none or it is invalid. */

@@ -288,12 +288,16 @@ function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string
         await completeLifecycleAction({ ...t, result });
         log.event("lifecycle.complete", { result, group: t.group, hook: t.hook, instanceId: t.instanceId });
         say(`  lifecycle action completed: ${result}`);
+        return "completed";
       } catch (err) {
-        // Nothing waits on the hook (a manual re-run on a server in service): nothing to complete.
+        // Nothing waits on the hook: a manual re-run on a server in service, or the heartbeat
+        // timeout passed and the group applied its default result already.
         if (/No active Lifecycle Action/i.test(describeError(err))) {
           log.event("lifecycle.none", { result, error: describeError(err) });
-          say(`  lifecycle: no action is waiting for this instance; nothing to complete`);
-          return;
+          say(
+            `  lifecycle: no action is waiting for this instance (its heartbeat timeout passed, or no hook launched it): the group's default result decided`,
+          );
+          return "none";
         }
         throw err;
       }

@@ -4,7 +4,7 @@ import { InputError, RunError } from "../core/errors.ts";
 import type { RunReport } from "../runner/report.ts";
 import { exitCode, type PipelineOptions, runPipeline, type StageFn } from "./pipeline.ts";
 import type { AttemptStage } from "./plan.ts";
-import type { BootRecord } from "./state.ts";
+import { type BootRecord, lifecycleOutcome } from "./state.ts";
 
 interface Harness {
   events: string[];
@@ -23,6 +23,8 @@ function harness(
     mode?: "boot" | "periodic";
     lifecycle?: boolean;
     lifecycleFails?: boolean;
+    /** Auto Scaling answers that no action waits (its heartbeat timeout passed) */
+    noLifecycleAction?: boolean;
     targetLifecycleState?: string;
     gateInitiallyOpen?: boolean;
     lockBusy?: boolean;
@@ -117,6 +119,7 @@ function harness(
               h.events.push(`lifecycle:${result}`);
               if (opts.lifecycleFails) throw new RunError("Auto Scaling refused");
               h.completions.push(result);
+              return opts.noLifecycleAction ? "none" : "completed";
             },
             startHeartbeats: () => {
               h.events.push("heartbeats:start");
@@ -260,6 +263,16 @@ describe("the boot pipeline", () => {
     expect(r.lifecycle).toMatchObject({ result: "CONTINUE", ok: false });
     expect(h.gateOpen).toBe(true);
     expect(exitCode(r)).toBe(1);
+  });
+
+  it("a CONTINUE nothing waited for (the heartbeat timeout passed) is recorded and said so", async () => {
+    const h = harness({ noLifecycleAction: true });
+    const r = await runPipeline(h.options);
+    expect(r.lifecycle).toEqual({ result: "CONTINUE", ok: true, noAction: true });
+    expect(lifecycleOutcome(r.lifecycle!)).toBe(
+      "CONTINUE not taken: no action was waiting (its heartbeat timeout passed, or no hook launched it)",
+    );
+    expect(lifecycleOutcome({ result: "CONTINUE", ok: true })).toBe("CONTINUE sent");
   });
 
   it("warm pools: an instance being warmed converges but keeps its gate closed and the hook open", async () => {

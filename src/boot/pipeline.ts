@@ -50,7 +50,8 @@ export interface GatePort {
 }
 
 export interface LifecyclePort {
-  complete(result: "CONTINUE" | "ABANDON", facts: Facts): Promise<void>;
+  /** "none": no lifecycle action was waiting (its heartbeat timeout passed, or no hook launched it) */
+  complete(result: "CONTINUE" | "ABANDON", facts: Facts): Promise<"completed" | "none">;
   /** Start heartbeats once the instance is known; returns the stop function. */
   startHeartbeats(facts: Facts): (() => Promise<void>) | undefined;
 }
@@ -126,15 +127,16 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     }
   };
 
-  const timed = async (stage: StageName, attempt: number, fn: () => Promise<void> | void) => {
+  const timed = async <T>(stage: StageName, attempt: number, fn: () => Promise<T> | T): Promise<T> => {
     const started = o.now();
     o.log("stage.start", { stage, attempt });
     try {
-      await fn();
+      const value = await fn();
       const durationMs = o.now() - started;
       record.stages.push({ stage, attempt, ok: true, durationMs });
       o.log("stage.end", { stage, attempt, durationMs });
       o.say(`  ${stage} ok (${secs(durationMs)})`);
+      return value;
     } catch (err) {
       const durationMs = o.now() - started;
       const error = describeError(err);
@@ -178,8 +180,8 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     if (acts.abandon && o.lifecycle) {
       const lifecycle = o.lifecycle;
       try {
-        await timed("lifecycle", record.attempts, () => lifecycle.complete("ABANDON", facts));
-        record.lifecycle = { result: "ABANDON", ok: true };
+        const done = await timed("lifecycle", record.attempts, () => lifecycle.complete("ABANDON", facts));
+        record.lifecycle = { result: "ABANDON", ok: true, ...(done === "none" ? { noAction: true } : {}) };
       } catch (err) {
         record.lifecycle = { result: "ABANDON", ok: false, error: (err as Error).message };
       }
@@ -258,8 +260,8 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
         const lifecycle = o.lifecycle;
         await stopBeats();
         try {
-          await timed("lifecycle", record.attempts, () => lifecycle.complete("CONTINUE", facts));
-          record.lifecycle = { result: "CONTINUE", ok: true };
+          const done = await timed("lifecycle", record.attempts, () => lifecycle.complete("CONTINUE", facts));
+          record.lifecycle = { result: "CONTINUE", ok: true, ...(done === "none" ? { noAction: true } : {}) };
         } catch (err) {
           // The server is set up and its gate is open; the hook's own timeout and default
           // result now decide. Exit 1 tells the operator (and systemd) something went wrong.

@@ -41,7 +41,8 @@ export interface BootRecord {
   /** why the run stopped trying ("gave up after 3 attempts") */
   gaveUp?: string;
   stages: StageRun[];
-  lifecycle?: { result: "CONTINUE" | "ABANDON"; ok: boolean; error?: string };
+  /** noAction: nothing waited to be completed (a heartbeat timeout passed, no hook launched it) */
+  lifecycle?: { result: "CONTINUE" | "ABANDON"; ok: boolean; error?: string; noAction?: boolean };
   /**
    * CPU time of the muster process (not of the git and esbuild it ran), ms: used before the run
    * started (Node's start, loading muster, reading the config) and in all when it ended
@@ -88,4 +89,12 @@ export function readRecord(fs: RootFs, stateDir: string, file = LAST_RUN): BootR
   } catch {
     return undefined;
   }
+}
+
+/** PURE: what became of the lifecycle action, for a report line. */
+export function lifecycleOutcome(l: NonNullable<BootRecord["lifecycle"]>): string {
+  if (!l.ok) return `${l.result} NOT sent: ${l.error}`;
+  if (l.noAction)
+    return `${l.result} not taken: no action was waiting (its heartbeat timeout passed, or no hook launched it)`;
+  return `${l.result} sent`;
 }

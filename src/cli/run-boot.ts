@@ -1,5 +1,6 @@
 /** The boot command's body, loaded only when it runs. */
 import { runBoot } from "../boot/boot.ts";
+import { lifecycleOutcome } from "../boot/state.ts";
 import { resourceLines, style, useColour } from "./human-report.ts";
 
 export interface BootFlags {
@@ -34,9 +35,7 @@ export async function runBootCommand(flags: BootFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   const took = `${((r.durationMs ?? 0) / 1000).toFixed(2)} s`;
   const revs = `role ${r.role ?? "?"}, config ${short(r.configRevision)}, app ${short(r.appRevision)}`;
-  const lifecycle = r.lifecycle
-    ? `; lifecycle ${r.lifecycle.result} ${r.lifecycle.ok ? "sent" : `NOT sent: ${r.lifecycle.error}`}`
-    : "";
+  const lifecycle = r.lifecycle ? `; lifecycle ${lifecycleOutcome(r.lifecycle)}` : "";
   let line: string;
   switch (r.outcome) {
     case "open":

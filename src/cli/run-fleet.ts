@@ -12,7 +12,7 @@ import {
   formatEvent,
 } from "../fleet/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
-import { defaultStateDir, loadFleetConfig } from "../fleet/fleet-config.ts";
+import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/fleet-config.ts";
 import { preflightProblems } from "../fleet/preflight.ts";
 import {
   fleetProcesses,
@@ -73,10 +73,8 @@ export async function fleetUp(
   const info = await startFleetDaemon(config, cfg.stateDir);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
-  const where = cfg.stateDir === defaultStateDir() ? "" : ` --state-dir ${cfg.stateDir}`;
-  out(
-    `  state ${cfg.stateDir}; \`muster fleet status${where}\`, \`muster fleet events --follow${where}\`, \`muster fleet down${where}\``,
-  );
+  const cmd = (sub: string) => fleetCommand(sub, cfg.stateDir);
+  out(`  state ${cfg.stateDir}; ${cmd("status")}, ${cmd("events --follow")}, ${cmd("down")}`);
   if (!opts.wait) return 0;
   const st = await waitInService(cfg.stateDir, timeoutS * 1000);
   out(
@@ -94,7 +92,7 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
   const other = runningFleet(stateDir);
   if (other)
     throw new InputError(
-      `a fleet already runs with state directory ${stateDir} (pid ${other.pid}, load balancer ${other.loadBalancer}); \`muster fleet down\` first, or pass another --state-dir`,
+      `a fleet already runs with state directory ${stateDir} (pid ${other.pid}, load balancer ${other.loadBalancer}); ${fleetCommand("down", stateDir)} first, or pass another --state-dir`,
     );
   mkdirSync(stateDir, { recursive: true });
   const logFile = path.join(stateDir, "daemon.log");
@@ -164,12 +162,12 @@ export async function waitInService(stateDir: string, timeoutMs: number): Promis
       const init =
         logs && trouble.instance?.boot.outcome !== "failed" ? path.join(logs, "supervisor.out") : undefined;
       throw new RunError(
-        `${trouble.message}${init ? logTail(init) : ""}${logs ? ` (logs: ${logs})` : ""}; the fleet stays up: \`muster fleet events\`, \`muster fleet down\``,
+        `${trouble.message}${init ? logTail(init) : ""}${logs ? ` (logs: ${logs})` : ""}; the fleet stays up: ${fleetCommand("events", stateDir)}, ${fleetCommand("down", stateDir)}`,
       );
     }
     if (Date.now() > deadline)
       throw new TimeoutError(
-        `${ready} of ${st.group.desired} instances InService and healthy after ${Math.round(timeoutMs / 1000)} s; \`muster fleet events\` says why`,
+        `${ready} of ${st.group.desired} instances InService and healthy after ${Math.round(timeoutMs / 1000)} s; ${fleetCommand("events", stateDir)} says why`,
       );
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -253,12 +251,19 @@ export async function fleetScale(n: string, opts: Where): Promise<number> {
   return 0;
 }
 
+const MAX_FAULT_DELAY_MS = 3_600_000;
+
 /** The fault a command line asks for. */
 export function parseFault(kind: string, value: string | undefined): FleetFault {
   const ms = () => {
     if (value === undefined || !/^\d+$/.test(value))
       throw new InputError(
         `fleet fault ${kind}: give the delay in milliseconds, e.g. \`muster fleet fault ${kind} 3000\` (0 clears it)`,
+      );
+    // timers take at most 2^31 - 1 ms (Node fires a longer one at once); an hour is plenty
+    if (Number(value) > MAX_FAULT_DELAY_MS)
+      throw new InputError(
+        `fleet fault ${kind}: ${value} ms is more than an hour; give at most ${MAX_FAULT_DELAY_MS} (0 clears it)`,
       );
     return Number(value);
   };
@@ -353,6 +358,9 @@ export async function fleetDown(opts: Where): Promise<number> {
     for (const p of r.left) out(`  ${p.pid} ${p.role}${isRunning(p.pid, p.start) ? " (STILL RUNNING)" : ""}`);
     return 1;
   }
-  out(`muster fleet: down; ${r.started.length} processes were started, none is left (checked by pid)`);
+  const n = r.started.length;
+  out(
+    `muster fleet: down; ${n} process${n === 1 ? " was" : "es were"} started, none is left (checked by pid)`,
+  );
   return 0;
 }

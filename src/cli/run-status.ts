@@ -1,7 +1,7 @@
 /** The status command's body: the last run's record, read from the state directory. */
 import { gateSettings } from "../boot/boot-config.ts";
 import { exitCode } from "../boot/pipeline.ts";
-import { readRecord } from "../boot/state.ts";
+import { lifecycleOutcome, readRecord } from "../boot/state.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -63,10 +63,7 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     if (record.failedStage) lines.push(`  failed stage:    ${record.failedStage}`);
     if (record.error) lines.push(`  error:           ${record.error}`);
     if (record.gaveUp) lines.push(`  stopped:         ${record.gaveUp}`);
-    if (record.lifecycle)
-      lines.push(
-        `  lifecycle:       ${record.lifecycle.result} ${record.lifecycle.ok ? "sent" : `not sent: ${record.lifecycle.error}`}`,
-      );
+    if (record.lifecycle) lines.push(`  lifecycle:       ${lifecycleOutcome(record.lifecycle)}`);
     lines.push(`  gate:            ${gate.state}${gate.reason ? ` (${gate.reason})` : ""}`);
     process.stdout.write(`${lines.join("\n")}\n`);
   }

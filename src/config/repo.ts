@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
+import { parseDataText } from "../core/data-file.ts";
 import { InputError } from "../core/errors.ts";
 import { closest, zodProblems } from "../core/zod-problems.ts";
 import type { Attrs } from "./attributes.ts";
@@ -67,13 +67,7 @@ function findRecipes(dir: string): Map<string, string> {
 }
 
 export function parseDataFile(file: string, rel: string): unknown {
-  const text = readFileSync(file, "utf8");
-  try {
-    return file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    const msg = (err as Error).message.split("\n")[0];
-    throw new InputError(`${rel}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${msg}`);
-  }
+  return parseDataText(readFileSync(file, "utf8"), file.endsWith(".json"), rel);
 }
 
 function loadRoles(dir: string, problems: string[]): Map<string, Role> {

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { FLEET_FILES, type FleetController, type FleetEvent, type FleetFault } from "./controller.ts";
+import { fleetCommand } from "./fleet-config.ts";
 import { isRunning } from "./processes.ts";
 
 /** STATE/fleet.json: the running daemon. */
@@ -149,12 +150,14 @@ export function controlRequest<T>(
     // it was not stopped: it died, and what it started may still run
     return Promise.reject(
       new RunError(
-        `the fleet daemon of ${stateDir} (pid ${recorded.pid}) is gone without being stopped; \`muster fleet down --state-dir ${stateDir}\` stops what it left running`,
+        `the fleet daemon of ${stateDir} (pid ${recorded.pid}) is gone without being stopped; ${fleetCommand("down", stateDir)} stops what it left running`,
       ),
     );
   if (!info)
     return Promise.reject(
-      new RunError(`no fleet runs with state directory ${stateDir}; start one with \`muster fleet up\``),
+      new RunError(
+        `no fleet runs with state directory ${stateDir}; start one with ${fleetCommand("up", stateDir)}`,
+      ),
     );
   if (!existsSync(info.socket))
     return Promise.reject(

@@ -175,10 +175,17 @@ export function stateDirProblems(
   source: string,
   inputs: { field: string; path: string | undefined }[],
 ): string[] {
-  if (!existsSync(stateDir)) return [];
+  // a directory the fleet copies (a repository to commit, the image) must not hold its state:
+  // each copy would hold the copy before it, and `cp` refuses to copy a directory into itself
+  const problems: string[] = [];
+  for (const { field, path: p } of inputs)
+    if (p && field.endsWith(".dir") && (stateDir === p || stateDir.startsWith(`${p}/`)))
+      problems.push(
+        `${source}: stateDir: ${stateDir} is inside ${field} (${p}), which the fleet copies; put the state directory elsewhere`,
+      );
+  if (!existsSync(stateDir)) return problems;
   if (!statSync(stateDir).isDirectory())
     return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
-  const problems: string[] = [];
   if (!existsSync(path.join(stateDir, FLEET_FILES.info))) {
     const there = CLEARED_AT_START.filter((n) => existsSync(path.join(stateDir, n)));
     if (there.length > 0)
@@ -328,6 +335,17 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       this.dispatch({ type: "lifecycle-action-completed", instanceId: c.instanceId, result: c.result });
     });
     this.asg.on("heartbeat", (h) => this.dispatch({ type: "lifecycle-heartbeat", instanceId: h.instanceId }));
+    // a completion after the group decided (the heartbeat timeout passed, the instance is gone)
+    // is refused as AWS refuses it; the event log says so, or the instance's fate looks unexplained
+    this.asg.on("call", (call) => {
+      if (call.action !== "CompleteLifecycleAction" || call.status === "destroyed" || call.status < 400)
+        return;
+      this.record(
+        "note",
+        `CompleteLifecycleAction ${call.params.LifecycleActionResult ?? ""} refused: no lifecycle action is waiting for this instance (its heartbeat timeout passed, or it is terminating)`,
+        call.params.InstanceId,
+      );
+    });
 
     const accessLogPath = path.join(cfg.stateDir, FLEET_FILES.accessLog);
     if (cfg.loadBalancer.kind === "haproxy") {
@@ -664,8 +682,11 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   }
 
   private recordPid(pid: number, role: string, start?: string): void {
-    if (this.pids.some((p) => p.pid === pid && p.role === role)) return;
-    this.pids.push({ pid, start: start ?? procStart(pid), role });
+    // one record per process (pid and start time): an in-process service (muster-health in its
+    // supervisor) is not a process of its own, and a reused pid is another process
+    const at = start ?? procStart(pid);
+    if (this.pids.some((p) => p.pid === pid && p.start === at)) return;
+    this.pids.push({ pid, start: at, role });
     clearTimeout(this.pidsTimer);
     this.pidsTimer = setTimeout(() => this.savePids(), 200);
   }
@@ -851,7 +872,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.record(
       "fleet",
       left.length === 0
-        ? `fleet down: ${started.length} processes started, none left`
+        ? `fleet down: ${started.length + 1} processes started (this daemon included), none left`
         : `fleet down: ${left.length} processes left: ${left.map((p) => `${p.pid} (${p.role})`).join(", ")}`,
     );
     return left;

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { controlSocketPath, type FleetInfo, runningFleet, startControlServer } from "./control.ts";
 import { clearStateDir, FLEET_FILES, FleetController } from "./controller.ts";
-import type { FleetConfig } from "./fleet-config.ts";
+import { type FleetConfig, fleetCommand } from "./fleet-config.ts";
 import { procStart } from "./processes.ts";
 
 export interface DaemonOptions {
@@ -28,7 +28,7 @@ export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Pro
   const other = runningFleet(cfg.stateDir);
   if (other && other.pid !== process.pid)
     throw new InputError(
-      `a fleet already runs with state directory ${cfg.stateDir} (pid ${other.pid}); \`muster fleet down\` first, or pass another --state-dir`,
+      `a fleet already runs with state directory ${cfg.stateDir} (pid ${other.pid}); ${fleetCommand("down", cfg.stateDir)} first, or pass another --state-dir`,
     );
   mkdirSync(cfg.stateDir, { recursive: true });
   await clearStateDir(cfg.stateDir);

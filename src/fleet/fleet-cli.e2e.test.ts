@@ -100,6 +100,12 @@ describe("muster fleet (CLI)", () => {
     const bad = await muster(["fleet", "fault", "git-slow", "--state-dir", stateDir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("give the delay in milliseconds");
+    // longer than a timer can wait (Node would fire it at once): refused, not a fault of 1 ms
+    const huge = await muster(["fleet", "fault", "git-slow", "99999999999", "--state-dir", stateDir]);
+    expect([huge.code, huge.stderr]).toEqual([
+      2,
+      "muster: fleet fault git-slow: 99999999999 ms is more than an hour; give at most 3600000 (0 clears it)\n",
+    ]);
     // a terminated instance takes no fault, as EC2 takes no action on one
     const gone = await muster(["fleet", "fault", "break-health", "1", "--state-dir", stateDir]);
     expect([gone.code, gone.stderr]).toEqual([
@@ -158,7 +164,11 @@ describe("muster fleet (CLI)", () => {
     const lines = up.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^muster: 3 launches in a row ended before InService; the last, i-\d+: its boot failed at role: .*NoSuchTag.* \(logs: .*\/var\/log\/muster\); the fleet stays up: `muster fleet events`, `muster fleet down`$/,
+      /^muster: 3 launches in a row ended before InService; the last, i-\d+: its boot failed at role: .*NoSuchTag.* \(logs: .*\/var\/log\/muster\); the fleet stays up: /,
+    );
+    // the hints find this fleet: its state directory is not the default one
+    expect(lines[0]).toContain(
+      `the fleet stays up: \`muster fleet events --state-dir ${stateDir}\`, \`muster fleet down --state-dir ${stateDir}\``,
     );
     // it does stay up, and goes on launching
     const st = JSON.parse(
@@ -188,8 +198,23 @@ describe("muster fleet (CLI)", () => {
     expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
     expect(readFleetInfo(stateDir)?.stoppedAt).toBeDefined();
     const after = await muster(["fleet", "status", "--state-dir", stateDir]);
-    expect(after.stderr).toContain("no fleet runs with state directory");
+    expect(after.stderr).toBe(
+      `muster: no fleet runs with state directory ${stateDir}; start one with \`muster fleet up --state-dir ${stateDir}\`\n`,
+    );
   });
+
+  it("up again after its daemon was killed: what it left holds its addresses, and up stops it first", async () => {
+    const { file, stateDir } = fleetFile(7, { group: { desired: 1 } });
+    cleanups.push(() => muster(["fleet", "down", "--state-dir", stateDir]));
+    expect((await muster(["fleet", "up", "--config", file, "--wait"], { timeoutMs: 120_000 })).code).toBe(0);
+    const first = readFleetInfo(stateDir)!;
+    process.kill(first.pid, "SIGKILL"); // its instances go on serving, on the fleet's addresses
+    await until("the daemon gone", () => !isRunning(first.pid, first.pidStart), 10_000);
+    const again = await muster(["fleet", "up", "--config", file, "--wait"], { timeoutMs: 120_000 });
+    expect([again.code, again.stderr]).toEqual([0, ""]);
+    expect(readFleetInfo(stateDir)!.pid).not.toBe(first.pid);
+    expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
+  }, 180_000);
 
   it("refuses a bad fleet.yaml with every problem named, and starts nothing", async () => {
     const dir = tmpDir("muster-fleet-bad-");
@@ -263,6 +288,14 @@ describe("muster fleet (CLI)", () => {
     ]);
     expect(readFileSync(path.join(mine, "repos/config/keep.txt"), "utf8")).toBe("mine\n");
     expect(readdirSync(mine).sort()).toEqual(["image", "repos"]);
+    // a state directory inside what the fleet copies (the image): each copy would hold itself
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" }, stateDir: "mine/image/state" }));
+    const r11 = await muster(["fleet", "up", "--config", file]);
+    expect([r11.code, r11.stderr]).toEqual([
+      2,
+      `muster: ${file}: stateDir: ${path.join(mine, "image/state")} is inside image.dir (${path.join(mine, "image")}), which the fleet copies; put the state directory elsewhere\n`,
+    ]);
+    expect(readdirSync(path.join(mine, "image"))).toEqual(["etc"]);
     // an empty repository directory, a web server that is not installed: one line each
     mkdirSync(path.join(dir, "empty"));
     writeFileSync(

@@ -118,6 +118,44 @@ describe("fleet.yaml", () => {
     );
   });
 
+  it("settings that contradict each other, and every problem even when a type is wrong too", () => {
+    expect(
+      problems({
+        group: { min: 1.5, launchHook: { heartbeatTimeout: 30 } },
+        instances: { addresses: "foo", boot: { heartbeatInterval: 100 } },
+        role: { securityGroups: [] },
+        loadBalancer: { host: "127.999.0.1" },
+        bogus: 1,
+      }),
+    ).toEqual([
+      "fleet.yaml: group.min: must be a whole number (got 1.5)",
+      'fleet.yaml: instances.addresses: "foo": expected FIRST-LAST, e.g. 127.77.0.1-127.77.0.254',
+      "fleet.yaml: loadBalancer.host: must be a loopback address: 127.x.y.z, each number 0 to 255",
+      'fleet.yaml: unknown prop "bogus"',
+    ]);
+    expect(
+      problems({
+        group: { launchHook: { heartbeatTimeout: 30 } },
+        instances: { addresses: "127.91.0.1-127.91.0.20", boot: { heartbeatInterval: 100 } },
+        role: { securityGroups: [] },
+        loadBalancer: { host: "127.91.0.3", port: 8080 },
+      }),
+    ).toEqual([
+      "fleet.yaml: instances.boot.heartbeatInterval: must be less than group.launchHook.heartbeatTimeout (30 s), or every launch times out before its first heartbeat",
+      "fleet.yaml: role.securityGroups: must list at least one group: the role source security-groups reads the role from them",
+      "fleet.yaml: loadBalancer.port: 127.91.0.3:8080 is instance 3's appPort (instances.addresses); give the load balancer another port or host",
+    ]);
+    // launchHook: true is the hook with its defaults, as false is none
+    expect(
+      parseFleetConfig({ group: { launchHook: true } }, "f", REPO_ROOT, { packageRoot: REPO_ROOT }).group
+        .launchHook,
+    ).toEqual({
+      name: "launch",
+      heartbeatTimeoutMs: 30_000,
+      defaultResult: "ABANDON",
+    });
+  });
+
   it("instances.environment: variables for every instance, values as strings; none by default", () => {
     expect(loadFleetConfig(undefined, REPO_ROOT).instances.environment).toEqual({});
     const c = parseFleetConfig(

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { parseRoleSource } from "../cloud/role-discovery.ts";
+import { parseDataText } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
@@ -40,7 +41,8 @@ loadBalancer: { preset: fast }
 const seconds = (def: number) => z.number().nonnegative().default(def);
 const positiveSeconds = (def: number) => z.number().positive().default(def);
 const port = z.number().int().min(1).max(65535);
-const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3})$/;
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const LOOPBACK_HOST = new RegExp(`^(localhost|127(\\.${OCTET}){3})$`);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const repoSource = z
@@ -72,7 +74,7 @@ export const fleetConfigSchema = z
         healthCheckGracePeriod: seconds(30),
         /** the EC2_INSTANCE_LAUNCHING hook that `muster boot` completes; false: no hook */
         launchHook: z.preprocess(
-          (v) => (v === false ? { enabled: false } : v),
+          (v) => (v === false ? { enabled: false } : v === true ? {} : v),
           z
             .strictObject({
               /** false (or `launchHook: false`): no hook; instances go InService when they run */
@@ -127,7 +129,13 @@ export const fleetConfigSchema = z
     instances: z
       .strictObject({
         /** loopback addresses for instances, "FIRST-LAST" (one address each, reused after termination) */
-        addresses: z.string().default("127.77.0.1-127.77.0.254"),
+        addresses: z
+          .string()
+          .superRefine((spec, ctx) => {
+            const range = parseAddressRange(spec);
+            if (typeof range === "string") ctx.addIssue({ code: "custom", message: range });
+          })
+          .default("127.77.0.1-127.77.0.254"),
         /** the app's port on the instance's address (the example app's app.port attribute) */
         appPort: port.default(8080),
         /** muster's health endpoint (`muster health serve`) on the instance's address */
@@ -172,7 +180,7 @@ export const fleetConfigSchema = z
         kind: z.enum(["builtin", "haproxy"]).default("builtin"),
         host: z
           .string()
-          .regex(LOOPBACK_HOST, { message: "must be a loopback address (127.x.y.z)" })
+          .regex(LOOPBACK_HOST, { message: "must be a loopback address: 127.x.y.z, each number 0 to 255" })
           .default("127.0.0.1"),
         /** 0: any free port */
         port: z.number().int().min(0).max(65535).default(0),
@@ -209,8 +217,7 @@ export const fleetConfigSchema = z
       issue(["role", "source"], errorMessage(err));
     }
     const range = parseAddressRange(c.instances.addresses);
-    if (typeof range === "string") issue(["instances", "addresses"], range);
-    else if (range.count < g.max)
+    if (typeof range !== "string" && range.count < g.max)
       issue(
         ["instances", "addresses"],
         `${range.count} address${range.count === 1 ? "" : "es"} for up to ${g.max} instances (group.max); give a wider range`,
@@ -233,6 +240,28 @@ export const fleetConfigSchema = z
         if (reserved) issue(at, reserved);
       }
       if (String(value).includes("\0")) issue(at, "a value cannot contain a NUL character");
+    }
+    const hook = g.launchHook;
+    const beat = c.instances.boot.heartbeatInterval;
+    if (hook.enabled && beat !== undefined && beat >= hook.heartbeatTimeout)
+      issue(
+        ["instances", "boot", "heartbeatInterval"],
+        `must be less than group.launchHook.heartbeatTimeout (${hook.heartbeatTimeout} s), or every launch times out before its first heartbeat`,
+      );
+    if (c.role.source === "security-groups" && c.role.securityGroups.length === 0)
+      issue(
+        ["role", "securityGroups"],
+        "must list at least one group: the role source security-groups reads the role from them",
+      );
+    const lb = c.loadBalancer;
+    if (typeof range !== "string" && lb.port !== 0) {
+      const clash = ports.find(([, p]) => p === lb.port);
+      const at = addressIndex(range, lb.host);
+      if (clash && at !== undefined)
+        issue(
+          ["loadBalancer", "port"],
+          `${lb.host}:${lb.port} is instance ${at + 1}'s ${clash[0]} (instances.addresses); give the load balancer another port or host`,
+        );
     }
     if (c.instances.boot.backoffCap < c.instances.boot.backoffBase)
       issue(
@@ -300,6 +329,14 @@ export function parseAddressRange(spec: string): AddressRange | string {
   const count = last - first + 1;
   if (count > 4096) return `"${spec}": at most 4096 addresses`;
   return { first: intToIp(first), count };
+}
+
+/** Where `host` is in the range (0-based), if it is in it. */
+export function addressIndex(range: AddressRange, host: string): number | undefined {
+  const first = ipToInt(range.first);
+  const n = ipToInt(host === "localhost" ? "127.0.0.1" : host);
+  if (first === undefined || n === undefined) return undefined;
+  return n >= first && n < first + range.count ? n - first : undefined;
 }
 
 /** The i-th address of a range (0-based). */
@@ -381,6 +418,11 @@ export interface FleetConfig {
 export function defaultStateDir(): string {
   const uid = process.getuid?.() ?? 0;
   return path.join(tmpdir(), `muster-fleet-${uid}`);
+}
+
+/** A fleet command for a hint, as it finds the fleet on `stateDir`: "`muster fleet down --state-dir S`". */
+export function fleetCommand(sub: string, stateDir: string): string {
+  return `\`muster fleet ${sub}${stateDir === defaultStateDir() ? "" : ` --state-dir ${stateDir}`}\``;
 }
 
 /**
@@ -503,15 +545,7 @@ export function loadFleetConfig(
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
   if (statSync(file).isDirectory())
     throw new InputError(`--config ${file}: a directory; pass the path of a fleet.yaml in it`);
-  const text = readFileSync(file, "utf8");
-  let data: unknown;
-  try {
-    data = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new InputError(
-      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${errorMessage(err).split("\n")[0]}`,
-    );
-  }
+  const data = parseDataText(readFileSync(file, "utf8"), file.endsWith(".json"), file);
   // an empty file is more likely a mistake (the wrong file, an unsaved editor) than a wish for
   // every default, which would rehearse muster's example repositories, not the operator's
   if (data === null || data === undefined)

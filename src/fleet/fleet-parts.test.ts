@@ -12,6 +12,7 @@ import { percentile, requestsPerTarget } from "./metrics.ts";
 import {
   belongsToFleet,
   fleetProcesses,
+  instanceProcesses,
   isRunning,
   type ProcInfo,
   procStart,
@@ -335,5 +336,33 @@ describe("the fleet's processes, from /proc", () => {
     expect(
       belongsToFleet(p({ argv: ["node", "muster.js", "fleet", "down", "--state-dir", state] }), state),
     ).toBe(false);
+  });
+
+  it("an instance's processes: the boot's git clone in a process group of its own is one of them", async () => {
+    const state = tmpDir();
+    const dir = path.join(state, "instances/i-1");
+    const root = path.join(dir, "root");
+    mkdirSync(root, { recursive: true });
+    // as the boot runs git: detached (own group, no terminal), naming the instance's root
+    const clone = spawn(
+      process.execPath,
+      ["-e", "setTimeout(() => {}, 30000)", "--", `${root}/var/lib/muster/config`],
+      { stdio: "ignore", detached: true },
+    );
+    const neighbour = spawn(
+      process.execPath,
+      ["-e", "setTimeout(() => {}, 30000)", "--", `${state}/instances/i-10/root/var/lib/muster/config`],
+      { stdio: "ignore", detached: true },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const found = instanceProcesses(dir, []).map((p) => p.pid);
+      expect(found).toContain(clone.pid);
+      expect(found).not.toContain(neighbour.pid); // i-10 is not i-1
+      expect(found).not.toContain(process.pid);
+    } finally {
+      clone.kill("SIGKILL");
+      neighbour.kill("SIGKILL");
+    }
   });
 });

@@ -44,7 +44,7 @@ import {
   unitCommands,
 } from "./instance-files.ts";
 import { type MetadataEmulator, type MetadataFault, startMetadataEmulator } from "./metadata-emulator.ts";
-import { fleetProcesses, type PidRecord, procStart, signal, stillRunning, waitGone } from "./processes.ts";
+import { instanceProcesses, type PidRecord, procStart, signal, stillRunning, waitGone } from "./processes.ts";
 
 export interface InstanceOptions {
   id: string;
@@ -388,12 +388,16 @@ export class FleetInstance {
 
   /** Processes of this instance that still run: recorded ones and any found under its directory. */
   liveProcesses(): PidRecord[] {
-    const found = fleetProcesses(this.dir).map((p) => ({
+    const recorded = stillRunning(this.processes);
+    const found = instanceProcesses(
+      this.dir,
+      recorded.map((r) => r.pid),
+    ).map((p) => ({
       pid: p.pid,
       start: p.start,
       role: `${this.id} process`,
     }));
-    const all = [...stillRunning(this.processes)];
+    const all = [...recorded];
     for (const f of found) if (!all.some((a) => a.pid === f.pid)) all.push(f);
     return all;
   }

@@ -123,18 +123,41 @@ export function belongsToFleet(p: ProcInfo, stateDir: string): boolean {
 }
 
 /**
+ * Does `p` belong to the instance whose directory is `instanceDir`: a service of its supervisor
+ * (MUSTER_ROOT), or something without a terminal that runs in it or names it. The boot's `git
+ * clone` is one: it runs in a process group of its own (so that a timeout kills its helpers),
+ * which a kill of the boot's group misses, and it names the instance's root.
+ */
+export function belongsToInstance(p: ProcInfo, instanceDir: string): boolean {
+  if (isFleetClient(p)) return false;
+  if (under(p.musterRoot, instanceDir)) return true;
+  if (p.tty) return false;
+  return p.argv.some((a) => mentions(a, instanceDir)) || under(p.cwd, instanceDir);
+}
+
+/**
  * Every process of the fleet whose state directory is `stateDir` (belongsToFleet, and, when
  * given, the daemon `daemonPid`) with their descendants, leaving out the calling process and its
  * ancestors.
  */
 export function fleetProcesses(stateDir: string, daemonPid?: number): ProcInfo[] {
+  return processesOf((p) => belongsToFleet(p, stateDir), daemonPid === undefined ? [] : [daemonPid]);
+}
+
+/** Every process of one instance (belongsToInstance, and the pids given) with their descendants. */
+export function instanceProcesses(instanceDir: string, pids: readonly number[]): ProcInfo[] {
+  return processesOf((p) => belongsToInstance(p, instanceDir), pids);
+}
+
+/** The processes `owns` takes and `pids`, with their descendants; never this process or its ancestors. */
+function processesOf(owns: (p: ProcInfo) => boolean, pids: readonly number[]): ProcInfo[] {
   const procs = allProcesses();
   const byPid = new Map(procs.map((p) => [p.pid, p]));
   const exclude = new Set<number>();
   for (let p: number | undefined = process.pid; p && !exclude.has(p); p = byPid.get(p)?.ppid) exclude.add(p);
   const mine = new Set<number>();
-  if (daemonPid !== undefined && byPid.has(daemonPid)) mine.add(daemonPid);
-  for (const p of procs) if (!exclude.has(p.pid) && belongsToFleet(p, stateDir)) mine.add(p.pid);
+  for (const pid of pids) if (byPid.has(pid) && !exclude.has(pid)) mine.add(pid);
+  for (const p of procs) if (!exclude.has(p.pid) && owns(p)) mine.add(p.pid);
   // descendants of what is already ours
   let grew = true;
   while (grew) {

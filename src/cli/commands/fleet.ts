@@ -63,7 +63,9 @@ export function registerFleet(program: Command): void {
   common(
     fleet
       .command("scale")
-      .description("set the group's desired capacity (SetDesiredCapacity); clamped to [min, max]")
+      .description(
+        "set the group's desired capacity (SetDesiredCapacity); a value outside [min, max] is refused",
+      )
       .argument("<n>", "desired capacity"),
   ).action(async (n: string, opts) => {
     const { fleetScale } = await import("../run-fleet.ts");
@@ -75,7 +77,10 @@ export function registerFleet(program: Command): void {
       .command("fault")
       .description("break something on purpose")
       .argument("<kind>", "git-down | git-up | git-slow | metadata-slow | kill | break-health")
-      .argument("[value]", "MS for git-slow and metadata-slow (0 clears), INSTANCE for kill and break-health")
+      .argument(
+        "[value]",
+        "MS for git-slow and metadata-slow (0 clears, at most 3600000), INSTANCE for kill and break-health",
+      )
       .addHelpText(
         "after",
         "\n  git-down / git-up     the git server refuses connections / serves again\n" +

@@ -1,0 +1,33 @@
+/**
+ * JSON and YAML files read as data (fleet.yaml, boot.json, role files), with a syntax error as
+ * one line: where, and what the parser said, without its excerpt of the file (JSON.parse quotes
+ * the text, line breaks and all) and with a line and column where it gave a position.
+ */
+import YAML from "yaml";
+import { InputError } from "./errors.ts";
+
+/** PURE: the parser's message as one clean line. */
+export function syntaxErrorLine(message: string, text: string): string {
+  let line = message.split("\n")[0]!.trim();
+  // JSON: `Unexpected token 'g', "group: [a]` ... `" is not valid JSON`
+  line = line.replace(/, ".*$/, "");
+  const at = /^(.*) in JSON at position (\d+)/.exec(line);
+  if (at) {
+    const before = text.slice(0, Number(at[2]));
+    const lineNo = before.split("\n").length;
+    const column = Number(at[2]) - before.lastIndexOf("\n");
+    line = `${at[1]} at line ${lineNo}, column ${column}`;
+  }
+  // YAML: `... at line 3, column 2:` announces an excerpt that follows on the next lines
+  return line.replace(/:$/, "");
+}
+
+/** Parse `text` as JSON (`json`) or YAML; a syntax error is an InputError naming `where`. */
+export function parseDataText(text: string, json: boolean, where: string): unknown {
+  try {
+    return json ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, text)}`);
+  }
+}
