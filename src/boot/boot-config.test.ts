@@ -213,6 +213,9 @@ describe("boot config", () => {
       "b.json: stateDir: /etc is a directory of the host itself; `muster image prepare` would empty it: give a directory of muster's own (such as /var/lib/muster)",
     ]);
     expect(problems({ stateDir: "/opt/muster-state" })).toEqual([]);
+    expect(problems({ periodic: { interval: 0.5 } })).toEqual([
+      "b.json: periodic.interval: must be at least 60 (got 0.5)",
+    ]);
     expect(problems({ gate: { file: "/etc/muster//boot.json" } })).toEqual([
       "b.json: gate.file: is the boot config itself, which the boot would remove as it closes the gate; give the web root's ping.html or leave it out",
     ]);
@@ -233,9 +236,7 @@ describe("boot config", () => {
     expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
     mkdirSync(path.join(root, "etc/muster/boot.json"), { recursive: true }); // a directory
     expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
-    expect(() => loadBootConfig(root)).toThrow(
-      /^\/etc\/muster\/boot\.json: a directory; the boot config must be a readable file$/,
-    );
+    expect(() => loadBootConfig(root)).toThrow(/^\/etc\/muster\/boot\.json: a directory, not a file$/);
   });
 
   it("publishes a JSON Schema of what may be written (defaults optional)", () => {

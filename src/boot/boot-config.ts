@@ -6,10 +6,10 @@
  * Durations are seconds (fractions allowed). Paths named "inside the root" start with / and are
  * resolved under the run's root; the repository URL is handed to git as it is.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
-import { parseDataText } from "../core/data-file.ts";
+import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
@@ -204,8 +204,8 @@ export const bootConfigSchema = z
     environment: z.string().min(1).optional(),
     periodic: z
       .strictObject({
-        /** seconds between re-converge runs (muster-converge.timer) */
-        interval: seconds(1800),
+        /** seconds between re-converge runs (muster-converge.timer), at least 60 */
+        interval: z.number().min(60).default(1800),
         /** close the gate when a periodic run fails (default: keep serving) */
         closeGateOnFailure: z.boolean().default(false),
       })
@@ -317,20 +317,7 @@ export function findBootConfig(root: string, configFlag?: string): BootConfigLoc
 
 /** Read and parse the file (JSON or YAML by extension; YAML also reads JSON). */
 export function readConfigData(loc: BootConfigLocation): unknown {
-  let text: string;
-  try {
-    text = readFileSync(loc.hostPath, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "EISDIR"
-        ? "a directory"
-        : code === "EACCES"
-          ? "not readable (permission denied)"
-          : errorMessage(err);
-    throw new InputError(`${loc.shown}: ${why}; the boot config must be a readable file`);
-  }
-  return parseDataText(text, loc.hostPath.endsWith(".json"), loc.shown);
+  return parseDataText(readTextFile(loc.hostPath, loc.shown), loc.hostPath.endsWith(".json"), loc.shown);
 }
 
 /** Load the boot config of a root; an InputError when there is none or it is invalid. */

@@ -488,10 +488,7 @@ describe.concurrent("muster boot: around the pipeline", () => {
     rmSync(path.join(fx.root, "etc/muster/boot.json"));
     mkdirSync(path.join(fx.root, "etc/muster/boot.json"));
     const res = await boot(fx);
-    expect([res.code, res.stderr]).toEqual([
-      2,
-      "muster: /etc/muster/boot.json: a directory; the boot config must be a readable file\n",
-    ]);
+    expect([res.code, res.stderr]).toEqual([2, "muster: /etc/muster/boot.json: a directory, not a file\n"]);
     expect(existsSync(defaultGate)).toBe(false);
   });
 
@@ -566,6 +563,18 @@ describe.concurrent("muster boot: around the pipeline", () => {
       expect(existsSync(path.join(fx.root, p)), p).toBe(false);
     }
     expect((await muster(["status", "--root", fx.root])).stdout).toContain("no run recorded");
+    // a damaged record is said so, not taken for no run at all
+    mkdirSync(path.join(fx.root, "var/lib/muster"), { recursive: true });
+    writeFileSync(path.join(fx.root, "var/lib/muster/last-run.json"), '{"runId": "x"}');
+    const partial = await muster(["status", "--root", fx.root]);
+    expect([partial.code, partial.stdout]).toEqual([
+      1,
+      `muster status: the last run's record is damaged: /var/lib/muster/last-run.json has no outcome, mode, startedAt, stages (under ${fx.root}); the next boot writes it anew\n`,
+    ]);
+    writeFileSync(path.join(fx.root, "var/lib/muster/last-run.json"), '{"runId": ');
+    expect((await muster(["status", "--root", fx.root])).stdout).toContain(
+      "/var/lib/muster/last-run.json is not valid JSON",
+    );
   });
 });
 

@@ -43,7 +43,7 @@ describe("which lifecycle action to complete", () => {
   it("names everything it does not know", () => {
     const r = lifecycleTargetFor({ hook: "h", timeoutMs: 1 });
     expect("problem" in r && r.problem).toBe(
-      'cannot complete lifecycle hook "h": unknown the instance id (metadata did not answer and there is no ' +
+      'cannot complete lifecycle hook "h": missing the instance id (metadata did not answer and there is no ' +
         "/var/lib/cloud/data/instance-id); the Auto Scaling group (set lifecycle.group or allow instance tags in " +
         "metadata); the region (set endpoints.region)",
     );

@@ -32,7 +32,7 @@ export function lifecycleTargetFor(i: TargetInput): { target: LifecycleTarget } 
   if (!group) missing.push(`the Auto Scaling group (set lifecycle.group or allow instance tags in metadata)`);
   if (!region) missing.push("the region (set endpoints.region)");
   if (missing.length > 0 || !instanceId || !group || !region)
-    return { problem: `cannot complete lifecycle hook "${i.hook}": unknown ${missing.join("; ")}` };
+    return { problem: `cannot complete lifecycle hook "${i.hook}": missing ${missing.join("; ")}` };
   return {
     target: {
       endpoint: i.endpoint,

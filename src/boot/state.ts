@@ -82,13 +82,32 @@ export function saveConvergeReport(fs: RootFs, stateDir: string, report: RunRepo
 }
 
 export function readRecord(fs: RootFs, stateDir: string, file = LAST_RUN): BootRecord | undefined {
-  const text = fs.readText(path.posix.join(stateDir, file));
-  if (text === undefined) return undefined;
+  const r = readRecordChecked(fs, stateDir, file);
+  return "record" in r ? r.record : undefined;
+}
+
+/**
+ * The record, none, or why it cannot be read: `muster status` tells a damaged record (a full
+ * disk, a hand edit) from no run at all. The record is written atomically, so damage is rare.
+ */
+export function readRecordChecked(
+  fs: RootFs,
+  stateDir: string,
+  file = LAST_RUN,
+): { record: BootRecord } | { none: true } | { damaged: string } {
+  const where = path.posix.join(stateDir, file);
+  const text = fs.readText(where);
+  if (text === undefined) return { none: true };
+  let data: unknown;
   try {
-    return JSON.parse(text) as BootRecord;
+    data = JSON.parse(text);
   } catch {
-    return undefined;
+    return { damaged: `${where} is not valid JSON` };
   }
+  const r = data as Partial<BootRecord> | null;
+  const missing = (["outcome", "mode", "startedAt", "stages"] as const).filter((k) => r?.[k] === undefined);
+  if (missing.length > 0) return { damaged: `${where} has no ${missing.join(", ")}` };
+  return { record: r as BootRecord };
 }
 
 /** PURE: what became of the lifecycle action, for a report line. */

@@ -70,6 +70,9 @@ describe("systemd units", () => {
   it("quotes paths with spaces for ExecStart", () => {
     expect(unitWord("/usr/bin/node")).toBe("/usr/bin/node");
     expect(unitWord("/opt/my tools/muster.js")).toBe('"/opt/my tools/muster.js"');
+    // a % would start a specifier (%h is the home directory): doubled, it is a %
+    expect(unitWord("/srv/www/100%.html")).toBe("/srv/www/100%%.html");
+    expect(unitWord("/srv/my www/%h")).toBe('"/srv/my www/%%h"');
   });
 
   it("muster install writes every unit, enables them, and each passes systemd-analyze verify", async () => {
@@ -103,6 +106,25 @@ describe("systemd units", () => {
     expect(readlinkSync(path.join(dir, "timers.target.wants/muster-converge.timer"))).toBe(
       "/etc/systemd/system/muster-converge.timer",
     );
+  });
+
+  it("muster install refuses a --node or --muster the units could not run, and writes nothing", async () => {
+    const root = tmpDir();
+    const res = await muster([
+      "install",
+      "--root",
+      root,
+      "--node",
+      "/no/such/node",
+      "--muster",
+      "relative.js",
+    ]);
+    expect([res.code, res.stderr]).toEqual([
+      2,
+      `muster: install --node /no/such/node: no such file under ${root}; install it first\n` +
+        "muster: install --muster relative.js: give an absolute path, as the unit runs it\n",
+    ]);
+    expect(existsSync(path.join(root, "etc/systemd"))).toBe(false);
   });
 
   it("systemd-analyze verify does catch a broken unit (so the check above can fail)", async () => {

@@ -23,8 +23,9 @@ export interface UnitSettings {
   interval: number;
 }
 
-/** systemd's quoting for one ExecStart word. */
-export function unitWord(s: string): string {
+/** systemd's quoting for one ExecStart word; `%` starts a specifier there, so it is doubled. */
+export function unitWord(word: string): string {
+  const s = word.replaceAll("%", "%%");
   if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) return s;
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }

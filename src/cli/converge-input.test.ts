@@ -119,6 +119,69 @@ describe("muster converge: bad input", () => {
       /^muster: recipes\/web\.ts:3: /,
     ));
 
+  it("a recipe that throws as it loads (outside recipe()) names the file and line", () =>
+    expectBadInput(
+      repo({
+        "recipes/base.ts": `import { recipe } from "muster";\nconst x: any = undefined;\nx.boom;\nexport default recipe("base", () => {});\n`,
+      }),
+      /^muster: recipes\/base\.ts:3: Cannot read properties of undefined \(reading 'boom'\) \(as the recipe loads, outside recipe\(\)\)$/,
+    ));
+
+  it("a recipe without a default export is named, not muster's own entry file", () =>
+    expectBadInput(
+      repo({
+        "recipes/base.ts": `import { recipe } from "muster";\nexport const base = recipe("base", () => {});\n`,
+      }),
+      /^muster: recipes\/base\.ts: has no default export; end it with export default recipe\("base", \.\.\.\)$/,
+    ));
+
+  it("a file where the repository's roles/ should be, a directory where a role file should be: one line", async () => {
+    await expectBadInput(
+      repo({ attributes: "not a directory\n" }),
+      /^muster: attributes: a file, not a directory; the config repository keeps its attributes in attributes\/$/,
+    );
+    const dir = repo();
+    mkdirSync(path.join(dir, "roles/db.json"));
+    await expectBadInput(dir, /^muster: roles\/db\.json: a directory, not a file$/);
+  });
+
+  it("a mode written as a decimal number (644, the classic mistake) is refused", () =>
+    expectBadInput(
+      repo({
+        "recipes/web.ts": GOOD_WEB.replace(
+          '{ content: "a\\n", mode: "0644" }',
+          '{ content: "a\\n", mode: 644 }',
+        ),
+      }),
+      /^muster: recipes\/web\.ts:4: file\[\/etc\/app\/a\.conf\]: mode: a number here is read as decimal \(644 is 0o1204\): write the octal literal 0o644 or the string "0644"; /,
+    ));
+
+  it("with --json, bad input is a JSON object on stdout as well", async () => {
+    const root = tmpDir();
+    const res = await muster([
+      "converge",
+      "--repo",
+      path.join(root, "none"),
+      "--role",
+      "web",
+      "--root",
+      root,
+      "--json",
+    ]);
+    expect(res.code).toBe(2);
+    expect(JSON.parse(res.stdout)).toEqual({
+      ok: false,
+      exitCode: 2,
+      problems: [`--repo ${path.join(root, "none")}: config repository directory does not exist`],
+    });
+    const usage = await muster(["converge", "--repo", root, "--json"]);
+    expect(JSON.parse(usage.stdout)).toEqual({
+      ok: false,
+      exitCode: 2,
+      problems: ["required option '--role <name>' not specified"],
+    });
+  });
+
   it("usage errors exit 2 with one line naming the command and its --help", async () => {
     const res = await muster(["converge", "--repo", repo()]);
     expect(res.code).toBe(2);

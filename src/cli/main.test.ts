@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { muster } from "../test-support/tmp.ts";
 import { buildProgram, usageErrorLine } from "./main.ts";
 
 /** What a parse of `args` writes to stderr, with the program's own output settings. */
@@ -31,6 +32,15 @@ describe("usage errors", () => {
     expect(
       usageErrorLine(new Command("muster"), "error: unknown option '--dbug'\n(Did you mean --debug?)\n"),
     ).toBe("muster: unknown option '--dbug' (did you mean --debug?); see muster --help\n");
+  });
+
+  it("a group without its subcommand shows its help and exits 2; asked for, help exits 0", async () => {
+    const bare = await muster(["gate"]);
+    expect([bare.code, bare.stdout]).toEqual([2, ""]);
+    expect(bare.stderr).toMatch(/^Usage: muster gate \[options\] \[command\]\n/);
+    const asked = await muster(["gate", "--help"]);
+    expect([asked.code, asked.stderr]).toEqual([0, ""]);
+    expect(asked.stdout).toMatch(/^Usage: muster gate /);
   });
 
   it("are written so by every command of the program, however deep", async () => {

@@ -16,7 +16,7 @@ import { registerInstall } from "./commands/install.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerSupervise } from "./commands/supervise.ts";
-import { EXIT, handleError } from "./errors.ts";
+import { EXIT, handleError, jsonError } from "./errors.ts";
 
 export function buildProgram(): Command {
   const program = new Command("muster")
@@ -80,14 +80,14 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? EXIT.ok);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === "commander.helpDisplayed" ||
-        err.code === "commander.version" ||
-        err.code === "commander.help"
-      )
-        return EXIT.ok;
-      return EXIT.input; // usage errors: commander already printed their one line
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
+      // the help a group (`muster gate`) prints when its subcommand is missing is a usage error
+      if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.input;
+      // usage errors: commander already printed their one line
+      if (argv.includes("--json"))
+        process.stdout.write(jsonError(EXIT.input, [err.message.replace(/^error: /, "")]));
+      return EXIT.input;
     }
-    return handleError(err, argv.includes("--debug"));
+    return handleError(err, argv.includes("--debug"), argv.includes("--json"));
   }
 }

@@ -41,6 +41,19 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     );
     return 0;
   }
+  // the units run these on the server: absolute paths that exist in its root
+  const problems: string[] = [];
+  for (const [flag, p] of [
+    ["--node", flags.node],
+    ["--muster", flags.muster],
+  ] as const) {
+    if (p === undefined) continue;
+    if (!path.isAbsolute(p))
+      problems.push(`install ${flag} ${p}: give an absolute path, as the unit runs it`);
+    else if (!fs.lstat(p))
+      problems.push(`install ${flag} ${p}: no such file under ${fs.root}; install it first`);
+  }
+  if (problems.length > 0) throw new InputError(problems);
   const units = systemdUnits({
     node: flags.node ?? process.execPath,
     muster: flags.muster ?? path.join(musterPackageRoot(), "bin/muster.js"),

@@ -1,7 +1,7 @@
 /** The status command's body: the last run's record, read from the state directory. */
 import { gateSettings } from "../boot/boot-config.ts";
 import { exitCode } from "../boot/pipeline.ts";
-import { lifecycleOutcome, readRecord } from "../boot/state.ts";
+import { lifecycleOutcome, readRecordChecked } from "../boot/state.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -25,7 +25,8 @@ function alive(pid: number): boolean {
 export async function runStatus(flags: StatusFlags): Promise<number> {
   const fs = new RootFs(flags.root);
   const { stateDir, gateFile } = gateSettings(fs.root, flags.config);
-  const record = readRecord(fs, stateDir);
+  const read = readRecordChecked(fs, stateDir);
+  const record = "record" in read ? read.record : undefined;
   let gate: { state: string; reason?: string } = { state: "unknown" };
   let bootId: string | undefined;
   try {
@@ -36,7 +37,12 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     gate = { state: "unknown", reason: (err as Error).message };
   }
   if (!record) {
-    if (flags.json) process.stdout.write(`${JSON.stringify({ lastRun: null, gate }, null, 2)}\n`);
+    const damaged = "damaged" in read ? read.damaged : undefined;
+    if (flags.json) process.stdout.write(`${JSON.stringify({ lastRun: null, damaged, gate }, null, 2)}\n`);
+    else if (damaged)
+      process.stdout.write(
+        `muster status: the last run's record is damaged: ${damaged} (under ${fs.root}); the next boot writes it anew\n`,
+      );
     else process.stdout.write(`muster status: no run recorded in ${stateDir} under ${fs.root}\n`);
     return 1;
   }

@@ -37,7 +37,12 @@ export async function compileRecipes(
   const cacheDir = opts.cacheDir ?? recipeCacheDir();
   const out = freshBundle(repo, entry, cacheDir) ?? (await bundle(repo, entry, cacheDir));
   process.setSourceMapsEnabled(true);
-  const mod = (await importModule(pathToFileURL(out).href)) as { default: Record<string, unknown> };
+  let mod: { default: Record<string, unknown> };
+  try {
+    mod = (await importModule(pathToFileURL(out).href)) as typeof mod;
+  } catch (err) {
+    throw new InputError(loadProblem(err, repo.dir));
+  }
   const recipes = new Map<string, RecipeDefinition>();
   const problems: string[] = [];
   for (const name of names) {
@@ -145,8 +150,39 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string): Promis
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
     if (!errors) throw err;
-    throw new InputError(
-      errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)),
-    );
+    throw new InputError(errors.map((e) => buildProblem(e)));
   }
+}
+
+/**
+ * A recipe module that throws as it loads (code at its top level, outside recipe()) is the
+ * repository's mistake, not muster's: one line naming the file and line, from the stack, which
+ * the bundle's source map maps back to the recipe.
+ */
+export function loadProblem(err: unknown, repoDir: string): string {
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  const stack = err instanceof Error ? (err.stack ?? "") : "";
+  for (const m of stack.matchAll(/\(?(?:file:\/\/)?(\/[^():\s]+):(\d+):\d+\)?$/gm)) {
+    const file = m[1]!;
+    if (file.startsWith(`${repoDir}/`) && !file.includes("/node_modules/"))
+      return `${path.relative(repoDir, file)}:${m[2]}: ${message} (as the recipe loads, outside recipe())`;
+  }
+  return `recipes: ${message} (as the recipes load)`;
+}
+
+/**
+ * esbuild's error as muster's line. The entry that imports every recipe is muster's, not the
+ * user's: an error there (a recipe with no default export) is told about the recipe file.
+ */
+export function buildProblem(e: { text: string; location?: { file: string; line: number } | null }): string {
+  if (!e.location) return e.text;
+  if (e.location.file === "muster-recipes-entry.js") {
+    const noDefault = /^No matching export in "([^"]+)" for import "default"$/.exec(e.text);
+    if (noDefault) {
+      const name = path.basename(noDefault[1]!).replace(/\.[cm]?[jt]s$/, "");
+      return `${noDefault[1]}: has no default export; end it with export default recipe("${name}", ...)`;
+    }
+    return `recipes: ${e.text}`;
+  }
+  return `${e.location.file}:${e.location.line}: ${e.text}`;
 }

@@ -2,9 +2,9 @@
  * Reading a config repository: roles, recipe files, cookbook attributes. Every problem is
  * collected and reported at once, each naming its file and field.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { parseDataText } from "../core/data-file.ts";
+import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { InputError } from "../core/errors.ts";
 import { closest, zodProblems } from "../core/zod-problems.ts";
 import type { Attrs } from "./attributes.ts";
@@ -33,10 +33,19 @@ const DATA_EXT = [".json", ".yaml", ".yml"];
  */
 export function loadConfigRepo(dir: string, collect?: string[]): ConfigRepo {
   const abs = path.resolve(dir);
-  if (!existsSync(abs) || !statSync(abs).isDirectory())
-    throw new InputError(`--repo ${dir}: config repository directory does not exist`);
+  if (!existsSync(abs)) throw new InputError(`--repo ${dir}: config repository directory does not exist`);
+  if (!statSync(abs).isDirectory())
+    throw new InputError(`--repo ${dir}: a file, not a directory; give the config repository's directory`);
   if (!existsSync(path.join(abs, "roles")) && !existsSync(path.join(abs, "recipes")))
     throw new InputError(`--repo ${dir}: not a config repository (no roles/ or recipes/ directory)`);
+  // a file where a directory belongs would otherwise fail in readdir, naming nothing
+  const notDirs = ["roles", "recipes", "attributes"].filter(
+    (d) => existsSync(path.join(abs, d)) && !statSync(path.join(abs, d)).isDirectory(),
+  );
+  if (notDirs.length > 0)
+    throw new InputError(
+      notDirs.map((d) => `${d}: a file, not a directory; the config repository keeps its ${d} in ${d}/`),
+    );
   const problems: string[] = [];
   const recipeFiles = findRecipes(abs);
   const roles = loadRoles(abs, problems);
@@ -67,7 +76,7 @@ function findRecipes(dir: string): Map<string, string> {
 }
 
 export function parseDataFile(file: string, rel: string): unknown {
-  return parseDataText(readFileSync(file, "utf8"), file.endsWith(".json"), rel);
+  return parseDataText(readTextFile(file, rel), file.endsWith(".json"), rel);
 }
 
 function loadRoles(dir: string, problems: string[]): Map<string, Role> {

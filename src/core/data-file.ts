@@ -3,8 +3,9 @@
  * one line: where, and what the parser said, without its excerpt of the file (JSON.parse quotes
  * the text, line breaks and all) and with a line and column where it gave a position.
  */
+import { readFileSync } from "node:fs";
 import YAML from "yaml";
-import { InputError } from "./errors.ts";
+import { errorMessage, InputError } from "./errors.ts";
 
 /** PURE: the parser's message as one clean line. */
 export function syntaxErrorLine(message: string, text: string): string {
@@ -29,5 +30,23 @@ export function parseDataText(text: string, json: boolean, where: string): unkno
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, text)}`);
+  }
+}
+
+/** A file's text; a directory, a missing or unreadable file is an InputError naming `where`. */
+export function readTextFile(file: string, where: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "EISDIR"
+        ? "a directory, not a file"
+        : code === "EACCES"
+          ? "not readable (permission denied)"
+          : code === "ENOENT"
+            ? "no such file"
+            : errorMessage(err).split("\n")[0];
+    throw new InputError(`${where}: ${why}`);
   }
 }

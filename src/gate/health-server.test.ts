@@ -126,9 +126,11 @@ describe("the HTTP gate", () => {
     const t0 = Date.now();
     const res = await fetch(slow.url);
     expect(res.status).toBe(503);
-    expect((await res.json()).reason).toBe(
-      `app check http://127.0.0.1:${port}/up did not answer within 150 ms`,
-    );
+    expect(await res.json()).toMatchObject({
+      gate: "open",
+      app: "failing", // the gate is open, the app is not well: a reader of the body sees which
+      reason: `app check http://127.0.0.1:${port}/up did not answer within 150 ms`,
+    });
     expect(Date.now() - t0).toBeLessThan(1000);
     // nothing listens on a port just freed
     const gone = await appServer(() => 200);

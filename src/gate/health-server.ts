@@ -50,7 +50,8 @@ export async function healthAnswer(fs: RootFs, opts: HealthServerOptions): Promi
   if (verdict.state !== "open") return { status: 503, body: { gate: verdict.state, reason: verdict.reason } };
   if (opts.appCheck) {
     const problem = await appCheckProblem(opts.appCheck, opts.appCheckTimeoutMs ?? 2000);
-    if (problem) return { status: 503, body: { ...verdict.record, gate: "open", reason: problem } };
+    if (problem)
+      return { status: 503, body: { ...verdict.record, gate: "open", app: "failing", reason: problem } };
   }
   return { status: 200, body: { ...verdict.record } };
 }
