@@ -34,5 +34,8 @@ describe("muster check", () => {
       ),
     ).toBe(true);
     expect(lines[lines.length - 1]).toBe("muster check: 4 problems found");
+    // from any working directory, the type errors name the file in the repository as well
+    const fromRoot = await muster(["check", "--repo", repo], { cwd: "/" });
+    expect(fromRoot.stderr.trim().split("\n")).toEqual(lines);
   });
 });

@@ -100,7 +100,9 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
     };
     const tsconfig = path.join(work, "tsconfig.json");
     writeFileSync(tsconfig, JSON.stringify(config));
+    // tsc names files relative to its working directory: the repository's, as every message does
     const res = await exec([process.execPath, tsc, "-p", tsconfig, "--pretty", "false"], {
+      cwd: repoDir,
       timeoutMs: 120_000,
     });
     if (res.code === 0) return [];
