@@ -145,6 +145,17 @@ describe("muster converge: bad input", () => {
     await expectBadInput(dir, /^muster: roles\/db\.json: a directory, not a file$/);
   });
 
+  it("a notification asking for an action its target does not have is refused", () =>
+    expectBadInput(
+      repo({
+        "recipes/web.ts": GOOD_WEB.replace(
+          '{ content: "a\\n", mode: "0644" }',
+          '{ content: "a\\n", mode: "0644", notifies: { resource: "directory[/etc/app]", action: "delet" } }',
+        ),
+      }),
+      /^muster: recipes\/web\.ts:4: file\[\/etc\/app\/a\.conf\]: notifies: directory has no action "delet"; did you mean "delete"\? \(its actions: create, delete\)$/,
+    ));
+
   it("a mode written as a decimal number (644, the classic mistake) is refused", () =>
     expectBadInput(
       repo({

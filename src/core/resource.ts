@@ -47,6 +47,8 @@ export interface IdResolver {
   groupName(gid: number): string;
   /** Forget what was read (the user and group resources change /etc/passwd and /etc/group). */
   reset(): void;
+  /** A user's account: its id, primary group and home, as login(1) would set them up. */
+  account?(user: string | number): { name: string; uid: number; gid: number; home: string } | undefined;
 }
 
 /** Props every resource accepts, whatever its kind (see src/core/common-props.ts). */

@@ -2,7 +2,9 @@
  * Running commands: the other half of the host layer. Every child gets a bounded time, a closed
  * stdin (nothing may ever wait for a prompt) and is killed with its whole process group on timeout.
  */
+
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { RunError, TimeoutError } from "../core/errors.ts";
 
 export interface ExecOptions {
@@ -63,8 +65,16 @@ export const exec: Exec = (argv, opts = {}) =>
     child.on("error", (e) => {
       clearTimeout(timer);
       const code = (e as NodeJS.ErrnoException).code;
+      // spawn says ENOENT for a working directory that is missing too: tell the two apart
+      const noCwd = code === "ENOENT" && opts.cwd !== undefined && !existsSync(opts.cwd);
       reject(
-        new RunError(code === "ENOENT" ? `command not found: ${cmd}` : `cannot run ${cmd}: ${e.message}`),
+        new RunError(
+          noCwd
+            ? `working directory ${opts.cwd} does not exist`
+            : code === "ENOENT"
+              ? `command not found: ${cmd}`
+              : `cannot run ${cmd}: ${e.message}`,
+        ),
       );
     });
     child.on("close", (code, sig) => {

@@ -53,6 +53,15 @@ export function idResolver(root: string): IdResolver {
       if (id === undefined) throw new RunError(`group "${name}" does not exist in ${root}/etc/group`);
       return id;
     },
+    account(user) {
+      for (const line of load(root, "/etc/passwd").split("\n")) {
+        const f = line.split(":");
+        if (f.length < 7 || line.startsWith("#")) continue;
+        if (typeof user === "number" ? Number(f[2]) === user : f[0] === user)
+          return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! };
+      }
+      return undefined;
+    },
     userName: (id) => byId(u(), id),
     groupName: (id) => byId(g(), id),
     reset() {

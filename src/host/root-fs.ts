@@ -197,8 +197,9 @@ export class RootFs {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     try {
       fs.writeFileSync(fd, data);
-      fs.fchmodSync(fd, opts.mode ?? 0o644);
+      // owner first: a chown clears setuid and setgid, so a mode such as 4755 is set after it
       if (opts.uid !== undefined || opts.gid !== undefined) fs.fchownSync(fd, opts.uid ?? -1, opts.gid ?? -1);
+      fs.fchmodSync(fd, opts.mode ?? 0o644);
       if (opts.durable !== false) {
         if (this.group) {
           this.group.push({ path: p, fd, tmp, target });
@@ -263,9 +264,15 @@ export class RootFs {
     });
   }
 
+  /**
+   * Make a directory with `mode`. With `recursive`, missing parents get the default 0755 (less the
+   * umask), as `mkdir -p` and Chef's recursive directory give them: the mode and owner asked for
+   * are the leaf's, and a 0700 leaf must not lock its own parents.
+   */
   mkdir(p: string, mode: number, recursive: boolean): void {
     const target = this.resolve(p);
-    fs.mkdirSync(target, { mode, recursive });
+    if (recursive) fs.mkdirSync(path.dirname(target), { mode: 0o755, recursive: true });
+    fs.mkdirSync(target, { mode });
     fs.chmodSync(target, mode); // mkdir's mode is filtered by the umask
     this.invalidate();
   }

@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { convergeDecls } from "../test-support/harness.ts";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { directory } from "./directory.ts";
 
 const stat = {
@@ -35,9 +39,64 @@ describe("directory.diff", () => {
     expect(directory.diff({ path: "/x", action: "delete" }, { kind: "missing" })).toEqual([]);
     expect(directory.diff({ path: "/x", action: "delete" }, { kind: "directory", stat })).toHaveLength(1);
   });
-  it("replaces a file in the way", () => {
-    expect(directory.diff({ path: "/x" }, { kind: "other", type: "file" })[0].what).toBe(
-      "replace file with a directory",
+  it("replaces a link in the way", () => {
+    expect(directory.diff({ path: "/x" }, { kind: "other", type: "dangling link" })[0].what).toBe(
+      "replace dangling link with a directory",
     );
+  });
+  it("a new directory's owner and group are in its changes", () => {
+    expect(
+      directory
+        .diff({ path: "/srv/app", owner: "deploy", group: "deploy" }, { kind: "missing" })
+        .map((c) => c.what),
+    ).toEqual([
+      "create directory /srv/app",
+      "set mode to 0755",
+      "set owner to deploy",
+      "set group to deploy",
+    ]);
+  });
+});
+
+describe("directory on a root", () => {
+  afterEach(cleanupTmp);
+  const mode = (root: string, p: string) => statSync(path.join(root, p)).mode & 0o7777;
+
+  it("recursive: the parents it makes get 0755, the mode asked for is the leaf's", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "directory", name: "/srv/www/private/keys", props: { recursive: true, mode: "0700" } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect([mode(root, "srv"), mode(root, "srv/www"), mode(root, "srv/www/private")]).toEqual([
+      0o755, 0o755, 0o755,
+    ]);
+    expect(mode(root, "srv/www/private/keys")).toBe(0o700);
+  });
+
+  it("a file in the way is someone's data: refused, to create or to delete, in a dry run too", async () => {
+    const root = tmpDir();
+    writeFileSync(path.join(root, "d"), "data\n");
+    for (const action of ["create", "delete"])
+      for (const dryRun of [true, false]) {
+        const report = await convergeDecls(
+          root,
+          [{ kind: "directory", name: "/d", props: { action, recursive: true } }],
+          {
+            dryRun,
+          },
+        );
+        expect(report.outcome).toBe("failed");
+        expect(report.error).toContain("/d is a file, not a directory; remove it first");
+      }
+    expect(readFileSync(path.join(root, "d"), "utf8")).toBe("data\n");
+  });
+
+  it("a link in the way is replaced", async () => {
+    const root = tmpDir();
+    symlinkSync("/nowhere", path.join(root, "d"));
+    const report = await convergeDecls(root, [{ kind: "directory", name: "/d" }]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(lstatSync(path.join(root, "d")).isDirectory()).toBe(true);
   });
 });

@@ -32,7 +32,17 @@ export const directory = defineResource<DirectoryProps, Current>({
     // a link to a directory counts as the directory (as `cd` would), resolved inside the root
     const real = st.type === "link" ? ctx.fs.stat(p.path) : st;
     if (real?.type === "directory") return { kind: "directory", stat: withNames(ctx, real) };
-    return { kind: "other", type: real?.type ?? "dangling link" };
+    // a file in the way holds someone's data: neither replaced nor deleted (as file refuses a
+    // directory); a link in the way holds none, and is replaced. Refused here, so a dry run says so.
+    if (st.type !== "link")
+      throw new RunError(
+        `${p.path} is a ${st.type}, not a directory; remove it first (file("${p.path}", { action: "delete" })) or choose another path`,
+      );
+    if ((p.action ?? "create") === "delete")
+      throw new RunError(
+        `${p.path} is a link, not a directory; remove it with link("${p.path}", { action: "delete" })`,
+      );
+    return { kind: "other", type: real ? `link to a ${real.type}` : "dangling link" };
   },
 
   diff(p, cur) {
@@ -41,7 +51,10 @@ export const directory = defineResource<DirectoryProps, Current>({
     if (cur.kind === "other") return [{ what: `replace ${cur.type} with a directory` }];
     if (cur.kind === "missing") {
       const mode = formatMode(parseMode(p.mode ?? "0755"));
-      return [{ what: `create directory ${p.path}` }, { what: `set mode to ${mode}` }];
+      const changes = [{ what: `create directory ${p.path}` }, { what: `set mode to ${mode}` }];
+      if (p.owner !== undefined) changes.push({ what: `set owner to ${p.owner}` });
+      if (p.group !== undefined) changes.push({ what: `set group to ${p.group}` });
+      return changes;
     }
     return ownershipChanges(p, cur.stat);
   },

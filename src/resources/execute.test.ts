@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { chmodSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { convergeDecls } from "../test-support/harness.ts";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { execute } from "./execute.ts";
 
 describe("execute.diff", () => {
@@ -13,5 +17,62 @@ describe("execute.diff", () => {
     expect(
       execute.diff({ command: "echo $TOKEN", sensitive: true }, { createsExists: false })[0].what,
     ).not.toContain("TOKEN");
+  });
+});
+
+describe("execute on a root", () => {
+  afterEach(cleanupTmp);
+
+  it.runIf(process.getuid?.() === 0)(
+    "as a user without a group: the user's primary group, HOME, USER and LOGNAME (as root: nobody)",
+    async () => {
+      const root = tmpDir();
+      // somewhere nobody may write
+      const outDir = tmpDir();
+      chmodSync(outDir, 0o777);
+      const out = path.join(outDir, "id.txt");
+      const report = await convergeDecls(root, [
+        {
+          kind: "execute",
+          name: "who",
+          props: { command: `echo "$(id -u) $(id -g) $HOME $USER $LOGNAME" > ${out}`, user: "nobody" },
+        },
+      ]);
+      expect(report.outcome, report.error).toBe("converged");
+      // nobody as the host's /etc/passwd has it (the root has none of its own)
+      const entry = readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("nobody:"))!
+        .split(":");
+      expect(readFileSync(out, "utf8").trim()).toBe(`${entry[2]} ${entry[3]} ${entry[5]} nobody nobody`);
+    },
+  );
+
+  it("a sensitive command that times out is not shown; the timeout is in seconds, as the prop", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "execute",
+        name: "set-password",
+        props: { command: "echo SECRET_TOKEN_123 > /dev/null; sleep 3", sensitive: true, timeout: 0.3 },
+      },
+      { kind: "execute", name: "plain", props: { command: "sleep 3", timeout: 0.3 } },
+    ]);
+    expect(report.error).toBe(
+      "execute[set-password] (recipe test): the command (sensitive) did not finish within 0.3 s",
+    );
+    expect(JSON.stringify(report)).not.toContain("SECRET_TOKEN_123");
+    const plain = await convergeDecls(root, [
+      { kind: "execute", name: "plain", props: { command: "sleep 3", timeout: 0.3 } },
+    ]);
+    expect(plain.error).toBe("execute[plain] (recipe test): `sleep 3` did not finish within 0.3 s");
+  });
+
+  it("a working directory that does not exist is said so, not 'command not found'", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "execute", name: "x", props: { command: "true", cwd: "/nope" } },
+    ]);
+    expect(report.error).toBe(`execute[x] (recipe test): working directory ${root}/nope does not exist`);
   });
 });

@@ -2,11 +2,12 @@
  * execute: run a command. Not idempotent by itself: the runner reports it as "ran" every time
  * unless a guard (`creates`, onlyIf, notIf) says it is already done, and the report says so.
  */
-import { RunError } from "../core/errors.ts";
+import { RunError, TimeoutError } from "../core/errors.ts";
 import { defineResource } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { lastLine } from "../host/exec.ts";
+import { runAs } from "./run-as.ts";
 
 const schema = z.strictObject({
   /** argv (run directly) or a string (run by /bin/sh -c); defaults to the resource's name */
@@ -47,14 +48,24 @@ export const execute = defineResource<ExecuteProps, Current>({
   },
   async apply(ctx, p) {
     const argv = Array.isArray(p.command) ? p.command : [p.command];
-    const res = await ctx.exec(argv, {
-      shell: !Array.isArray(p.command),
-      cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
-      env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
-      uid: p.user === undefined ? undefined : ctx.ids.uid(p.user),
-      gid: p.group === undefined ? undefined : ctx.ids.gid(p.group),
-      timeoutMs: (p.timeout ?? 600) * 1000,
-    });
+    const as = runAs(ctx, p.user, p.group);
+    const res = await ctx
+      .exec(argv, {
+        shell: !Array.isArray(p.command),
+        cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
+        env: { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
+        uid: as.uid,
+        gid: as.gid,
+        timeoutMs: (p.timeout ?? 600) * 1000,
+      })
+      .catch((err: unknown) => {
+        // the exec's own message quotes the command: not for a sensitive one, and in seconds
+        if (err instanceof TimeoutError)
+          throw new TimeoutError(
+            `${p.sensitive ? "the command (sensitive)" : `\`${commandText(p)}\``} did not finish within ${p.timeout ?? 600} s`,
+          );
+        throw err;
+      });
     const ok = [p.returns ?? 0].flat();
     if (!ok.includes(res.code)) {
       const why = p.sensitive ? "(output hidden: sensitive)" : lastLine(res.stderr) || lastLine(res.stdout);

@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { statSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { convergeDecls } from "../test-support/harness.ts";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { diffFile, type FileState } from "./file.ts";
 
 const stat = {
@@ -59,5 +63,26 @@ describe("file diff", () => {
     const [c] = diffFile({ path: "/b", bytes: Buffer.from([0, 1, 2]) }, existing("x"));
     expect(c.what).toBe("update content of /b (3 bytes)");
     expect(c.detail).toBeUndefined();
+  });
+});
+
+describe("file on a root", () => {
+  afterEach(cleanupTmp);
+
+  it("a setuid mode with an owner converges: the owner is set first (a chown clears setuid)", async () => {
+    const root = tmpDir();
+    const uid = process.getuid?.() ?? 0;
+    const decls = [
+      { kind: "file", name: "/helper", props: { content: "#!/bin/sh\n", mode: "4755", owner: uid } },
+    ];
+    const first = await convergeDecls(root, decls);
+    expect(first.outcome, first.error).toBe("converged");
+    expect(statSync(path.join(root, "helper")).mode & 0o7777).toBe(0o4755);
+    // new content for a setuid file that has its owner already
+    const second = await convergeDecls(root, [
+      { ...decls[0]!, props: { ...decls[0]!.props, content: "#!/bin/sh\nexit 0\n" } },
+    ]);
+    expect(second.outcome, second.error).toBe("converged");
+    expect(statSync(path.join(root, "helper")).mode & 0o7777).toBe(0o4755);
   });
 });

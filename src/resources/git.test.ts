@@ -325,13 +325,30 @@ describe("git checkouts", () => {
     expect(await gitIn("status", "--porcelain")).toBe("?? untracked.log");
   });
 
-  it("replaces a half-made checkout (no .git) with a clone", async () => {
-    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+  it("replaces a half-made checkout (a .git with no HEAD, as a crashed clone leaves) with a clone", async () => {
+    mkdirSync(path.join(root, "srv/app/.git/objects"), { recursive: true });
     writeFileSync(path.join(root, "srv/app/partial"), "left by a crash\n");
     const report = await converge();
     expect(report.outcome, report.error).toBe("converged");
     expect(existsSync(path.join(dest(), "partial"))).toBe(false);
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+  });
+
+  it("never removes files that are not a checkout: refused, in a dry run too, and they stay", async () => {
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    writeFileSync(path.join(root, "srv/app/db.sqlite"), "someone's data\n");
+    for (const dryRun of [true, false]) {
+      const report = await convergeDecls(
+        root,
+        [{ kind: "git", name: "/srv/app", props: { repository: bare } }],
+        { dryRun },
+      );
+      expect(report.outcome).toBe("failed");
+      expect(report.error).toBe(
+        "git[/srv/app] (recipe test): /srv/app holds files and is not a git checkout (db.sqlite); move them away or choose another destination",
+      );
+    }
+    expect(readFileSync(path.join(root, "srv/app/db.sqlite"), "utf8")).toBe("someone's data\n");
   });
 
   it("fails with the repository's credentials hidden", async () => {
@@ -344,6 +361,41 @@ describe("git checkouts", () => {
     expect(report.error).toMatch(/^git\[\/srv\/app\].*failed: .*127\.0\.0\.1/);
     expect(report.error).toContain("***@127.0.0.1");
     expect(report.error).not.toContain("s3cr3t");
+  });
+
+  it("a user the run makes before the git resource: the look-up waits for its read", async () => {
+    // the account exists only once the resource before git has run (a user resource would)
+    let created = false;
+    const uid = process.getuid?.() ?? 0;
+    const ids = {
+      uid: (n: string | number) => {
+        if (n === "deploy" && !created) throw new Error('user "deploy" does not exist');
+        return uid;
+      },
+      gid: () => process.getgid?.() ?? 0,
+      userName: () => "deploy",
+      groupName: () => "deploy",
+      reset: () => {},
+    };
+    const report = await convergeDecls(
+      root,
+      [
+        {
+          kind: "directory",
+          name: "/srv",
+          common: {
+            onlyIf: () => {
+              created = true;
+              return true;
+            },
+          },
+        },
+        { kind: "git", name: "/srv/app", props: { repository: bare, user: "deploy" } },
+      ],
+      { ctx: { ids } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
   });
 
   it("asks the remote when the run starts, while the resources before it run", async () => {

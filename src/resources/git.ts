@@ -21,6 +21,7 @@ import { type ExecOptions, lastLine } from "../host/exec.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
+import { runAs } from "./run-as.ts";
 
 const schema = z.strictObject({
   destination: absolutePath,
@@ -68,6 +69,13 @@ export const git = defineResource<GitProps, GitState>({
   prefetch(ctx, p, signal) {
     const rev = p.revision ?? "master";
     if (SHA.test(rev) || ctx.shared.has(prefetchKey(p))) return;
+    // a user or group made earlier in this run does not exist yet: its read asks then
+    try {
+      if (p.user !== undefined) ctx.ids.uid(p.user);
+      if (p.group !== undefined) ctx.ids.gid(p.group);
+    } catch {
+      return;
+    }
     const answer = resolveRevision(ctx, p, signal);
     answer.catch(() => {}); // the read that takes it reports the failure
     ctx.shared.set(prefetchKey(p), answer);
@@ -76,6 +84,7 @@ export const git = defineResource<GitProps, GitState>({
   async read(ctx, p) {
     const dest = ctx.fs.hostPath(p.destination);
     const head = await localHead(ctx, dest);
+    if (!head) refuseOccupied(ctx, p.destination);
     const origin = head
       ? (
           readOriginFromFiles(dest) ??
@@ -141,6 +150,25 @@ export const git = defineResource<GitProps, GitState>({
     ctx.shared.set(`git:${p.destination}`, head);
   },
 });
+
+/**
+ * A destination that is not a checkout must be missing, empty, or a half-made checkout (a .git
+ * from a clone a crash interrupted): anything else is someone's files, which a clone would have
+ * to remove. Refused in read, so a dry run predicts it; git clone itself refuses a non-empty
+ * directory, as Chef's and Ansible's git do.
+ */
+function refuseOccupied(ctx: ResourceContext, destination: string): void {
+  const st = ctx.fs.lstat(destination);
+  if (!st) return;
+  if (st.type !== "directory")
+    throw new RunError(`${destination} is a ${st.type}, not a checkout; move it away`);
+  const entries = ctx.fs.readDir(destination);
+  if (entries.length === 0 || entries.includes(".git")) return;
+  const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, ... (${entries.length})` : "");
+  throw new RunError(
+    `${destination} holds files and is not a git checkout (${shown}); move them away or choose another destination`,
+  );
+}
 
 /**
  * A branch or tag fetched into an existing repository and what the fetch brought checked out
@@ -235,12 +263,13 @@ async function run(
   allowFail = false,
   signal?: AbortSignal,
 ): Promise<string> {
+  const as = runAs(ctx, p.user, p.group);
   const opts: ExecOptions = {
-    env: gitEnv(ctx.env, { sshKey: p.sshKey }),
+    env: { ...gitEnv(ctx.env, { sshKey: p.sshKey }), ...as.env },
     timeoutMs: (p.timeout ?? 120) * 1000,
     signal,
-    uid: p.user === undefined ? undefined : ctx.ids.uid(p.user),
-    gid: p.group === undefined ? undefined : ctx.ids.gid(p.group),
+    uid: as.uid,
+    gid: as.gid,
   };
   if (allowFail) {
     const res = await ctx.exec(argv, opts);

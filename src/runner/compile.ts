@@ -259,8 +259,13 @@ export function notificationTargets(spec: NotificationSpec | NotificationSpec[] 
   );
 }
 
+/** The actions a notification may ask of a resource of `kind`: its own, and refresh if it has one. */
+export function notifiableActions(kind: ResourceKind): string[] {
+  return [...new Set([...kind.actions, ...(kind.refresh ? ["refresh"] : [])])];
+}
+
 function notificationProblems(resources: DeclaredResource[]): string[] {
-  const ids = new Set(resources.map((r) => r.id));
+  const byId = new Map(resources.map((r) => [r.id, r]));
   const problems: string[] = [];
   for (const r of resources) {
     for (const [field, spec] of [
@@ -268,12 +273,24 @@ function notificationProblems(resources: DeclaredResource[]): string[] {
       ["subscribes", r.common.subscribes],
     ] as const) {
       for (const t of notificationTargets(spec)) {
-        if (ids.has(t.resource)) continue;
         const where = r.source ? `${r.source.file}:${r.source.line}` : `recipe ${r.recipe}`;
-        const hint = closest(t.resource, ids);
-        problems.push(
-          `${where}: ${r.id}: ${field}: no resource ${t.resource} in this run${hint ? `; did you mean ${hint}?` : ""}`,
-        );
+        const target = byId.get(t.resource);
+        if (!target) {
+          const hint = closest(t.resource, byId.keys());
+          problems.push(
+            `${where}: ${r.id}: ${field}: no resource ${t.resource} in this run${hint ? `; did you mean ${hint}?` : ""}`,
+          );
+          continue;
+        }
+        // subscribes asks the subscriber to act, notifies the target
+        const acting = field === "notifies" ? target : r;
+        const actions = notifiableActions(resourceKinds[acting.kind] as ResourceKind);
+        if (t.action !== undefined && !actions.includes(t.action)) {
+          const hint = closest(t.action, actions);
+          problems.push(
+            `${where}: ${r.id}: ${field}: ${acting.kind} has no action "${t.action}"${hint ? `; did you mean "${hint}"?` : ""} (its actions: ${actions.join(", ")})`,
+          );
+        }
       }
     }
   }

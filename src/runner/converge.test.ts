@@ -140,3 +140,108 @@ describe("file writes grouped between fsyncs", () => {
     expect(readFileSync(path.join(root, "d/guarded"), "utf8")).toBe("g\n");
   });
 });
+
+describe("notifications", () => {
+  /** an execute that appends its name to ROOT/log, and what else it says */
+  const step = (
+    root: string,
+    name: string,
+    extra: Partial<Decl> & { props?: Record<string, unknown> } = {},
+  ): Decl => ({
+    kind: "execute",
+    name,
+    ...extra,
+    props: { command: `echo ${name} >> ${root}/log`, ...extra.props },
+  });
+  const log = (root: string) =>
+    existsSync(path.join(root, "log")) ? readFileSync(path.join(root, "log"), "utf8") : "";
+
+  it("an immediate loop is a failure naming it, not a run that never ends", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      step(root, "a", { common: { notifies: [{ resource: "execute[b]", timing: "immediate" }] } }),
+      step(root, "b", {
+        props: { action: "nothing" },
+        common: { notifies: [{ resource: "execute[a]", timing: "immediate" }] },
+      }),
+    ]);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toBe(
+      "execute[a] (recipe test): notification loop: execute[a] -> execute[b] -> execute[a]; break it (notify at most one way)",
+    );
+    expect(log(root)).toBe("a\nb\n");
+  });
+
+  it("a delayed loop ends: each target and action runs once at the end", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      step(root, "a", { common: { notifies: "execute[b]" } }),
+      step(root, "b", { props: { action: "nothing" }, common: { notifies: "execute[a]" } }),
+    ]);
+    expect(report.outcome).toBe("converged");
+    expect(log(root)).toBe("a\nb\na\n");
+  });
+
+  it("the same delayed notification given two ways runs once", async () => {
+    const root = tmpDir();
+    await convergeDecls(root, [
+      step(root, "x", { common: { notifies: ["execute[r]", { resource: "execute[r]", action: "run" }] } }),
+      step(root, "r", { props: { action: "nothing" } }),
+    ]);
+    expect(log(root)).toBe("x\nr\n");
+  });
+
+  it("what was notified before a failure still runs; the failure stays the run's error", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "file",
+        name: "/app.conf",
+        props: { content: "new\n" },
+        common: { notifies: "execute[restart]" },
+      },
+      step(root, "fail", { props: { command: "exit 3" } }),
+      step(root, "restart", { props: { action: "nothing" } }),
+    ]);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toMatch(/^execute\[fail\] \(recipe test\): exited with code 3/);
+    expect(log(root)).toBe("restart\n");
+    expect(report.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "file[/app.conf] updated",
+      "execute[fail] failed",
+      "execute[restart] ran",
+    ]);
+  });
+
+  it("a guard holds for a notified run too", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "file", name: "/f", props: { content: "x\n" }, common: { notifies: "execute[migrate]" } },
+      step(root, "migrate", { props: { action: "nothing" }, common: { onlyIf: "test -e /nonexistent" } }),
+    ]);
+    expect(log(root)).toBe("");
+    expect(report.resources.at(-1)).toMatchObject({
+      id: "execute[migrate]",
+      status: "skipped",
+      note: "notified by file[/f]; skipped: onlyIf guard is false",
+    });
+  });
+
+  it("totals count resources, a notified run adding to its own resource", async () => {
+    const root = tmpDir();
+    const decls = [
+      { kind: "file", name: "/f", props: { content: "x\n" }, common: { notifies: "execute[r]" } },
+      step(root, "r", { props: { action: "nothing" } }),
+    ];
+    const report = await convergeDecls(root, decls);
+    expect(report.resources).toHaveLength(3); // the file, r's own (nothing), r notified
+    expect(report.totals).toEqual({
+      resources: 2,
+      updated: 2,
+      upToDate: 0,
+      skipped: 0,
+      failed: 0,
+      notifications: 1,
+    });
+  });
+});

@@ -24,7 +24,7 @@ export interface ConvergeOptions {
 
 interface Pending {
   target: DeclaredResource;
-  action?: string;
+  action: string;
   by: string;
 }
 
@@ -46,6 +46,8 @@ export async function converge(
       subscribers.set(t.resource, list);
     }
   const delayed: Pending[] = [];
+  /** delayed notifications already run: each target and action runs once at the end, loops end */
+  const delayedRan = new Set<string>();
   let error: string | undefined;
 
   const emit = (r: ResourceResult) => {
@@ -53,19 +55,36 @@ export async function converge(
     opts.onResult?.(r);
   };
 
-  const notify = async (source: DeclaredResource) => {
+  // `chain`: the immediate notifications that led here; a target already in it is a loop, which
+  // would otherwise run for ever (a boot that never ends)
+  const notify = async (source: DeclaredResource, chain: readonly string[] = [source.id]) => {
     const targets = [
       ...notificationTargets(source.common.notifies).map((t) => ({ ...t, target: byId.get(t.resource)! })),
       ...(subscribers.get(source.id) ?? []),
     ];
     for (const t of targets) {
+      const action = t.action ?? notifyAction(t.target);
       if (t.timing === "immediate" && !opts.dryRun) {
-        const res = await runOne(t.target, ctx, opts, t.action ?? notifyAction(t.target), source.id);
+        if (chain.includes(t.target.id)) {
+          const res: ResourceResult = {
+            ...base(t.target),
+            status: "failed",
+            changes: [],
+            durationMs: 0,
+            error: `notification loop: ${[...chain, t.target.id].join(" -> ")}; break it (notify at most one way)`,
+          };
+          emit(res);
+          throw new Stop(res);
+        }
+        const res = await runOne(t.target, ctx, opts, action, source.id);
         emit(res);
         if (res.status === "failed" && !t.target.common.ignoreFailure) throw new Stop(res);
-        if (res.status !== "up-to-date" && res.status !== "skipped") await notify(t.target);
-      } else if (!delayed.some((d) => d.target.id === t.target.id && d.action === t.action)) {
-        delayed.push({ target: t.target, action: t.action, by: source.id });
+        if (res.status !== "up-to-date" && res.status !== "skipped")
+          await notify(t.target, [...chain, t.target.id]);
+      } else if (!delayed.some((d) => d.target.id === t.target.id && d.action === action)) {
+        // once per target and action: "execute[x]" and { resource: "execute[x]", action: "run" } are one
+        if (delayedRan.has(`${t.target.id} ${action}`)) continue;
+        delayed.push({ target: t.target, action, by: source.id });
       }
     }
   };
@@ -125,6 +144,28 @@ export async function converge(
     res.note = res.note ? `${res.note}; ${note}` : note;
   };
 
+  // delayed notifications: each target and action once, in the order first notified
+  const runDelayed = async () => {
+    while (delayed.length > 0) {
+      const d = delayed.shift()!;
+      delayedRan.add(`${d.target.id} ${d.action}`);
+      if (opts.dryRun) {
+        emit({
+          ...base(d.target),
+          status: "would-update",
+          changes: [{ what: `${d.action} (notified by ${d.by})` }],
+          durationMs: 0,
+          notification: true,
+        });
+        continue;
+      }
+      const res = await runOne(d.target, ctx, opts, d.action, d.by);
+      emit(res);
+      if (res.status === "failed" && !d.target.common.ignoreFailure) throw new Stop(res);
+      if (res.status === "updated" || res.status === "ran") await notify(d.target);
+    }
+  };
+
   // slow look-ups (a git remote) start now and overlap with the resources declared before them;
   // a guarded resource may never be read, so nothing is started for it
   const prefetches = new AbortController();
@@ -159,26 +200,18 @@ export async function converge(
       if (res.status === "updated" || res.status === "ran" || res.status === "would-update") await notify(r);
     }
     await flushGroup();
-    // delayed notifications: each target once, in the order first notified
-    while (delayed.length > 0) {
-      const d = delayed.shift()!;
-      if (opts.dryRun) {
-        emit({
-          ...base(d.target),
-          status: "would-update",
-          changes: [{ what: `${d.action ?? notifyAction(d.target)} (notified by ${d.by})` }],
-          durationMs: 0,
-        });
-        continue;
-      }
-      const res = await runOne(d.target, ctx, opts, d.action ?? notifyAction(d.target), d.by);
-      emit(res);
-      if (res.status === "failed" && !d.target.common.ignoreFailure) throw new Stop(res);
-      if (res.status === "updated" || res.status === "ran") await notify(d.target);
-    }
+    await runDelayed();
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
     error = `${err.result.id} (${err.result.source ?? `recipe ${err.result.recipe}`}): ${err.result.error}`;
+    // what was notified before the failure still runs, as Chef runs its queued delayed
+    // notifications: the next run finds the changed file up to date and would never notify again
+    // (the app would keep its old config for good). The first failure stays the run's error.
+    try {
+      await runDelayed();
+    } catch (again) {
+      if (!(again instanceof Stop)) throw again;
+    }
   } finally {
     prefetches.abort();
     // only after an unexpected error can a group still be open: nothing of it is published
@@ -255,6 +288,8 @@ interface Applied {
     extra?: Partial<ResourceResult>,
   ) => ResourceResult;
   notified: boolean;
+  /** has an onlyIf or notIf */
+  guarded: boolean;
 }
 
 /** The first half of a resource's run: a final result, or an apply still to be checked. */
@@ -283,14 +318,17 @@ async function startOne(
     status,
     changes: r.common.sensitive ? changes.map((c) => ({ what: c.what })) : changes,
     durationMs: Date.now() - startedAt,
-    ...(notifiedBy ? { note: `notified by ${notifiedBy}` } : {}),
+    ...(notifiedBy ? { note: `notified by ${notifiedBy}`, notification: true } : {}),
     ...extra,
   });
   try {
-    if (!notifiedBy) {
-      const skip = await guardSays(ctx, r);
-      if (skip) return { result: out("skipped", [], { note: skip }) };
-    }
+    // a guard holds for every action, a notified one too (as Chef's): a migration guarded by
+    // onlyIf does not run because a file changed
+    const skip = await guardSays(ctx, r);
+    if (skip)
+      return {
+        result: out("skipped", [], { note: notifiedBy ? `notified by ${notifiedBy}; ${skip}` : skip }),
+      };
     // a notification runs "refresh" through the kind, any other action as the resource's action
     if (notifiedAction === "refresh" && kind.refresh) {
       if (!opts.dryRun) await kind.refresh(ctx, r.props, notifiedAction);
@@ -305,7 +343,8 @@ async function startOne(
     if (changes.length === 0) return { result: out("up-to-date", []) };
     if (opts.dryRun) return { result: out("would-update", changes) };
     await withRetries(r, () => kind.apply(ctx, props, changes, current));
-    return { applied: { ctx, kind, props, changes, out, notified: notifiedBy !== undefined } };
+    const guarded = r.common.onlyIf !== undefined || r.common.notIf !== undefined;
+    return { applied: { ctx, kind, props, changes, out, notified: notifiedBy !== undefined, guarded } };
   } catch (err) {
     return { result: out("failed", [], { error: errorMessage(err).split("\n")[0] }) };
   }
@@ -316,9 +355,11 @@ async function finishOne(a: Applied): Promise<ResourceResult> {
   const { kind, props, changes, out } = a;
   try {
     if (kind.runsEveryTime?.(props)) {
-      const note = a.notified
-        ? {}
-        : { note: "runs on every converge unless guarded (creates, onlyIf, notIf)" };
+      const guarded = props.creates !== undefined || a.guarded;
+      const note =
+        a.notified || guarded
+          ? {}
+          : { note: "runs on every converge unless guarded (creates, onlyIf, notIf)" };
       return out("ran", changes, note);
     }
     const after = kind.diff(props, await kind.read(a.ctx, props));

@@ -15,6 +15,8 @@ export interface ResourceResult {
   /** why it was skipped, that it is not idempotent, which notification ran it */
   note?: string;
   error?: string;
+  /** a run a notification asked for, not the resource's own */
+  notification?: boolean;
 }
 
 export interface RunReport {
@@ -32,16 +34,43 @@ export interface RunReport {
   outcome: "converged" | "failed";
   error?: string;
   resources: ResourceResult[];
-  totals: { resources: number; updated: number; upToDate: number; skipped: number; failed: number };
+  /** per resource (a notified run adds to its resource, not to the count); notifications: runs they asked for */
+  totals: {
+    resources: number;
+    updated: number;
+    upToDate: number;
+    skipped: number;
+    failed: number;
+    notifications: number;
+  };
 }
 
+/**
+ * PURE: the run's totals, one status per resource: failed over updated over skipped over up to
+ * date, so a resource up to date in its own run and then restarted by a notification counts as
+ * updated once, and the resource count is the resources the run went through.
+ */
 export function totals(results: ResourceResult[]): RunReport["totals"] {
-  const count = (...s: ResourceStatus[]) => results.filter((r) => s.includes(r.status)).length;
+  const rank: Record<ResourceStatus, number> = {
+    failed: 4,
+    updated: 3,
+    ran: 3,
+    "would-update": 3,
+    skipped: 2,
+    "up-to-date": 1,
+  };
+  const byId = new Map<string, ResourceStatus>();
+  for (const r of results) {
+    const was = byId.get(r.id);
+    if (was === undefined || rank[r.status] > rank[was]) byId.set(r.id, r.status);
+  }
+  const count = (...s: ResourceStatus[]) => [...byId.values()].filter((v) => s.includes(v)).length;
   return {
-    resources: results.length,
+    resources: byId.size,
     updated: count("updated", "ran", "would-update"),
     upToDate: count("up-to-date"),
     skipped: count("skipped"),
     failed: count("failed"),
+    notifications: results.filter((r) => r.notification).length,
   };
 }
