@@ -213,6 +213,13 @@ describe("boot config", () => {
       "b.json: stateDir: /etc is a directory of the host itself; `muster image prepare` would empty it: give a directory of muster's own (such as /var/lib/muster)",
     ]);
     expect(problems({ stateDir: "/opt/muster-state" })).toEqual([]);
+    expect(problems({ stateDir: "/data" })).toEqual([
+      "b.json: stateDir: /data is a top-level directory; `muster image prepare` would empty it: give a directory of muster's own inside it (such as /data/muster)",
+    ]);
+    expect(problems({ image: { clean: ["/etc/muster/boot.json"] } })).toEqual([
+      "b.json: image.clean[0]: /etc/muster/boot.json is the boot config; `muster image prepare` would remove it, and servers made from the image would not boot",
+    ]);
+    expect(problems({ gate: { file: "/etc/muster/boot.json/" } })).toHaveLength(1);
     expect(problems({ periodic: { interval: 0.5 } })).toEqual([
       "b.json: periodic.interval: must be at least 60 (got 0.5)",
     ]);

@@ -70,8 +70,12 @@ export function systemDirProblem(p: string, whole: boolean): string | undefined 
   if (n === "/") return undefined; // the path's own check says so
   if (SYSTEM_DIRS.has(n))
     return `${n} is a directory of the host itself; \`muster image prepare\` would ${whole ? "remove it" : "empty it"}: give a directory of muster's own (such as /var/lib/muster)`;
-  if (whole && n.split("/").length === 2)
-    return `${n} is a top-level directory; \`muster image prepare\` would remove it whole: name what inside it to remove`;
+  if (n.split("/").length === 2)
+    return whole
+      ? `${n} is a top-level directory; \`muster image prepare\` would remove it whole: name what inside it to remove`
+      : `${n} is a top-level directory; \`muster image prepare\` would empty it: give a directory of muster's own inside it (such as ${n}/muster)`;
+  if (whole && BOOT_CONFIG_PATHS.includes(n))
+    return `${n} is the boot config; \`muster image prepare\` would remove it, and servers made from the image would not boot`;
   return undefined;
 }
 const seconds = (def: number) => z.number().positive().default(def);
@@ -225,7 +229,10 @@ export const bootConfigSchema = z
       const problem = systemDirProblem(p, true);
       if (problem) ctx.addIssue({ code: "custom", path: ["image", "clean", i], message: problem });
     });
-    if (cfg.gate.file && BOOT_CONFIG_PATHS.includes(path.posix.normalize(cfg.gate.file)))
+    if (
+      cfg.gate.file &&
+      BOOT_CONFIG_PATHS.includes(path.posix.normalize(cfg.gate.file).replace(/(.)\/+$/, "$1"))
+    )
       ctx.addIssue({
         code: "custom",
         path: ["gate", "file"],
@@ -371,5 +378,8 @@ export function gatesAnyConfigCouldName(root: string, configFlag?: string): stri
     const loc = findBootConfig(root, configFlag);
     if (loc) gates.push(...gateFilesOfBrokenConfig(readConfigData(loc)));
   } catch {}
-  return [...new Set(gates)];
+  // never the config itself, which a broken gate.file may name (that is one way it is broken)
+  const configs = new Set(BOOT_CONFIG_PATHS);
+  if (configFlag) configs.add(path.relative(root, path.resolve(configFlag)).replace(/^(?!\/)/, "/"));
+  return [...new Set(gates)].filter((g) => !configs.has(path.posix.normalize(g).replace(/(.)\/+$/, "$1")));
 }

@@ -478,6 +478,21 @@ describe.concurrent("muster boot: around the pipeline", () => {
     expect(existsSync(ownStateGate)).toBe(false);
   });
 
+  it("a broken config whose gate.file is the config itself: gate close and boot never remove it", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    const config = path.join(fx.root, "etc/muster/boot.json");
+    const text = JSON.stringify({ repo: { url: "/x" }, gate: { file: "/etc/muster/boot.json" } });
+    writeFileSync(config, text);
+    const close = await muster(["gate", "close", "--root", fx.root], { env });
+    expect(close.code).toBe(2);
+    expect(close.stderr).toContain("gate.file: is the boot config itself");
+    expect(readFileSync(config, "utf8")).toBe(text);
+    expect((await boot(fx)).code).toBe(2);
+    expect(readFileSync(config, "utf8")).toBe(text);
+  });
+
   it("a boot config that cannot be read (a directory) is bad input, and the gate is closed", async ({
     onTestFinished,
   }) => {

@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { decimalModeProblem } from "../core/schema-parts.ts";
 import { cleanupTmp, muster, tmpDir, treeHash } from "../test-support/tmp.ts";
 
 afterAll(cleanupTmp);
@@ -164,8 +165,17 @@ describe("muster converge: bad input", () => {
           '{ content: "a\\n", mode: 644 }',
         ),
       }),
-      /^muster: recipes\/web\.ts:4: file\[\/etc\/app\/a\.conf\]: mode: a number here is read as decimal \(644 is 0o1204\): write the octal literal 0o644 or the string "0644"; /,
+      /^muster: recipes\/web\.ts:4: file\[\/etc\/app\/a\.conf\]: mode: 644 is a decimal number here \(0o1204\); write the octal literal 0o644 or the string "0644"$/,
     ));
+
+  it("modes: octal literals with special bits pass, decimals that look octal do not", () => {
+    expect(decimalModeProblem(0o2775)).toBeUndefined();
+    expect(decimalModeProblem(0o4755)).toBeUndefined();
+    expect(decimalModeProblem(0o644)).toBeUndefined(); // 420
+    expect(decimalModeProblem(0o755)).toBeUndefined(); // 493
+    for (const n of [644, 755, 600, 700, 640, 664, 775, 777, 750])
+      expect(decimalModeProblem(n)).toBeDefined();
+  });
 
   it("with --json, bad input is a JSON object on stdout as well", async () => {
     const root = tmpDir();
@@ -247,6 +257,32 @@ describe("muster converge: execute resources go by their names", () => {
     expect(res.stdout + res.stderr).toMatch(/execute\[set-other\]/);
     expect(res.stdout + res.stderr).not.toContain(SECRET);
     expect(readFileSync(path.join(root, "var/log/muster/converge.log"), "utf8")).not.toContain(SECRET);
+  });
+
+  it("one name declared twice with other props is refused; the same declaration twice is fine", async () => {
+    const root = tmpDir();
+    const twice = await convergeWeb(root, [
+      `  execute("reload", { command: "nginx -s reload" });`,
+      `  execute("reload", { command: "systemctl reload app" });`,
+    ]);
+    expect([twice.code, twice.stderr]).toEqual([
+      2,
+      "muster: recipes/web.ts:4: execute[reload]: declared again with other props (first at recipes/web.ts:3); give each its own name, or declare it once\n",
+    ]);
+    const same = await convergeWeb(root, [
+      `  file("/srv/x", { content: "x" });`,
+      `  file("/srv/x", { content: "x" });`,
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+  });
+
+  it("a sensitive resource's wrong value is never shown in the problem", async () => {
+    const res = await convergeWeb(tmpDir(), [
+      `  execute("x", { command: "true", timeout: "${SECRET}", sensitive: true });`,
+    ]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe("muster: recipes/web.ts:3: execute[x]: timeout: must be a number\n");
+    expect(res.stderr).not.toContain(SECRET);
   });
 
   it("a sensitive command that is its own name is refused: the name is printed everywhere", () =>

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { muster } from "../test-support/tmp.ts";
-import { buildProgram, usageErrorLine } from "./main.ts";
+import { buildProgram, usageErrorLine, wantsJson } from "./main.ts";
 
 /** What a parse of `args` writes to stderr, with the program's own output settings. */
 async function usageError(args: string[]): Promise<string> {
@@ -41,6 +41,17 @@ describe("usage errors", () => {
     const asked = await muster(["gate", "--help"]);
     expect([asked.code, asked.stderr]).toEqual([0, ""]);
     expect(asked.stdout).toMatch(/^Usage: muster gate /);
+  });
+
+  it("--json errors only for commands that have --json", () => {
+    const program = buildProgram();
+    const argv = (...a: string[]) => ["node", "muster", ...a];
+    expect(wantsJson(program, argv("converge", "--json"))).toBe(true);
+    expect(wantsJson(program, argv("gate", "status", "--json"))).toBe(true);
+    expect(wantsJson(program, argv("fleet", "status", "--json"))).toBe(true);
+    expect(wantsJson(program, argv("fleet", "scale", "3", "--json"))).toBe(false);
+    expect(wantsJson(program, argv("gate", "--json"))).toBe(false);
+    expect(wantsJson(program, argv("converge"))).toBe(false);
   });
 
   it("are written so by every command of the program, however deep", async () => {

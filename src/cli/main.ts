@@ -73,6 +73,20 @@ function oneLineUsageErrors(cmd: Command): void {
   for (const sub of cmd.commands) oneLineUsageErrors(sub);
 }
 
+/**
+ * Did this run ask for JSON: `--json` given to a command that has that option (`muster fleet
+ * scale 3 --json` has none, and gets no JSON error either)?
+ */
+export function wantsJson(program: Command, argv: readonly string[]): boolean {
+  if (!argv.includes("--json")) return false;
+  let cmd = program;
+  for (const word of argv.slice(2)) {
+    const sub = cmd.commands.find((c) => c.name() === word);
+    if (sub) cmd = sub;
+  }
+  return cmd.options.some((o) => o.long === "--json");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -84,10 +98,10 @@ export async function main(argv: string[]): Promise<number> {
       // the help a group (`muster gate`) prints when its subcommand is missing is a usage error
       if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.input;
       // usage errors: commander already printed their one line
-      if (argv.includes("--json"))
-        process.stdout.write(jsonError(EXIT.input, [err.message.replace(/^error: /, "")]));
+      if (wantsJson(program, argv))
+        process.stdout.write(jsonError(EXIT.input, [err.message.replace(/^error: /, "").split("\n")[0]!]));
       return EXIT.input;
     }
-    return handleError(err, argv.includes("--debug"), argv.includes("--json"));
+    return handleError(err, argv.includes("--debug"), wantsJson(program, argv));
   }
 }

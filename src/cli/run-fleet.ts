@@ -59,6 +59,11 @@ export async function fleetUp(
   const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
   // the daemon `up` starts detached (PREFLIGHT_DONE) was checked by it; `--foreground` by hand is not
   if (process.env[PREFLIGHT_DONE] !== "1") {
+    // a fleet on this state directory whose daemon died left services holding its addresses:
+    // `up` stops them first anyway, so it does that before the checks, which then see only
+    // what other fleets and programs hold
+    const earlier = readFleetInfo(cfg.stateDir);
+    if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopFleet(cfg.stateDir);
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
   }
@@ -205,7 +210,7 @@ export async function fleetEvents(opts: Where & { follow: boolean; json: boolean
   const stateDir = stateDirOf(opts);
   const file = path.join(stateDir, FLEET_FILES.events);
   if (!existsSync(file) && !runningFleet(stateDir))
-    throw new RunError(`no fleet events in ${stateDir}; start a fleet with \`muster fleet up\``);
+    throw new RunError(`no fleet events in ${stateDir}; start a fleet with ${fleetCommand("up", stateDir)}`);
   const print = (e: FleetEvent) => out(opts.json ? JSON.stringify(e) : formatEvent(e));
   let pos = 0;
   let r = readEvents(file, pos);

@@ -1,6 +1,6 @@
 /** The gate commands' bodies. */
 import { gateSettings, gatesAnyConfigCouldName } from "../boot/boot-config.ts";
-import { InputError } from "../core/errors.ts";
+import { errorMessage, InputError, RunError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -35,7 +35,7 @@ export async function runGateStatus(flags: {
 export async function runGateClose(flags: { root: string; config?: string }): Promise<number> {
   const fs = new RootFs(flags.root);
   let gateFiles: string[];
-  let problem: unknown;
+  let problem: InputError | undefined;
   try {
     gateFiles = [gateSettings(fs.root, flags.config).gateFile];
   } catch (err) {
@@ -43,12 +43,23 @@ export async function runGateClose(flags: { root: string; config?: string }): Pr
     gateFiles = gatesAnyConfigCouldName(fs.root, flags.config);
     problem = err;
   }
-  const removed = gateFiles.flatMap((g) => closeGate(fs, g));
+  // each gate on its own: one that cannot be removed (a directory) does not keep the others open
+  const removed: string[] = [];
+  const failures: string[] = [];
+  for (const g of gateFiles) {
+    try {
+      removed.push(...closeGate(fs, g));
+    } catch (err) {
+      failures.push(`${g}: ${errorMessage(err)}`);
+    }
+  }
   process.stdout.write(
     removed.length
       ? removed.map((p) => `removed ${p}\n`).join("")
       : `gate closed: ${gateFiles.join(", ")} ${gateFiles.length > 1 ? "were" : "was"} not there\n`,
   );
-  if (problem) throw problem;
+  const failed = failures.length > 0 ? `gate close: could not remove ${failures.join("; ")}` : undefined;
+  if (problem) throw failed ? new InputError([...problem.problems, failed]) : problem;
+  if (failed) throw new RunError(failed);
   return 0;
 }

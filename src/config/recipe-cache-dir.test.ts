@@ -2,10 +2,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, statSync, symlinkSync } fr
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { isPrivateDir, recipeCacheDir } from "./recipe-cache-dir.ts";
+import { isPrivateDir, isSafeBase, recipeCacheDir } from "./recipe-cache-dir.ts";
 
 afterEach(() => cleanupTmp());
-const uid = process.getuid?.() ?? 0;
+const uid = process.geteuid?.() ?? 0;
 
 describe("the recipe cache directory", () => {
   it("is made 0700 for this user, and used again", () => {
@@ -16,13 +16,26 @@ describe("the recipe cache directory", () => {
     expect(recipeCacheDir(base)).toBe(dir);
   });
 
-  it("one of this user's that others could write is closed before it is used", () => {
+  it("one of this user's that others could write is not trusted (its content may be planted)", () => {
     const base = tmpDir();
     const dir = path.join(base, `muster-recipes-${uid}`);
     mkdirSync(dir);
     chmodSync(dir, 0o777);
-    expect(recipeCacheDir(base)).toBe(dir);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const used = recipeCacheDir(base);
+    expect(used).not.toBe(dir);
+    expect(path.basename(used)).toMatch(/^muster-recipes-run-/);
+  });
+
+  it("a temporary directory others can write without the sticky bit is not used as the base", () => {
+    const open = tmpDir();
+    chmodSync(open, 0o777);
+    expect(isSafeBase(open)).toBe(false);
+    chmodSync(open, 0o1777); // as /tmp
+    expect(isSafeBase(open)).toBe(true);
+    chmodSync(open, 0o700);
+    expect(isSafeBase(open)).toBe(true);
+    chmodSync(open, 0o777);
+    expect(path.dirname(recipeCacheDir(open))).toBe("/tmp");
   });
 
   it("a link in its place, or a file, is never used: the run gets a private directory of its own", () => {
@@ -45,5 +58,9 @@ describe("the recipe cache directory", () => {
     expect(isPrivateDir(dir)).toBe(false);
     expect(recipeCacheDir(base)).not.toBe(dir);
     expect(statSync(dir).mode & 0o777).toBe(0o755); // not ours to change
+    // a temporary directory another user owns: they may rename what is in it
+    const theirs = tmpDir();
+    chownSync(theirs, 65534, 65534);
+    expect(isSafeBase(theirs)).toBe(false);
   });
 });

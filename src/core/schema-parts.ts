@@ -2,20 +2,29 @@
 import { z } from "./zod.ts";
 
 /**
- * A mode: an octal string ("0644", "1777") or a number (0o644). A number is what JavaScript made
- * of the literal: `mode: 644` is decimal 644, 0o1204 (sticky, owner write only), the classic
- * mistake. So numbers stop at 0o777, which every three-digit decimal from 512 up overshoots;
- * the special bits (setuid, setgid, sticky) are written as a string.
+ * A mode: an octal string ("0644", "1777") or a number (0o644, 0o2775). A number is what
+ * JavaScript made of the literal, so `mode: 644` arrives as decimal 644, which is 0o1204 (sticky,
+ * owner write only): the classic mistake. Refused: a number from 512 to 777 written with octal
+ * digits only, which is what such a mistake gives (644, 755, 600, 700, 640, 664, 775); every octal
+ * literal that means it (0o1000 to 0o1411, sticky with odd permissions) is vanishingly rare.
+ * A decimal below 512 (400 for 0o620) cannot be told from an octal literal and goes through.
  */
+export function decimalModeProblem(n: number): string | undefined {
+  if (n >= 512 && n <= 777 && /^[0-7]{3}$/.test(String(n)))
+    return `${n} is a decimal number here (0o${n.toString(8)}); write the octal literal 0o${n} or the string "0${n}"`;
+  return undefined;
+}
+
 export const modeSchema = z.union([
   z.string().regex(/^0?[0-7]{3,4}$/, { message: 'expected an octal mode such as "0644"' }),
   z
     .number()
     .int()
     .min(0)
-    .refine((n) => n <= 0o777, {
-      message:
-        'a number here is read as decimal (644 is 0o1204): write the octal literal 0o644 or the string "0644"; setuid, setgid and sticky bits as a string such as "1777"',
+    .max(0o7777)
+    .superRefine((n, ctx) => {
+      const problem = decimalModeProblem(n);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
 ]);
 

@@ -46,6 +46,41 @@ describe("zod's issues in muster's words", () => {
     expect(problems(schema, value)).toEqual([line]);
   });
 
+  it("never echoes a value that may be a secret (environment, passwords, tokens, content)", () => {
+    const secrets = z.object({
+      env: z.record(z.string(), z.string()).optional(),
+      db: z.object({ password: z.string() }).optional(),
+      content: z.string().optional(),
+    });
+    expect(problems(secrets, { env: "PGPASSWORD=hunter2" })).toEqual([
+      "fleet.yaml: env: must be an object (key: value)",
+    ]);
+    expect(problems(secrets, { env: { DB_PASSWORD: 83427123 } })).toEqual([
+      "fleet.yaml: env.DB_PASSWORD: must be a string",
+    ]);
+    expect(problems(secrets, { db: { password: 1234 } })).toEqual([
+      "fleet.yaml: db.password: must be a string",
+    ]);
+    expect(problems(secrets, { content: 42 })).toEqual(["fleet.yaml: content: must be a string"]);
+  });
+
+  it("a union whose one fitting form fails inside says where and why", () => {
+    const notify = z.object({
+      notifies: z
+        .union([
+          z.string(),
+          z.object({ resource: z.string(), timing: z.enum(["delayed", "immediate"]).optional() }),
+        ])
+        .optional(),
+    });
+    expect(problems(notify, { notifies: { resource: "service[app]", timing: "later" } })).toEqual([
+      'fleet.yaml: notifies: timing: must be one of "delayed", "immediate" (got "later")',
+    ]);
+    expect(problems(notify, { notifies: 5 })).toEqual([
+      "fleet.yaml: notifies: must be a string or an object (key: value) (got 5)",
+    ]);
+  });
+
   it("says a missing field is required", () => {
     expect(problems(z.object({ role: z.string() }), {})).toEqual(["fleet.yaml: role: required"]);
   });

@@ -5,6 +5,7 @@
  * (`{ message }`, refine) wins over this, as zod gives schema-level messages precedence.
  */
 import type { z } from "zod";
+import { formatPath } from "./zod-problems.ts";
 
 type Issue = z.core.$ZodRawIssue;
 
@@ -34,8 +35,19 @@ const KIND: Record<string, string> = {
   tuple: "a list",
 };
 
+/**
+ * Fields whose values may be secrets: their values are never echoed (environment variables,
+ * passwords, tokens, keys, file content). zod's own wording never echoed values; muster's does,
+ * where it helps and cannot leak.
+ */
+const SECRET_FIELD = /env|password|passwd|secret|token|key|credential|auth|content|variables/i;
+
+/** the path of the issue being worded (customError is called one issue at a time) */
+let issuePath: readonly PropertyKey[] = [];
+
 function given(input: unknown): string {
-  return input === undefined ? "" : ` (got ${shown(input)})`;
+  if (input === undefined || issuePath.some((k) => typeof k === "string" && SECRET_FIELD.test(k))) return "";
+  return ` (got ${shown(input)})`;
 }
 
 function bound(
@@ -83,8 +95,13 @@ function unionForms(branches: z.core.$ZodIssue[][]): string | undefined {
   return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(", ")} or ${unique.at(-1)}`;
 }
 
+function wrongType(i: z.core.$ZodIssue): boolean {
+  return i.code === "invalid_type" || i.code === "invalid_value";
+}
+
 /** muster's message for a zod issue; undefined leaves zod's (never reached for known codes). */
 export function plainIssueMessage(issue: Issue): string | undefined {
+  issuePath = issue.path ?? [];
   const input = issue.input;
   switch (issue.code) {
     case "invalid_type": {
@@ -116,10 +133,16 @@ export function plainIssueMessage(issue: Issue): string | undefined {
     case "unrecognized_keys":
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_union": {
-      const forms = unionForms(issue.errors as z.core.$ZodIssue[][]);
-      return forms
-        ? `must be ${forms}${given(input)}`
-        : `matches none of the forms this field takes${given(input)}`;
+      const branches = issue.errors as z.core.$ZodIssue[][];
+      const forms = unionForms(branches);
+      if (forms) return `must be ${forms}${given(input)}`;
+      // one form fits the value's type and fails inside ({ resource, timing: "later" }): say why
+      const inner = branches.filter((b) => b[0] && !(b[0].path.length === 0 && wrongType(b[0])));
+      if (inner.length === 1) {
+        const first = inner[0]![0]!;
+        return first.path.length > 0 ? `${formatPath(first.path)}: ${first.message}` : first.message;
+      }
+      return `matches none of the forms this field takes${given(input)}`;
     }
     case "invalid_key":
       return "has a key that is not allowed";

@@ -118,7 +118,8 @@ describe("fleet.yaml", () => {
     );
   });
 
-  it("settings that contradict each other, and every problem even when a type is wrong too", () => {
+  it("settings that contradict each other; a wrong type does not hide the address block's problem", () => {
+    // (the checks across fields run once every field has the right type: zod's order)
     expect(
       problems({
         group: { min: 1.5, launchHook: { heartbeatTimeout: 30 } },
@@ -144,6 +145,10 @@ describe("fleet.yaml", () => {
       "fleet.yaml: instances.boot.heartbeatInterval: must be less than group.launchHook.heartbeatTimeout (30 s), or every launch times out before its first heartbeat",
       "fleet.yaml: role.securityGroups: must list at least one group: the role source security-groups reads the role from them",
       "fleet.yaml: loadBalancer.port: 127.91.0.3:8080 is instance 3's appPort (instances.addresses); give the load balancer another port or host",
+    ]);
+    // a field the schema refused is not said again by the load balancer's own check
+    expect(problems({ loadBalancer: { healthCheck: { port: 70000 } } })).toEqual([
+      "fleet.yaml: loadBalancer.healthCheck.port: must be at most 65535 (got 70000)",
     ]);
     // launchHook: true is the hook with its defaults, as false is none
     expect(

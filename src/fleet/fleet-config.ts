@@ -282,6 +282,20 @@ export const fleetConfigSchema = z
 
 export type FleetConfigFile = z.infer<typeof fleetConfigSchema>;
 
+/**
+ * One problem per field: the load balancer's own settings check sees some fields the schema has
+ * refused already (healthCheck.port: 70000) and would say it a second time in its own words.
+ */
+function firstPerField(lines: string[]): string[] {
+  const seen = new Set<string>();
+  return lines.filter((l) => {
+    const field = /^(.*?: [^:]+?): /.exec(l)?.[1] ?? l;
+    if (seen.has(field)) return false;
+    seen.add(field);
+    return true;
+  });
+}
+
 /** TargetGroupSettings names -> fleet.yaml names. */
 function toFileKey(k: string): string {
   return k === "intervalMs" ? "interval" : k === "timeoutMs" ? "timeout" : k;
@@ -438,7 +452,7 @@ export function parseFleetConfig(
   const stateDirFlag = opts.stateDir;
   const checkPaths = opts.checkPaths ?? true;
   const r = fleetConfigSchema.safeParse(data ?? {});
-  if (!r.success) throw new InputError(zodProblems(where, r.error));
+  if (!r.success) throw new InputError(firstPerField(zodProblems(where, r.error)));
   const c = r.data;
   const abs = (p: string) => path.resolve(baseDir, p);
   const problems: string[] = [];

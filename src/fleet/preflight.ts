@@ -7,7 +7,7 @@
  */
 import { resolveCommand } from "../host/command-path.ts";
 import { takenAddresses } from "./address-check.ts";
-import { readFleetInfo } from "./control.ts";
+import { runningFleet } from "./control.ts";
 import { stateDirProblems } from "./controller.ts";
 import { addressAt, type FleetConfig } from "./fleet-config.ts";
 import { refusedNodeOptions } from "./node-options.ts";
@@ -33,10 +33,8 @@ export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
       problems.push(
         `${cfg.source}: ${p.field}: ${p.cmd} is no program on this machine; install it (Debian: apt-get install ${p.pkg}) or give its path`,
       );
-  // a fleet running on this state directory holds its own addresses (`up` refuses it later); one
-  // that did not stop (its daemon died) may have left services holding them, which `up` stops
-  // before it starts anything: neither is another fleet
-  if (!readFleetInfo(cfg.stateDir) || readFleetInfo(cfg.stateDir)?.stoppedAt) {
+  // a fleet running on this state directory holds its own addresses; `up` refuses it later
+  if (!runningFleet(cfg.stateDir)) {
     const ports = new Map<number, string>([
       [cfg.instances.appPort, "appPort"],
       [cfg.instances.healthPort, "healthPort"],

@@ -88,7 +88,7 @@ export function compileRun(input: CompileInput): CompiledRun {
     }
   };
   for (const name of expansion.recipes) runRecipe(name, `roles/${input.role}`);
-  problems.push(...notificationProblems(resources));
+  problems.push(...duplicateProblems(resources), ...notificationProblems(resources));
   if (problems.length > 0) throw new InputError(problems);
   return { role: input.role, roles: expansion.roles, recipes: ran, attrs, resources };
 }
@@ -130,7 +130,10 @@ function makeDsl(
       }
       const r = kind.schema.safeParse(props);
       if (!r.success) {
-        problems.push(...zodProblems(`${where}: ${label}`, r.error));
+        const lines = zodProblems(`${where}: ${label}`, r.error);
+        // a sensitive resource's values are never shown, in a problem neither
+        const sensitive = c.success && c.data.sensitive === true;
+        problems.push(...(sensitive ? lines.map((l) => l.replace(/ \(got .*\)$/, "")) : lines));
         return label;
       }
       const id = kind.id(r.data, name);
@@ -262,6 +265,30 @@ export function notificationTargets(spec: NotificationSpec | NotificationSpec[] 
 /** The actions a notification may ask of a resource of `kind`: its own, and refresh if it has one. */
 export function notifiableActions(kind: ResourceKind): string[] {
   return [...new Set([...kind.actions, ...(kind.refresh ? ["refresh"] : [])])];
+}
+
+/**
+ * One id declared twice with other props (two `execute("reload", ...)` with different commands,
+ * a file with two contents): only the first would ever run, and notifications by that id would
+ * reach it alone. The same declaration twice (two recipes ensuring /srv) is fine.
+ */
+function duplicateProblems(resources: DeclaredResource[]): string[] {
+  const first = new Map<string, DeclaredResource>();
+  const problems: string[] = [];
+  const where = (r: DeclaredResource) =>
+    r.source ? `${r.source.file}:${r.source.line}` : `recipe ${r.recipe}`;
+  for (const r of resources) {
+    const seen = first.get(r.id);
+    if (!seen) {
+      first.set(r.id, r);
+      continue;
+    }
+    if (JSON.stringify(seen.props) !== JSON.stringify(r.props))
+      problems.push(
+        `${where(r)}: ${r.id}: declared again with other props (first at ${where(seen)}); give each its own name, or declare it once`,
+      );
+  }
+  return problems;
 }
 
 function notificationProblems(resources: DeclaredResource[]): string[] {
