@@ -98,7 +98,7 @@ describe("converging the example config repo", () => {
     // the one change, and the restart it notified (delayed, at the end of the run)
     expect(changed.map((r) => r.id)).toEqual(["git[/srv/app/current]", "service[app]"]);
     expect(changed[0].changes.map((c) => c.what)).toEqual([
-      `${before.slice(0, 7)} -> ${after.slice(0, 7)} (master)`,
+      `move ${before.slice(0, 7)} -> ${after.slice(0, 7)} (master)`,
     ]);
     expect(changed[1].note).toBe("notified by git[/srv/app/current]");
     expect(await revisionServed()).toBe(after.slice(0, 7));

@@ -10,6 +10,7 @@ import {
   type FleetFault,
   type FleetStatus,
   formatEvent,
+  stopLeftovers,
 } from "../fleet/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
 import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/fleet-config.ts";
@@ -63,7 +64,7 @@ export async function fleetUp(
     // `up` stops them first anyway, so it does that before the checks, which then see only
     // what other fleets and programs hold
     const earlier = readFleetInfo(cfg.stateDir);
-    if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopFleet(cfg.stateDir);
+    if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopLeftovers(cfg.stateDir);
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
   }
@@ -335,8 +336,11 @@ export async function stopFleet(
     const still = await waitGone([{ pid: info.pid, start: info.pidStart, role: "daemon" }], 90_000);
     if (still.length) signal(info.pid, "SIGKILL", false);
   }
+  // no daemon to ask: the supervisors stop their services first, so none is started again; what
+  // had to be killed is reported as left running
+  const killed = info ? [] : await stopLeftovers(stateDir);
   const started = readPids(stateDir);
-  const left = stillRunning(started);
+  const left = [...killed, ...stillRunning(started).filter((p) => !killed.some((k) => k.pid === p.pid))];
   for (const p of fleetProcesses(stateDir))
     if (!left.some((l) => l.pid === p.pid))
       left.push({ pid: p.pid, start: p.start, role: p.argv.slice(0, 4).join(" ") });

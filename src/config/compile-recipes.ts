@@ -184,5 +184,9 @@ export function buildProblem(e: { text: string; location?: { file: string; line:
     }
     return `recipes: ${e.text}`;
   }
-  return `${e.location.file}:${e.location.line}: ${e.text}`;
+  // the DSL's package() shares its name with a word strict mode reserves
+  const hint = /"package" is a reserved word|strict mode reserved word/.test(e.text)
+    ? "; take it under another name: ({ package: pkg }) and pkg(...)"
+    : "";
+  return `${e.location.file}:${e.location.line}: ${e.text}${hint}`;
 }

@@ -209,6 +209,16 @@ export function stateDirProblems(
 
 /** Stop what an earlier fleet on this state directory left running, then clear its files. */
 export async function clearStateDir(stateDir: string): Promise<void> {
+  await stopLeftovers(stateDir);
+  for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
+}
+
+/**
+ * Stop what a fleet whose daemon is gone left running on `stateDir`: each instance's supervisor
+ * first, asked to stop its services (killed first, a supervisor would start them again), then
+ * whatever of the fleet is still there. Returns what had to be killed.
+ */
+export async function stopLeftovers(stateDir: string): Promise<PidRecord[]> {
   const instances = path.join(stateDir, "instances");
   if (existsSync(instances))
     await Promise.all(
@@ -219,7 +229,7 @@ export async function clearStateDir(stateDir: string): Promise<void> {
   const left = fleetProcesses(stateDir).map((p) => ({ pid: p.pid, start: p.start, role: "leftover" }));
   for (const p of left) signal(p.pid, "SIGKILL", false);
   await waitGone(left, 5000);
-  for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
+  return left;
 }
 
 /**

@@ -17,12 +17,17 @@ function parseDb(text: string, idField: number): Map<string, number> {
 }
 
 function load(root: string, file: string): string {
+  return loadFrom(root, file).text;
+}
+
+/** The root's account file, else the host's; which one it was, for messages. */
+function loadFrom(root: string, file: string): { text: string; from: string } {
   for (const p of [path.join(root, file), file]) {
     try {
-      return readFileSync(p, "utf8");
+      return { text: readFileSync(p, "utf8"), from: p };
     } catch {}
   }
-  return "";
+  return { text: "", from: path.join(root, file) };
 }
 
 export function idResolver(root: string): IdResolver {
@@ -44,13 +49,15 @@ export function idResolver(root: string): IdResolver {
     uid(name) {
       if (typeof name === "number") return name;
       const id = u().get(name);
-      if (id === undefined) throw new RunError(`user "${name}" does not exist in ${root}/etc/passwd`);
+      if (id === undefined)
+        throw new RunError(`user "${name}" does not exist in ${loadFrom(root, "/etc/passwd").from}`);
       return id;
     },
     gid(name) {
       if (typeof name === "number") return name;
       const id = g().get(name);
-      if (id === undefined) throw new RunError(`group "${name}" does not exist in ${root}/etc/group`);
+      if (id === undefined)
+        throw new RunError(`group "${name}" does not exist in ${loadFrom(root, "/etc/group").from}`);
       return id;
     },
     account(user) {

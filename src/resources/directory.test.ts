@@ -100,3 +100,23 @@ describe("directory on a root", () => {
     expect(lstatSync(path.join(root, "d")).isDirectory()).toBe(true);
   });
 });
+
+describe("directory and link errors in muster's words", () => {
+  afterEach(cleanupTmp);
+
+  it("deleting a directory that is not empty without recursive; a link whose parent is missing", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "directory", name: "/d" },
+      { kind: "file", name: "/d/f", props: { content: "x" } },
+      { kind: "directory", name: "/d", props: { action: "delete" } },
+    ]);
+    expect(report.error).toBe(
+      "directory[/d] (recipe test): /d is not empty; set recursive: true to delete it with its contents",
+    );
+    const link = await convergeDecls(root, [{ kind: "link", name: "/nope/l", props: { to: "/d" } }]);
+    expect(link.error).toBe(
+      'link[/nope/l] (recipe test): parent directory /nope does not exist; declare directory("/nope") before this link',
+    );
+  });
+});

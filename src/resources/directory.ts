@@ -62,6 +62,8 @@ export const directory = defineResource<DirectoryProps, Current>({
   apply(ctx, p, _changes, cur) {
     if ((p.action ?? "create") === "delete") {
       if (p.recursive) ctx.fs.remove(p.path, true);
+      else if (ctx.fs.readDir(p.path).length > 0)
+        throw new RunError(`${p.path} is not empty; set recursive: true to delete it with its contents`);
       else ctx.fs.rmdir(p.path);
       return;
     }

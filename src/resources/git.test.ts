@@ -6,7 +6,7 @@ import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
 import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { git, isRepositoryAddress } from "./git.ts";
+import { git, gitCause, isRepositoryAddress } from "./git.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { redactUrl } from "./git-env.ts";
 
@@ -27,7 +27,7 @@ describe("git.diff", () => {
       { destination: "/d", repository: "r" },
       { head: A, origin: "r", target: B, branch: "master" },
     );
-    expect(changes.map((c) => c.what)).toEqual(["aaaaaaa -> bbbbbbb (master)"]);
+    expect(changes.map((c) => c.what)).toEqual(["move aaaaaaa -> bbbbbbb (master)"]);
   });
   it("is up to date at the target", () => {
     expect(git.diff({ destination: "/d", repository: "r" }, { head: A, origin: "r", target: A })).toEqual([]);
@@ -42,6 +42,18 @@ describe("git.diff", () => {
 });
 
 describe("redactUrl", () => {
+  it("names the cause from git's stderr, not its closing advice", () => {
+    expect(
+      gitCause(
+        "ssh: connect to host 127.0.0.1 port 1: Connection refused\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+      ),
+    ).toBe("ssh: connect to host 127.0.0.1 port 1: Connection refused");
+    expect(
+      gitCause("fatal: detected dubious ownership in repository at '/srv/app'\nTo add an exception ...\n"),
+    ).toBe("fatal: detected dubious ownership in repository at '/srv/app'");
+    expect(gitCause("something odd\nlast words\n")).toBe("last words");
+  });
+
   it("hides user info in any URL in a string", () => {
     expect(redactUrl("fatal: could not read from https://x-token:ghp_abc@github.test/o/r.git")).toBe(
       "fatal: could not read from https://***@github.test/o/r.git",
@@ -211,7 +223,7 @@ describe("git checkouts", () => {
     const report = await converge({}, shared);
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([
-      `${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
+      `move ${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
     ]);
     expect(ran).toEqual(["ls-remote", "fetch", "checkout"]);
     expect(await gitIn("rev-parse", "HEAD")).toBe(next);
@@ -267,7 +279,7 @@ describe("git checkouts", () => {
     // the next run takes the push
     const next = await converge();
     expect(next.resources[1].changes.map((c) => c.what)).toEqual([
-      `${commits[2].slice(0, 7)} -> ${pushed.slice(0, 7)} (master)`,
+      `move ${commits[2].slice(0, 7)} -> ${pushed.slice(0, 7)} (master)`,
     ]);
     expect(await gitIn("rev-parse", "HEAD")).toBe(pushed);
   });
@@ -280,7 +292,7 @@ describe("git checkouts", () => {
     const report = await converge({ revision: "v1" });
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([
-      `${commits[0].slice(0, 7)} -> ${commits[2].slice(0, 7)} (v1)`,
+      `move ${commits[0].slice(0, 7)} -> ${commits[2].slice(0, 7)} (v1)`,
     ]);
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
     expect(readFileSync(path.join(dest(), ".git/HEAD"), "utf8").trim()).toBe(commits[2]); // detached
@@ -294,7 +306,7 @@ describe("git checkouts", () => {
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([
       `add origin ${bare} (there was none)`,
-      `${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
+      `move ${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
     ]);
     expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
     expect(await gitIn("rev-parse", "HEAD")).toBe(next);
@@ -323,6 +335,20 @@ describe("git checkouts", () => {
     expect(readFileSync(path.join(dest(), "d.txt"), "utf8")).toBe("d\n");
     expect(existsSync(path.join(dest(), "new.txt"))).toBe(false);
     expect(await gitIn("status", "--porcelain")).toBe("?? untracked.log");
+  });
+
+  it("at the right commit, tracked files edited in place are put back; untracked ones stay", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    writeFileSync(path.join(dest(), "a.txt"), "edited on the server\n");
+    writeFileSync(path.join(dest(), "notes.txt"), "mine\n");
+    const report = await converge();
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources[1]!.changes.map((c) => c.what)).toEqual([
+      "discard local changes to 1 tracked file",
+    ]);
+    expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe("a3\n");
+    expect(readFileSync(path.join(dest(), "notes.txt"), "utf8")).toBe("mine\n");
+    expect((await converge()).resources[1]!.status).toBe("up-to-date");
   });
 
   it("replaces a half-made checkout (a .git with no HEAD, as a crashed clone leaves) with a clone", async () => {

@@ -51,6 +51,8 @@ export interface GitState {
   target: string;
   /** branch name when the revision is a branch (checked out as a local branch of that name) */
   branch?: string;
+  /** tracked files changed in the working tree (sync puts them back) */
+  localChanges?: number;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
@@ -98,7 +100,14 @@ export const git = defineResource<GitProps, GitState>({
     const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
     ctx.shared.delete(prefetchKey(p)); // once: a later run of this resource asks the remote again
     const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
-    return { head, origin, target, branch };
+    // a checkout at the right commit with its tracked files edited in place is not the revision
+    // (asked only there: a checkout that moves puts its files back anyway)
+    const status =
+      head !== undefined && head === target && p.action !== "checkout"
+        ? await run(ctx, p, ["git", "-C", dest, "status", "--porcelain", "--untracked-files=no"], true)
+        : "";
+    const localChanges = status.split("\n").filter(Boolean).length;
+    return { head, origin, target, branch, ...(localChanges > 0 ? { localChanges } : {}) };
   },
 
   diff(p, cur) {
@@ -110,7 +119,11 @@ export const git = defineResource<GitProps, GitState>({
     else if (cur.origin !== undefined && cur.origin !== p.repository && p.action !== "checkout")
       changes.push({ what: `set origin to ${redactUrl(p.repository)} (was ${redactUrl(cur.origin)})` });
     if (cur.head !== cur.target)
-      changes.push({ what: `${short(cur.head)} -> ${short(cur.target)} (${rev})` });
+      changes.push({ what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
+    else if (cur.localChanges && p.action !== "checkout")
+      changes.push({
+        what: `discard local changes to ${cur.localChanges} tracked file${cur.localChanges === 1 ? "" : "s"}`,
+      });
     return changes;
   },
 
@@ -136,7 +149,9 @@ export const git = defineResource<GitProps, GitState>({
         await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", p.repository]);
       else if (cur.origin !== p.repository)
         await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
-      await fetchAndCheckout(ctx, p, dest, cur, depth);
+      if (cur.head !== cur.target) await fetchAndCheckout(ctx, p, dest, cur, depth);
+      // at the right commit: put the edited tracked files back, untracked ones stay (as a sync)
+      else if (cur.localChanges) await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f"]);
     }
     // what is checked out now: a clone or fetch takes the branch or tag as the remote has it at
     // that moment, which may be newer than what read saw
@@ -150,6 +165,24 @@ export const git = defineResource<GitProps, GitState>({
     ctx.shared.set(`git:${p.destination}`, head);
   },
 });
+
+/**
+ * PURE: the cause in git's stderr. Its last line is often advice ("and the repository exists."),
+ * the cause a line before: ssh's "connect to host ... Connection refused", or git's "fatal:" line
+ * (dubious ownership, no such ref). The lines that say what happened, joined; else the last line.
+ */
+export function gitCause(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const said = lines.filter(
+    (l) =>
+      /^(fatal|error|ssh|remote|Host key verification|Permission denied|kex_exchange)/i.test(l) &&
+      !/^fatal: Could not read from remote repository\.?$/.test(l),
+  );
+  return (said.length > 0 ? said.slice(0, 2).join("; ") : lines.at(-1)) ?? "";
+}
 
 /**
  * A destination that is not a checkout must be missing, empty, or a half-made checkout (a .git
@@ -282,7 +315,7 @@ async function run(
   });
   if (res.code !== 0)
     throw new RunError(
-      `${shown(argv)} failed: ${redactUrl(lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`)}`,
+      `${shown(argv)} failed: ${redactUrl(gitCause(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`)}`,
     );
   return res.stdout;
 }

@@ -38,6 +38,11 @@ export const link = defineResource<LinkProps, Current>({
     }
     if (cur.kind === "other" && cur.type === "directory")
       throw new Error(`${p.path} is a directory; remove it before making a link there`);
+    const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
+    if (ctx.fs.stat(parent)?.type !== "directory")
+      throw new Error(
+        `parent directory ${parent} does not exist; declare directory("${parent}") before this link`,
+      );
     ctx.fs.symlink(p.path, p.to); // atomic replace of a file or an old link
   },
 });

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { bareRepoFrom } from "../demo/example-repos.ts";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 
@@ -243,5 +244,66 @@ describe("notifications", () => {
       failed: 0,
       notifications: 1,
     });
+  });
+});
+
+describe("retries", () => {
+  it("cover reading too: a git repository that appears between attempts is cloned", async () => {
+    const root = tmpDir();
+    const later = path.join(tmpDir(), "app.git");
+    const src = tmpDir();
+    writeFileSync(path.join(src, "a.txt"), "a\n");
+    // the repository appears while the first attempt's wait runs
+    const appear = new Promise<void>((resolve) =>
+      setTimeout(() => void bareRepoFrom(src, later).then(() => resolve()), 300),
+    );
+    const report = await convergeDecls(root, [
+      { kind: "git", name: "/app", props: { repository: later }, common: { retries: 3, retryDelay: 0.5 } },
+    ]);
+    await appear;
+    expect(report.outcome, report.error).toBe("converged");
+    expect(readFileSync(path.join(root, "app/a.txt"), "utf8")).toBe("a\n");
+  });
+});
+
+describe("a dry run's notifications", () => {
+  it("are where the real run has them: immediate ones in place, and what they notify in turn", async () => {
+    const root = tmpDir();
+    const decls: Decl[] = [
+      {
+        kind: "file",
+        name: "/f",
+        props: { content: "x\n" },
+        common: { notifies: [{ resource: "execute[a]", timing: "immediate" }] },
+      },
+      { kind: "file", name: "/g", props: { content: "y\n" } },
+      {
+        kind: "execute",
+        name: "a",
+        props: { command: "true", action: "nothing" },
+        common: { notifies: "execute[b]" },
+      },
+      { kind: "execute", name: "b", props: { command: "true", action: "nothing" } },
+    ];
+    const lines = (r: Awaited<ReturnType<typeof convergeDecls>>) =>
+      r.resources.map((x) => `${x.id} ${x.status}`);
+    const dry = await convergeDecls(root, decls, { dryRun: true });
+    expect(lines(dry)).toEqual([
+      "file[/f] would-update",
+      "execute[a] would-update",
+      "file[/g] would-update",
+      "execute[a] up-to-date",
+      "execute[b] up-to-date",
+      "execute[b] would-update",
+    ]);
+    const real = await convergeDecls(root, decls);
+    expect(lines(real)).toEqual([
+      "file[/f] updated",
+      "execute[a] ran",
+      "file[/g] updated",
+      "execute[a] up-to-date",
+      "execute[b] up-to-date",
+      "execute[b] ran",
+    ]);
   });
 });

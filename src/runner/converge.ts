@@ -64,7 +64,7 @@ export async function converge(
     ];
     for (const t of targets) {
       const action = t.action ?? notifyAction(t.target);
-      if (t.timing === "immediate" && !opts.dryRun) {
+      if (t.timing === "immediate") {
         if (chain.includes(t.target.id)) {
           const res: ResourceResult = {
             ...base(t.target),
@@ -75,6 +75,12 @@ export async function converge(
           };
           emit(res);
           throw new Stop(res);
+        }
+        if (opts.dryRun) {
+          // where the real run would run it: right here, and what it notifies after it
+          emit(wouldRun(t.target, action, source.id));
+          await notify(t.target, [...chain, t.target.id]);
+          continue;
         }
         const res = await runOne(t.target, ctx, opts, action, source.id);
         emit(res);
@@ -150,13 +156,8 @@ export async function converge(
       const d = delayed.shift()!;
       delayedRan.add(`${d.target.id} ${d.action}`);
       if (opts.dryRun) {
-        emit({
-          ...base(d.target),
-          status: "would-update",
-          changes: [{ what: `${d.action} (notified by ${d.by})` }],
-          durationMs: 0,
-          notification: true,
-        });
+        emit(wouldRun(d.target, d.action, d.by));
+        await notify(d.target); // what it would notify in turn
         continue;
       }
       const res = await runOne(d.target, ctx, opts, d.action, d.by);
@@ -249,6 +250,17 @@ class Stop extends Error {
   }
 }
 
+/** A dry run's line for a notified run: it would run `action` on `r`. */
+function wouldRun(r: DeclaredResource, action: string, by: string): ResourceResult {
+  return {
+    ...base(r),
+    status: "would-update",
+    changes: [{ what: `${action} (notified by ${by})` }],
+    durationMs: 0,
+    notification: true,
+  };
+}
+
 function notifyAction(r: DeclaredResource): string {
   return resourceKinds[r.kind].defaultNotifyAction ?? "refresh";
 }
@@ -336,13 +348,22 @@ async function startOne(
     }
     let props = notifiedAction ? { ...r.props, action: notifiedAction } : r.props;
     if (kind.prepare) props = (await kind.prepare(ctx, props)) as Record<string, unknown>;
-    const current = await kind.read(ctx, props);
-    // the application's revision is what a git resource converges to, changed or not
-    if (r.kind === "git") ctx.shared.set(`git-head:${r.id}`, (current as { target?: string }).target);
-    const changes = kind.diff(props, current);
-    if (changes.length === 0) return { result: out("up-to-date", []) };
-    if (opts.dryRun) return { result: out("would-update", changes) };
-    await withRetries(r, () => kind.apply(ctx, props, changes, current));
+    // retries cover reading as well as applying: a git host that is down fails the read (its
+    // ls-remote), and that is what a retry is for
+    let changes: Change[] = [];
+    const done = await withRetries(
+      opts.dryRun ? { ...r, common: { ...r.common, retries: 0 } } : r,
+      async () => {
+        const current = await kind.read(ctx, props);
+        // the application's revision is what a git resource converges to, changed or not
+        if (r.kind === "git") ctx.shared.set(`git-head:${r.id}`, (current as { target?: string }).target);
+        changes = kind.diff(props, current);
+        if (changes.length === 0 || opts.dryRun) return false;
+        await kind.apply(ctx, props, changes, current);
+        return true;
+      },
+    );
+    if (!done) return { result: changes.length === 0 ? out("up-to-date", []) : out("would-update", changes) };
     const guarded = r.common.onlyIf !== undefined || r.common.notIf !== undefined;
     return { applied: { ctx, kind, props, changes, out, notified: notifiedBy !== undefined, guarded } };
   } catch (err) {
@@ -392,12 +413,11 @@ async function finishGrouped(started: Started, writes: StagedWrite[]): Promise<R
   return finishOne(started.applied);
 }
 
-async function withRetries(r: DeclaredResource, fn: () => Promise<void> | void): Promise<void> {
+async function withRetries<T>(r: DeclaredResource, fn: () => Promise<T> | T): Promise<T> {
   const retries = r.common.retries ?? 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      await fn();
-      return;
+      return await fn();
     } catch (err) {
       if (attempt >= retries) throw err;
       await new Promise((res) => setTimeout(res, (r.common.retryDelay ?? 2) * 1000));
