@@ -86,6 +86,19 @@ describe("muster converge: bad input", () => {
       /^muster: recipes\/web\.ts:5: template\[\/etc\/app\/site\.conf\]: templates\/site\.eta: line 2: variable it\.serverName is not defined/,
     ));
 
+  it("undefined field of an item in a list the template walks", () =>
+    expectBadInput(
+      repo({
+        "recipes/web.ts": GOOD_WEB.replace(
+          "variables: { port: 80 }",
+          'variables: { port: 80, servers: [{ host: "a", port: 1 }] }',
+        ),
+        "templates/site.eta":
+          "listen <%= it.port %>;\n<% it.servers.forEach((s) => { %>server <%= s.host %>:<%= s.prot %>;\n<% }) %>",
+      }),
+      /^muster: recipes\/web\.ts:5: template\[\/etc\/app\/site\.conf\]: templates\/site\.eta: line 2: variable it\.servers\[0\]\.prot is not defined/,
+    ));
+
   it("role cycle", () =>
     expectBadInput(
       repo({

@@ -90,7 +90,16 @@ function strict(obj: Record<string, unknown>, label: string): Record<string, unk
 }
 
 function wrap(v: unknown, label: string): unknown {
-  if (v && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype)
+  // a list's items too: `it.servers.forEach((s) => s.prot)` reads each item through the list,
+  // and its methods read items by index on the proxy, so each comes out strict
+  if (Array.isArray(v))
+    return new Proxy(v, {
+      get(target, key, receiver) {
+        const item = Reflect.get(target, key, receiver);
+        return typeof key === "string" && /^\d+$/.test(key) ? wrap(item, `${label}[${key}]`) : item;
+      },
+    });
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
     return strict(v as Record<string, unknown>, label);
   return v;
 }
