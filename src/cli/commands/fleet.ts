@@ -83,7 +83,7 @@ export function registerFleet(program: Command): void {
       )
       .addHelpText(
         "after",
-        "\n  git-down / git-up     the git server refuses connections / serves again\n" +
+        "\n  git-down / git-up     the git server refuses connections / serves again (git-up also ends git-slow)\n" +
           "  git-slow MS           every git request waits MS ms (0: normal again)\n" +
           "  metadata-slow MS      every metadata answer waits MS ms (0: normal again)\n" +
           "  kill INSTANCE         SIGKILL every process of the instance (the machine is gone)\n" +

@@ -11,7 +11,7 @@ export function registerStatus(program: Command): void {
     .option("--boot-id <id>", "boot id to judge the gate by (default: MUSTER_BOOT_ID, else the kernel's)")
     .addHelpText(
       "after",
-      "\nExit codes: 0 the last run succeeded, 1 it failed, was interrupted, or none ran.",
+      "\nExit codes: 0 the last run succeeded, 1 it failed, was interrupted, or none ran (or its record is damaged), 2 a bad boot config.",
     )
     .action(async (opts) => {
       const { runStatus } = await import("../run-status.ts");
