@@ -287,6 +287,21 @@ describe("muster converge: execute resources go by their names", () => {
       `  file("/srv/x", { content: "x" });`,
     ]);
     expect(same.code, same.stderr).toBe(0);
+    // the same environment written in another order is the same declaration
+    const reordered = await convergeWeb(root, [
+      `  execute("hello", { command: "true", env: { A: "1", B: "2" } });`,
+      `  execute("hello", { command: "true", env: { B: "2", A: "1" } });`,
+    ]);
+    expect(reordered.code, reordered.stderr).toBe(0);
+    // execute's notifications run it: "refresh" is not one of its actions
+    const refresh = await convergeWeb(root, [
+      `  execute("e", { command: "true", action: "nothing" });`,
+      `  file("/srv/y", { content: "y", notifies: { resource: "execute[e]", action: "refresh" } });`,
+    ]);
+    expect([refresh.code, refresh.stderr]).toEqual([
+      2,
+      'muster: recipes/web.ts:4: file[/srv/y]: notifies: execute has no action "refresh" (its actions: run, nothing)\n',
+    ]);
   });
 
   it("a sensitive resource's wrong value is never shown in the problem", async () => {

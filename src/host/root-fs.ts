@@ -272,7 +272,12 @@ export class RootFs {
   mkdir(p: string, mode: number, recursive: boolean): void {
     const target = this.resolve(p);
     if (recursive) fs.mkdirSync(path.dirname(target), { mode: 0o755, recursive: true });
-    fs.mkdirSync(target, { mode });
+    try {
+      fs.mkdirSync(target, { mode });
+    } catch (err) {
+      // made meanwhile by someone else: fine, as mkdir -p finds it
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !fs.statSync(target).isDirectory()) throw err;
+    }
     fs.chmodSync(target, mode); // mkdir's mode is filtered by the umask
     this.invalidate();
   }
@@ -309,6 +314,12 @@ export class RootFs {
 
   rmdir(p: string): void {
     fs.rmdirSync(this.resolve(p, false));
+    this.invalidate();
+  }
+
+  /** Rename `from` to `to`, both inside the root (a directory onto a missing path, atomically). */
+  rename(from: string, to: string): void {
+    fs.renameSync(this.resolve(from, false), this.resolve(to, false));
     this.invalidate();
   }
 

@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { convergeDecls } from "../test-support/harness.ts";
@@ -90,6 +90,25 @@ describe("directory on a root", () => {
         expect(report.error).toContain("/d is a file, not a directory; remove it first");
       }
     expect(readFileSync(path.join(root, "d"), "utf8")).toBe("data\n");
+  });
+
+  it("a link to a directory counts as the directory; deleting through a link is refused, nothing removed", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "real"));
+    writeFileSync(path.join(root, "real/keep"), "k\n");
+    symlinkSync("/real", path.join(root, "d"));
+    const kept = await convergeDecls(root, [{ kind: "directory", name: "/d" }]);
+    expect(kept.resources[0]!.status).toBe("up-to-date");
+    expect(lstatSync(path.join(root, "d")).isSymbolicLink()).toBe(true);
+    for (const recursive of [false, true]) {
+      const del = await convergeDecls(root, [
+        { kind: "directory", name: "/d", props: { action: "delete", recursive } },
+      ]);
+      expect(del.error).toBe(
+        'directory[/d] (recipe test): /d is a link, not a directory; remove it with link("/d", { action: "delete" })',
+      );
+    }
+    expect(readFileSync(path.join(root, "real/keep"), "utf8")).toBe("k\n");
   });
 
   it("a link in the way is replaced", async () => {

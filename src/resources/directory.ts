@@ -29,6 +29,12 @@ export const directory = defineResource<DirectoryProps, Current>({
   read(ctx, p) {
     const st = ctx.fs.lstat(p.path);
     if (!st) return { kind: "missing" };
+    // deleting: a link is not the directory it points to (rmdir fails on it, rm -r would empty
+    // what it points to): said so, the link left alone
+    if (st.type === "link" && (p.action ?? "create") === "delete")
+      throw new RunError(
+        `${p.path} is a link, not a directory; remove it with link("${p.path}", { action: "delete" })`,
+      );
     // a link to a directory counts as the directory (as `cd` would), resolved inside the root
     const real = st.type === "link" ? ctx.fs.stat(p.path) : st;
     if (real?.type === "directory") return { kind: "directory", stat: withNames(ctx, real) };
@@ -37,10 +43,6 @@ export const directory = defineResource<DirectoryProps, Current>({
     if (st.type !== "link")
       throw new RunError(
         `${p.path} is a ${st.type}, not a directory; remove it first (file("${p.path}", { action: "delete" })) or choose another path`,
-      );
-    if ((p.action ?? "create") === "delete")
-      throw new RunError(
-        `${p.path} is a link, not a directory; remove it with link("${p.path}", { action: "delete" })`,
       );
     return { kind: "other", type: real ? `link to a ${real.type}` : "dangling link" };
   },

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -51,6 +51,11 @@ describe("redactUrl", () => {
     expect(
       gitCause("fatal: detected dubious ownership in repository at '/srv/app'\nTo add an exception ...\n"),
     ).toBe("fatal: detected dubious ownership in repository at '/srv/app'");
+    expect(
+      gitCause(
+        "git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+      ),
+    ).toBe("git@github.com: Permission denied (publickey).");
     expect(gitCause("something odd\nlast words\n")).toBe("last words");
   });
 
@@ -337,26 +342,27 @@ describe("git checkouts", () => {
     expect(await gitIn("status", "--porcelain")).toBe("?? untracked.log");
   });
 
-  it("at the right commit, tracked files edited in place are put back; untracked ones stay", async () => {
-    expect((await converge()).outcome).toBe("converged");
-    writeFileSync(path.join(dest(), "a.txt"), "edited on the server\n");
-    writeFileSync(path.join(dest(), "notes.txt"), "mine\n");
-    const report = await converge();
-    expect(report.outcome, report.error).toBe("converged");
-    expect(report.resources[1]!.changes.map((c) => c.what)).toEqual([
-      "discard local changes to 1 tracked file",
-    ]);
-    expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe("a3\n");
-    expect(readFileSync(path.join(dest(), "notes.txt"), "utf8")).toBe("mine\n");
-    expect((await converge()).resources[1]!.status).toBe("up-to-date");
-  });
-
-  it("replaces a half-made checkout (a .git with no HEAD, as a crashed clone leaves) with a clone", async () => {
+  it("a repository muster cannot read (no HEAD) is refused, never removed; a clone cut short leaves nothing", async () => {
     mkdirSync(path.join(root, "srv/app/.git/objects"), { recursive: true });
-    writeFileSync(path.join(root, "srv/app/partial"), "left by a crash\n");
+    writeFileSync(path.join(root, "srv/app/work.txt"), "uncommitted\n");
     const report = await converge();
-    expect(report.outcome, report.error).toBe("converged");
-    expect(existsSync(path.join(dest(), "partial"))).toBe(false);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toContain("/srv/app holds a git repository whose HEAD cannot be read");
+    expect(readFileSync(path.join(root, "srv/app/work.txt"), "utf8")).toBe("uncommitted\n");
+    // a clone that fails half way (a repository that is not there) leaves no half-made checkout
+    rmSync(path.join(root, "srv/app"), { recursive: true });
+    mkdirSync(path.join(root, "srv/app")); // an empty directory is replaced
+    const failed = await convergeDecls(root, [
+      {
+        kind: "git",
+        name: "/srv/app",
+        props: { repository: path.join(root, "no-such.git"), revision: "a".repeat(40) },
+      },
+    ]);
+    expect(failed.outcome).toBe("failed");
+    expect(readdirSync(path.join(root, "srv")).sort()).toEqual(["app"]);
+    expect(readdirSync(path.join(root, "srv/app"))).toEqual([]);
+    expect((await converge()).outcome).toBe("converged");
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
   });
 

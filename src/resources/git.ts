@@ -51,8 +51,6 @@ export interface GitState {
   target: string;
   /** branch name when the revision is a branch (checked out as a local branch of that name) */
   branch?: string;
-  /** tracked files changed in the working tree (sync puts them back) */
-  localChanges?: number;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
@@ -100,14 +98,7 @@ export const git = defineResource<GitProps, GitState>({
     const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
     ctx.shared.delete(prefetchKey(p)); // once: a later run of this resource asks the remote again
     const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
-    // a checkout at the right commit with its tracked files edited in place is not the revision
-    // (asked only there: a checkout that moves puts its files back anyway)
-    const status =
-      head !== undefined && head === target && p.action !== "checkout"
-        ? await run(ctx, p, ["git", "-C", dest, "status", "--porcelain", "--untracked-files=no"], true)
-        : "";
-    const localChanges = status.split("\n").filter(Boolean).length;
-    return { head, origin, target, branch, ...(localChanges > 0 ? { localChanges } : {}) };
+    return { head, origin, target, branch };
   },
 
   diff(p, cur) {
@@ -120,10 +111,6 @@ export const git = defineResource<GitProps, GitState>({
       changes.push({ what: `set origin to ${redactUrl(p.repository)} (was ${redactUrl(cur.origin)})` });
     if (cur.head !== cur.target)
       changes.push({ what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
-    else if (cur.localChanges && p.action !== "checkout")
-      changes.push({
-        what: `discard local changes to ${cur.localChanges} tracked file${cur.localChanges === 1 ? "" : "s"}`,
-      });
     return changes;
   },
 
@@ -132,15 +119,27 @@ export const git = defineResource<GitProps, GitState>({
     const rev = p.revision ?? "master";
     const depth = p.depth ?? (SHA.test(rev) ? 0 : 1);
     if (!cur.head) {
-      ctx.fs.remove(p.destination, true); // a half-made checkout from a crash is not a checkout
+      // cloned beside the destination and renamed into place, so a clone a crash or a timeout
+      // cut short is never left where a checkout belongs (read refuses anything there but an
+      // empty directory, which is replaced)
       ctx.log.progress(`git: cloning ${redactUrl(p.repository)} at ${rev}`);
-      if (SHA.test(rev)) {
-        // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
-        await run(ctx, p, ["git", "init", "-q", dest]);
-        await run(ctx, p, ["git", "-C", dest, "remote", "add", "origin", p.repository]);
-        await fetchAndCheckout(ctx, p, dest, cur, depth);
-      } else {
-        await run(ctx, p, cloneArgv(p.repository, dest, rev, depth));
+      const tmpPath = `${p.destination.replace(/\/+$/, "")}.muster-clone-${process.pid}`;
+      const tmp = ctx.fs.hostPath(tmpPath);
+      ctx.fs.remove(tmpPath, true);
+      try {
+        if (SHA.test(rev)) {
+          // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
+          await run(ctx, p, ["git", "init", "-q", tmp]);
+          await run(ctx, p, ["git", "-C", tmp, "remote", "add", "origin", p.repository]);
+          await fetchAndCheckout(ctx, p, tmp, cur, depth);
+        } else {
+          await run(ctx, p, cloneArgv(p.repository, tmp, rev, depth));
+        }
+        if (ctx.fs.lstat(p.destination)) ctx.fs.rmdir(p.destination); // empty: read saw to it
+        ctx.fs.rename(tmpPath, p.destination);
+      } catch (err) {
+        ctx.fs.remove(tmpPath, true);
+        throw err;
       }
     } else {
       // no url: no origin at all, or a [remote "origin"] whose url was unset (remote add would
@@ -149,9 +148,7 @@ export const git = defineResource<GitProps, GitState>({
         await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", p.repository]);
       else if (cur.origin !== p.repository)
         await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
-      if (cur.head !== cur.target) await fetchAndCheckout(ctx, p, dest, cur, depth);
-      // at the right commit: put the edited tracked files back, untracked ones stay (as a sync)
-      else if (cur.localChanges) await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f"]);
+      await fetchAndCheckout(ctx, p, dest, cur, depth);
     }
     // what is checked out now: a clone or fetch takes the branch or tag as the remote has it at
     // that moment, which may be newer than what read saw
@@ -178,16 +175,20 @@ export function gitCause(stderr: string): string {
     .filter(Boolean);
   const said = lines.filter(
     (l) =>
-      /^(fatal|error|ssh|remote|Host key verification|Permission denied|kex_exchange)/i.test(l) &&
+      (/^(fatal|error|ssh|remote):/i.test(l) ||
+        /Permission denied|Connection refused|Could not resolve host|Host key verification failed|Connection timed out/i.test(
+          l,
+        )) &&
       !/^fatal: Could not read from remote repository\.?$/.test(l),
   );
   return (said.length > 0 ? said.slice(0, 2).join("; ") : lines.at(-1)) ?? "";
 }
 
 /**
- * A destination that is not a checkout must be missing, empty, or a half-made checkout (a .git
- * from a clone a crash interrupted): anything else is someone's files, which a clone would have
- * to remove. Refused in read, so a dry run predicts it; git clone itself refuses a non-empty
+ * A destination that is not a checkout must be missing or an empty directory: anything else is
+ * someone's files (a repository whose HEAD cannot be read included: no commit yet, another
+ * user's), which a clone would have to remove; muster's own clones are made beside it and renamed
+ * into place, so none is ever left half-made there. Refused in read, so a dry run predicts it; git clone itself refuses a non-empty
  * directory, as Chef's and Ansible's git do.
  */
 function refuseOccupied(ctx: ResourceContext, destination: string): void {
@@ -196,7 +197,11 @@ function refuseOccupied(ctx: ResourceContext, destination: string): void {
   if (st.type !== "directory")
     throw new RunError(`${destination} is a ${st.type}, not a checkout; move it away`);
   const entries = ctx.fs.readDir(destination);
-  if (entries.length === 0 || entries.includes(".git")) return;
+  if (entries.length === 0) return;
+  if (entries.includes(".git"))
+    throw new RunError(
+      `${destination} holds a git repository whose HEAD cannot be read (no commit yet, another user's, or damaged); muster will not remove it: move it away`,
+    );
   const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, ... (${entries.length})` : "");
   throw new RunError(
     `${destination} holds files and is not a git checkout (${shown}); move them away or choose another destination`,

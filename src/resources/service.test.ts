@@ -240,7 +240,8 @@ describe("notifications restart a supervised service", () => {
     expect(dry.resources.at(-1)).toMatchObject({
       id: "service[app]",
       status: "would-update",
-      changes: [{ what: "refresh (notified by file[/etc/app/a.conf])" }],
+      changes: [{ what: "refresh" }],
+      note: "notified by file[/etc/app/a.conf]",
     });
     expect(await pids(root)).toEqual(before);
     expect(treeHash(path.join(root, "etc"))).toBe(tree);

@@ -76,29 +76,62 @@ function describeRenderError(err: unknown): string {
   return line ? `line ${line}: ${cause}` : cause;
 }
 
-/** A read-only view that throws on any property that was not passed. */
-function strict(obj: Record<string, unknown>, label: string): Record<string, unknown> {
-  return new Proxy(obj, {
-    get(target, key, receiver) {
-      if (typeof key === "symbol" || key in target || key === "toJSON" || key === "then")
-        return wrap(Reflect.get(target, key, receiver), `${label}.${String(key)}`);
-      throw new ReferenceError(
-        `variable ${label}.${key} is not defined; pass it in the resource's variables`,
-      );
-    },
-  });
+/**
+ * Strict views, one per object: the same item always comes out as the same view, so a template
+ * can compare items (`it.servers.indexOf(s)`), and a view written back into a list is the item.
+ */
+const views = new WeakMap<object, object>();
+const targets = new WeakMap<object, object>();
+
+function remember<T extends object>(target: object, view: T): T {
+  views.set(target, view);
+  targets.set(view, target);
+  return view;
 }
 
-function wrap(v: unknown, label: string): unknown {
-  // a list's items too: `it.servers.forEach((s) => s.prot)` reads each item through the list,
-  // and its methods read items by index on the proxy, so each comes out strict
-  if (Array.isArray(v))
-    return new Proxy(v, {
+/** A read-only view that throws on any property that was not passed. */
+function strict(obj: Record<string, unknown>, label: string): Record<string, unknown> {
+  const known = views.get(obj);
+  if (known) return known as Record<string, unknown>;
+  return remember(
+    obj,
+    new Proxy(obj, {
       get(target, key, receiver) {
-        const item = Reflect.get(target, key, receiver);
-        return typeof key === "string" && /^\d+$/.test(key) ? wrap(item, `${label}[${key}]`) : item;
+        if (typeof key === "symbol" || key in target || key === "toJSON" || key === "then")
+          return wrap(target, key, Reflect.get(target, key, receiver), `${label}.${String(key)}`);
+        throw new ReferenceError(
+          `variable ${label}.${key} is not defined; pass it in the resource's variables`,
+        );
       },
-    });
+    }),
+  );
+}
+
+/**
+ * A value read from `owner[key]`, as a strict view when it is a plain object or a list (a list's
+ * items too: `it.servers.forEach((s) => s.prot)` reads each item through the list, and its
+ * methods read items by index on the view). A property that must read as itself (frozen) stays.
+ */
+function wrap(owner: object, key: PropertyKey, v: unknown, label: string): unknown {
+  const d = Object.getOwnPropertyDescriptor(owner, key);
+  if (d && d.configurable === false && d.writable === false) return v;
+  if (Array.isArray(v)) {
+    const known = views.get(v);
+    if (known) return known;
+    return remember(
+      v,
+      new Proxy(v, {
+        get(target, k, receiver) {
+          const item = Reflect.get(target, k, receiver);
+          return typeof k === "string" && /^\d+$/.test(k) ? wrap(target, k, item, `${label}[${k}]`) : item;
+        },
+        // sort() and friends write items back: the items, never their views
+        set(target, k, value) {
+          return Reflect.set(target, k, (value && typeof value === "object" && targets.get(value)) || value);
+        },
+      }),
+    );
+  }
   if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
     return strict(v as Record<string, unknown>, label);
   return v;

@@ -6,6 +6,7 @@
 import { findSourceMap } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import { type Attrs, deepMerge } from "../config/attributes.ts";
 import { cookbookOf, expandRunList } from "../config/expand.ts";
 import type { NodeInfo, RecipeDefinition, RecipeDsl } from "../config/recipe-api.ts";
@@ -262,9 +263,13 @@ export function notificationTargets(spec: NotificationSpec | NotificationSpec[] 
   );
 }
 
-/** The actions a notification may ask of a resource of `kind`: its own, and refresh if it has one. */
+/**
+ * The actions a notification may ask of a resource of `kind`: its own, and refresh where a
+ * notification refreshes by default (a service); execute's notifications run it.
+ */
 export function notifiableActions(kind: ResourceKind): string[] {
-  return [...new Set([...kind.actions, ...(kind.refresh ? ["refresh"] : [])])];
+  const refresh = kind.refresh && (kind.defaultNotifyAction ?? "refresh") === "refresh";
+  return [...new Set([...kind.actions, ...(refresh ? ["refresh"] : [])])];
 }
 
 /**
@@ -283,7 +288,8 @@ function duplicateProblems(resources: DeclaredResource[]): string[] {
       first.set(r.id, r);
       continue;
     }
-    if (JSON.stringify(seen.props) !== JSON.stringify(r.props))
+    // deep, and key order does not matter ({ A, B } and { B, A } are one environment)
+    if (!isDeepStrictEqual(seen.props, r.props))
       problems.push(
         `${where(r)}: ${r.id}: declared again with other props (first at ${where(seen)}); give each its own name, or declare it once`,
       );

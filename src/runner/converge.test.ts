@@ -168,19 +168,57 @@ describe("notifications", () => {
     ]);
     expect(report.outcome).toBe("failed");
     expect(report.error).toBe(
-      "execute[a] (recipe test): notification loop: execute[a] -> execute[b] -> execute[a]; break it (notify at most one way)",
+      "execute[a] (recipe test): notification loop: execute[a] -> execute[b] -> execute[a] changed it again; break the loop (notify one way only)",
     );
-    expect(log(root)).toBe("a\nb\n");
+    expect(log(root)).toBe("a\nb\na\n");
   });
 
-  it("a delayed loop ends: each target and action runs once at the end", async () => {
+  it("a chain that comes back to a resource that is up to date by then ends there, as it should", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "file",
+        name: "/f",
+        props: { content: "x\n" },
+        common: { notifies: [{ resource: "execute[b]", timing: "immediate" }] },
+      },
+      step(root, "b", {
+        props: { action: "nothing" },
+        common: { notifies: [{ resource: "file[/f]", timing: "immediate" }] },
+      }),
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(log(root)).toBe("b\n");
+  });
+
+  it("a delayed loop ends too, failing once a resource changes again", async () => {
     const root = tmpDir();
     const report = await convergeDecls(root, [
       step(root, "a", { common: { notifies: "execute[b]" } }),
       step(root, "b", { props: { action: "nothing" }, common: { notifies: "execute[a]" } }),
     ]);
-    expect(report.outcome).toBe("converged");
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toMatch(
+      /notification loop: execute\[a\] -> execute\[b\] -> execute\[a\] changed it again/,
+    );
     expect(log(root)).toBe("a\nb\na\n");
+  });
+
+  it("a delayed target notified again after it ran runs again (the build after the restart)", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "file",
+        name: "/app.conf",
+        props: { content: "c\n" },
+        common: { notifies: "execute[restart]" },
+      },
+      { kind: "file", name: "/src", props: { content: "s\n" }, common: { notifies: "execute[build]" } },
+      step(root, "build", { props: { action: "nothing" }, common: { notifies: "execute[restart]" } }),
+      step(root, "restart", { props: { action: "nothing" } }),
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(log(root)).toBe("restart\nbuild\nrestart\n");
   });
 
   it("the same delayed notification given two ways runs once", async () => {
@@ -253,12 +291,13 @@ describe("retries", () => {
     const later = path.join(tmpDir(), "app.git");
     const src = tmpDir();
     writeFileSync(path.join(src, "a.txt"), "a\n");
-    // the repository appears while the first attempt's wait runs
-    const appear = new Promise<void>((resolve) =>
-      setTimeout(() => void bareRepoFrom(src, later).then(() => resolve()), 300),
+    // the repository appears while the first attempt's wait runs (ten attempts a second apart:
+    // time enough on a slow machine)
+    const appear = new Promise<unknown>((resolve) => setTimeout(resolve, 300)).then(() =>
+      bareRepoFrom(src, later),
     );
     const report = await convergeDecls(root, [
-      { kind: "git", name: "/app", props: { repository: later }, common: { retries: 3, retryDelay: 0.5 } },
+      { kind: "git", name: "/app", props: { repository: later }, common: { retries: 10, retryDelay: 1 } },
     ]);
     await appear;
     expect(report.outcome, report.error).toBe("converged");
@@ -267,6 +306,25 @@ describe("retries", () => {
 });
 
 describe("a dry run's notifications", () => {
+  it("check the target's guards, as the real run does: a skipped target notifies nothing", async () => {
+    const root = tmpDir();
+    const decls: Decl[] = [
+      { kind: "file", name: "/f", props: { content: "x\n" }, common: { notifies: "execute[m]" } },
+      {
+        kind: "execute",
+        name: "m",
+        props: { command: "true", action: "nothing" },
+        common: { onlyIf: "false", notifies: "execute[n]" },
+      },
+      { kind: "execute", name: "n", props: { command: "true", action: "nothing" } },
+    ];
+    const dry = await convergeDecls(root, decls, { dryRun: true });
+    expect(dry.resources.filter((r) => r.notification).map((r) => `${r.id} ${r.status}`)).toEqual([
+      "execute[m] skipped",
+    ]);
+    expect(dry.totals.updated).toBe(1);
+  });
+
   it("are where the real run has them: immediate ones in place, and what they notify in turn", async () => {
     const root = tmpDir();
     const decls: Decl[] = [

@@ -26,6 +26,8 @@ interface Pending {
   target: DeclaredResource;
   action: string;
   by: string;
+  /** the resources whose notifications led to it, it last */
+  chain: string[];
 }
 
 export async function converge(
@@ -46,8 +48,6 @@ export async function converge(
       subscribers.set(t.resource, list);
     }
   const delayed: Pending[] = [];
-  /** delayed notifications already run: each target and action runs once at the end, loops end */
-  const delayedRan = new Set<string>();
   let error: string | undefined;
 
   const emit = (r: ResourceResult) => {
@@ -55,8 +55,9 @@ export async function converge(
     opts.onResult?.(r);
   };
 
-  // `chain`: the immediate notifications that led here; a target already in it is a loop, which
-  // would otherwise run for ever (a boot that never ends)
+  // `chain`: the resources whose notifications led here. A target that ran earlier in its own
+  // chain may run again (a second run is often up to date, which ends the chain); if it changes
+  // again, the chain would go on for ever (a boot that never ends): that is a loop, and fails.
   const notify = async (source: DeclaredResource, chain: readonly string[] = [source.id]) => {
     const targets = [
       ...notificationTargets(source.common.notifies).map((t) => ({ ...t, target: byId.get(t.resource)! })),
@@ -64,35 +65,32 @@ export async function converge(
     ];
     for (const t of targets) {
       const action = t.action ?? notifyAction(t.target);
-      if (t.timing === "immediate") {
-        if (chain.includes(t.target.id)) {
-          const res: ResourceResult = {
-            ...base(t.target),
-            status: "failed",
-            changes: [],
-            durationMs: 0,
-            error: `notification loop: ${[...chain, t.target.id].join(" -> ")}; break it (notify at most one way)`,
-          };
-          emit(res);
-          throw new Stop(res);
-        }
-        if (opts.dryRun) {
-          // where the real run would run it: right here, and what it notifies after it
-          emit(wouldRun(t.target, action, source.id));
-          await notify(t.target, [...chain, t.target.id]);
-          continue;
-        }
-        const res = await runOne(t.target, ctx, opts, action, source.id);
-        emit(res);
-        if (res.status === "failed" && !t.target.common.ignoreFailure) throw new Stop(res);
-        if (res.status !== "up-to-date" && res.status !== "skipped")
-          await notify(t.target, [...chain, t.target.id]);
-      } else if (!delayed.some((d) => d.target.id === t.target.id && d.action === action)) {
-        // once per target and action: "execute[x]" and { resource: "execute[x]", action: "run" } are one
-        if (delayedRan.has(`${t.target.id} ${action}`)) continue;
-        delayed.push({ target: t.target, action, by: source.id });
-      }
+      if (t.timing === "immediate") await runNotified(t.target, action, source.id, [...chain, t.target.id]);
+      // once while pending: "execute[x]" and { resource: "execute[x]", action: "run" } are one
+      else if (!delayed.some((d) => d.target.id === t.target.id && d.action === action))
+        delayed.push({ target: t.target, action, by: source.id, chain: [...chain, t.target.id] });
     }
+  };
+
+  /** Run one notified action (a dry run reads and diffs it, guards included) and what it notifies. */
+  const runNotified = async (target: DeclaredResource, action: string, by: string, chain: string[]) => {
+    const again = chain.slice(0, -1).includes(target.id);
+    const res = await runOne(target, ctx, opts, action, by);
+    const changed = res.status === "updated" || res.status === "ran" || res.status === "would-update";
+    if (again && changed) {
+      // a dry run cannot know whether the real run would settle here: it shows no further
+      if (opts.dryRun) return emit(res);
+      const loop: ResourceResult = {
+        ...res,
+        status: "failed",
+        error: `notification loop: ${chain.join(" -> ")} changed it again; break the loop (notify one way only)`,
+      };
+      emit(loop);
+      throw new Stop(loop);
+    }
+    emit(res);
+    if (res.status === "failed" && !target.common.ignoreFailure) throw new Stop(res);
+    if (changed) await notify(target, chain);
   };
 
   // Consecutive file writes share one write group (see RootFs.openWriteGroup): each is applied
@@ -150,20 +148,12 @@ export async function converge(
     res.note = res.note ? `${res.note}; ${note}` : note;
   };
 
-  // delayed notifications: each target and action once, in the order first notified
+  // delayed notifications, in the order first notified; one notified again after it ran (a
+  // build that notifies the restart that already ran) runs again
   const runDelayed = async () => {
     while (delayed.length > 0) {
       const d = delayed.shift()!;
-      delayedRan.add(`${d.target.id} ${d.action}`);
-      if (opts.dryRun) {
-        emit(wouldRun(d.target, d.action, d.by));
-        await notify(d.target); // what it would notify in turn
-        continue;
-      }
-      const res = await runOne(d.target, ctx, opts, d.action, d.by);
-      emit(res);
-      if (res.status === "failed" && !d.target.common.ignoreFailure) throw new Stop(res);
-      if (res.status === "updated" || res.status === "ran") await notify(d.target);
+      await runNotified(d.target, d.action, d.by, d.chain);
     }
   };
 
@@ -248,17 +238,6 @@ class Stop extends Error {
   constructor(readonly result: ResourceResult) {
     super(result.error);
   }
-}
-
-/** A dry run's line for a notified run: it would run `action` on `r`. */
-function wouldRun(r: DeclaredResource, action: string, by: string): ResourceResult {
-  return {
-    ...base(r),
-    status: "would-update",
-    changes: [{ what: `${action} (notified by ${by})` }],
-    durationMs: 0,
-    notification: true,
-  };
 }
 
 function notifyAction(r: DeclaredResource): string {
