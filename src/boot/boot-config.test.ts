@@ -101,7 +101,7 @@ describe("boot config", () => {
         expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.hook: /),
         expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.onFailure: /),
         expect.stringMatching(/^\/etc\/muster\/boot\.json: checks\[0\]\.url: expected an http/),
-        '/etc/muster/boot.json: unknown prop "colour"',
+        '/etc/muster/boot.json: unknown field "colour"',
       ]),
     );
     expect(problems.length).toBeGreaterThanOrEqual(7);

@@ -290,7 +290,7 @@ export function bootConfigJsonSchema(): unknown {
 /** Validate parsed data; every problem at once as one-line InputError problems. */
 export function parseBootConfig(data: unknown, where: string): BootConfig {
   const r = bootConfigSchema.safeParse(data);
-  if (!r.success) throw new InputError(zodProblems(where, r.error));
+  if (!r.success) throw new InputError(zodProblems(where, r.error, [], "field"));
   const cfg = r.data;
   const role = typeof cfg.role === "string" ? { source: cfg.role } : cfg.role;
   return {

@@ -120,7 +120,7 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
   if (isChef) {
     const r = chefRoleSchema.safeParse(data);
     if (!r.success) {
-      problems.push(...zodProblems(rel, r.error));
+      problems.push(...zodProblems(rel, r.error, [], "field"));
       return undefined;
     }
     const role: Role = {
@@ -139,7 +139,7 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
   }
   const r = musterRoleSchema.safeParse(data);
   if (!r.success) {
-    problems.push(...zodProblems(rel, r.error));
+    problems.push(...zodProblems(rel, r.error, [], "field"));
     return undefined;
   }
   const role: Role = {

@@ -10,13 +10,21 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function zodProblems(where: string, error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+/**
+ * `noun`: what a key is called where the problem is: a resource's "prop", a config file's "field".
+ */
+export function zodProblems(
+  where: string,
+  error: z.ZodError,
+  prefix: readonly PropertyKey[] = [],
+  noun = "prop",
+): string[] {
   return error.issues.map((issue) => {
     const path = formatPath([...prefix, ...issue.path]);
     let msg = issue.message;
     if (issue.code === "unrecognized_keys") {
       const keys = (issue as { keys: string[] }).keys;
-      msg = `unknown ${keys.length > 1 ? "props" : "prop"} ${keys.map((k) => `"${k}"`).join(", ")}`;
+      msg = `unknown ${noun}${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}`;
       return `${where}: ${path ? `${path}: ` : ""}${msg}`;
     }
     return `${where}: ${path || "(top level)"}: ${msg}`;

@@ -226,7 +226,11 @@ export async function stopLeftovers(stateDir: string): Promise<PidRecord[]> {
         stopSupervisor(path.join(instances, id, "root"), 5000).catch(() => false),
       ),
     );
-  const left = fleetProcesses(stateDir).map((p) => ({ pid: p.pid, start: p.start, role: "leftover" }));
+  const left = fleetProcesses(stateDir).map((p) => ({
+    pid: p.pid,
+    start: p.start,
+    role: p.argv.slice(0, 4).join(" ") || "leftover",
+  }));
   for (const p of left) signal(p.pid, "SIGKILL", false);
   await waitGone(left, 5000);
   return left;

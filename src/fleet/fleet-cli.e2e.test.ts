@@ -199,7 +199,7 @@ describe("muster fleet (CLI)", () => {
     expect(readFleetInfo(stateDir)?.stoppedAt).toBeDefined();
     const after = await muster(["fleet", "status", "--state-dir", stateDir]);
     expect(after.stderr).toBe(
-      `muster: no fleet runs with state directory ${stateDir}; start one with \`muster fleet up --state-dir ${stateDir}\`\n`,
+      `muster: no fleet runs with state directory ${stateDir}; start one with \`muster fleet up --config FLEET.yaml\` (the fleet.yaml whose stateDir this is)\n`,
     );
   });
 
@@ -233,7 +233,7 @@ describe("muster fleet (CLI)", () => {
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split("\n");
     for (const want of [
-      'unknown prop "colour"',
+      'unknown field "colour"',
       "group.healthCheckType:",
       "group.launchHook.defaultResult:",
       "repositories.app:",
@@ -335,7 +335,7 @@ describe("muster fleet (CLI)", () => {
       const r10 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
       expect([r10.code, r10.stderr]).toEqual([
         2,
-        `muster: ${file}: instances.addresses: ${third}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)\n`,
+        `muster: ${file}: instances.addresses: ${third}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: a range no other fleet uses, such as 127.77.N.1-127.77.N.254 with another N)\n`,
       ]);
       expect(existsSync(path.join(dir, "state"))).toBe(false);
     } finally {

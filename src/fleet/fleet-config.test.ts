@@ -95,7 +95,7 @@ describe("fleet.yaml", () => {
       expect.arrayContaining([
         expect.stringMatching(/^fleet\.yaml: group\.name: /),
         expect.stringMatching(/^fleet\.yaml: loadBalancer\.port: /),
-        'fleet.yaml: unknown prop "extra"',
+        'fleet.yaml: unknown field "extra"',
       ]),
     );
     const p2 = problems({
@@ -132,7 +132,7 @@ describe("fleet.yaml", () => {
       "fleet.yaml: group.min: must be a whole number (got 1.5)",
       'fleet.yaml: instances.addresses: "foo": expected FIRST-LAST, e.g. 127.77.0.1-127.77.0.254',
       "fleet.yaml: loadBalancer.host: must be a loopback address: 127.x.y.z, each number 0 to 255",
-      'fleet.yaml: unknown prop "bogus"',
+      'fleet.yaml: unknown field "bogus"',
     ]);
     expect(
       problems({

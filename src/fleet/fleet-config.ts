@@ -434,9 +434,15 @@ export function defaultStateDir(): string {
   return path.join(tmpdir(), `muster-fleet-${uid}`);
 }
 
-/** A fleet command for a hint, as it finds the fleet on `stateDir`: "`muster fleet down --state-dir S`". */
+/**
+ * A fleet command for a hint, as it finds the fleet on `stateDir`: "`muster fleet down --state-dir
+ * S`". Starting one needs its fleet.yaml, not only its state directory (`up --state-dir S` alone
+ * would start the embedded default there).
+ */
 export function fleetCommand(sub: string, stateDir: string): string {
-  return `\`muster fleet ${sub}${stateDir === defaultStateDir() ? "" : ` --state-dir ${stateDir}`}\``;
+  if (stateDir === defaultStateDir()) return `\`muster fleet ${sub}\``;
+  if (sub === "up") return `\`muster fleet up --config FLEET.yaml\` (the fleet.yaml whose stateDir this is)`;
+  return `\`muster fleet ${sub} --state-dir ${stateDir}\``;
 }
 
 /**
@@ -452,7 +458,7 @@ export function parseFleetConfig(
   const stateDirFlag = opts.stateDir;
   const checkPaths = opts.checkPaths ?? true;
   const r = fleetConfigSchema.safeParse(data ?? {});
-  if (!r.success) throw new InputError(firstPerField(zodProblems(where, r.error)));
+  if (!r.success) throw new InputError(firstPerField(zodProblems(where, r.error, [], "field")));
   const c = r.data;
   const abs = (p: string) => path.resolve(baseDir, p);
   const problems: string[] = [];

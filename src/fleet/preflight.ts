@@ -47,7 +47,7 @@ export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
       const { host, port } = taken[0]!;
       const more = taken.length > 1 ? ` (and ${taken.length - 1} more of its addresses and ports)` : "";
       problems.push(
-        `${cfg.source}: instances.addresses: ${host}:${port} (the ${ports.get(port)})${more} is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: 127.77.N.1-127.77.N.254)`,
+        `${cfg.source}: instances.addresses: ${host}:${port} (the ${ports.get(port)})${more} is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: a range no other fleet uses, such as 127.77.N.1-127.77.N.254 with another N)`,
       );
     }
   }
