@@ -64,9 +64,14 @@ const SYSTEM_DIRS = new Set([
   "/var/tmp",
 ]);
 
+/** PURE: a path inside the root as one spelling: "//etc/./muster/" is "/etc/muster". */
+function normalInside(p: string): string {
+  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
+}
+
 /** PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so. */
 export function systemDirProblem(p: string, whole: boolean): string | undefined {
-  const n = path.posix.normalize(p).replace(/(.)\/+$/, "$1");
+  const n = normalInside(p);
   if (n === "/") return undefined; // the path's own check says so
   if (SYSTEM_DIRS.has(n))
     return `${n} is a directory of the host itself; \`muster image prepare\` would ${whole ? "remove it" : "empty it"}: give a directory of muster's own (such as /var/lib/muster)`;
@@ -229,10 +234,7 @@ export const bootConfigSchema = z
       const problem = systemDirProblem(p, true);
       if (problem) ctx.addIssue({ code: "custom", path: ["image", "clean", i], message: problem });
     });
-    if (
-      cfg.gate.file &&
-      BOOT_CONFIG_PATHS.includes(path.posix.normalize(cfg.gate.file).replace(/(.)\/+$/, "$1"))
-    )
+    if (cfg.gate.file && BOOT_CONFIG_PATHS.includes(normalInside(cfg.gate.file)))
       ctx.addIssue({
         code: "custom",
         path: ["gate", "file"],
@@ -381,5 +383,5 @@ export function gatesAnyConfigCouldName(root: string, configFlag?: string): stri
   // never the config itself, which a broken gate.file may name (that is one way it is broken)
   const configs = new Set(BOOT_CONFIG_PATHS);
   if (configFlag) configs.add(path.relative(root, path.resolve(configFlag)).replace(/^(?!\/)/, "/"));
-  return [...new Set(gates)].filter((g) => !configs.has(path.posix.normalize(g).replace(/(.)\/+$/, "$1")));
+  return [...new Set(gates)].filter((g) => !configs.has(normalInside(g)));
 }

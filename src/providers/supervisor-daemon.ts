@@ -246,14 +246,9 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     if (def.user === undefined && def.group === undefined) return {};
     const ids = idResolver(root);
     const uid = def.user === undefined ? undefined : ids.uid(def.user);
-    let gid = def.group === undefined ? undefined : ids.gid(def.group);
-    if (gid === undefined && def.user !== undefined) {
-      // loaded here only: the accounts module brings the resource schemas (zod) with it, which a
-      // supervisor otherwise never needs (a smaller, faster-starting init)
-      const { parsePasswd } = await import("../resources/accounts.ts");
-      const passwd = parsePasswd(rootFs.readText("/etc/passwd") ?? "");
-      gid = [...passwd.values()].find((e) => e.uid === uid)?.gid;
-    }
+    // with a user and no group: the user's primary group, as systemd's User= gives it
+    const gid =
+      def.group !== undefined ? ids.gid(def.group) : uid !== undefined ? ids.account?.(uid)?.gid : undefined;
     // only ask for what differs from the supervisor's own: a non-root supervisor cannot switch
     return {
       uid: uid === process.getuid?.() ? undefined : uid,

@@ -5,7 +5,7 @@
  * however the supervisor ends.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RunError } from "../core/errors.ts";
@@ -102,6 +102,26 @@ describe("the supervisor", () => {
       delete process.env.MUSTER_TEST_LEAK;
     }
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    "a service with a user and no group runs with the user's primary group (as root)",
+    async () => {
+      const root = newRoot();
+      chmodSync(root, 0o755);
+      mkdirSync(path.join(root, "etc"), { recursive: true });
+      writeFileSync(path.join(root, "etc/passwd"), "svc:x:2345:2346::/nonexistent:/bin/sh\n");
+      writeFileSync(path.join(root, "etc/group"), "svcgroup:x:2346:\n");
+      const outDir = tmpDir();
+      chmodSync(outDir, 0o777);
+      const out = path.join(outDir, "ids");
+      define(root, "who", {
+        command: ["sh", "-c", `echo "$(id -u) $(id -g)" > ${out}; exec sleep 1000`],
+        user: "svc",
+      });
+      expect((await request(root, "start", "who")).state).toBe("running");
+      expect(await until("ids", () => existsSync(out) && readFileSync(out, "utf8").trim())).toBe("2345 2346");
+    },
+  );
 
   it("stops, restarts with a new pid, and keeps no pid file for a stopped service", async () => {
     const root = newRoot();

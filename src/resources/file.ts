@@ -15,7 +15,14 @@ import {
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { contentChange } from "./content-diff.ts";
-import { applyOwnership, type OwnedStat, ownershipChanges, resolveIds, withNames } from "./ownership.ts";
+import {
+  applyOwnership,
+  type OwnedStat,
+  ownershipChanges,
+  requireParentDir,
+  resolveIds,
+  withNames,
+} from "./ownership.ts";
 
 export const fileActions = ["create", "create-if-missing", "delete", "touch"] as const;
 
@@ -101,11 +108,7 @@ export function applyFile(ctx: ResourceContext, p: DesiredFile, changes: Change[
     ctx.fs.remove(p.path);
     return;
   }
-  const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
-  if (ctx.fs.stat(parent)?.type !== "directory")
-    throw new RunError(
-      `parent directory ${parent} does not exist; declare directory("${parent}") before this file`,
-    );
+  requireParentDir(ctx, p.path, "file");
   const needsWrite = cur.kind !== "file" || changes.some((c) => c.what.startsWith("update content"));
   if (needsWrite) {
     const mode = p.mode !== undefined ? parseMode(p.mode) : cur.kind === "file" ? cur.stat.mode : 0o644;

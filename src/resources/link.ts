@@ -2,6 +2,7 @@
 import { defineResource } from "../core/resource.ts";
 import { absolutePath } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
+import { requireParentDir } from "./ownership.ts";
 
 const schema = z.strictObject({
   path: absolutePath,
@@ -38,11 +39,7 @@ export const link = defineResource<LinkProps, Current>({
     }
     if (cur.kind === "other" && cur.type === "directory")
       throw new Error(`${p.path} is a directory; remove it before making a link there`);
-    const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
-    if (ctx.fs.stat(parent)?.type !== "directory")
-      throw new Error(
-        `parent directory ${parent} does not exist; declare directory("${parent}") before this link`,
-      );
+    requireParentDir(ctx, p.path, "link");
     ctx.fs.symlink(p.path, p.to); // atomic replace of a file or an old link
   },
 });

@@ -2,6 +2,7 @@
  * Mode and owner are managed the same way by file, template and directory: read from a stat,
  * compared only when the props ask for them, changed in place.
  */
+import { RunError } from "../core/errors.ts";
 import { type Change, formatMode, parseMode, type ResourceContext } from "../core/resource.ts";
 import type { FileStat } from "../host/root-fs.ts";
 
@@ -49,4 +50,13 @@ export function applyOwnership(ctx: ResourceContext, path: string, props: Owners
   const { uid, gid } = resolveIds(ctx, props);
   if (uid !== undefined || gid !== undefined) ctx.fs.chown(path, uid, gid);
   if (props.mode !== undefined) ctx.fs.chmod(path, parseMode(props.mode));
+}
+
+/** A file or link is made in an existing directory: the recipe declares it first. */
+export function requireParentDir(ctx: ResourceContext, p: string, what: string): void {
+  const parent = p.slice(0, p.lastIndexOf("/")) || "/";
+  if (ctx.fs.stat(parent)?.type !== "directory")
+    throw new RunError(
+      `parent directory ${parent} does not exist; declare directory("${parent}") before this ${what}`,
+    );
 }
