@@ -60,7 +60,10 @@ export async function exampleBareRepos(): Promise<{ configBare: string; appBare:
 
 export async function bootFixture(repos: { configBare: string; appBare: string }): Promise<BootFixture> {
   const root = tmpDir("muster-boot-root-");
-  const appPort = await freePort(); // each root's app runs as a service on its own port
+  // each root's app runs as a service on an address of its own: a port just freed on 127.0.0.1
+  // could be taken meanwhile by any other test's server on port 0
+  const appHost = ownAddress();
+  const appPort = await freePort(appHost);
   const meta = await startMetadataEmulator({ instances: [{ ...INSTANCE }] });
   const asg = await startAutoScalingEmulator({
     hooks: [{ group: GROUP, hook: HOOK }],
@@ -74,7 +77,7 @@ export async function bootFixture(repos: { configBare: string; appBare: string }
     retries: { attempts: 2, backoffBase: 0.01, backoffCap: 0.02, jitter: 0.5, deadline: 60 },
     endpoints: { metadata: meta.url, autoscaling: asg.url, region: "us-east-1" },
     timeouts: { metadata: 1, lifecycle: 3, git: 10, deps: 60 },
-    attributes: { app: { repo: repos.appBare, port: appPort } },
+    attributes: { app: { repo: repos.appBare, host: appHost, port: appPort } },
   });
   const fx: BootFixture = {
     root,
@@ -112,11 +115,19 @@ export async function bootFixture(repos: { configBare: string; appBare: string }
   return fx;
 }
 
+let addresses = 0;
+
+/** A loopback address for this fixture alone: 127.89.<this process>.<n>. */
+function ownAddress(): string {
+  addresses = (addresses % 254) + 1;
+  return `127.89.${(process.pid % 254) + 1}.${addresses}`;
+}
+
 /** A loopback port nothing listens on (just freed). */
-export async function freePort(): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   const { createServer } = await import("node:net");
   const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => s.listen(0, host, r));
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
