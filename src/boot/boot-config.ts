@@ -13,6 +13,7 @@ import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
+import { normalInside, SYSTEM_DIRS } from "../host/system-dirs.ts";
 
 /** Where `muster boot` looks for its configuration, inside the root, in this order. */
 export const BOOT_CONFIG_PATHS = ["/etc/muster/boot.json", "/etc/muster/boot.yaml", "/etc/muster/boot.yml"];
@@ -28,48 +29,11 @@ const insidePath = z
   });
 
 /**
- * Directories of the host itself. `muster image prepare` removes each `image.clean` path whole
- * and everything in the state directory, so neither may be one of these (a typo such as
- * `stateDir: /var` would empty it), nor a top-level directory for `image.clean`.
+ * PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so:
+ * it removes each `image.clean` path whole and everything in the state directory, so neither may
+ * be one of the host's own directories (a typo such as `stateDir: /var` would empty it), nor a
+ * top-level directory for `image.clean`.
  */
-const SYSTEM_DIRS = new Set([
-  "/bin",
-  "/boot",
-  "/dev",
-  "/etc",
-  "/home",
-  "/lib",
-  "/lib64",
-  "/opt",
-  "/proc",
-  "/root",
-  "/run",
-  "/sbin",
-  "/srv",
-  "/sys",
-  "/tmp",
-  "/usr",
-  "/var",
-  "/etc/muster",
-  "/etc/systemd",
-  "/usr/bin",
-  "/usr/lib",
-  "/usr/local",
-  "/usr/sbin",
-  "/usr/share",
-  "/var/cache",
-  "/var/lib",
-  "/var/log",
-  "/var/www",
-  "/var/tmp",
-]);
-
-/** PURE: a path inside the root as one spelling: "//etc/./muster/" is "/etc/muster". */
-function normalInside(p: string): string {
-  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
-}
-
-/** PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so. */
 export function systemDirProblem(p: string, whole: boolean): string | undefined {
   const n = normalInside(p);
   if (n === "/") return undefined; // the path's own check says so
