@@ -390,7 +390,13 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
   it("role: two security groups have roles", async ({ onTestFinished }) => {
     const fx = await setup(onTestFinished);
     fx.meta.updateInstance(INSTANCE_ID, { securityGroups: ["web", "base"] });
-    await expectFailedAt(fx, await boot(fx), "role", /several security groups .* have role files/);
+    const record = await expectFailedAt(
+      fx,
+      await boot(fx),
+      "role",
+      /several security groups .* have role files/,
+    );
+    expect(record.attempts).toBe(1); // the groups will not change: no retry
   });
 
   it("converge: a resource fails", async ({ onTestFinished }) => {

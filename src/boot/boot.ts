@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "../cloud/lifecycle.ts";
-import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { InputError, PermanentRunError, RunError, TimeoutError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -257,7 +257,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       random: opts.random ?? Math.random,
-      isPermanent: (err) => err instanceof InputError,
+      isPermanent: (err) => err instanceof InputError || err instanceof PermanentRunError,
     });
     return { exitCode: exitCode(record), record, config: cfg, timings };
   } finally {
