@@ -3,18 +3,18 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
-import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control.ts";
+import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
 import {
-  FLEET_FILES,
   type FleetEvent,
   type FleetFault,
   type FleetStatus,
   formatEvent,
-  stopLeftovers,
-} from "../fleet/controller.ts";
-import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
-import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/fleet-config.ts";
-import { preflightProblems } from "../fleet/preflight.ts";
+} from "../fleet/control/controller.ts";
+import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
+import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
+import { preflightProblems } from "../fleet/control/preflight.ts";
+import { FLEET_FILES, stopLeftovers } from "../fleet/control/state-dir.ts";
+import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -22,8 +22,7 @@ import {
   signal,
   stillRunning,
   waitGone,
-} from "../fleet/processes.ts";
-import { launchTrouble, statusLines } from "../fleet/status-table.ts";
+} from "../fleet/instances/processes.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 

@@ -10,12 +10,12 @@ import {
   type AutoScalingCall,
   type AutoScalingEmulator,
   startAutoScalingEmulator,
-} from "../../fleet/autoscaling-emulator.ts";
+} from "../../fleet/aws/autoscaling-emulator.ts";
 import {
   type EmulatedInstance,
   type MetadataEmulator,
   startMetadataEmulator,
-} from "../../fleet/metadata-emulator.ts";
+} from "../../fleet/aws/metadata-emulator.ts";
 import { stopSupervisor } from "../../providers/supervisor-client.ts";
 import { EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
 

@@ -1,0 +1,96 @@
+/**
+ * The fleet's state directory (STATE): the files a fleet keeps there (FLEET_FILES), what
+ * `muster fleet up` clears before it starts, when it must refuse a directory (not a fleet's, or
+ * holding the fleet's own inputs), and stopping what a fleet whose daemon is gone left running.
+ *
+ *   fleet.json      the daemon: pid and start time, control socket, load balancer URL (daemon.ts)
+ *   events.jsonl    the event log
+ *   pids.json       every process the fleet started, with its start time
+ *   lb/             the load balancer's files and its access log
+ *   instances/ID/   one instance, its root in root/;  repos/, image/  what the fleet serves and copies
+ */
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { stopSupervisor } from "../../providers/supervisor-client.ts";
+import { fleetProcesses, type PidRecord, signal, waitGone } from "../instances/processes.ts";
+
+export const FLEET_FILES = {
+  events: "events.jsonl",
+  pids: "pids.json",
+  info: "fleet.json",
+  accessLog: "lb/access.jsonl",
+} as const;
+
+/** What `muster fleet up` clears in its state directory before it starts. */
+export const CLEARED_AT_START = ["instances", "repos", "image", "lb", FLEET_FILES.events, FLEET_FILES.pids];
+
+/**
+ * Why `muster fleet up` must not start on this state directory, one line each: it clears
+ * CLEARED_AT_START there, so a directory that is not a fleet's (no fleet.json) must not hold any
+ * of them, and the fleet's own inputs (fleet.yaml's image and repositories) must not lie in them.
+ */
+export function stateDirProblems(
+  stateDir: string,
+  source: string,
+  inputs: { field: string; path: string | undefined }[],
+): string[] {
+  // a directory the fleet copies (a repository to commit, the image) must not hold its state:
+  // each copy would hold the copy before it, and `cp` refuses to copy a directory into itself
+  const problems: string[] = [];
+  for (const { field, path: p } of inputs)
+    if (p && field.endsWith(".dir") && (stateDir === p || stateDir.startsWith(`${p}/`)))
+      problems.push(
+        `${source}: stateDir: ${stateDir} is inside ${field} (${p}), which the fleet copies; put the state directory elsewhere`,
+      );
+  if (!existsSync(stateDir)) return problems;
+  if (!statSync(stateDir).isDirectory())
+    return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
+  if (!existsSync(path.join(stateDir, FLEET_FILES.info))) {
+    const there = CLEARED_AT_START.filter((n) => existsSync(path.join(stateDir, n)));
+    if (there.length > 0)
+      problems.push(
+        `state directory ${stateDir}: not a fleet's (no ${FLEET_FILES.info}) but holds ${there.join(", ")}, which \`muster fleet up\` clears; give a new or empty directory`,
+      );
+  }
+  for (const { field, path: p } of inputs) {
+    const inside =
+      p &&
+      CLEARED_AT_START.find(
+        (n) => p === path.join(stateDir, n) || p.startsWith(`${path.join(stateDir, n)}/`),
+      );
+    if (inside)
+      problems.push(
+        `${source}: ${field}: ${p} is inside the state directory's ${inside}, which \`muster fleet up\` clears; move it, or choose another stateDir`,
+      );
+  }
+  return problems;
+}
+
+/** Stop what an earlier fleet on this state directory left running, then clear its files. */
+export async function clearStateDir(stateDir: string): Promise<void> {
+  await stopLeftovers(stateDir);
+  for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
+}
+
+/**
+ * Stop what a fleet whose daemon is gone left running on `stateDir`: each instance's supervisor
+ * first, asked to stop its services (killed first, a supervisor would start them again), then
+ * whatever of the fleet is still there. Returns what had to be killed.
+ */
+export async function stopLeftovers(stateDir: string): Promise<PidRecord[]> {
+  const instances = path.join(stateDir, "instances");
+  if (existsSync(instances))
+    await Promise.all(
+      readdirSync(instances).map((id) =>
+        stopSupervisor(path.join(instances, id, "root"), 5000).catch(() => false),
+      ),
+    );
+  const left = fleetProcesses(stateDir).map((p) => ({
+    pid: p.pid,
+    start: p.start,
+    role: p.argv.slice(0, 4).join(" ") || "leftover",
+  }));
+  for (const p of left) signal(p.pid, "SIGKILL", false);
+  await waitGone(left, 5000);
+  return left;
+}
