@@ -17,7 +17,8 @@ export async function runCheck(check: HttpCheck): Promise<void> {
     await res.body?.cancel();
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    if (e.name === "TimeoutError")
+    // AbortSignal.timeout aborts with a DOMException whose name says which abort it was
+    if (e instanceof DOMException && e.name === "TimeoutError")
       throw new TimeoutError(`check ${url} did not answer within ${check.timeoutMs / 1000} s`);
     const why = e.cause?.code === "ECONNREFUSED" ? "connection refused" : errorMessage(e.cause ?? e);
     throw new RunError(`check ${url} failed: ${why}`);

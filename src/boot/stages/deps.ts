@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
 import { pathExists, readBytes, readText, removePath, writeText } from "../../host/host-files.ts";
 
@@ -60,7 +60,7 @@ export async function installDependencies(o: DepsOptions): Promise<DepsResult> {
       env: { ...(o.env ?? process.env), npm_config_update_notifier: "false", NO_COLOR: "1" },
     },
   ).catch((err: Error) => {
-    throw err.name === "TimeoutError"
+    throw err instanceof TimeoutError
       ? new RunError(`npm ci in the config repo did not finish within ${o.timeoutMs / 1000} s`)
       : err;
   });

@@ -8,7 +8,7 @@
  * HEAD are read from .git's files.
  */
 import * as path from "node:path";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
 import { type DirEntry, listDirEntries, pathExists, removePath } from "../../host/host-files.ts";
 import type { RootFs } from "../../host/root-fs.ts";
@@ -93,7 +93,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
     const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
     const res = await exec(argv, { env, timeoutMs }).catch((err: Error) => {
-      throw err.name === "TimeoutError"
+      throw err instanceof TimeoutError
         ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
             cause: err,
           })
