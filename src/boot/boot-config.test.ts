@@ -20,9 +20,15 @@ describe("boot config", () => {
     expect(c.repo).toEqual({ url: "https://git.example.test/config.git", ref: "master", depth: 1 });
     expect(c.role).toEqual({ source: { kind: "security-groups" }, preference: undefined });
     expect(c.gate).toEqual({ file: "/var/lib/muster/gate.json", http: undefined });
-    expect(c.retries).toEqual({ attempts: 3, backoffBase: 5, backoffCap: 60, jitter: 0.3, deadline: 1800 });
-    expect(c.timeouts).toEqual({ metadata: 2, lifecycle: 5, git: 120, deps: 900 });
-    expect(c.periodic).toEqual({ interval: 1800, closeGateOnFailure: false });
+    expect(c.retries).toEqual({
+      attempts: 3,
+      backoffBaseMs: 5000,
+      backoffCapMs: 60_000,
+      jitter: 0.3,
+      deadlineMs: 1_800_000,
+    });
+    expect(c.timeouts).toEqual({ metadataMs: 2000, lifecycleMs: 5000, gitMs: 120_000, depsMs: 900_000 });
+    expect(c.periodic).toEqual({ intervalMs: 1_800_000, closeGateOnFailure: false });
     expect(c.stateDir).toBe("/var/lib/muster");
     expect(c.checks).toEqual([]);
     expect(c.lifecycle).toBeUndefined();
@@ -63,13 +69,23 @@ describe("boot config", () => {
       file: "/var/www/html/ping.html",
       http: { port: 8099, host: "0.0.0.0", path: "/health" },
     });
-    expect(c.checks).toEqual([{ url: "http://127.0.0.1:8080/health", status: 200, timeout: 5 }]);
+    expect(c.checks).toEqual([{ url: "http://127.0.0.1:8080/health", status: 200, timeoutMs: 5000 }]);
     expect(c.lifecycle).toEqual({
       hook: "launch",
       group: "web-asg",
-      heartbeatInterval: 30,
+      heartbeatIntervalMs: 30_000,
       onFailure: "none",
     });
+    // durations in the file are seconds, fractions allowed; parsed, milliseconds
+    expect(c.retries).toEqual({
+      attempts: 5,
+      backoffBaseMs: 1000,
+      backoffCapMs: 10_000,
+      jitter: 0,
+      deadlineMs: 600_000,
+    });
+    expect(c.timeouts).toEqual({ metadataMs: 1000, lifecycleMs: 2000, gitMs: 30_000, depsMs: 60_000 });
+    expect(c.periodic).toEqual({ intervalMs: 600_000, closeGateOnFailure: true });
     expect(c.image.clean).toEqual(["/srv/app"]);
   });
 
@@ -144,6 +160,9 @@ describe("boot config", () => {
       "/srv/git/config.git",
       "http://127.0.0.1:9418/config.git",
       "http://localhost/config.git",
+      "http://LOCALHOST/config.git",
+      "http://127.77.0.3:8080/config.git",
+      "http://[::1]:9418/config.git",
     ])
       expect(repoUrlProblem(ok), ok).toBeUndefined();
     for (const bad of [
@@ -151,6 +170,8 @@ describe("boot config", () => {
       "git://git.example.test/x.git",
       "config.git",
       "ftp://x/y",
+      "http://127.0.0.1.example.test/config.git",
+      "http://localhost.example.test/config.git",
     ])
       expect(repoUrlProblem(bad), bad).toBeDefined();
   });

@@ -3,17 +3,22 @@
  * `--config` names. One zod schema validates it (every problem at once, each with its file and
  * path) and is published as JSON Schema for editors (`muster schema boot`).
  *
- * Durations are seconds (fractions allowed). Paths named "inside the root" start with / and are
- * resolved under the run's root; the repository URL is handed to git as it is.
+ * Durations in the file are seconds (fractions allowed); parsing resolves it into a BootConfig
+ * whose durations are milliseconds, with names that say so (`timeouts.gitMs`), as fleet.yaml's
+ * are. Paths named "inside the root" start with / and are resolved under the run's root; the
+ * repository URL is handed to git as it is.
  */
-import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
 import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
+import { LOOPBACK_HOST, seconds, secondsToMs } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
+import { pathExists } from "../host/host-files.ts";
 import { normalInside, SYSTEM_DIRS } from "../host/system-dirs.ts";
+import type { RetryPolicy } from "./plan.ts";
+import type { HttpCheck } from "./stages/checks.ts";
 
 /** Where `muster boot` looks for its configuration, inside the root, in this order. */
 export const BOOT_CONFIG_PATHS = ["/etc/muster/boot.json", "/etc/muster/boot.yaml", "/etc/muster/boot.yml"];
@@ -47,10 +52,7 @@ export function systemDirProblem(p: string, whole: boolean): string | undefined 
     return `${n} is the boot config; \`muster image prepare\` would remove it, and servers made from the image would not boot`;
   return undefined;
 }
-const seconds = (def: number) => z.number().positive().default(def);
 const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
-
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
  * The forms git accepts that muster allows: https://, ssh:// and scp-like user@host:path, file://,
@@ -64,7 +66,8 @@ export function repoUrlProblem(url: string): string | undefined {
   if (url.startsWith("/") || url.startsWith("./") || url.startsWith("../")) return undefined;
   if (url.startsWith("http://")) {
     try {
-      if (LOOPBACK.test(new URL(url).hostname)) return undefined;
+      const host = new URL(url).hostname; // lower case, IPv4 numbers each 0 to 255
+      if (LOOPBACK_HOST.test(host) || host === "[::1]") return undefined;
     } catch {}
     return "plain http:// is only allowed on loopback; use https:// or ssh://";
   }
@@ -125,7 +128,7 @@ export const bootConfigSchema = z
         hook: z.string().min(1),
         /** default: the instance's aws:autoscaling:groupName tag */
         group: z.string().min(1).optional(),
-        heartbeatInterval: seconds(60),
+        heartbeatInterval: seconds().default(60),
         onFailure: z.enum(["abandon", "none"]).default("abandon"),
       })
       .optional(),
@@ -133,12 +136,12 @@ export const bootConfigSchema = z
       .strictObject({
         /** attempts of the whole pipeline, the first included */
         attempts: z.number().int().min(1).max(100).default(3),
-        backoffBase: seconds(5),
-        backoffCap: seconds(60),
+        backoffBase: seconds().default(5),
+        backoffCap: seconds().default(60),
         /** 0..1: each pause is shortened by up to this fraction, at random */
         jitter: z.number().min(0).max(1).default(0.3),
         /** overall bound for the boot, seconds */
-        deadline: seconds(1800),
+        deadline: seconds().default(1800),
       })
       .prefault({}),
     checks: z
@@ -146,7 +149,7 @@ export const bootConfigSchema = z
         z.strictObject({
           url: httpUrl,
           status: z.number().int().min(100).max(599).default(200),
-          timeout: seconds(5),
+          timeout: seconds().default(5),
         }),
       )
       .default([]),
@@ -163,13 +166,13 @@ export const bootConfigSchema = z
     timeouts: z
       .strictObject({
         /** each metadata request */
-        metadata: seconds(2),
+        metadata: seconds().default(2),
         /** each Auto Scaling call attempt */
-        lifecycle: seconds(5),
+        lifecycle: seconds().default(5),
         /** each git network step */
-        git: seconds(120),
+        git: seconds().default(120),
         /** npm ci of the recipe dependencies */
-        deps: seconds(900),
+        deps: seconds().default(900),
       })
       .prefault({}),
     /** attributes merged over the role's (like --attr), e.g. { app: { repo: ... } } */
@@ -241,10 +244,27 @@ export const bootConfigSchema = z
 
 export type BootConfigFile = z.infer<typeof bootConfigSchema>;
 
-/** The validated configuration with the role source parsed and the gate file settled. */
-export interface BootConfig extends Omit<BootConfigFile, "role" | "gate"> {
+/**
+ * The validated configuration, resolved: the role source parsed, the gate file settled, every
+ * duration in milliseconds.
+ */
+export interface BootConfig
+  extends Omit<
+    BootConfigFile,
+    "role" | "gate" | "lifecycle" | "retries" | "checks" | "timeouts" | "periodic"
+  > {
   role: { source: RoleSource; preference?: string[] };
   gate: { file: string; http?: NonNullable<BootConfigFile["gate"]["http"]> };
+  lifecycle?: {
+    hook: string;
+    group?: string;
+    heartbeatIntervalMs: number;
+    onFailure: "abandon" | "none";
+  };
+  retries: RetryPolicy;
+  checks: HttpCheck[];
+  timeouts: { metadataMs: number; lifecycleMs: number; gitMs: number; depsMs: number };
+  periodic: { intervalMs: number; closeGateOnFailure: boolean };
   /** where it was read from, as shown in messages */
   file: string;
 }
@@ -259,10 +279,32 @@ export function parseBootConfig(data: unknown, where: string): BootConfig {
   if (!r.success) throw new InputError(zodProblems(where, r.error, [], "field"));
   const cfg = r.data;
   const role = typeof cfg.role === "string" ? { source: cfg.role } : cfg.role;
+  const { lifecycle, retries, timeouts, periodic } = cfg;
   return {
     ...cfg,
     role: { source: parseRoleSource(role.source), preference: role.preference },
     gate: { file: cfg.gate.file ?? path.posix.join(cfg.stateDir, "gate.json"), http: cfg.gate.http },
+    lifecycle: lifecycle && {
+      hook: lifecycle.hook,
+      group: lifecycle.group,
+      heartbeatIntervalMs: secondsToMs(lifecycle.heartbeatInterval),
+      onFailure: lifecycle.onFailure,
+    },
+    retries: {
+      attempts: retries.attempts,
+      backoffBaseMs: secondsToMs(retries.backoffBase),
+      backoffCapMs: secondsToMs(retries.backoffCap),
+      jitter: retries.jitter,
+      deadlineMs: secondsToMs(retries.deadline),
+    },
+    checks: cfg.checks.map((c) => ({ url: c.url, status: c.status, timeoutMs: secondsToMs(c.timeout) })),
+    timeouts: {
+      metadataMs: secondsToMs(timeouts.metadata),
+      lifecycleMs: secondsToMs(timeouts.lifecycle),
+      gitMs: secondsToMs(timeouts.git),
+      depsMs: secondsToMs(timeouts.deps),
+    },
+    periodic: { intervalMs: secondsToMs(periodic.interval), closeGateOnFailure: periodic.closeGateOnFailure },
     file: where,
   };
 }
@@ -277,13 +319,13 @@ export interface BootConfigLocation {
 /** The boot config file to read: `--config`, else the first of BOOT_CONFIG_PATHS under the root. */
 export function findBootConfig(root: string, configFlag?: string): BootConfigLocation | undefined {
   if (configFlag) {
-    if (!existsSync(configFlag))
+    if (!pathExists(configFlag))
       throw new InputError(`--config ${configFlag}: no such file; pass the path of a boot.json or boot.yaml`);
     return { hostPath: configFlag, shown: configFlag };
   }
   for (const p of BOOT_CONFIG_PATHS) {
     const host = path.join(root, p);
-    if (existsSync(host)) return { hostPath: host, shown: p };
+    if (pathExists(host)) return { hostPath: host, shown: p };
   }
   return undefined;
 }

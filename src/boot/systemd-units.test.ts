@@ -29,8 +29,8 @@ const settings = {
   node: process.execPath,
   muster: BIN,
   gateFile: "/var/www/html/ping.html",
-  deadline: 900,
-  interval: 600,
+  deadlineMs: 900_000,
+  intervalMs: 600_000,
 };
 
 /**

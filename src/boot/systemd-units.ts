@@ -17,10 +17,10 @@ export interface UnitSettings {
   muster: string;
   /** the gate file (a path on the machine) */
   gateFile: string;
-  /** seconds: the boot's overall deadline (the unit's start timeout leaves room above it) */
-  deadline: number;
-  /** seconds between periodic re-converge runs */
-  interval: number;
+  /** the boot's overall deadline (the unit's start timeout leaves room above it) */
+  deadlineMs: number;
+  /** between periodic re-converge runs */
+  intervalMs: number;
 }
 
 /** systemd's quoting for one ExecStart word; `%` starts a specifier there, so it is doubled. */
@@ -35,7 +35,9 @@ function exec(s: UnitSettings, args: string[]): string {
 }
 
 export function systemdUnits(s: UnitSettings): Record<string, string> {
-  const interval = Math.max(60, Math.round(s.interval));
+  // systemd's times here are seconds
+  const interval = Math.max(60, Math.round(s.intervalMs / 1000));
+  const startTimeout = Math.ceil(s.deadlineMs / 1000) + 120;
   return {
     "muster-boot.service": `# Written by muster install.
 [Unit]
@@ -51,7 +53,7 @@ RemainAfterExit=yes
 # Close the gate before anything else runs, even if muster itself cannot start.
 ExecStartPre=/bin/rm -f ${unitWord(s.gateFile)}
 ExecStart=${exec(s, ["boot", "--root", "/"])}
-TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+TimeoutStartSec=${startTimeout}
 StandardOutput=journal
 StandardError=journal
 SyslogIdentifier=muster-boot
@@ -83,7 +85,7 @@ After=network-online.target muster-boot.service
 [Service]
 Type=oneshot
 ExecStart=${exec(s, ["boot", "--periodic", "--root", "/"])}
-TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+TimeoutStartSec=${startTimeout}
 SyslogIdentifier=muster-converge
 `,
     "muster-converge.timer": `# Written by muster install.

@@ -37,3 +37,23 @@ export const ownerSchema = z.union([
 export const absolutePath = z
   .string()
   .startsWith("/", { message: "must be an absolute path (start with /)" });
+
+/**
+ * A duration as config files spell it: seconds, fractions allowed, more than 0 (0 too with
+ * `orZero`). Each config's parse turns it into milliseconds once (`secondsToMs`), so the code
+ * that uses it never converts.
+ */
+export function seconds(opts: { orZero?: boolean } = {}) {
+  // at least 1 ms: a positive duration must not round to 0 ms once in milliseconds (a heartbeat
+  // timeout or a sample period of 0 would end every lifecycle action at once, or spin a timer)
+  return opts.orZero ? z.number().nonnegative() : z.number().min(0.001);
+}
+
+/** A duration in seconds from a config file as whole milliseconds. */
+export function secondsToMs(s: number): number {
+  return Math.round(s * 1000);
+}
+
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+/** localhost or 127.x.y.z (each number 0 to 255): the loopback hosts muster names or listens on. */
+export const LOOPBACK_HOST = new RegExp(`^(localhost|127(\\.${OCTET}){3})$`);

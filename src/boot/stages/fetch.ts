@@ -7,10 +7,10 @@
  * branch or tag is one `git clone`, and a later one is fetch, checkout and clean; origin and
  * HEAD are read from .git's files.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
+import { type DirEntry, listDirEntries, pathExists, removePath } from "../../host/host-files.ts";
 import type { RootFs } from "../../host/root-fs.ts";
 import { cloneArgv } from "../../resources/git-clone.ts";
 import { gitEnv, redactUrl } from "../../resources/git-env.ts";
@@ -55,16 +55,17 @@ export function checkDeployKey(fs: RootFs, key: string): string {
 /** A run killed in the middle of a git command leaves its lock files; this run holds the boot lock. */
 function removeStaleGitLocks(gitDir: string): void {
   const walk = (d: string, depth: number) => {
-    let entries: import("node:fs").Dirent[];
+    let entries: DirEntry[];
     try {
-      entries = readdirSync(d, { withFileTypes: true });
+      entries = listDirEntries(d);
     } catch {
       return;
     }
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isFile() && e.name.endsWith(".lock")) rmSync(p, { force: true });
-      else if (e.isDirectory() && depth > 0 && (d === gitDir ? e.name === "refs" : true)) walk(p, depth - 1);
+      if (e.kind === "file" && e.name.endsWith(".lock")) removePath(p);
+      else if (e.kind === "directory" && depth > 0 && (d === gitDir ? e.name === "refs" : true))
+        walk(p, depth - 1);
     }
   };
   walk(gitDir, 6);
@@ -92,7 +93,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
     const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
     const res = await exec(argv, { env, timeoutMs }).catch((err: Error) => {
-      throw err.name === "TimeoutError"
+      throw err instanceof TimeoutError
         ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
             cause: err,
           })
@@ -114,15 +115,15 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const cloneable = named && !/^\.\.?\//.test(url);
   // a checkout without its origin (an init and remote add cut short, or origin removed by hand)
   // is not a checkout; a clone killed half way has its origin and is fetched into as any other
-  const origin = existsSync(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
+  const origin = pathExists(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
   if (origin === undefined) {
-    rmSync(dir, { recursive: true, force: true });
+    removePath(dir, true);
     if (cloneable) {
       const started = Date.now();
       try {
         await git(cloneArgv(url, dir, repo.ref, repo.depth).slice(1), `fetching ${repo.ref}`, o.timeoutMs);
       } catch (err) {
-        rmSync(dir, { recursive: true, force: true });
+        removePath(dir, true);
         if (/Remote branch .* not found/.test((err as Error).message)) throw noSuchRef();
         throw err;
       }
@@ -175,7 +176,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     return { dir, commit: await commitOf(), transferMs };
   } catch (err) {
     // a checkout that cannot be checked out is damaged: the next attempt starts from scratch
-    rmSync(dir, { recursive: true, force: true });
+    removePath(dir, true);
     throw err;
   }
 }

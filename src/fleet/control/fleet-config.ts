@@ -15,6 +15,7 @@ import YAML from "yaml";
 import { parseRoleSource } from "../../cloud/role-discovery.ts";
 import { parseDataText } from "../../core/data-file.ts";
 import { errorMessage, InputError } from "../../core/errors.ts";
+import { LOOPBACK_HOST, seconds } from "../../core/schema-parts.ts";
 import { z } from "../../core/zod.ts";
 import { zodProblems } from "../../core/zod-problems.ts";
 import type { AsgConfig } from "../aws/asg-model.ts";
@@ -38,11 +39,7 @@ role: { source: security-groups, securityGroups: [web] }
 loadBalancer: { preset: fast }
 `;
 
-const seconds = (def: number) => z.number().nonnegative().default(def);
-const positiveSeconds = (def: number) => z.number().positive().default(def);
 const port = z.number().int().min(1).max(65535);
-const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const LOOPBACK_HOST = new RegExp(`^(localhost|127(\\.${OCTET}){3})$`);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const repoSource = z
@@ -71,7 +68,7 @@ export const fleetConfigSchema = z
         desired: z.number().int().min(0).optional(),
         /** ELB: replace an InService instance whose target turns unhealthy; EC2: only dead ones */
         healthCheckType: z.enum(["ELB", "EC2"]).default("ELB"),
-        healthCheckGracePeriod: seconds(30),
+        healthCheckGracePeriod: seconds({ orZero: true }).default(30),
         /** the EC2_INSTANCE_LAUNCHING hook that `muster boot` completes; false: no hook */
         launchHook: z.preprocess(
           (v) => (v === false ? { enabled: false } : v === true ? {} : v),
@@ -80,9 +77,7 @@ export const fleetConfigSchema = z
               /** false (or `launchHook: false`): no hook; instances go InService when they run */
               enabled: z.boolean().default(true),
               name: z.string().min(1).default("launch"),
-              // at least 1 ms once in milliseconds: a heartbeat timeout of 0 would end every
-              // lifecycle action at once (the group model takes this value as it is)
-              heartbeatTimeout: z.number().min(0.001).default(30),
+              heartbeatTimeout: seconds().default(30),
               defaultResult: z.enum(["CONTINUE", "ABANDON"]).default("ABANDON"),
             })
             .prefault({}),
@@ -92,9 +87,9 @@ export const fleetConfigSchema = z
           .strictObject({
             /** requests per healthy target per sample period to keep the group at */
             requestsPerTarget: z.number().positive(),
-            samplePeriod: positiveSeconds(10),
-            scaleOutCooldown: seconds(30),
-            scaleInCooldown: seconds(60),
+            samplePeriod: seconds().default(10),
+            scaleOutCooldown: seconds({ orZero: true }).default(30),
+            scaleInCooldown: seconds({ orZero: true }).default(60),
             disableScaleIn: z.boolean().default(false),
           })
           .optional(),
@@ -163,15 +158,15 @@ export const fleetConfigSchema = z
           .strictObject({
             /** attempts of the whole pipeline (the boot config's retries) */
             attempts: z.number().int().min(1).max(100).default(3),
-            backoffBase: positiveSeconds(0.25),
-            backoffCap: positiveSeconds(1),
-            deadline: positiveSeconds(120),
+            backoffBase: seconds().default(0.25),
+            backoffCap: seconds().default(1),
+            deadline: seconds().default(120),
             /** each git network step */
-            gitTimeout: positiveSeconds(20),
+            gitTimeout: seconds().default(20),
             /** each metadata request */
-            metadataTimeout: positiveSeconds(1),
+            metadataTimeout: seconds().default(1),
             /** seconds between heartbeats; default a third of the launch hook's heartbeat timeout */
-            heartbeatInterval: z.number().positive().optional(),
+            heartbeatInterval: seconds().optional(),
           })
           .prefault({}),
       })
@@ -194,13 +189,13 @@ export const fleetConfigSchema = z
             path: z.string().startsWith("/").optional(),
             /** default: instances.healthPort, the traffic port with webServer nginx */
             port: z.union([port, z.literal("traffic-port")]).optional(),
-            interval: z.number().positive().optional(),
-            timeout: z.number().positive().optional(),
+            interval: seconds().optional(),
+            timeout: seconds().optional(),
             healthyThreshold: z.number().int().min(1).optional(),
             unhealthyThreshold: z.number().int().min(1).optional(),
           })
           .prefault({}),
-        deregistrationDelay: z.number().nonnegative().optional(),
+        deregistrationDelay: seconds({ orZero: true }).optional(),
         haproxy: z.string().min(1).default("haproxy"),
       })
       .prefault({}),

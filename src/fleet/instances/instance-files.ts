@@ -79,8 +79,8 @@ export function unitCommands(s: {
     node: s.node,
     muster: s.muster,
     gateFile: path.join(s.root, s.gateFile),
-    deadline: s.deadline,
-    interval: 1800,
+    deadlineMs: s.deadline * 1000,
+    intervalMs: 1_800_000,
   });
   const line = (unit: string, key: string): string[] => {
     const m = new RegExp(`^${key}=(.*)$`, "m").exec(units[unit] ?? "");
