@@ -42,8 +42,14 @@ import {
 } from "../aws/asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
 import type { MetadataFault } from "../aws/metadata-emulator.ts";
-import { builtinFleetLoadBalancer, type FleetLoadBalancer, type FleetTarget } from "../balancing/fleet-lb.ts";
+import {
+  builtinFleetLoadBalancer,
+  type FleetLoadBalancer,
+  type FleetTarget,
+  type LoadBalancerProcess,
+} from "../balancing/fleet-lb.ts";
 import { HaproxyLoadBalancer } from "../balancing/haproxy.ts";
+import { slotCount } from "../balancing/haproxy-slots.ts";
 import { startLoadBalancer } from "../balancing/load-balancer.ts";
 import { requestsPerTarget } from "../balancing/metrics.ts";
 import { FleetInstance } from "../instances/instance.ts";
@@ -117,7 +123,12 @@ export interface FleetStatus {
   startedAt: number;
   stateDir: string;
   source: string;
-  loadBalancer: { kind: string; url: string; accessLog?: string; targets: FleetTarget[] };
+  loadBalancer: {
+    kind: string;
+    url: string;
+    accessLog?: string;
+    targets: FleetTarget[];
+  } & LoadBalancerProcess;
   gitServer: { url: string; fault?: GitServerFault };
   autoscalingUrl: string;
   metadataFault?: MetadataFault;
@@ -185,6 +196,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private readonly served = new Map<string, { count: number; first: number; last: number }>();
   private readonly pids: PidRecord[] = [];
   private pidsTimer?: NodeJS.Timeout;
+  private lbRestartTimer?: NodeJS.Timeout;
   private metadataFault?: MetadataFault;
   private lastNote?: { key: string; time: number };
   private closing?: Promise<PidRecord[]>;
@@ -288,6 +300,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         settings: cfg.loadBalancer.settings,
         binary: cfg.loadBalancer.haproxy,
         accessLogPath,
+        slots: slotCount(cfg.group.max),
       });
       for (const pid of lb.pids()) this.recordPid(pid, "haproxy");
       this.lb = lb;
@@ -312,6 +325,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       if (e.to === "unused") this.dispatch({ type: "target-removed", instanceId: e.targetId });
       else this.dispatch({ type: "target-health", instanceId: e.targetId, state: e.to });
     });
+    this.lb.on("down", (e) => this.onLoadBalancerDown(e.pid));
     this.lb.on("request", (e) => {
       this.requestTimes.push(e.time);
       if (e.targetId) {
@@ -336,6 +350,39 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.state = created.state;
     for (const a of created.actions) this.perform(a);
     this.schedule();
+  }
+
+  /**
+   * The load balancer's process died: say so, then start it again with the current targets,
+   * trying again (1 s, 2 s, ... up to 30 s apart) until it runs or the fleet stops.
+   */
+  private onLoadBalancerDown(pid: number): void {
+    const targets = this.lb.describeTargets().length;
+    this.record(
+      "error",
+      `load balancer ${this.lb.kind} (pid ${pid}) is gone; restarting it on ${this.lb.url} with ${targets} targets`,
+    );
+    const attempt = (delayMs: number): void => {
+      if (this.closing) return;
+      this.lb.restart().then(
+        (newPid) => {
+          if (newPid !== undefined) this.recordPid(newPid, this.lb.kind);
+          this.record(
+            "fleet",
+            `load balancer ${this.lb.kind} restarted (pid ${newPid}) on ${this.lb.url} with ${this.lb.describeTargets().length} targets`,
+          );
+        },
+        (err) => {
+          if (this.closing) return;
+          this.record(
+            "error",
+            `load balancer restart failed: ${errorMessage(err)}; trying again in ${delayMs / 1000} s`,
+          );
+          this.lbRestartTimer = setTimeout(() => attempt(Math.min(delayMs * 2, 30_000)), delayMs);
+        },
+      );
+    };
+    attempt(1000);
   }
 
   /** The image instances are copied from: the configured tree, or a prepared copy of it. */
@@ -698,6 +745,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         url: this.lb.url,
         accessLog: this.lb.accessLogPath,
         targets: this.lb.describeTargets(),
+        ...this.lb.processState(),
       },
       gitServer: { url: this.git.url, fault: this.git.fault },
       autoscalingUrl: this.asg.url,
@@ -769,6 +817,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private async doShutdown(): Promise<PidRecord[]> {
     clearTimeout(this.tickTimer);
     clearInterval(this.metricTimer);
+    clearTimeout(this.lbRestartTimer);
     this.record("fleet", "fleet down: stopping every instance and service");
     const stops = await Promise.allSettled([...this.instances.values()].map((i) => i.stop()));
     for (const s of stops) if (s.status === "rejected") this.record("error", errorMessage(s.reason));

@@ -75,20 +75,38 @@ describe("nginx in front of an instance", () => {
 });
 
 describe("HAProxy as the load balancer", () => {
+  const where = { socket: "/s/admin.sock", logPort: 5514, host: "127.0.0.1", port: 18080, backend: "web" };
   it("health-checks the gate path, logs to the controller, listens on loopback", () => {
     const cfg = haproxyConfig({
-      socket: "/s/admin.sock",
-      logPort: 5514,
-      host: "127.0.0.1",
-      port: 18080,
-      backend: "web",
+      ...where,
       settings: { ...FAST_DEFAULTS, healthCheck: { ...FAST_DEFAULTS.healthCheck, path: "/ping.html" } },
+      slots: [],
     });
     expect(cfg).toContain("option httpchk GET /ping.html");
     expect(cfg).toContain("http-check expect status 200");
     expect(cfg).toContain("bind 127.0.0.1:18080");
     expect(cfg).toContain("log 127.0.0.1:5514 len 2048 format raw local0");
     expect(expectLine("200-202,204")).toBe("http-check expect rstatus ^(200|201|202|204)$");
+  });
+
+  it("declares every server slot, a healthy target's in service, and retries a failed connection elsewhere", () => {
+    const cfg = haproxyConfig({
+      ...where,
+      settings: { ...FAST_DEFAULTS, healthCheck: { ...FAST_DEFAULTS.healthCheck, port: 8081 } },
+      slots: [
+        { name: "slot1", address: "127.77.0.3:8080", enabled: true },
+        { name: "slot2", address: "127.77.0.4:8080", enabled: false },
+        { name: "slot3", enabled: false },
+      ],
+    });
+    const backend = cfg.slice(cfg.indexOf("backend web"));
+    expect(backend).toMatch(/^ {2}retries 3$/m);
+    expect(backend).toMatch(/^ {2}option redispatch$/m);
+    expect(backend).toContain(
+      "  server slot1 127.77.0.3:8080 check inter 1000 fall 2 rise 2 port 8081\n" +
+        "  server slot2 127.77.0.4:8080 check inter 1000 fall 2 rise 2 port 8081 disabled\n" +
+        "  server slot3 127.0.0.1:1 check inter 1000 fall 2 rise 2 port 8081 disabled\n",
+    );
   });
 
   it("turns its log lines and stats into access-log entries and server rows", () => {
@@ -221,10 +239,32 @@ describe("the status table", () => {
       instances: gone,
     } as unknown as FleetStatus;
     const lines = statusLines(st, { now: 10 });
+    expect(lines[1]).toBe("load balancer http://127.0.0.1:1 (builtin)");
     expect(lines.filter((l) => l.startsWith("i-"))).toHaveLength(5);
     expect(lines.some((l) => l.startsWith("i-00000000000000007"))).toBe(true); // the latest first
     expect(lines.some((l) => l.startsWith("i-00000000000000001"))).toBe(false);
     expect(lines[lines.length - 1]).toBe("(2 more Terminated; `muster fleet status --json` has them all)");
+  });
+
+  it("the load balancer's process: its pid, and DOWN while it is gone", () => {
+    const st = (lb: Partial<FleetStatus["loadBalancer"]>) =>
+      ({
+        group: { name: "web", min: 1, max: 4, desired: 1, counts: { InService: 0 }, launchFailures: 0 },
+        loadBalancer: { kind: "haproxy", url: "http://127.0.0.1:1", targets: [], ...lb },
+        gitServer: { url: "http://127.0.0.1:2" },
+        instances: [],
+      }) as unknown as FleetStatus;
+    expect(statusLines(st({ state: "up", pid: 42, restarts: 0 }))[1]).toBe(
+      "load balancer http://127.0.0.1:1 (haproxy, pid 42)",
+    );
+    expect(
+      statusLines(st({ state: "down", pid: 42, restarts: 1, downSince: Date.UTC(2027, 0, 1, 12, 0, 5) }))[1],
+    ).toBe(
+      "load balancer http://127.0.0.1:1 (haproxy, pid 42) DOWN since 12:00:05, restarting, restarted 1x",
+    );
+    expect(statusLines(st({ state: "up", pid: 43, restarts: 1 }))[1]).toBe(
+      "load balancer http://127.0.0.1:1 (haproxy, pid 43), restarted 1x",
+    );
   });
 
   it("launch trouble: none below three failed launches in a row; then why the latest one ended", () => {

@@ -34,6 +34,16 @@ function stateColour(state: string, s: Style): (x: string) => string {
   return s.yellow;
 }
 
+function loadBalancerLine(lb: FleetStatus["loadBalancer"], s: Style): string {
+  const head = `load balancer ${lb.url} (${lb.kind}${lb.pid ? `, pid ${lb.pid}` : ""})`;
+  const restarts = lb.restarts ? `, restarted ${lb.restarts}x` : "";
+  if (lb.state === "down") {
+    const since = lb.downSince ? ` since ${new Date(lb.downSince).toISOString().slice(11, 19)}` : "";
+    return `${head} ${s.red(`DOWN${since}, restarting`)}${restarts}`;
+  }
+  return `${head}${restarts}`;
+}
+
 /** Lines for the status; `history` terminated instances are shown (most recent first), default 5. */
 export function statusLines(
   st: FleetStatus,
@@ -49,7 +59,7 @@ export function statusLines(
   const lines = [
     `fleet ${g.name}: desired ${g.desired} (min ${g.min}, max ${g.max}), InService ${g.counts.InService}` +
       `${faults.length ? `  ${s.red(`faults: ${faults.join(", ")}`)}` : ""}`,
-    `load balancer ${st.loadBalancer.url} (${st.loadBalancer.kind})`,
+    loadBalancerLine(st.loadBalancer, s),
     s.dim(
       `${pad("INSTANCE", 20)}${pad("ADDRESS", 16)}${pad("STATE", 17)}${pad("TARGET", 10)}${pad("GATE", 7)}${pad("REQS", 6)}BOOT`,
     ),
