@@ -185,6 +185,15 @@ describe("cloud-init user data", () => {
     expect(doc.write_files).toEqual([
       { path: "/etc/muster/boot.json", permissions: "0644", owner: "root:root", content: `${config}\n` },
     ]);
+    // a boot config with a token in a URL is written readable by root only
+    const secret = cloudInitUserData({
+      bootConfig: JSON.stringify({ repo: { url: "https://deploy:tok3n@git.example.test/config.git" } }),
+      bootConfigFormat: "json",
+      packageSpec: "muster",
+      nodeVersion: "20.0.0",
+      health: false,
+    });
+    expect(YAML.parse(secret).write_files[0].permissions).toBe("0600");
     const cmds = doc.runcmd.map((c: string[]) => c.join(" "));
     expect(cmds[0]).toContain(
       `https://nodejs.org/dist/v${process.versions.node}/node-v${process.versions.node}-linux-$arch.tar.xz`,

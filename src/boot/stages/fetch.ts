@@ -12,7 +12,9 @@ import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
 import { type DirEntry, listDirEntries, pathExists, removePath } from "../../host/host-files.ts";
 import type { RootFs } from "../../host/root-fs.ts";
+import { gitCause } from "../../resources/git.ts";
 import { cloneArgv } from "../../resources/git-clone.ts";
+import { storedUrl } from "../../resources/git-credentials.ts";
 import { gitEnv, redactUrl } from "../../resources/git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "../../resources/git-local.ts";
 import type { BootConfig } from "../boot-config.ts";
@@ -73,8 +75,9 @@ function removeStaleGitLocks(gitDir: string): void {
 
 export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const { fs, repo } = o;
-  const url = repo.url;
-  const shown = redactUrl(url);
+  // git is given the URL without credentials, and they through its environment (gitEnv)
+  const url = storedUrl(repo.url);
+  const shown = redactUrl(repo.url);
   const keyHost = repo.sshKey ? checkDeployKey(fs, repo.sshKey) : undefined;
   let knownHostsHost: string | undefined;
   if (repo.knownHosts) {
@@ -86,6 +89,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     sshKey: keyHost,
     knownHosts: knownHostsHost,
     connectTimeout: Math.max(1, Math.min(10, Math.ceil(o.timeoutMs / 1000))),
+    repository: repo.url,
   });
   if (!fs.stat(o.stateDir)) fs.mkdir(o.stateDir, 0o755, true);
   const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
@@ -101,7 +105,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     });
     if (res.code !== 0)
       throw new RunError(
-        `config repo ${shown}: ${what} failed: ${redactUrl(lastLine(res.stderr) || `exit ${res.code}`)}`,
+        `config repo ${shown}: ${what} failed: ${redactUrl(gitCause(res.stderr) || `exit ${res.code}`)}`,
       );
     return res.stdout.trim();
   };
@@ -134,6 +138,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     await git(["remote", "add", "origin", url], "git remote add");
   } else {
     removeStaleGitLocks(path.join(dir, ".git"));
+    // an origin with credentials (stored by an older muster) is rewritten without them
     if (origin !== url) await git(["remote", "set-url", "origin", url], "git remote set-url");
   }
 
