@@ -33,6 +33,7 @@ import { replaceFile } from "../../host/replace-file.ts";
 import { RootFs } from "../../host/root-fs.ts";
 import {
   noteStartingSupervisor,
+  removeDeadSupervisorSocket,
   SupervisorDown,
   supervisorRequest,
   supervisorStatus,
@@ -449,6 +450,8 @@ export class FleetInstance {
     let left = this.liveProcesses();
     for (const p of left) signal(p.pid, "SIGKILL");
     left = await waitGone(left, 5000);
+    // a supervisor that was killed (how an instance dies) left its socket file
+    removeDeadSupervisorSocket(this.root);
     await this.metadata?.close().catch(() => {});
     if (left.length)
       throw new RunError(
