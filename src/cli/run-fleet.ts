@@ -1,6 +1,6 @@
 /** The fleet commands' bodies, loaded only when one runs. */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
@@ -13,7 +13,12 @@ import {
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
 import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
 import { preflightProblems } from "../fleet/control/preflight.ts";
-import { FLEET_FILES, stopLeftovers } from "../fleet/control/state-dir.ts";
+import {
+  ensureStateDir,
+  FLEET_FILES,
+  stateDirAccessProblem,
+  stopLeftovers,
+} from "../fleet/control/state-dir.ts";
 import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
 import {
   fleetProcesses,
@@ -23,6 +28,7 @@ import {
   stillRunning,
   waitGone,
 } from "../fleet/instances/processes.ts";
+import { openAppendNoFollow } from "../host/write-no-follow.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
@@ -35,8 +41,19 @@ const out = (line = "") => process.stdout.write(`${line}\n`);
 /** set for the daemon `fleet up` starts: its checks were made before it */
 const PREFLIGHT_DONE = "MUSTER_FLEET_PREFLIGHT_DONE";
 
-/** The state directory a command means: --state-dir, else the config's, else the default. */
+/**
+ * The state directory a command means: --state-dir, else the config's, else the default. One
+ * another user owns or may write is refused: its fleet.json and pids.json may be planted (pids
+ * `fleet down` would kill, a socket that is not the fleet's).
+ */
 export function stateDirOf(w: Where): string {
+  const dir = stateDirNamed(w);
+  const problem = stateDirAccessProblem(dir);
+  if (problem) throw new InputError(problem);
+  return dir;
+}
+
+function stateDirNamed(w: Where): string {
   if (w.stateDir) return path.resolve(w.stateDir);
   // only the state directory is wanted: a fleet.yaml whose repositories have gone since still
   // names it (`fleet down` must not need them)
@@ -62,7 +79,8 @@ export async function fleetUp(
     // a fleet on this state directory whose daemon died left services holding its addresses:
     // `up` stops them first anyway, so it does that before the checks, which then see only
     // what other fleets and programs hold
-    const earlier = readFleetInfo(cfg.stateDir);
+    // (not on a directory another user may write: what it says was left may be planted)
+    const earlier = stateDirAccessProblem(cfg.stateDir) ? undefined : readFleetInfo(cfg.stateDir);
     if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopLeftovers(cfg.stateDir);
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
@@ -99,9 +117,9 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     throw new InputError(
       `a fleet already runs with state directory ${stateDir} (pid ${other.pid}, load balancer ${other.loadBalancer}); ${fleetCommand("down", stateDir)} first, or pass another --state-dir`,
     );
-  mkdirSync(stateDir, { recursive: true });
+  ensureStateDir(stateDir);
   const logFile = path.join(stateDir, "daemon.log");
-  const logFd = openSync(logFile, "a");
+  const logFd = openAppendNoFollow(logFile);
   const args = [
     bin,
     "fleet",

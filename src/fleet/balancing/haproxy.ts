@@ -23,9 +23,9 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { createWriteStream, mkdirSync, readFileSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, InputError, RunError, TimeoutError } from "../../core/errors.ts";
+import { privateRuntimeDir } from "../../host/private-dir.ts";
 import { isRunning, procStart, signal, waitGone } from "../instances/processes.ts";
 import type { FleetLoadBalancer, FleetTarget, LoadBalancerProcess } from "./fleet-lb.ts";
 import {
@@ -265,8 +265,8 @@ export class HaproxyLoadBalancer extends EventEmitter<HaproxyEvents> implements 
     let socket = path.join(o.dir, "admin.sock");
     if (Buffer.byteLength(socket) > 100)
       socket = path.join(
-        tmpdir(),
-        `muster-haproxy-${createHash("sha256").update(o.dir).digest("hex").slice(0, 16)}.sock`,
+        privateRuntimeDir(),
+        `haproxy-${createHash("sha256").update(o.dir).digest("hex").slice(0, 16)}.sock`,
       );
     const udp = createSocket("udp4");
     await new Promise<void>((r, j) => {

@@ -27,6 +27,7 @@ import {
 import type { Socket } from "node:net";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
+import { openAppendNoFollow } from "../../host/write-no-follow.ts";
 import {
   applyVerdict,
   type CheckOutcome,
@@ -257,7 +258,8 @@ export class LoadBalancer extends EventEmitter<LoadBalancerEvents> {
     if (opts.accessLogPath) {
       this.accessLogPath = path.resolve(opts.accessLogPath);
       mkdirSync(path.dirname(this.accessLogPath), { recursive: true });
-      this.logStream = createWriteStream(this.accessLogPath, { flags: "a" });
+      // no write through a link put in the log's place
+      this.logStream = createWriteStream(this.accessLogPath, { fd: openAppendNoFollow(this.accessLogPath) });
       this.logStream.on("error", () => {}); // a full disk must not take the load balancer down
     }
     this.server = createServer((req, res) => this.onRequest(req, res));

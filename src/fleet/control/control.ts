@@ -12,9 +12,9 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { errorMessage, InputError, RunError, TimeoutError } from "../../core/errors.ts";
+import { privateRuntimeDir } from "../../host/private-dir.ts";
 import { isRunning } from "../instances/processes.ts";
 import type { FleetController, FleetEvent, FleetFault } from "./controller.ts";
 import { fleetCommand } from "./fleet-config.ts";
@@ -32,12 +32,17 @@ export interface FleetInfo {
   loadBalancer: string;
 }
 
-export function controlSocketPath(stateDir: string): string {
+/**
+ * The control socket: in the state directory, or, when that path is too long for a unix socket,
+ * in this user's private runtime directory (never a shared name in /tmp another user could take
+ * first, or put a link at).
+ */
+export function controlSocketPath(stateDir: string, runtimeDir: () => string = privateRuntimeDir): string {
   const p = path.join(stateDir, "control.sock");
   if (Buffer.byteLength(p) <= 100) return p;
   return path.join(
-    tmpdir(),
-    `muster-fleet-${createHash("sha256").update(stateDir).digest("hex").slice(0, 16)}.sock`,
+    runtimeDir(),
+    `fleet-${createHash("sha256").update(stateDir).digest("hex").slice(0, 16)}.sock`,
   );
 }
 

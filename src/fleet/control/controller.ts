@@ -24,11 +24,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
 import { execOk } from "../../host/exec.ts";
+import { appendNoFollow, replaceNoFollow } from "../../host/write-no-follow.ts";
 import {
   type AsgAction,
   type AsgEvent,
@@ -56,7 +57,7 @@ import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
 import { addressAt, type FleetConfig } from "./fleet-config.ts";
 import { type GitServer, type GitServerFault, startGitServer } from "./git-server.ts";
-import { FLEET_FILES } from "./state-dir.ts";
+import { ensureStateDir, FLEET_FILES } from "./state-dir.ts";
 
 export type FleetEventKind =
   | "fleet"
@@ -242,7 +243,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
 
   private async startParts(): Promise<void> {
     const { cfg } = this;
-    mkdirSync(cfg.stateDir, { recursive: true });
+    ensureStateDir(cfg.stateDir);
     this.recordPid(process.pid, "daemon");
     const reposDir = path.join(cfg.stateDir, "repos");
     mkdirSync(reposDir, { recursive: true });
@@ -420,7 +421,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.events.push(e);
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
     try {
-      appendFileSync(path.join(this.cfg.stateDir, FLEET_FILES.events), `${JSON.stringify(e)}\n`);
+      appendNoFollow(path.join(this.cfg.stateDir, FLEET_FILES.events), `${JSON.stringify(e)}\n`);
     } catch {}
     this.opts.say?.(formatEvent(e));
     this.emit("event", e);
@@ -652,7 +653,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
 
   private savePids(): void {
     try {
-      writeFileSync(
+      replaceNoFollow(
         path.join(this.cfg.stateDir, FLEET_FILES.pids),
         `${JSON.stringify(this.pids, null, 2)}\n`,
       );

@@ -3,14 +3,14 @@
  * SIGTERM or SIGINT. STATE/fleet.json names it (pid and start time, socket, load balancer URL)
  * while it runs and records when it stopped.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { errorMessage, InputError } from "../../core/errors.ts";
+import { replaceNoFollow } from "../../host/write-no-follow.ts";
 import { procStart } from "../instances/processes.ts";
 import { controlSocketPath, type FleetInfo, runningFleet, startControlServer } from "./control.ts";
 import { FleetController } from "./controller.ts";
 import { type FleetConfig, fleetCommand } from "./fleet-config.ts";
-import { clearStateDir, FLEET_FILES } from "./state-dir.ts";
+import { clearStateDir, ensureStateDir, FLEET_FILES } from "./state-dir.ts";
 
 export interface DaemonOptions {
   musterBin: string;
@@ -21,7 +21,7 @@ export interface DaemonOptions {
 }
 
 export function writeInfo(stateDir: string, info: FleetInfo): void {
-  writeFileSync(path.join(stateDir, FLEET_FILES.info), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o644 });
+  replaceNoFollow(path.join(stateDir, FLEET_FILES.info), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** Run the fleet until asked to stop; resolves with the exit code (1 when a process was left). */
@@ -31,7 +31,7 @@ export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Pro
     throw new InputError(
       `a fleet already runs with state directory ${cfg.stateDir} (pid ${other.pid}); ${fleetCommand("down", cfg.stateDir)} first, or pass another --state-dir`,
     );
-  mkdirSync(cfg.stateDir, { recursive: true });
+  ensureStateDir(cfg.stateDir);
   await clearStateDir(cfg.stateDir);
   let stop!: (why: string) => void;
   const stopped = new Promise<string>((r) => {

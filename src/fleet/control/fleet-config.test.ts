@@ -6,6 +6,7 @@ import { InputError } from "../../core/errors.ts";
 import { cleanupTmp, REPO_ROOT, tmpDir } from "../../test-support/tmp.ts";
 import {
   addressAt,
+  defaultStateDirFor,
   EMBEDDED_FLEET_YAML,
   fleetConfigJsonSchema,
   loadFleetConfig,
@@ -278,6 +279,22 @@ describe("fleet.yaml", () => {
         "loadBalancer",
         "stateDir",
       ]),
+    );
+  });
+});
+
+describe("the default state directory", () => {
+  it("is the user's own, never a name in the shared temporary directory", () => {
+    expect(defaultStateDirFor(0, { TMPDIR: "/tmp", XDG_STATE_HOME: "/root/.st" }, "/root")).toBe(
+      "/var/lib/muster/fleet",
+    );
+    expect(defaultStateDirFor(1000, { XDG_STATE_HOME: "/home/a/.state" }, "/home/a")).toBe(
+      "/home/a/.state/muster/fleet",
+    );
+    expect(defaultStateDirFor(1000, {}, "/home/a")).toBe("/home/a/.local/state/muster/fleet");
+    // a relative XDG_STATE_HOME is to be ignored (XDG base directory specification)
+    expect(defaultStateDirFor(1000, { XDG_STATE_HOME: "st" }, "/home/a")).toBe(
+      "/home/a/.local/state/muster/fleet",
     );
   });
 });

@@ -9,7 +9,7 @@
  * fresh clone.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { parseRoleSource } from "../../cloud/role-discovery.ts";
@@ -425,10 +425,21 @@ export interface FleetConfig {
   stateDir: string;
 }
 
-/** The state directory used when neither the file nor --state-dir names one. */
+/**
+ * The state directory used when neither the file nor --state-dir names one: a directory of the
+ * user's own, never a predictable name in a shared temporary directory (another user could make
+ * it first). Root's is /var/lib/muster/fleet; another user's is in `$XDG_STATE_HOME` (when set
+ * to an absolute path), else in ~/.local/state.
+ */
+export function defaultStateDirFor(uid: number | undefined, env: NodeJS.ProcessEnv, home: string): string {
+  if (uid === 0) return "/var/lib/muster/fleet";
+  const xdg = env.XDG_STATE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, ".local/state"), "muster/fleet");
+}
+
+/** The state directory used when neither the file nor --state-dir names one (see above). */
 export function defaultStateDir(): string {
-  const uid = process.getuid?.() ?? 0;
-  return path.join(tmpdir(), `muster-fleet-${uid}`);
+  return defaultStateDirFor(process.geteuid?.(), process.env, homedir());
 }
 
 /**

@@ -1,8 +1,24 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../../test-support/tmp.ts";
-import { CLEARED_AT_START, clearStateDir, FLEET_FILES, stateDirProblems } from "./state-dir.ts";
+import {
+  CLEARED_AT_START,
+  clearStateDir,
+  ensureStateDir,
+  FLEET_FILES,
+  stateDirAccessProblem,
+  stateDirProblems,
+} from "./state-dir.ts";
 
 afterEach(() => cleanupTmp());
 
@@ -79,5 +95,36 @@ describe("clearStateDir", () => {
     await clearStateDir(dir);
     expect(readdirSync(dir).sort()).toEqual([FLEET_FILES.info, "notes.txt"]);
     expect(readFileSync(path.join(dir, "notes.txt"), "utf8")).toBe("mine\n");
+  });
+});
+
+describe("a state directory another user made or may write (as `mkdir -m777 /tmp/muster-fleet-0` did)", () => {
+  const uid = process.geteuid?.() ?? 0;
+
+  it("is refused with one line, and left as it is; a missing one is made 0700", () => {
+    const open = tmpDir();
+    chmodSync(open, 0o777);
+    const line = `state directory ${open}: is writable by its group (mode 777); it must be a directory of this user's that only it can write (mode 700), or give another --state-dir`;
+    expect(stateDirAccessProblem(open)).toBe(line);
+    expect(stateDirProblems(open, SOURCE, [])).toEqual([line]);
+    expect(() => ensureStateDir(open)).toThrow(line);
+    expect(statSync(open).mode & 0o777).toBe(0o777);
+    const fresh = path.join(tmpDir(), "a/state");
+    expect(stateDirAccessProblem(fresh)).toBeUndefined();
+    ensureStateDir(fresh);
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+  });
+
+  it("a link in its place is refused", () => {
+    const link = path.join(tmpDir(), "state");
+    symlinkSync(tmpDir(), link);
+    expect(stateDirAccessProblem(link)).toMatch(/: is a symbolic link; give the directory itself; /);
+  });
+
+  it.runIf(uid === 0)("one owned by another user is refused (as root: chown to nobody)", () => {
+    const theirs = tmpDir();
+    chownSync(theirs, 65534, 65534);
+    expect(stateDirAccessProblem(theirs)).toContain(`: is owned by uid 65534, not by this user (uid 0);`);
+    expect(() => ensureStateDir(theirs)).toThrow(/is owned by uid 65534/);
   });
 });

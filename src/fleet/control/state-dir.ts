@@ -8,9 +8,15 @@
  *   pids.json       every process the fleet started, with its start time
  *   lb/             the load balancer's files and its access log
  *   instances/ID/   one instance, its root in root/;  repos/, image/  what the fleet serves and copies
+ *
+ * The fleet runs as root and kills what pids.json lists: its state directory must be this user's
+ * alone (src/host/private-dir.ts), or another user could plant that list, or links that make the
+ * fleet rewrite a file of root's. One that is not is refused by every fleet command.
  */
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
+import { InputError } from "../../core/errors.ts";
+import { makePrivateDir, privateDirProblem } from "../../host/private-dir.ts";
 import { stopSupervisor } from "../../providers/supervisor-client.ts";
 import { fleetProcesses, type PidRecord, signal, waitGone } from "../instances/processes.ts";
 
@@ -23,6 +29,25 @@ export const FLEET_FILES = {
 
 /** What `muster fleet up` clears in its state directory before it starts. */
 export const CLEARED_AT_START = ["instances", "repos", "image", "lb", FLEET_FILES.events, FLEET_FILES.pids];
+
+const refusal = (stateDir: string, why: string) =>
+  `state directory ${stateDir}: ${why}; it must be a directory of this user's that only it can write (mode 700), or give another --state-dir`;
+
+/**
+ * Why this state directory must not be used, as one line: it is a link or not a directory,
+ * another user owns it, or group or others may write it. A missing one is fine (made 0700).
+ */
+export function stateDirAccessProblem(stateDir: string): string | undefined {
+  if (!lstatSync(stateDir, { throwIfNoEntry: false })) return undefined;
+  const why = privateDirProblem(stateDir);
+  return why && refusal(stateDir, why);
+}
+
+/** Make the state directory 0700 (with its parents), or refuse it (InputError) as above. */
+export function ensureStateDir(stateDir: string): void {
+  const why = makePrivateDir(stateDir);
+  if (why) throw new InputError(refusal(stateDir, why));
+}
 
 /**
  * Why `muster fleet up` must not start on this state directory, one line each: it clears
@@ -42,9 +67,13 @@ export function stateDirProblems(
       problems.push(
         `${source}: stateDir: ${stateDir} is inside ${field} (${p}), which the fleet copies; put the state directory elsewhere`,
       );
-  if (!existsSync(stateDir)) return problems;
-  if (!statSync(stateDir).isDirectory())
+  const st = lstatSync(stateDir, { throwIfNoEntry: false });
+  if (!st) return problems;
+  if (!st.isDirectory() && !st.isSymbolicLink())
     return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
+  // what is in a directory another user may write tells nothing: it is refused as it is
+  const access = stateDirAccessProblem(stateDir);
+  if (access) return [...problems, access];
   if (!existsSync(path.join(stateDir, FLEET_FILES.info))) {
     const there = CLEARED_AT_START.filter((n) => existsSync(path.join(stateDir, n)));
     if (there.length > 0)

@@ -21,7 +21,7 @@
  * SIGKILL and no warning, and the controller hears about it as the supervisor's death.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, rmSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import * as path from "node:path";
 import { type BootRecord, readRecord } from "../../boot/state.ts";
@@ -31,6 +31,7 @@ import type { GateVerdict } from "../../gate/gate-state.ts";
 import { resolveCommand } from "../../host/command-path.ts";
 import { replaceFile } from "../../host/replace-file.ts";
 import { RootFs } from "../../host/root-fs.ts";
+import { openAppendNoFollow, replaceNoFollow } from "../../host/write-no-follow.ts";
 import {
   noteStartingSupervisor,
   removeDeadSupervisorSocket,
@@ -210,7 +211,7 @@ export class FleetInstance {
     const cmds = this.commands();
     if (cfg.instances.webServer === "nginx") {
       for (const d of nginxDirs(this.root)) mkdirSync(d, { recursive: true });
-      writeFileSync(
+      replaceNoFollow(
         path.join(this.root, "etc/nginx/fleet.conf"),
         nginxConf({
           hostRoot: this.root,
@@ -231,7 +232,7 @@ export class FleetInstance {
     // the init: the supervisor, which starts the enabled services and keeps them running
     const logDir = path.join(this.root, "var/log/muster");
     mkdirSync(logDir, { recursive: true });
-    const out = openSync(path.join(logDir, "supervisor.out"), "a");
+    const out = openAppendNoFollow(path.join(logDir, "supervisor.out"));
     let exited: string | undefined;
     try {
       this.supervisor = spawn(this.o.node, [this.o.musterBin, "supervise", "--root", this.root], {
@@ -308,7 +309,7 @@ export class FleetInstance {
     const logFile = path.join(this.root, "var/log/muster/boot.out");
     this.bootStartedAt = Date.now();
     const run = (argv: string[], role: string): ChildProcess => {
-      const out = openSync(logFile, "a");
+      const out = openAppendNoFollow(logFile);
       try {
         const child = spawn(argv[0]!, argv.slice(1), {
           cwd: "/",
