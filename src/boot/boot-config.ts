@@ -12,7 +12,15 @@ import * as path from "node:path";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
 import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
-import { LOOPBACK_HOST, seconds, secondsToMs } from "../core/schema-parts.ts";
+import {
+  boundedRecord,
+  boundedString,
+  LIFECYCLE_HOOK,
+  LIMITS,
+  LOOPBACK_HOST,
+  seconds,
+  secondsToMs,
+} from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
 import { pathExists } from "../host/host-files.ts";
@@ -26,6 +34,7 @@ export const DEFAULT_STATE_DIR = "/var/lib/muster";
 
 const insidePath = z
   .string()
+  .max(LIMITS.path)
   .regex(/^\/./, { message: "must be an absolute path inside the root (start with /)" })
   .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' })
   // "//" and "/." are the root itself: removed or cleared by image prepare, that is the whole root
@@ -52,7 +61,13 @@ export function systemDirProblem(p: string, whole: boolean): string | undefined 
     return `${n} is the boot config; \`muster image prepare\` would remove it, and servers made from the image would not boot`;
   return undefined;
 }
-const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
+const httpUrl = z
+  .url({
+    protocol: /^https?$/,
+    // the URL's own form only: its length is told in muster's usual words
+    error: (issue) => (issue.code === "invalid_format" ? "expected an http:// or https:// URL" : undefined),
+  })
+  .max(LIMITS.url);
 
 /**
  * The forms git accepts that muster allows: https://, ssh:// and scp-like user@host:path, file://,
@@ -76,20 +91,20 @@ export function repoUrlProblem(url: string): string | undefined {
 
 const roleObject = z.strictObject({
   /** security-groups | tag:<Key> | autoscaling-group | static:<name> | user-data */
-  source: z.string().min(1).default("security-groups"),
+  source: boundedString(LIMITS.name).default("security-groups"),
   /** When several security groups have role files: the first of these that matches wins. */
-  preference: z.array(z.string().min(1)).optional(),
+  preference: z.array(boundedString(LIMITS.name)).max(LIMITS.items).optional(),
 });
 
 export const bootConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.string().max(LIMITS.url).optional(),
     repo: z.strictObject({
-      url: z.string().min(1),
+      url: boundedString(LIMITS.url),
       /** branch, tag or full commit id */
-      ref: z.string().min(1).default("master"),
+      ref: boundedString(LIMITS.ref).default("master"),
       /** commits of history to fetch; 0 = all */
-      depth: z.number().int().min(0).default(1),
+      depth: z.number().int().min(0).max(1_000_000).default(1),
       /** private key for ssh URLs, inside the root; must not be readable by group or others */
       sshKey: insidePath.optional(),
       /** known_hosts for ssh URLs, inside the root (host keys are always checked) */
@@ -103,7 +118,7 @@ export const bootConfigSchema = z
     }),
     /** where the role comes from: a source string, or { source, preference } */
     role: z
-      .union([z.string().min(1), roleObject], {
+      .union([boundedString(LIMITS.name), roleObject], {
         error: 'expected a role source such as "security-groups" or { "source": ..., "preference": [...] }',
       })
       .default("security-groups"),
@@ -115,8 +130,8 @@ export const bootConfigSchema = z
         http: z
           .strictObject({
             port: z.number().int().min(1).max(65535),
-            host: z.string().min(1).default("0.0.0.0"),
-            path: z.string().startsWith("/").default("/health"),
+            host: boundedString(LIMITS.name).default("0.0.0.0"),
+            path: z.string().max(LIMITS.url).startsWith("/").default("/health"),
             /** the app's own check, required on every request too */
             appCheck: httpUrl.optional(),
           })
@@ -125,10 +140,12 @@ export const bootConfigSchema = z
       .prefault({}),
     lifecycle: z
       .strictObject({
-        hook: z.string().min(1),
+        /** AWS: a lifecycle hook name and an Auto Scaling group name are 1 to 255 characters */
+        hook: boundedString(LIMITS.name),
         /** default: the instance's aws:autoscaling:groupName tag */
-        group: z.string().min(1).optional(),
-        heartbeatInterval: seconds().default(60),
+        group: boundedString(LIMITS.name).optional(),
+        /** below the hook's heartbeat timeout, which is at most 7200 s */
+        heartbeatInterval: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).default(60),
         onFailure: z.enum(["abandon", "none"]).default("abandon"),
       })
       .optional(),
@@ -140,8 +157,11 @@ export const bootConfigSchema = z
         backoffCap: seconds().default(60),
         /** 0..1: each pause is shortened by up to this fraction, at random */
         jitter: z.number().min(0).max(1).default(0.3),
-        /** overall bound for the boot, seconds */
-        deadline: seconds().default(1800),
+        /**
+         * overall bound for the boot, seconds: at most 48 hours, the longest a lifecycle hook
+         * keeps an instance waiting (LIFECYCLE_HOOK)
+         */
+        deadline: seconds({ max: LIFECYCLE_HOOK.globalTimeoutMax }).default(1800),
       })
       .prefault({}),
     checks: z
@@ -152,6 +172,7 @@ export const bootConfigSchema = z
           timeout: seconds().default(5),
         }),
       )
+      .max(LIMITS.items)
       .default([]),
     endpoints: z
       .strictObject({
@@ -160,7 +181,7 @@ export const bootConfigSchema = z
         /** the Auto Scaling API, default AWS's regional endpoint */
         autoscaling: httpUrl.optional(),
         /** default: the instance's region from metadata */
-        region: z.string().min(1).optional(),
+        region: boundedString(LIMITS.name).optional(),
       })
       .prefault({}),
     timeouts: z
@@ -176,12 +197,12 @@ export const bootConfigSchema = z
       })
       .prefault({}),
     /** attributes merged over the role's (like --attr), e.g. { app: { repo: ... } } */
-    attributes: z.record(z.string(), z.unknown()).optional(),
-    environment: z.string().min(1).optional(),
+    attributes: boundedRecord(z.string().max(LIMITS.name), z.unknown()).optional(),
+    environment: boundedString(LIMITS.name).optional(),
     periodic: z
       .strictObject({
-        /** seconds between re-converge runs (muster-converge.timer), at least 60 */
-        interval: z.number().min(60).default(1800),
+        /** seconds between re-converge runs (muster-converge.timer), 60 to 604800 (a week) */
+        interval: seconds({ min: 60, max: 604_800 }).default(1800),
         /** close the gate when a periodic run fails (default: keep serving) */
         closeGateOnFailure: z.boolean().default(false),
       })
@@ -189,7 +210,7 @@ export const bootConfigSchema = z
     image: z
       .strictObject({
         /** more paths inside the root that `muster image prepare` removes (app checkouts, caches) */
-        clean: z.array(insidePath).default([]),
+        clean: z.array(insidePath).max(LIMITS.items).default([]),
       })
       .prefault({}),
     stateDir: insidePath.default(DEFAULT_STATE_DIR),

@@ -34,10 +34,21 @@ function exec(s: UnitSettings, args: string[]): string {
   return [s.node, s.muster, ...args].map(unitWord).join(" ");
 }
 
+/**
+ * A number of seconds as a unit file may hold it: a whole number in plain digits. The boot
+ * config bounds every duration, so this never throws for a parsed config; it keeps anything else
+ * (`1e+308`, `NaN`) out of a unit, where systemd would refuse or misread it.
+ */
+export function unitSeconds(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 10_000_000)
+    throw new RangeError(`not a number of seconds for a systemd unit: ${n}`);
+  return n;
+}
+
 export function systemdUnits(s: UnitSettings): Record<string, string> {
   // systemd's times here are seconds
-  const interval = Math.max(60, Math.round(s.intervalMs / 1000));
-  const startTimeout = Math.ceil(s.deadlineMs / 1000) + 120;
+  const interval = unitSeconds(Math.max(60, Math.round(s.intervalMs / 1000)));
+  const startTimeout = unitSeconds(Math.ceil(s.deadlineMs / 1000) + 120);
   return {
     "muster-boot.service": `# Written by muster install.
 [Unit]

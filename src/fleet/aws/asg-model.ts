@@ -29,7 +29,9 @@
  *   (with one instance fewer it would still be at or under it), the group is stable (every
  *   counted instance InService) and neither cooldown runs; never below min.
  */
+
 import { InputError } from "../../core/errors.ts";
+import { LIFECYCLE_HOOK } from "../../core/schema-parts.ts";
 
 export type LifecycleState =
   | "Pending"
@@ -185,11 +187,11 @@ export interface StepResult {
   actions: AsgAction[];
 }
 
-export const MAX_GLOBAL_TIMEOUT_MS = 48 * 3600_000;
+export const MAX_GLOBAL_TIMEOUT_MS = LIFECYCLE_HOOK.globalTimeoutMax * 1000;
 
 /** The longest an instance may wait on a hook: 100 x heartbeat timeout or 48 h, the smaller. */
 export function globalTimeoutMs(heartbeatTimeoutMs: number): number {
-  return Math.min(100 * heartbeatTimeoutMs, MAX_GLOBAL_TIMEOUT_MS);
+  return Math.min(LIFECYCLE_HOOK.globalTimeoutHeartbeats * heartbeatTimeoutMs, MAX_GLOBAL_TIMEOUT_MS);
 }
 
 const COUNTED: ReadonlySet<LifecycleState> = new Set([

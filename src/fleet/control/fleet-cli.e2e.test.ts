@@ -216,6 +216,25 @@ describe("muster fleet (CLI)", () => {
     expect((await muster(["fleet", "down", "--state-dir", stateDir])).code).toBe(0);
   }, 180_000);
 
+  it("refuses an over-large fleet.yaml value in one line, before anything starts", async () => {
+    const dir = tmpDir("muster-fleet-bounds-");
+    const file = path.join(dir, "fleet.yaml");
+    writeFileSync(
+      file,
+      YAML.stringify({
+        repositories: { ref: "r".repeat(10 * 2 ** 20) },
+        instances: { boot: { deadline: 1e308 } },
+      }),
+    );
+    const r = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      `muster: ${file}: repositories.ref: must be at most 255 characters long\n` +
+        `muster: ${file}: instances.boot.deadline: must be at most 172800 (got 1e+308)\n`,
+    ]);
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
+  });
+
   it("refuses a bad fleet.yaml with every problem named, and starts nothing", async () => {
     const dir = tmpDir("muster-fleet-bad-");
     const file = path.join(dir, "fleet.yaml");

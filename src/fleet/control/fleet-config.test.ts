@@ -298,3 +298,67 @@ describe("the default state directory", () => {
     );
   });
 });
+
+describe("fleet.yaml bounds", () => {
+  const long = (n: number) => "a".repeat(n);
+  const cases: [string, unknown, string][] = [
+    ["group.max", { group: { max: 5000 } }, "must be at most 4096 (got 5000)"],
+    [
+      "group.launchHook.name",
+      { group: { launchHook: { name: long(256) } } },
+      "must be at most 255 characters long",
+    ],
+    [
+      "group.launchHook.heartbeatTimeout",
+      { group: { launchHook: { heartbeatTimeout: 1e308 } } },
+      "must be at most 7200 (got 1e+308)",
+    ],
+    [
+      "group.healthCheckGracePeriod",
+      { group: { healthCheckGracePeriod: 172801 } },
+      "must be at most 172800 (got 172801)",
+    ],
+    ["repositories.ref", { repositories: { ref: long(256) } }, "must be at most 255 characters long"],
+    [
+      "repositories.config.dir",
+      { repositories: { config: { dir: long(4097) } } },
+      "must be at most 4096 characters long",
+    ],
+    [
+      "role.securityGroups",
+      { role: { securityGroups: Array(17).fill("web") } },
+      "must list at most 16 items",
+    ],
+    [`role.tags.${long(129)}`, { role: { tags: { [long(129)]: "v" } } }, "has a key that is not allowed"],
+    ["role.tags.k", { role: { tags: { k: long(257) } } }, "must be at most 256 characters long"],
+    [
+      "instances.environment.V",
+      { instances: { environment: { V: long(40_000) } } },
+      "must be at most 32768 characters long",
+    ],
+    [
+      "instances.boot.deadline",
+      { instances: { boot: { deadline: 1e308 } } },
+      "must be at most 172800 (got 1e+308)",
+    ],
+    [
+      "instances.boot.deadline",
+      { instances: { boot: { deadline: 3001 } } },
+      "must be at most 3000 (got 3001): a lifecycle action waits at most 100 times group.launchHook.heartbeatTimeout, and 48 hours",
+    ],
+    [
+      "loadBalancer.healthCheck.interval",
+      { loadBalancer: { healthCheck: { interval: 301 } } },
+      "must be at most 300 (got 301)",
+    ],
+    [
+      "loadBalancer.deregistrationDelay",
+      { loadBalancer: { deregistrationDelay: 3601 } },
+      "must be at most 3600 (got 3601)",
+    ],
+    ["stateDir", { stateDir: long(4097) }, "must be at most 4096 characters long"],
+  ];
+  it.each(cases)("%s: too long or too large is bad input naming the field", (field, data, message) => {
+    expect(problems(data)).toContain(`fleet.yaml: ${field}: ${message}`);
+  });
+});

@@ -15,7 +15,15 @@ import YAML from "yaml";
 import { parseRoleSource } from "../../cloud/role-discovery.ts";
 import { parseDataText } from "../../core/data-file.ts";
 import { errorMessage, InputError } from "../../core/errors.ts";
-import { LOOPBACK_HOST, seconds } from "../../core/schema-parts.ts";
+import {
+  boundedRecord,
+  boundedString,
+  LIFECYCLE_HOOK,
+  LIMITS,
+  LOOPBACK_HOST,
+  lifecycleGlobalTimeout,
+  seconds,
+} from "../../core/schema-parts.ts";
 import { z } from "../../core/zod.ts";
 import { zodProblems } from "../../core/zod-problems.ts";
 import type { AsgConfig } from "../aws/asg-model.ts";
@@ -41,13 +49,23 @@ loadBalancer: { preset: fast }
 
 const port = z.number().int().min(1).max(65535);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** the most instances a rehearsal runs: one loopback address each, and a range is at most 4096 */
+const MAX_INSTANCES = 4096;
+const localPath = boundedString(LIMITS.path);
+/**
+ * A target group's limits (Elastic Load Balancing, "Health checks for Application Load Balancer
+ * target groups" and "Edit target group attributes"): interval 5..300 s, timeout 2..120 s,
+ * thresholds 2..10, deregistration delay 0..3600 s. Only the upper bounds hold here: a rehearsal
+ * runs faster than AWS allows (the fast preset checks every second).
+ */
+const TARGET_GROUP = { intervalMax: 300, timeoutMax: 120, thresholdMax: 10, deregistrationDelayMax: 3600 };
 
 const repoSource = z
   .strictObject({
     /** a directory whose files are committed into a fresh bare repository at every `fleet up` */
-    dir: z.string().min(1).optional(),
+    dir: localPath.optional(),
     /** an existing bare repository, served as it is (new commits show up at once) */
-    bare: z.string().min(1).optional(),
+    bare: localPath.optional(),
   })
   .refine((r) => (r.dir === undefined) !== (r.bare === undefined), {
     message: "give exactly one of dir (a directory to commit) or bare (an existing bare repository)",
@@ -55,17 +73,17 @@ const repoSource = z
 
 export const fleetConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.string().max(LIMITS.url).optional(),
     group: z
       .strictObject({
         name: z
           .string()
           .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "letters, digits, . _ - (1 to 64)" })
           .default("web"),
-        min: z.number().int().min(0).default(1),
-        max: z.number().int().min(0).default(6),
+        min: z.number().int().min(0).max(MAX_INSTANCES).default(1),
+        max: z.number().int().min(0).max(MAX_INSTANCES).default(6),
         /** default: min */
-        desired: z.number().int().min(0).optional(),
+        desired: z.number().int().min(0).max(MAX_INSTANCES).optional(),
         /** ELB: replace an InService instance whose target turns unhealthy; EC2: only dead ones */
         healthCheckType: z.enum(["ELB", "EC2"]).default("ELB"),
         healthCheckGracePeriod: seconds({ orZero: true }).default(30),
@@ -76,8 +94,10 @@ export const fleetConfigSchema = z
             .strictObject({
               /** false (or `launchHook: false`): no hook; instances go InService when they run */
               enabled: z.boolean().default(true),
-              name: z.string().min(1).default("launch"),
-              heartbeatTimeout: seconds().default(30),
+              /** AWS: 1 to 255 characters */
+              name: boundedString(LIMITS.name).default("launch"),
+              /** AWS allows 30 to 7200 s; a rehearsal may go below 30 to run fast */
+              heartbeatTimeout: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).default(30),
               defaultResult: z.enum(["CONTINUE", "ABANDON"]).default("ABANDON"),
             })
             .prefault({}),
@@ -86,7 +106,7 @@ export const fleetConfigSchema = z
         targetTracking: z
           .strictObject({
             /** requests per healthy target per sample period to keep the group at */
-            requestsPerTarget: z.number().positive(),
+            requestsPerTarget: z.number().positive().max(1_000_000),
             samplePeriod: seconds().default(10),
             scaleOutCooldown: seconds({ orZero: true }).default(30),
             scaleInCooldown: seconds({ orZero: true }).default(60),
@@ -98,7 +118,7 @@ export const fleetConfigSchema = z
     image: z
       .strictObject({
         /** the base tree every instance root is copied from (its /run is left out); none: empty */
-        dir: z.string().min(1).optional(),
+        dir: localPath.optional(),
         /** run `muster image prepare` on a copy of it once, before the first launch */
         prepare: z.boolean().default(false),
       })
@@ -110,17 +130,21 @@ export const fleetConfigSchema = z
         /** default: muster's examples/app */
         app: repoSource.optional(),
         /** the config repo's branch, tag or commit the instances boot from */
-        ref: z.string().min(1).default("master"),
+        ref: boundedString(LIMITS.ref).default("master"),
       })
       .prefault({}),
     role: z
       .strictObject({
         /** the boot config's role source: security-groups | tag:<Key> | autoscaling-group | static:<name> */
-        source: z.string().min(1).default("security-groups"),
-        /** the instances' security groups, as the metadata service reports them */
-        securityGroups: z.array(z.string().min(1)).default(["web"]),
-        /** more instance tags (aws:autoscaling:groupName and Name are always set) */
-        tags: z.record(z.string(), z.string()).default({}),
+        source: boundedString(LIMITS.name).default("security-groups"),
+        /** the instances' security groups, as the metadata service reports them (AWS: at most 16) */
+        securityGroups: z.array(boundedString(LIMITS.name)).max(16).default(["web"]),
+        /** more instance tags (aws:autoscaling:groupName and Name are always set); AWS: at most 50 */
+        tags: boundedRecord(
+          z.string().min(1).max(LIMITS.tagKey),
+          z.string().max(LIMITS.tagValue),
+          50,
+        ).default({}),
       })
       .prefault({}),
     instances: z
@@ -128,6 +152,7 @@ export const fleetConfigSchema = z
         /** loopback addresses for instances, "FIRST-LAST" (one address each, reused after termination) */
         addresses: z
           .string()
+          .max(64)
           .superRefine((spec, ctx) => {
             const range = parseAddressRange(spec);
             if (typeof range === "string") ctx.addIssue({ code: "custom", message: range });
@@ -141,32 +166,31 @@ export const fleetConfigSchema = z
         webServer: z.enum(["none", "nginx"]).default("none"),
         /** nginx's port on the instance's address (webServer nginx) */
         webPort: port.default(8088),
-        nginx: z.string().min(1).default("/usr/sbin/nginx"),
+        nginx: localPath.default("/usr/sbin/nginx"),
         /**
          * more environment for every instance's processes (its init and its boot), like a unit's
          * Environment= lines; they start from systemd's clean environment, not the daemon's
          */
-        environment: z
-          .record(
-            z.string(),
-            z.union([z.string(), z.number(), z.boolean()], {
-              message: "a variable's value must be a string (or a number or true/false)",
-            }),
-          )
-          .default({}),
+        environment: boundedRecord(
+          z.string().max(LIMITS.name),
+          z.union([z.string().max(LIMITS.envValue), z.number(), z.boolean()], {
+            message: "a variable's value must be a string (or a number or true/false)",
+          }),
+        ).default({}),
         boot: z
           .strictObject({
             /** attempts of the whole pipeline (the boot config's retries) */
             attempts: z.number().int().min(1).max(100).default(3),
             backoffBase: seconds().default(0.25),
             backoffCap: seconds().default(1),
+            /** at most the launch hook's global timeout (LIFECYCLE_HOOK), checked below */
             deadline: seconds().default(120),
             /** each git network step */
             gitTimeout: seconds().default(20),
             /** each metadata request */
             metadataTimeout: seconds().default(1),
             /** seconds between heartbeats; default a third of the launch hook's heartbeat timeout */
-            heartbeatInterval: seconds().optional(),
+            heartbeatInterval: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).optional(),
           })
           .prefault({}),
       })
@@ -186,21 +210,21 @@ export const fleetConfigSchema = z
         healthCheck: z
           .strictObject({
             /** default /health (muster's endpoint), /ping.html with webServer nginx */
-            path: z.string().startsWith("/").optional(),
+            path: z.string().max(1024).startsWith("/").optional(),
             /** default: instances.healthPort, the traffic port with webServer nginx */
             port: z.union([port, z.literal("traffic-port")]).optional(),
-            interval: seconds().optional(),
-            timeout: seconds().optional(),
-            healthyThreshold: z.number().int().min(1).optional(),
-            unhealthyThreshold: z.number().int().min(1).optional(),
+            interval: seconds({ max: TARGET_GROUP.intervalMax }).optional(),
+            timeout: seconds({ max: TARGET_GROUP.timeoutMax }).optional(),
+            healthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
+            unhealthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
           })
           .prefault({}),
-        deregistrationDelay: seconds({ orZero: true }).optional(),
-        haproxy: z.string().min(1).default("haproxy"),
+        deregistrationDelay: seconds({ orZero: true, max: TARGET_GROUP.deregistrationDelayMax }).optional(),
+        haproxy: localPath.default("haproxy"),
       })
       .prefault({}),
     /** where the fleet keeps its state, logs, instance roots and control socket */
-    stateDir: z.string().min(1).optional(),
+    stateDir: localPath.optional(),
   })
   .superRefine((c, ctx) => {
     const issue = (p: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: p, message });
@@ -244,6 +268,14 @@ export const fleetConfigSchema = z
       issue(
         ["instances", "boot", "heartbeatInterval"],
         `must be less than group.launchHook.heartbeatTimeout (${hook.heartbeatTimeout} s), or every launch times out before its first heartbeat`,
+      );
+    const deadline = c.instances.boot.deadline;
+    const beatOk =
+      hook.heartbeatTimeout >= 0.001 && hook.heartbeatTimeout <= LIFECYCLE_HOOK.heartbeatTimeoutMax;
+    if (hook.enabled && beatOk && deadline > lifecycleGlobalTimeout(hook.heartbeatTimeout))
+      issue(
+        ["instances", "boot", "deadline"],
+        `must be at most ${lifecycleGlobalTimeout(hook.heartbeatTimeout)} (got ${deadline}): a lifecycle action waits at most 100 times group.launchHook.heartbeatTimeout, and 48 hours`,
       );
     if (c.role.source === "security-groups" && c.role.securityGroups.length === 0)
       issue(
