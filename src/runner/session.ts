@@ -111,7 +111,6 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
       log: logger,
       env: opts.env ?? process.env,
       ids: idResolver(fs.root),
-      shared: new Map(),
     };
     const report = await converge(run, ctx, {
       dryRun: opts.dryRun ?? false,
