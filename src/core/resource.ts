@@ -3,15 +3,61 @@
  * four steps, after Chef's resources and pyinfra's facts/operations split:
  *   prepare (optional): compute the desired state from the config repo (render a template);
  *   read:  the current state of the host, no side effects;
- *   diff:  PURE: desired vs current -> human-readable changes ([] = up to date);
+ *   diff:  PURE: desired vs current -> changes ([] = up to date), each with a key and a line;
  *   apply: make exactly those changes.
- * Only the runner (src/runner/converge.ts) decides whether apply is called.
+ * Only the runner (src/runner/converge.ts) decides whether apply is called, and it reads again
+ * after apply to verify it.
  */
 import type { z } from "zod";
 import type { Exec } from "../host/exec.ts";
 import type { RootFs } from "../host/root-fs.ts";
 
+/**
+ * What a change does, for code (the report's readers, the runner, a kind's own apply) to match on
+ * instead of the human wording. Each kind uses the ones that fit it:
+ *   create, delete, remove, replace: the whole thing (file, directory, link, user, group);
+ *   content, mode, owner, group: a file's (or unit's) bytes and metadata; touch: its mtime;
+ *   refuse: a change apply will refuse (a directory where a file is to be deleted);
+ *   target: where a link points; run: a command; refresh: a notification's refresh;
+ *   clone, origin, revision: a git checkout; install, upgrade, purge: packages;
+ *   enable, disable, start, stop, restart, reload: a service;
+ *   uid, gid, home, shell, comment: an account's fields (group: a user's primary group).
+ */
+export type ChangeKey =
+  | "create"
+  | "delete"
+  | "remove"
+  | "replace"
+  | "refuse"
+  | "content"
+  | "mode"
+  | "owner"
+  | "group"
+  | "touch"
+  | "target"
+  | "run"
+  | "refresh"
+  | "clone"
+  | "origin"
+  | "revision"
+  | "install"
+  | "upgrade"
+  | "purge"
+  | "enable"
+  | "disable"
+  | "start"
+  | "stop"
+  | "restart"
+  | "reload"
+  | "uid"
+  | "gid"
+  | "home"
+  | "shell"
+  | "comment";
+
 export interface Change {
+  /** What it changes, for code: never match `what`, whose wording is for people. */
+  key: ChangeKey;
   /** One line: "set mode to 0644 (was 0600)". */
   what: string;
   /** Optional detail printed indented below it (a unified diff); never set for sensitive values. */
@@ -36,8 +82,6 @@ export interface ResourceContext {
   env: Record<string, string | undefined>;
   /** Resolved owner/group names against the root's /etc/passwd and /etc/group. */
   ids: IdResolver;
-  /** Providers (package, service) keep per-run state here, keyed by provider name. */
-  shared: Map<string, unknown>;
 }
 
 export interface IdResolver {
@@ -71,7 +115,11 @@ export type Timing = "delayed" | "immediate";
 /** "service[app]", or { resource: "service[app]", action: "restart", timing: "immediate" }. */
 export type NotificationSpec = string | { resource: string; action?: string; timing?: Timing };
 
-export interface ResourceKind<P = any, S = any> {
+/**
+ * P: the props; S: what read returns; R: the kind's own per-run store (see `runStore`), made by
+ * the runner once per run and handed to prefetch, read and apply of every resource of the kind.
+ */
+export interface ResourceKind<P = any, S = any, R = any> {
   kind: string;
   /** The prop the resource's name fills when the prop itself is not given ("path"). */
   nameProp: string;
@@ -89,6 +137,11 @@ export interface ResourceKind<P = any, S = any> {
    */
   runsEveryTime?(props: P): boolean;
   /**
+   * True when the props hold a guard of the kind's own (execute's `creates`): a resource that
+   * runs every time is then not reported as unguarded.
+   */
+  hasOwnGuard?(props: P): boolean;
+  /**
    * True when apply's only durable writes go through fs.writeFileAtomic and read looks at the
    * resource's own path alone: the runner may then hold its write in a write group (fsynced
    * together with its neighbours' writes, renamed in order) and check it after the group.
@@ -102,10 +155,21 @@ export interface ResourceKind<P = any, S = any> {
    * remote which commit a branch names): it then overlaps with the resources declared before it.
    * Whatever it starts must stop when `signal` aborts (the run is over).
    */
-  prefetch?(ctx: ResourceContext, props: P, signal: AbortSignal): void;
-  read(ctx: ResourceContext, props: P): Promise<S> | S;
+  prefetch?(ctx: ResourceContext, props: P, signal: AbortSignal, store: R): void;
+  /**
+   * A new per-run store for the kind: what its steps hand each other within one run (git: the
+   * remote's answer prefetch asked for, the commit apply checked out for the read verifying it).
+   * The runner makes it once per run; a kind without one gets no store.
+   */
+  runStore?(): R;
+  read(ctx: ResourceContext, props: P, store: R): Promise<S> | S;
   diff(props: P, current: S): Change[];
-  apply(ctx: ResourceContext, props: P, changes: Change[], current: S): Promise<void> | void;
+  apply(ctx: ResourceContext, props: P, changes: Change[], current: S, store: R): Promise<void> | void;
+  /**
+   * The application revision a resource stands for, from what read returned (git: the commit it
+   * converges to, changed or not); the report's appRevision is the first such resource's.
+   */
+  revisionOf?(current: S): string | undefined;
   /**
    * True when the changes an apply made already did what a refresh would (service: it started
    * or restarted). A refresh notified before the resource ran is then not run (as puppet
@@ -118,7 +182,7 @@ export interface ResourceKind<P = any, S = any> {
   validate?(props: P, repoDir: string): string[];
 }
 
-export function defineResource<P, S>(kind: ResourceKind<P, S>): ResourceKind<P, S> {
+export function defineResource<P, S, R = void>(kind: ResourceKind<P, S, R>): ResourceKind<P, S, R> {
   return kind;
 }
 

@@ -122,7 +122,7 @@ describe("planPackages", () => {
 
   it("remove and purge only what is there; purge also takes left-behind configuration", () => {
     expect(planPackages([{ name: "git" }, { name: "hello" }], "remove", db).changes).toEqual([
-      { what: "remove git 1:2.39.5-0+deb12u3" },
+      { key: "remove", what: "remove git 1:2.39.5-0+deb12u3" },
     ]);
     const purge = planPackages([{ name: "nginx-common" }, { name: "hello" }], "purge", db);
     expect(purge.purge).toEqual(["nginx-common"]);

@@ -104,26 +104,26 @@ export function planPackages(
         plan.install.push(arg);
         if (!candidate || (w.version && candidate !== w.version)) plan.unknown.push(w.name);
         const v = w.version ?? candidate;
-        plan.changes.push({ what: `install ${w.name}${v ? ` ${v}` : ""}` });
+        plan.changes.push({ key: "install", what: `install ${w.name}${v ? ` ${v}` : ""}` });
       } else if (w.version && have.version !== w.version) {
         plan.install.push(arg);
         if (candidate !== w.version) plan.unknown.push(w.name);
-        plan.changes.push({ what: `install ${w.name} ${w.version} (was ${have.version})` });
+        plan.changes.push({ key: "install", what: `install ${w.name} ${w.version} (was ${have.version})` });
       } else if (action === "upgrade" && !w.version && candidate && candidate !== have.version) {
         plan.install.push(arg);
-        plan.changes.push({ what: `upgrade ${w.name} ${have.version} -> ${candidate}` });
+        plan.changes.push({ key: "upgrade", what: `upgrade ${w.name} ${have.version} -> ${candidate}` });
       }
     } else if (action === "remove") {
       if (have?.installed) {
         plan.remove.push(w.name);
-        plan.changes.push({ what: `remove ${w.name} ${have.version}` });
+        plan.changes.push({ key: "remove", what: `remove ${w.name} ${have.version}` });
       }
     } else if (have?.installed) {
       plan.purge.push(w.name);
-      plan.changes.push({ what: `purge ${w.name} ${have.version}` });
+      plan.changes.push({ key: "purge", what: `purge ${w.name} ${have.version}` });
     } else if (have?.configFiles) {
       plan.purge.push(w.name);
-      plan.changes.push({ what: `purge the configuration files ${w.name} left behind` });
+      plan.changes.push({ key: "purge", what: `purge the configuration files ${w.name} left behind` });
     }
   }
   return plan;

@@ -58,7 +58,9 @@ describe("plans", () => {
         ownGroupExists: true,
       }),
     ).toEqual({
-      changes: [{ what: "create user app (uid 990, home /srv/app, shell /bin/false, system account)" }],
+      changes: [
+        { key: "create", what: "create user app (uid 990, home /srv/app, shell /bin/false, system account)" },
+      ],
       argv: [
         "useradd",
         "--system",
@@ -103,7 +105,7 @@ describe("plans", () => {
   it("groups", () => {
     const g = (p: Record<string, unknown>) => group.schema.parse({ name: "app", ...p });
     expect(planGroup(g({ gid: 990, system: true }), {})).toEqual({
-      changes: [{ what: "create group app (gid 990, system group)" }],
+      changes: [{ key: "create", what: "create group app (gid 990, system group)" }],
       argv: ["groupadd", "--system", "--gid", "990", "app"],
     });
     const existing = parseGroup(GROUP).get("app");

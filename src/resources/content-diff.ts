@@ -11,14 +11,15 @@ export function contentChange(
   after: Buffer,
   sensitive: boolean,
 ): Change {
+  const key = before === undefined ? "create" : "content";
   const what = before === undefined ? `create file ${path}` : `update content of ${path}`;
-  if (sensitive) return { what: `${what} (sensitive: content hidden)` };
+  if (sensitive) return { key, what: `${what} (sensitive: content hidden)` };
   if (
     isBinary(after) ||
     (before && isBinary(before)) ||
     after.length + (before?.length ?? 0) > MAX_DIFF_BYTES
   )
-    return { what: `${what} (${after.length} bytes)` };
+    return { key, what: `${what} (${after.length} bytes)` };
   const patch = createTwoFilesPatch(
     path,
     path,
@@ -34,7 +35,7 @@ export function contentChange(
   const body = lines.filter((l) => !l.startsWith("---") && !l.startsWith("+++") && l !== "");
   const shown = body.slice(0, MAX_DIFF_LINES);
   if (body.length > shown.length) shown.push(`... (${body.length - shown.length} more lines)`);
-  return { what, detail: shown.join("\n") };
+  return { key, what, detail: shown.join("\n") };
 }
 
 function isBinary(b: Buffer): boolean {

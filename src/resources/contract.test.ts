@@ -173,7 +173,7 @@ describe("a failed resource", () => {
       defaultAction: "create",
       id: (p: { name: string }) => `stubborn[${p.name}]`,
       read: () => ({}),
-      diff: () => [{ what: "flip the switch" }],
+      diff: () => [{ key: "create" as const, what: "flip the switch" }],
       apply: () => {},
     });
     try {

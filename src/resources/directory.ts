@@ -49,13 +49,16 @@ export const directory = defineResource<DirectoryProps, Current>({
 
   diff(p, cur) {
     if ((p.action ?? "create") === "delete")
-      return cur.kind === "missing" ? [] : [{ what: "delete directory" }];
-    if (cur.kind === "other") return [{ what: `replace ${cur.type} with a directory` }];
+      return cur.kind === "missing" ? [] : [{ key: "delete", what: "delete directory" }];
+    if (cur.kind === "other") return [{ key: "replace", what: `replace ${cur.type} with a directory` }];
     if (cur.kind === "missing") {
       const mode = formatMode(parseMode(p.mode ?? "0755"));
-      const changes = [{ what: `create directory ${p.path}` }, { what: `set mode to ${mode}` }];
-      if (p.owner !== undefined) changes.push({ what: `set owner to ${p.owner}` });
-      if (p.group !== undefined) changes.push({ what: `set group to ${p.group}` });
+      const changes: Change[] = [
+        { key: "create", what: `create directory ${p.path}` },
+        { key: "mode", what: `set mode to ${mode}` },
+      ];
+      if (p.owner !== undefined) changes.push({ key: "owner", what: `set owner to ${p.owner}` });
+      if (p.group !== undefined) changes.push({ key: "group", what: `set group to ${p.group}` });
       return changes;
     }
     return ownershipChanges(p, cur.stat);

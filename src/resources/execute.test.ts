@@ -76,3 +76,22 @@ describe("execute on a root", () => {
     expect(report.error).toBe(`execute[x] (recipe test): working directory ${root}/nope does not exist`);
   });
 });
+
+describe("execute's report", () => {
+  afterEach(cleanupTmp);
+
+  it("says an unguarded command runs on every converge; `creates` or onlyIf guards it", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "execute", name: "bare", props: { command: ["true"] } },
+      { kind: "execute", name: "made", props: { command: ["true"], creates: "/made" } },
+      { kind: "execute", name: "guarded", props: { command: ["true"] }, common: { onlyIf: () => true } },
+    ]);
+    expect(report.resources.map((r) => [r.id, r.status, r.note])).toEqual([
+      ["execute[bare]", "ran", "runs on every converge unless guarded (creates, onlyIf, notIf)"],
+      ["execute[made]", "ran", undefined],
+      ["execute[guarded]", "ran", undefined],
+    ]);
+    expect(report.resources[0].changes).toEqual([{ key: "run", what: "run `true`" }]);
+  });
+});

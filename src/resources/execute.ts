@@ -39,13 +39,14 @@ export const execute = defineResource<ExecuteProps, Current>({
   defaultAction: "run",
   defaultNotifyAction: "run",
   runsEveryTime: () => true,
+  hasOwnGuard: (p) => p.creates !== undefined,
   // by its name, as Chef's: `notifies: "execute[reload-app]"`, and a sensitive command is never
   // printed as part of it
   id: (_p, name) => `execute[${name}]`,
   read: (ctx, p) => ({ createsExists: p.creates !== undefined && ctx.fs.lstat(p.creates) !== undefined }),
   diff(p, cur) {
     if (p.action === "nothing" || cur.createsExists) return [];
-    return [{ what: p.sensitive ? "run command (sensitive)" : `run \`${commandText(p)}\`` }];
+    return [{ key: "run", what: p.sensitive ? "run command (sensitive)" : `run \`${commandText(p)}\`` }];
   },
   async apply(ctx, p) {
     // a sensitive command never on a command line: see shell-command.ts

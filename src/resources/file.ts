@@ -77,18 +77,21 @@ export function diffFile(p: DesiredFile, cur: FileState): Change[] {
   const action = p.action ?? "create";
   if (cur.kind === "other")
     return action === "delete"
-      ? [{ what: `refuse: ${p.path} is a ${cur.type}, not a file` }]
-      : [{ what: `replace ${cur.type} at ${p.path} with a file` }];
-  if (action === "delete") return cur.kind === "file" ? [{ what: `delete file ${p.path}` }] : [];
+      ? [{ key: "refuse", what: `refuse: ${p.path} is a ${cur.type}, not a file` }]
+      : [{ key: "replace", what: `replace ${cur.type} at ${p.path} with a file` }];
+  if (action === "delete")
+    return cur.kind === "file" ? [{ key: "delete", what: `delete file ${p.path}` }] : [];
   if (cur.kind === "missing") {
-    const changes = [contentChange(p.path, undefined, p.bytes ?? Buffer.alloc(0), p.sensitive ?? false)];
-    changes.push({ what: `set mode to ${formatMode(parseMode(p.mode ?? "0644"))}` });
-    if (p.owner !== undefined) changes.push({ what: `set owner to ${p.owner}` });
-    if (p.group !== undefined) changes.push({ what: `set group to ${p.group}` });
+    const changes: Change[] = [
+      contentChange(p.path, undefined, p.bytes ?? Buffer.alloc(0), p.sensitive ?? false),
+    ];
+    changes.push({ key: "mode", what: `set mode to ${formatMode(parseMode(p.mode ?? "0644"))}` });
+    if (p.owner !== undefined) changes.push({ key: "owner", what: `set owner to ${p.owner}` });
+    if (p.group !== undefined) changes.push({ key: "group", what: `set group to ${p.group}` });
     return changes;
   }
   const changes: Change[] = [];
-  if (action === "touch") changes.push({ what: "update modification time" });
+  if (action === "touch") changes.push({ key: "touch", what: "update modification time" });
   if (action === "create" && p.bytes !== undefined && cur.bytes !== undefined && !p.bytes.equals(cur.bytes))
     changes.push(contentChange(p.path, cur.bytes, p.bytes, p.sensitive ?? false));
   changes.push(...ownershipChanges(p, cur.stat));
@@ -108,7 +111,7 @@ export function applyFile(ctx: ResourceContext, p: DesiredFile, changes: Change[
     return;
   }
   requireParentDir(ctx, p.path, "file");
-  const needsWrite = cur.kind !== "file" || changes.some((c) => c.what.startsWith("update content"));
+  const needsWrite = cur.kind !== "file" || changes.some((c) => c.key === "content");
   if (needsWrite) {
     const mode = p.mode !== undefined ? parseMode(p.mode) : cur.kind === "file" ? cur.stat.mode : 0o644;
     const { uid, gid } = resolveIds(ctx, p);

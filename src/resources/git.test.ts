@@ -106,7 +106,7 @@ describe("git checkouts", () => {
   };
   const dest = () => path.join(root, "srv/app");
   const gitIn = async (...args: string[]) => (await execOk(["git", "-C", dest(), ...args])).stdout.trim();
-  const converge = (props: Record<string, unknown> = {}, shared = new Map<string, unknown>()) => {
+  const converge = (props: Record<string, unknown> = {}) => {
     ran = [];
     return convergeDecls(
       root,
@@ -114,7 +114,7 @@ describe("git checkouts", () => {
         { kind: "directory", name: "/srv", props: {} },
         { kind: "git", name: "/srv/app", props: { repository: bare, ...props } },
       ],
-      { ctx: { exec: counting, shared } },
+      { ctx: { exec: counting } },
     );
   };
   const commits: string[] = [];
@@ -137,8 +137,7 @@ describe("git checkouts", () => {
     const release = await commitTo(bare, { "b.txt": "release\n" }, "release work", "master");
     await execOk(["git", "--git-dir", bare, "branch", "release", release]);
     const tip = await commitTo(bare, { "c.txt": "c-release\n" }, "on release", "release");
-    const shared = new Map<string, unknown>();
-    const report = await converge({ revision: "release" }, shared);
+    const report = await converge({ revision: "release" });
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["ls-remote", "clone"]); // the verifying read compares with what the clone took
     expect(await gitIn("rev-parse", "HEAD")).toBe(tip);
@@ -148,7 +147,7 @@ describe("git checkouts", () => {
     expect(await gitIn("status", "--porcelain")).toBe("");
     expect(readFileSync(path.join(dest(), "c.txt"), "utf8")).toBe("c-release\n");
     expect(await gitIn("config", "--get", "remote.origin.url")).toBe(bare);
-    expect(shared.get("git:/srv/app")).toBe(tip);
+    expect(report.appRevision).toBe(tip);
     const again = await converge({ revision: "release" });
     expect(again.resources.map((r) => r.status)).toEqual(["up-to-date", "up-to-date"]);
   });
@@ -172,8 +171,7 @@ describe("git checkouts", () => {
   });
 
   it("checks out a commit id detached, with full history by default", async () => {
-    const shared = new Map<string, unknown>();
-    const report = await converge({ revision: commits[1] }, shared);
+    const report = await converge({ revision: commits[1] });
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["init", "remote", "fetch", "checkout"]); // no ls-remote: the id is the target
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[1]);
@@ -181,7 +179,7 @@ describe("git checkouts", () => {
     expect(await gitIn("rev-parse", "--is-shallow-repository")).toBe("false");
     expect(await gitIn("rev-list", "--count", "HEAD")).toBe("2");
     expect(readFileSync(path.join(dest(), "a.txt"), "utf8")).toBe("a2\n");
-    expect(shared.get("git:/srv/app")).toBe(commits[1]);
+    expect(report.appRevision).toBe(commits[1]);
   });
 
   it("records what the clone checked out when the branch moves after ls-remote", async () => {
@@ -190,7 +188,6 @@ describe("git checkouts", () => {
       if (argv[1] === "clone") moved = await commitTo(bare, { "c.txt": "c2\n" }, "pushed meanwhile");
       return counting(argv, opts);
     };
-    const shared = new Map<string, unknown>();
     ran = [];
     const report = await convergeDecls(
       root,
@@ -198,13 +195,13 @@ describe("git checkouts", () => {
         { kind: "directory", name: "/srv", props: {} },
         { kind: "git", name: "/srv/app", props: { repository: bare } },
       ],
-      { ctx: { exec: racing, shared } },
+      { ctx: { exec: racing } },
     );
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["ls-remote", "clone"]);
     expect(moved).toMatch(/^[0-9a-f]{40}$/);
     expect(await gitIn("rev-parse", "HEAD")).toBe(moved);
-    expect(shared.get("git:/srv/app")).toBe(moved);
+    expect(report.appRevision).toBe(moved);
   });
 
   it("depth 0 clones the whole history; depth N exactly N commits, from a local path too", async () => {
@@ -224,8 +221,7 @@ describe("git checkouts", () => {
   it("follows a branch that moved: ls-remote, fetch and checkout, no reset", async () => {
     expect((await converge()).outcome).toBe("converged");
     const next = await commitTo(bare, { "b.txt": "b2\n" }, "fourth");
-    const shared = new Map<string, unknown>();
-    const report = await converge({}, shared);
+    const report = await converge({});
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([
       `move ${commits[2].slice(0, 7)} -> ${next.slice(0, 7)} (master)`,
@@ -234,7 +230,7 @@ describe("git checkouts", () => {
     expect(await gitIn("rev-parse", "HEAD")).toBe(next);
     expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("master");
     expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b2\n");
-    expect(shared.get("git:/srv/app")).toBe(next);
+    expect(report.appRevision).toBe(next);
   });
 
   /** converge with an exec that runs `meanwhile` when git runs `sub` (before it, or after it) */
@@ -253,7 +249,7 @@ describe("git checkouts", () => {
         { kind: "directory", name: "/srv", props: {} },
         { kind: "git", name: "/srv/app", props: { repository: bare } },
       ],
-      { ctx: { exec: racing, shared: new Map() } },
+      { ctx: { exec: racing } },
     );
   };
 

@@ -14,7 +14,7 @@
  * brought, so a branch that moved after ls-remote is followed to its newer tip, not failed.
  */
 import { RunError, TimeoutError } from "../core/errors.ts";
-import { defineResource, type ResourceContext } from "../core/resource.ts";
+import { type Change, defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
@@ -54,9 +54,24 @@ export interface GitState {
   branch?: string;
 }
 
+/**
+ * What one run's git steps hand each other, per checkout (see checkoutKey): the remote's answer
+ * prefetch asked for, taken once by the first read; the commit apply checked out, which the read
+ * verifying that apply compares HEAD with (see the top of the file).
+ */
+export interface GitRunStore {
+  prefetched: Map<string, Promise<ResolvedRevision>>;
+  checkedOut: Map<string, string>;
+}
+
+interface ResolvedRevision {
+  target: string;
+  branch?: string;
+}
+
 const SHA = /^[0-9a-f]{40}$/;
 
-export const git = defineResource<GitProps, GitState>({
+export const git = defineResource<GitProps, GitState, GitRunStore>({
   kind: "git",
   nameProp: "destination",
   pathName: true,
@@ -64,12 +79,16 @@ export const git = defineResource<GitProps, GitState>({
   actions: ["sync", "checkout"],
   defaultAction: "sync",
   id: (p) => `git[${p.destination}]`,
+  runStore: () => ({ prefetched: new Map(), checkedOut: new Map() }),
+  // the application's revision is what a git resource converges to, changed or not; after an
+  // apply, read's target is the commit it checked out
+  revisionOf: (cur) => cur.target,
 
   // the remote's answer for the branch or tag (one ls-remote) is asked for when the run starts,
   // so it overlaps with the resources declared before this one; the first read takes it
-  prefetch(ctx, p, signal) {
+  prefetch(ctx, p, signal, store) {
     const rev = p.revision ?? "master";
-    if (SHA.test(rev) || ctx.shared.has(prefetchKey(p))) return;
+    if (SHA.test(rev) || store.prefetched.has(checkoutKey(p))) return;
     // a user or group made earlier in this run does not exist yet: its read asks then
     try {
       if (p.user !== undefined) ctx.ids.uid(p.user);
@@ -79,10 +98,10 @@ export const git = defineResource<GitProps, GitState>({
     }
     const answer = resolveRevision(ctx, p, signal);
     answer.catch(() => {}); // the read that takes it reports the failure
-    ctx.shared.set(prefetchKey(p), answer);
+    store.prefetched.set(checkoutKey(p), answer);
   },
 
-  async read(ctx, p) {
+  async read(ctx, p, store) {
     const dest = ctx.fs.hostPath(p.destination);
     const head = await localHead(ctx, dest);
     if (!head) refuseOccupied(ctx, p.destination);
@@ -94,31 +113,33 @@ export const git = defineResource<GitProps, GitState>({
       : undefined;
     if (head && p.action === "checkout") return { head, origin, target: head };
     // after this run's apply: the commit it checked out is the target (see the top of the file)
-    const applied = ctx.shared.get(appliedKey(p)) as string | undefined;
+    const applied = store.checkedOut.get(checkoutKey(p));
     if (applied) return { head, origin, target: applied };
-    const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
-    ctx.shared.delete(prefetchKey(p)); // once: a later run of this resource asks the remote again
+    const prefetched = store.prefetched.get(checkoutKey(p));
+    store.prefetched.delete(checkoutKey(p)); // once: a later run of this resource asks the remote again
     const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
     return { head, origin, target, branch };
   },
 
   diff(p, cur) {
     const rev = p.revision ?? "master";
-    if (!cur.head) return [{ what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
-    const changes = [];
+    if (!cur.head)
+      return [{ key: "clone", what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
+    const changes: Change[] = [];
     if (cur.origin === "" && p.action !== "checkout")
-      changes.push({ what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)` });
+      changes.push({ key: "origin", what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)` });
     // origin is stored without credentials: one with them (an older muster's) is rewritten
     else if (cur.origin !== undefined && cur.origin !== storedUrl(p.repository) && p.action !== "checkout")
       changes.push({
+        key: "origin",
         what: `set origin to ${redactUrl(storedUrl(p.repository))} (was ${redactUrl(cur.origin)})`,
       });
     if (cur.head !== cur.target)
-      changes.push({ what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
+      changes.push({ key: "revision", what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
     return changes;
   },
 
-  async apply(ctx, p, _changes, cur) {
+  async apply(ctx, p, _changes, cur, store) {
     const dest = ctx.fs.hostPath(p.destination);
     const rev = p.revision ?? "master";
     const depth = p.depth ?? (SHA.test(rev) ? 0 : 1);
@@ -162,8 +183,7 @@ export const git = defineResource<GitProps, GitState>({
       ctx.log.info(
         `git: ${rev} of ${redactUrl(p.repository)} moved after ls-remote; checked out ${short(head)} (not ${short(cur.target)})`,
       );
-    ctx.shared.set(appliedKey(p), head);
-    ctx.shared.set(`git:${p.destination}`, head);
+    store.checkedOut.set(checkoutKey(p), head);
   },
 });
 
@@ -253,13 +273,9 @@ async function localHead(ctx: ResourceContext, dest: string): Promise<string | u
   return res.code === 0 ? res.stdout.trim() : undefined;
 }
 
-function prefetchKey(p: GitProps): string {
-  return `git-ls-remote:${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
-}
-
-/** where apply leaves the commit it checked out, for the read that verifies it */
-function appliedKey(p: GitProps): string {
-  return `git-applied:${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
+/** one checkout: the same destination, repository and revision */
+function checkoutKey(p: GitProps): string {
+  return `${p.destination}\0${p.repository}\0${p.revision ?? "master"}`;
 }
 
 /** "https://…", "ssh://…", "file://…", "git@host:path", "host:path" or "/abs/path". Pure. */
@@ -276,7 +292,7 @@ async function resolveRevision(
   ctx: ResourceContext,
   p: GitProps,
   signal?: AbortSignal,
-): Promise<{ target: string; branch?: string }> {
+): Promise<ResolvedRevision> {
   const rev = p.revision ?? "master";
   if (SHA.test(rev)) return { target: rev };
   const out = await run(

@@ -28,14 +28,16 @@ export function planGroup(p: GroupProps, cur: GroupState): { changes: Change[]; 
   const e = cur.entry;
   if (p.action === "remove")
     return e
-      ? { changes: [{ what: `remove group ${p.name}` }], argv: ["groupdel", p.name] }
+      ? { changes: [{ key: "remove", what: `remove group ${p.name}` }], argv: ["groupdel", p.name] }
       : { changes: [] };
   if (!e) {
     const details = [p.gid !== undefined ? `gid ${p.gid}` : "", p.system ? "system group" : ""].filter(
       Boolean,
     );
     return {
-      changes: [{ what: `create group ${p.name}${details.length ? ` (${details.join(", ")})` : ""}` }],
+      changes: [
+        { key: "create", what: `create group ${p.name}${details.length ? ` (${details.join(", ")})` : ""}` },
+      ],
       argv: [
         "groupadd",
         ...(p.system ? ["--system"] : []),
@@ -46,7 +48,7 @@ export function planGroup(p: GroupProps, cur: GroupState): { changes: Change[]; 
   }
   if (p.gid !== undefined && p.gid !== e.gid)
     return {
-      changes: [{ what: `set gid of ${p.name} to ${p.gid} (was ${e.gid})` }],
+      changes: [{ key: "gid", what: `set gid of ${p.name} to ${p.gid} (was ${e.gid})` }],
       argv: ["groupmod", "--gid", String(p.gid), p.name],
     };
   return { changes: [] };

@@ -27,10 +27,12 @@ export const link = defineResource<LinkProps, Current>({
     return { kind: "other", type: st.type };
   },
   diff(p, cur) {
-    if (p.action === "delete") return cur.kind === "link" ? [{ what: `delete link ${p.path}` }] : [];
-    if (cur.kind === "missing") return [{ what: `create link ${p.path} -> ${p.to}` }];
-    if (cur.kind === "other") return [{ what: `replace ${cur.type} ${p.path} with link -> ${p.to}` }];
-    return cur.to === p.to ? [] : [{ what: `point ${p.path} to ${p.to} (was ${cur.to})` }];
+    if (p.action === "delete")
+      return cur.kind === "link" ? [{ key: "delete", what: `delete link ${p.path}` }] : [];
+    if (cur.kind === "missing") return [{ key: "create", what: `create link ${p.path} -> ${p.to}` }];
+    if (cur.kind === "other")
+      return [{ key: "replace", what: `replace ${cur.type} ${p.path} with link -> ${p.to}` }];
+    return cur.to === p.to ? [] : [{ key: "target", what: `point ${p.path} to ${p.to} (was ${cur.to})` }];
   },
   apply(ctx, p, _changes, cur) {
     if (p.action === "delete") {

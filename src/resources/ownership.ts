@@ -26,11 +26,14 @@ export function withNames(ctx: ResourceContext, st: FileStat): OwnedStat {
 export function ownershipChanges(props: OwnershipProps, st: OwnedStat): Change[] {
   const changes: Change[] = [];
   if (props.mode !== undefined && parseMode(props.mode) !== st.mode)
-    changes.push({ what: `set mode to ${formatMode(parseMode(props.mode))} (was ${formatMode(st.mode)})` });
+    changes.push({
+      key: "mode",
+      what: `set mode to ${formatMode(parseMode(props.mode))} (was ${formatMode(st.mode)})`,
+    });
   if (props.owner !== undefined && !sameId(props.owner, st.uid, st.user))
-    changes.push({ what: `set owner to ${props.owner} (was ${st.user})` });
+    changes.push({ key: "owner", what: `set owner to ${props.owner} (was ${st.user})` });
   if (props.group !== undefined && !sameId(props.group, st.gid, st.groupName))
-    changes.push({ what: `set group to ${props.group} (was ${st.groupName})` });
+    changes.push({ key: "group", what: `set group to ${props.group} (was ${st.groupName})` });
   return changes;
 }
 

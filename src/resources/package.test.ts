@@ -80,7 +80,7 @@ describe("package on the host's root: read and diff", () => {
     const props = packageKind.schema.parse({ name: "web-deps", names: ["git", "hello"] });
     const cur = await packageKind.read(ctx, props);
     expect(cur.sandbox).toBe(false);
-    expect(packageKind.diff(props, cur)).toEqual([{ what: "install hello 2.10-3" }]);
+    expect(packageKind.diff(props, cur)).toEqual([{ key: "install", what: "install hello 2.10-3" }]);
   });
 });
 

@@ -36,12 +36,15 @@ export function planService(p: ServiceProps, cur: ServiceState): ServicePlan {
   const enabled = action === "enable" ? true : action === "disable" ? false : p.enabled;
   if (enabled !== undefined && enabled !== cur.enabled) {
     plan.enable = enabled;
-    plan.changes.push({ what: `${enabled ? "enable" : "disable"} ${p.name}` });
+    plan.changes.push({
+      key: enabled ? "enable" : "disable",
+      what: `${enabled ? "enable" : "disable"} ${p.name}`,
+    });
   }
   const running = action === "start" ? true : action === "stop" ? false : p.running;
-  const say = (run: ServicePlan["run"], why = "") => {
+  const say = (run: NonNullable<ServicePlan["run"]>, why = "") => {
     plan.run = run;
-    plan.changes.push({ what: `${run} ${p.name}${why}` });
+    plan.changes.push({ key: run, what: `${run} ${p.name}${why}` });
   };
   if (action === "restart" && running !== false) say("restart");
   else if (action === "reload" && running !== false) say(cur.active ? "reload" : "start");
@@ -92,6 +95,5 @@ export const service = defineResource<ServiceProps, ServiceState>({
   diff: (p, cur) => planService(p, cur).changes,
   apply: (ctx, p, _changes, cur) => providers[cur.provider].apply(ctx, p, planService(p, cur), cur),
   refresh: (ctx, p) => providerFor(ctx, p).refresh(ctx, p),
-  // the change lines planService writes for a (re)start: "start app", "restart app (...)"
-  refreshedBy: (changes) => changes.some((c) => /^(start|restart) /.test(c.what)),
+  refreshedBy: (changes) => changes.some((c) => c.key === "start" || c.key === "restart"),
 });

@@ -43,7 +43,9 @@ export interface UserState {
 export function planUser(p: UserProps, cur: UserState): { changes: Change[]; argv?: string[] } {
   const e = cur.entry;
   if (p.action === "remove")
-    return e ? { changes: [{ what: `remove user ${p.name}` }], argv: ["userdel", p.name] } : { changes: [] };
+    return e
+      ? { changes: [{ key: "remove", what: `remove user ${p.name}` }], argv: ["userdel", p.name] }
+      : { changes: [] };
   if (!e) {
     const details = [
       p.uid !== undefined ? `uid ${p.uid}` : "",
@@ -55,7 +57,9 @@ export function planUser(p: UserProps, cur: UserState): { changes: Change[]; arg
     // without a gid useradd makes a group named like the user, and fails if one exists
     const gid = p.gid !== undefined ? String(p.gid) : cur.ownGroupExists ? p.name : undefined;
     return {
-      changes: [{ what: `create user ${p.name}${details.length ? ` (${details.join(", ")})` : ""}` }],
+      changes: [
+        { key: "create", what: `create user ${p.name}${details.length ? ` (${details.join(", ")})` : ""}` },
+      ],
       argv: [
         "useradd",
         ...(p.system ? ["--system"] : []),
@@ -72,23 +76,23 @@ export function planUser(p: UserProps, cur: UserState): { changes: Change[]; arg
   const changes: Change[] = [];
   const args: string[] = [];
   if (p.uid !== undefined && p.uid !== e.uid) {
-    changes.push({ what: `set uid of ${p.name} to ${p.uid} (was ${e.uid})` });
+    changes.push({ key: "uid", what: `set uid of ${p.name} to ${p.uid} (was ${e.uid})` });
     args.push("--uid", String(p.uid));
   }
   if (p.gid !== undefined && cur.wantGid !== e.gid) {
-    changes.push({ what: `set primary group of ${p.name} to ${p.gid} (was gid ${e.gid})` });
+    changes.push({ key: "group", what: `set primary group of ${p.name} to ${p.gid} (was gid ${e.gid})` });
     args.push("--gid", String(p.gid));
   }
   if (p.home !== undefined && p.home !== e.home) {
-    changes.push({ what: `set home of ${p.name} to ${p.home} (was ${e.home})` });
+    changes.push({ key: "home", what: `set home of ${p.name} to ${p.home} (was ${e.home})` });
     args.push("--home", p.home);
   }
   if (p.shell !== undefined && p.shell !== e.shell) {
-    changes.push({ what: `set shell of ${p.name} to ${p.shell} (was ${e.shell})` });
+    changes.push({ key: "shell", what: `set shell of ${p.name} to ${p.shell} (was ${e.shell})` });
     args.push("--shell", p.shell);
   }
   if (p.comment !== undefined && p.comment !== e.comment) {
-    changes.push({ what: `set comment of ${p.name} to "${p.comment}" (was "${e.comment}")` });
+    changes.push({ key: "comment", what: `set comment of ${p.name} to "${p.comment}" (was "${e.comment}")` });
     args.push("--comment", p.comment);
   }
   return changes.length ? { changes, argv: ["usermod", ...args, p.name] } : { changes };

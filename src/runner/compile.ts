@@ -14,10 +14,11 @@ import type { ConfigRepo } from "../config/repo.ts";
 import { COMMON_KEYS, commonPropsSchema } from "../core/common-props.ts";
 import type { DeclaredResource, SourceLocation } from "../core/declared.ts";
 import { InputError } from "../core/errors.ts";
-import type { CommonProps, NotificationSpec, ResourceKind } from "../core/resource.ts";
+import type { CommonProps, ResourceKind } from "../core/resource.ts";
 import { closest, zodProblems } from "../core/zod-problems.ts";
 import { resourceKinds } from "../resources/index.ts";
 import { protectedPathProblem } from "../resources/protected-paths.ts";
+import { notificationTargets } from "./notifications.ts";
 
 export interface CompiledRun {
   role: string;
@@ -255,15 +256,6 @@ function frameLocation(file: string, line: number, column: number, repoDir: stri
   if (!rel.startsWith("..") && !path.isAbsolute(rel) && !rel.includes("node_modules"))
     return { file: rel, line: sourceLine };
   return null;
-}
-
-export function notificationTargets(spec: NotificationSpec | NotificationSpec[] | undefined) {
-  const list = spec === undefined ? [] : Array.isArray(spec) ? spec : [spec];
-  return list.map((s) =>
-    typeof s === "string"
-      ? { resource: s, action: undefined, timing: "delayed" as const }
-      : { resource: s.resource, action: s.action, timing: s.timing ?? ("delayed" as const) },
-  );
 }
 
 /**

@@ -5,9 +5,9 @@
  * bounded time.
  * Written by hand: the lock libraries judge staleness by mtime, which a long converge outlives.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { TimeoutError } from "../core/errors.ts";
+import { createExclusive, ensureDir, readTextIfAny, removeFile } from "../host/local-files.ts";
 import { kernelBootId, processAlive } from "../host/process-alive.ts";
 
 export interface Lock {
@@ -15,29 +15,24 @@ export interface Lock {
 }
 
 export async function acquireLock(file: string, waitMs: number, what = "muster run"): Promise<Lock> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  ensureDir(path.dirname(file));
   const deadline = Date.now() + waitMs;
   for (;;) {
-    try {
-      const fd = fs.openSync(file, "wx", 0o644);
-      fs.writeSync(fd, `${process.pid} ${kernelBootId()}\n`);
-      fs.closeSync(fd);
+    if (createExclusive(file, `${process.pid} ${kernelBootId()}\n`, 0o644)) {
       let released = false;
       return {
         release() {
           if (released) return;
           released = true;
           try {
-            if (readPid(file) === process.pid) fs.rmSync(file, { force: true });
+            if (readPid(file) === process.pid) removeFile(file);
           } catch {}
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const pid = readPid(file);
     if (pid === undefined || !processAlive(pid) || !sameBoot(file)) {
-      fs.rmSync(file, { force: true }); // stale: its owner is gone
+      removeFile(file); // stale: its owner is gone
       continue;
     }
     if (Date.now() >= deadline)
@@ -49,19 +44,11 @@ export async function acquireLock(file: string, waitMs: number, what = "muster r
 }
 
 function readPid(file: string): number | undefined {
-  try {
-    const n = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  const n = Number.parseInt(readTextIfAny(file) ?? "", 10);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 function sameBoot(file: string): boolean {
-  try {
-    const boot = fs.readFileSync(file, "utf8").trim().split(/\s+/)[1];
-    return boot === undefined || boot === kernelBootId(); // a lock without a boot id: trust the pid
-  } catch {
-    return true;
-  }
+  const boot = readTextIfAny(file)?.trim().split(/\s+/)[1];
+  return boot === undefined || boot === kernelBootId(); // a lock without a boot id: trust the pid
 }

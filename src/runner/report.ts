@@ -19,6 +19,11 @@ export interface ResourceResult {
   notification?: boolean;
 }
 
+/** Did the resource's run change something (or, in a dry run, would it)? What notifies on. */
+export function changedSomething(status: ResourceStatus): boolean {
+  return status === "updated" || status === "ran" || status === "would-update";
+}
+
 export interface RunReport {
   runId: string;
   role: string;

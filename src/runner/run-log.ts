@@ -2,9 +2,9 @@
  * The machine log: JSON lines under the root's /var/log/muster/ (pino, synchronous so a crash
  * loses nothing already logged). Credentials in URLs are redacted before anything is written.
  */
-import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
+import { ensureDir } from "../host/local-files.ts";
 import { redactUrl } from "../resources/git-env.ts";
 
 export interface RunLog {
@@ -36,7 +36,7 @@ export function ownFields(
 
 export function openRunLog(root: string, file: string, base: Record<string, unknown>): RunLog {
   const dest = path.join(root, "var/log/muster", file);
-  mkdirSync(path.dirname(dest), { recursive: true });
+  ensureDir(path.dirname(dest));
   const stream = pino.destination({ dest, sync: true, append: true });
   const logger = pino({ base, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, stream);
   return {

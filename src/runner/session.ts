@@ -5,7 +5,6 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { existsSync, realpathSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import type { Attrs } from "../config/attributes.ts";
@@ -16,6 +15,7 @@ import { InputError } from "../core/errors.ts";
 import type { Logger, ResourceContext, ResourceKind } from "../core/resource.ts";
 import { exec } from "../host/exec.ts";
 import { idResolver } from "../host/ids.ts";
+import { pathExists, realPath } from "../host/local-files.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { readHeadFromFiles } from "../resources/git-local.ts";
 import { resourceKinds } from "../resources/index.ts";
@@ -111,7 +111,6 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
       log: logger,
       env: opts.env ?? process.env,
       ids: idResolver(fs.root),
-      shared: new Map(),
     };
     const report = await converge(run, ctx, {
       dryRun: opts.dryRun ?? false,
@@ -142,12 +141,12 @@ async function gitHead(dir: string): Promise<string | undefined> {
   if (fromFiles) return fromFiles;
   // only a working tree's top has .git; a directory inside another repository (examples/ in
   // muster's own) has no revision of its own, and needs no git process to say so
-  if (!existsSync(path.join(dir, ".git"))) return undefined;
+  if (!pathExists(path.join(dir, ".git"))) return undefined;
   const res = await exec(["git", "-C", dir, "rev-parse", "--show-toplevel", "HEAD"], {
     timeoutMs: 10_000,
   }).catch(() => undefined);
   if (res?.code !== 0) return undefined;
   const [top, head] = res.stdout.trim().split("\n");
   // a directory inside another repository (examples/ in muster's own) has no revision of its own
-  return realpathSync(top) === realpathSync(dir) ? head : undefined;
+  return realPath(top) === realPath(dir) ? head : undefined;
 }

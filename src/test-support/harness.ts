@@ -48,7 +48,6 @@ export function testContext(
     log: { info() {}, warn() {}, progress: (m) => progress.push(m) },
     env: process.env,
     ids: idResolver(root),
-    shared: new Map(),
     ...overrides,
   };
 }
