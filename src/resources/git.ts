@@ -127,7 +127,10 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
       return [{ key: "clone", what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
     const changes: Change[] = [];
     if (cur.origin === "" && p.action !== "checkout")
-      changes.push({ key: "origin", what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)` });
+      changes.push({
+        key: "origin",
+        what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)`,
+      });
     // origin is stored without credentials: one with them (an older muster's) is rewritten
     else if (cur.origin !== undefined && cur.origin !== storedUrl(p.repository) && p.action !== "checkout")
       changes.push({
