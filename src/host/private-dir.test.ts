@@ -9,6 +9,8 @@ import {
   privateDirProblem,
   privateRuntimeDir,
   runtimeDirCandidates,
+  unsafeBaseProblem,
+  userPrivateDir,
 } from "./private-dir.ts";
 
 afterEach(() => cleanupTmp());
@@ -125,5 +127,45 @@ describe("the private runtime directory (unix sockets)", () => {
     const tmp = tmpDir();
     const env = { XDG_RUNTIME_DIR: xdg };
     expect(privateRuntimeDir(env, [tmp], testCandidates(xdg, tmp))).toBe(path.join(tmp, `muster-${uid}`));
+  });
+});
+
+describe("userPrivateDir: one path per user, whatever the environment", () => {
+  it("is base/muster-<uid>, made 0700 and owned by the caller, the same each time", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-${uid}`);
+    expect(userPrivateDir(base)).toEqual({ dir });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(dir).uid).toBe(uid);
+    expect(userPrivateDir(base)).toEqual({ dir });
+  });
+
+  it("one made first open to all is refused, one line naming it and what to do, and left as it is", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-${uid}`);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    expect(userPrivateDir(base).problem).toBe(
+      `${dir} is writable by its group (mode 777): another user may have made it first to receive what is meant for this one; remove it (rm -r ${dir}) and run again`,
+    );
+    expect(statSync(dir).mode & 0o777).toBe(0o777);
+  });
+
+  it.runIf(isRoot)("one another user made first is refused (as root: chown to nobody)", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-${uid}`);
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534);
+    expect(userPrivateDir(base).problem).toMatch(/is owned by uid 65534, not by this user/);
+  });
+
+  it("a base others may write without the sticky bit is refused, nothing made in it", () => {
+    const base = tmpDir();
+    chmodSync(base, 0o777);
+    expect(unsafeBaseProblem(base)).toBe("is writable by its group and not sticky (mode 777)");
+    expect(userPrivateDir(base).problem).toMatch(
+      new RegExp(`^${base} is writable by its group and not sticky`),
+    );
+    expect(lstatSync(path.join(base, `muster-${uid}`), { throwIfNoEntry: false })).toBeUndefined();
   });
 });

@@ -55,16 +55,53 @@ export function makePrivateDir(dir: string): string | undefined {
 }
 
 /**
- * Is `dir` safe to keep private directories in: nobody but this user (or root) can rename or
- * replace its entries? Its owner can, and so can anyone who may write it unless it is sticky
- * (as /tmp).
+ * Why `dir` is not safe to keep private directories in, or undefined when it is: nobody but this
+ * user (or root) may rename or replace its entries. Its owner can, and so can anyone who may
+ * write it unless it is sticky (as /tmp).
  */
-export function isSafeBase(dir: string): boolean {
+export function unsafeBaseProblem(dir: string): string | undefined {
   const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (!st?.isDirectory()) return false;
+  if (!st) return "does not exist";
+  if (st.isSymbolicLink()) return "is a symbolic link";
+  if (!st.isDirectory()) return "is not a directory";
   const me = euid();
-  const owner = me === undefined || st.uid === me || st.uid === 0;
-  return owner && ((st.mode & 0o022) === 0 || (st.mode & STICKY) !== 0);
+  if (me !== undefined && st.uid !== me && st.uid !== 0)
+    return `is owned by uid ${st.uid}, neither this user (uid ${me}) nor root`;
+  if ((st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0)
+    return `is writable by ${st.mode & 0o020 ? "its group" : "others"} and not sticky (mode ${(st.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
+/** Is `dir` safe to keep private directories in (see unsafeBaseProblem)? */
+export function isSafeBase(dir: string): boolean {
+  return unsafeBaseProblem(dir) === undefined;
+}
+
+/** This user's own directory in a shared one such as /tmp: `muster-<uid>`. */
+export const userDirName = (uid: number | undefined) => `muster-${uid ?? "user"}`;
+
+/**
+ * `base/muster-<uid>`, made 0700 and checked: a private directory whose path depends on the uid
+ * alone, for what two processes of this user must both find whatever their environments (a
+ * socket one listens on and the other connects to), which a directory of one run's own cannot
+ * be. One another user made first, or in a base whose entries others may replace, is not used,
+ * nor repaired: `problem` says why, one line naming the path and what to do.
+ */
+export function userPrivateDir(base: string, uid = euid()): { dir: string; problem?: string } {
+  const dir = path.join(base, userDirName(uid));
+  const baseWhy = unsafeBaseProblem(base);
+  if (baseWhy)
+    return {
+      dir,
+      problem: `${base} ${baseWhy}: others could replace ${dir}; make ${base} sticky (chmod +t) or only root's`,
+    };
+  const why = makePrivateDir(dir);
+  if (why)
+    return {
+      dir,
+      problem: `${dir} ${why}: another user may have made it first to receive what is meant for this one; remove it (rm -r ${dir}) and run again`,
+    };
+  return { dir };
 }
 
 /**
@@ -81,7 +118,7 @@ export function runtimeDirCandidates(
   const xdg = env.XDG_RUNTIME_DIR;
   if (xdg && path.isAbsolute(xdg)) out.push({ dir: path.join(xdg, "muster"), base: xdg });
   if (uid === 0) out.push({ dir: "/run/muster", base: "/run" });
-  for (const t of tmpBases) out.push({ dir: path.join(t, `muster-${uid ?? "user"}`), base: t });
+  for (const t of tmpBases) out.push({ dir: path.join(t, userDirName(uid)), base: t });
   return out;
 }
 

@@ -15,13 +15,13 @@ import { RootFs } from "../host/root-fs.ts";
 import { removeOwnSocketFile } from "../host/socket-file.ts";
 import {
   type ServiceStatus,
-  SOCKET_FALLBACK_DIR,
+  SOCKET_FALLBACK_BASE,
   SUPERVISOR_PATHS,
   type SupervisorRequest,
   type SupervisorResponse,
-  socketPathFor,
 } from "./supervisor-policy.ts";
 import { parseSupervisorReply, unfinishedReplyProblem } from "./supervisor-reply.ts";
+import { supervisorSocketPath } from "./supervisor-socket-path.ts";
 
 /** The supervisor is not running (or not answering): a state, not an error, for readers. */
 export class SupervisorDown extends Error {
@@ -44,23 +44,29 @@ function recorded(hostRoot: string): SupervisorInfo | undefined {
 }
 
 /** The running supervisor; one found dead has its socket file removed. */
-function info(hostRoot: string): SupervisorInfo | undefined {
+function info(hostRoot: string, socketBase = SOCKET_FALLBACK_BASE): SupervisorInfo | undefined {
   const i = recorded(hostRoot);
   if (i && processAlive(i.pid)) return i;
-  if (i) removeDeadSupervisorSocket(hostRoot);
+  if (i) removeDeadSupervisorSocket(hostRoot, socketBase);
   return undefined;
 }
 
 /**
  * A supervisor that was killed (SIGKILL, the OOM killer) left its socket file: remove it once no
  * supervisor runs (its info file is gone, or names a process that is gone). The path is the one the root's supervisor would use,
- * not the one the info file names (a file in the root is no authority to delete elsewhere).
- * Returns whether a socket file was removed.
+ * not the one the info file names (a file in the root is no authority to delete elsewhere); none
+ * in a directory that is not this user's private one. Returns whether a socket file was removed.
  */
-export function removeDeadSupervisorSocket(hostRoot: string): boolean {
+export function removeDeadSupervisorSocket(hostRoot: string, socketBase = SOCKET_FALLBACK_BASE): boolean {
   const i = recorded(hostRoot);
   if (i && processAlive(i.pid)) return false;
-  return removeOwnSocketFile(socketPathFor(new RootFs(hostRoot).root, SOCKET_FALLBACK_DIR));
+  let socket: string;
+  try {
+    socket = supervisorSocketPath(new RootFs(hostRoot).root, socketBase);
+  } catch {
+    return false; // nothing of ours can be there
+  }
+  return removeOwnSocketFile(socket);
 }
 
 type Ok = Extract<SupervisorResponse, { ok: true }>;
@@ -68,15 +74,20 @@ type Ok = Extract<SupervisorResponse, { ok: true }>;
 /**
  * One request; an { ok: false } answer becomes a RunError carrying the supervisor's message, and
  * so does an answer that is not the protocol (not JSON, the wrong shape, no end): whatever
- * listens on the socket is checked, not trusted.
+ * listens on the socket is checked, not trusted. The socket is the one the root's supervisor
+ * would use (not what the info file names), in a directory only this user can write: a request
+ * is never sent where another user could listen (a RunError, one line, instead).
+ * `socketBase`: where a deep root's socket directory goes (/tmp; another in tests).
  */
 export async function supervisorRequest(
   hostRoot: string,
   req: SupervisorRequest,
   timeoutMs = 60_000,
+  socketBase = SOCKET_FALLBACK_BASE,
 ): Promise<Ok> {
-  const i = info(hostRoot);
+  const i = info(hostRoot, socketBase);
   if (!i) throw new SupervisorDown(`no supervisor runs for ${hostRoot}`);
+  const socket = supervisorSocketPath(new RootFs(hostRoot).root, socketBase);
   const res = await new Promise<SupervisorResponse>((resolve, reject) => {
     let buf = "";
     let settled = false;
@@ -88,7 +99,7 @@ export async function supervisorRequest(
       fn();
     };
     const notProtocol = (problem: string) => finish(() => reject(new RunError(problem)));
-    const sock = net.createConnection(i.socket);
+    const sock = net.createConnection(socket);
     const timer = setTimeout(
       () =>
         finish(() =>
@@ -105,17 +116,17 @@ export async function supervisorRequest(
       buf += d.toString("utf8");
       const nl = buf.indexOf("\n");
       if (nl < 0) {
-        const problem = unfinishedReplyProblem(buf, i.socket, false);
+        const problem = unfinishedReplyProblem(buf, socket, false);
         if (problem) notProtocol(problem);
         return;
       }
-      const reply = parseSupervisorReply(buf.slice(0, nl), i.socket);
+      const reply = parseSupervisorReply(buf.slice(0, nl), socket);
       if ("problem" in reply) notProtocol(reply.problem);
       else finish(() => resolve(reply.response));
     });
     sock.on("error", (err) => finish(() => reject(new SupervisorDown(err.message))));
     sock.on("close", () => {
-      const problem = unfinishedReplyProblem(buf, i.socket, true);
+      const problem = unfinishedReplyProblem(buf, socket, true);
       if (problem) notProtocol(problem);
       else finish(() => reject(new SupervisorDown("the supervisor closed the connection")));
     });
@@ -152,11 +163,12 @@ function isSupervisorProcess(pid: number): boolean {
  */
 export function noteStartingSupervisor(hostRoot: string, pid: number): void {
   const rootFs = new RootFs(hostRoot);
+  const socket = supervisorSocketPath(rootFs.root);
   fs.mkdirSync(rootFs.hostPath(SUPERVISOR_PATHS.runDir), { recursive: true });
   replaceFile(
     rootFs,
     SUPERVISOR_PATHS.info,
-    `${JSON.stringify({ pid, socket: socketPathFor(rootFs.root, SOCKET_FALLBACK_DIR), root: rootFs.root, starting: true })}\n`,
+    `${JSON.stringify({ pid, socket, root: rootFs.root, starting: true })}\n`,
   );
 }
 
@@ -165,9 +177,11 @@ const startedHere = new Set<string>();
 
 /**
  * Make sure the root's supervisor runs: start `muster supervise --root ROOT` detached (its own
- * session, output to the root's supervisor log) and wait until it answers.
+ * session, output to the root's supervisor log) and wait until it answers. Refused (RunError, one
+ * line) before anything is started when the socket's directory is not this user's private one.
  */
 export async function ensureSupervisor(hostRoot: string, progress?: (msg: string) => void): Promise<void> {
+  supervisorSocketPath(new RootFs(hostRoot).root);
   if (await ping(hostRoot)) return;
   const starting = info(hostRoot);
   if (starting && isSupervisorProcess(starting.pid)) {

@@ -36,15 +36,14 @@ import {
   type RestartLimits,
   type ServiceDefinition,
   type ServiceStatus,
-  SOCKET_FALLBACK_DIR,
   SUPERVISOR_PATHS,
   type SupervisorRequest,
   type SupervisorResponse,
   serviceEnvironment,
-  socketPathFor,
   statePath,
   tellingLogLine,
 } from "./supervisor-policy.ts";
+import { supervisorSocketPath } from "./supervisor-socket-path.ts";
 
 export interface SupervisorOptions {
   root: string;
@@ -55,6 +54,8 @@ export interface SupervisorOptions {
   startSettleMs?: number;
   /** how often the supervisor checks that its root still exists */
   watchIntervalMs?: number;
+  /** where a deep root's socket directory goes (/tmp; another in tests) */
+  socketBase?: string;
 }
 
 const SETPRIV = "/usr/bin/setpriv";
@@ -87,6 +88,8 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const limits = opts.limits ?? DEFAULT_RESTART_LIMITS;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
   const settleMs = opts.startSettleMs ?? 300;
+  // before anything else: a socket directory another user made first refuses the start
+  const socketPath = supervisorSocketPath(root, opts.socketBase);
   for (const d of [SUPERVISOR_PATHS.runDir, SUPERVISOR_PATHS.stateDir, SUPERVISOR_PATHS.logDir])
     fs.mkdirSync(rootFs.hostPath(d), { recursive: true });
   let lock: Lock;
@@ -99,7 +102,6 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   }
   const log: RunLog = openRunLog(root, "supervisor.log", { supervisor: process.pid });
   const services = new Map<string, Supervised>();
-  const socketPath = socketPathFor(root, SOCKET_FALLBACK_DIR);
   const infoFile = rootFs.hostPath(SUPERVISOR_PATHS.info);
   let shuttingDown: Promise<void> | undefined;
   let watchdog: NodeJS.Timeout | undefined;

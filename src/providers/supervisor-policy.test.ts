@@ -3,11 +3,12 @@ import {
   builtinArgs,
   DEFAULT_RESTART_LIMITS,
   definitionText,
+  fallbackSocketName,
   MAX_SOCKET_PATH,
   parseEnvFile,
   restartDecision,
   serviceEnvironment,
-  socketPathFor,
+  socketInRoot,
   splitCommand,
   tellingLogLine,
 } from "./supervisor-policy.ts";
@@ -81,14 +82,15 @@ describe("restartDecision", () => {
   });
 });
 
-describe("socketPathFor", () => {
-  it("is under the root when short enough, else a hashed name in the temp dir", () => {
-    expect(socketPathFor("/tmp/r", "/tmp")).toBe("/tmp/r/run/muster/supervisor.sock");
+describe("socketInRoot and fallbackSocketName", () => {
+  it("under the root when short enough, else none; a deep root's name is one per root", () => {
+    expect(socketInRoot("/tmp/r")).toBe("/tmp/r/run/muster/supervisor.sock");
     const deep = `/tmp/${"d".repeat(MAX_SOCKET_PATH)}`;
-    const p = socketPathFor(deep, "/tmp");
-    expect(p).toMatch(/^\/tmp\/muster-supervisor-[0-9a-f]{16}\.sock$/);
-    expect(socketPathFor(deep, "/tmp")).toBe(p);
-    expect(socketPathFor(`${deep}x`, "/tmp")).not.toBe(p);
+    expect(socketInRoot(deep)).toBeUndefined();
+    const name = fallbackSocketName(deep);
+    expect(name).toMatch(/^supervisor-[0-9a-f]{16}\.sock$/);
+    expect(fallbackSocketName(deep)).toBe(name);
+    expect(fallbackSocketName(`${deep}x`)).not.toBe(name);
   });
 });
 

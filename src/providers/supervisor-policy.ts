@@ -96,22 +96,26 @@ export const enabledMarker = (name: string) => `${SUPERVISOR_PATHS.enabled}/${na
 export const statePath = (name: string, ext: "json" | "pid") => `${SUPERVISOR_PATHS.stateDir}/${name}.${ext}`;
 export const logPath = (name: string) => `${SUPERVISOR_PATHS.logDir}/${name}.log`;
 
-/** A unix socket path is at most 107 bytes; a deep root gets one in the temp dir, named by a hash. */
+/** A unix socket path is at most 107 bytes; a deep root's socket goes elsewhere, named by a hash. */
 export const MAX_SOCKET_PATH = 100;
 /**
- * Where a deep root's socket goes: /tmp, not $TMPDIR. The supervisor of a fleet instance runs
- * with a service's environment (no TMPDIR), while whoever started it (the fleet daemon, a
- * converge) may have one: both must name the same path, before and after the supervisor listens.
+ * Where a deep root's socket goes: this user's private directory in /tmp (`/tmp/muster-<uid>/`,
+ * supervisor-socket-path.ts), not in $TMPDIR or $XDG_RUNTIME_DIR. The supervisor of a fleet
+ * instance runs with a service's environment (neither), while whoever started it (the fleet
+ * daemon, a converge) may have them: both must name the same path, before and after the
+ * supervisor listens, so it depends on the uid alone.
  */
-export const SOCKET_FALLBACK_DIR = "/tmp";
+export const SOCKET_FALLBACK_BASE = "/tmp";
 
-export function socketPathFor(hostRoot: string, tmp: string): string {
+/** The root's own socket path, or undefined when it is too long for a unix socket. */
+export function socketInRoot(hostRoot: string): string | undefined {
   const inRoot = path.join(hostRoot, "run/muster/supervisor.sock");
-  if (Buffer.byteLength(inRoot) <= MAX_SOCKET_PATH) return inRoot;
-  return path.join(
-    tmp,
-    `muster-supervisor-${createHash("sha256").update(hostRoot).digest("hex").slice(0, 16)}.sock`,
-  );
+  return Buffer.byteLength(inRoot) <= MAX_SOCKET_PATH ? inRoot : undefined;
+}
+
+/** A deep root's socket name in the fallback directory: one per root. */
+export function fallbackSocketName(hostRoot: string): string {
+  return `supervisor-${createHash("sha256").update(hostRoot).digest("hex").slice(0, 16)}.sock`;
 }
 
 /** The definition file's text: stable key order, so an unchanged unit compares equal. */

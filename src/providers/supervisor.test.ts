@@ -270,7 +270,7 @@ describe("a supervisor that is still starting", () => {
       noteStartingSupervisor(root, child.pid!);
       const infoFile = path.join(root, "run/muster/supervisor.json");
       const starting = JSON.parse(readFileSync(infoFile, "utf8"));
-      expect(starting.socket).toMatch(/^\/tmp\/muster-supervisor-[0-9a-f]{16}\.sock$/);
+      expect(starting.socket).toMatch(/^\/tmp\/muster-\d+\/supervisor-[0-9a-f]{16}\.sock$/);
       expect((await request(root, "start", "s")).state).toBe("running");
       const listening = JSON.parse(readFileSync(infoFile, "utf8"));
       expect(listening.starting).toBeUndefined();

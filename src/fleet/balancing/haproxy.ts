@@ -21,11 +21,12 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { EventEmitter } from "node:events";
-import { createWriteStream, mkdirSync, readFileSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, rmSync, type WriteStream } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { errorMessage, InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { privateRuntimeDir } from "../../host/private-dir.ts";
+import { openAppendNoFollow, replaceNoFollow } from "../../host/write-no-follow.ts";
 import { isRunning, procStart, signal, waitGone } from "../instances/processes.ts";
 import type { FleetLoadBalancer, FleetTarget, LoadBalancerProcess } from "./fleet-lb.ts";
 import {
@@ -243,7 +244,18 @@ export class HaproxyLoadBalancer extends EventEmitter<HaproxyEvents> implements 
     if (o.accessLogPath) {
       this.accessLogPath = path.resolve(o.accessLogPath);
       mkdirSync(path.dirname(this.accessLogPath), { recursive: true });
-      this.logStream = createWriteStream(this.accessLogPath, { flags: "a" });
+      // no write through a link put in the log's place
+      let fd: number;
+      try {
+        fd = openAppendNoFollow(this.accessLogPath);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new RunError(
+          `load balancer: its access log ${this.accessLogPath} cannot be opened (${code === "ELOOP" ? "a symbolic link is in its place" : (code ?? errorMessage(err))}); remove what is there`,
+        );
+      }
+      this.logStream = createWriteStream(this.accessLogPath, { fd });
+      this.logStream.on("error", () => {}); // a full disk must not take the load balancer down
     }
     udp.on("message", (msg) => {
       for (const line of msg.toString("utf8").split("\n")) {
@@ -275,7 +287,13 @@ export class HaproxyLoadBalancer extends EventEmitter<HaproxyEvents> implements 
     });
     const port = o.port || (await freePort(o.host));
     const files = { socket, cfg: path.join(o.dir, "haproxy.cfg"), pidFile: path.join(o.dir, "haproxy.pid") };
-    const lb = new HaproxyLoadBalancer(o, files, udp, port);
+    let lb: HaproxyLoadBalancer;
+    try {
+      lb = new HaproxyLoadBalancer(o, files, udp, port);
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
     try {
       await lb.launch();
     } catch (err) {
@@ -291,7 +309,8 @@ export class HaproxyLoadBalancer extends EventEmitter<HaproxyEvents> implements 
     const { cfg, pidFile, socket } = this.files;
     const o = this.o;
     const binary = o.binary ?? "haproxy";
-    writeFileSync(
+    // beside and renamed: a link put in its place is replaced, not written through
+    replaceNoFollow(
       cfg,
       haproxyConfig({
         socket,

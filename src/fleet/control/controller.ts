@@ -188,6 +188,8 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private readonly addressOf = new Map<string, string>();
   private nextAddress = 0;
   private readonly events: FleetEvent[] = [];
+  /** an append to the event log failed: said once, not for each event */
+  private eventLogUnwritable = false;
   private seq = 0;
   private readonly queue: AsgEvent[] = [];
   private busy = false;
@@ -420,11 +422,26 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     if (to !== undefined) e.to = to;
     this.events.push(e);
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    let unwritten: string | undefined;
+    const file = path.join(this.cfg.stateDir, FLEET_FILES.events);
     try {
-      appendNoFollow(path.join(this.cfg.stateDir, FLEET_FILES.events), `${JSON.stringify(e)}\n`);
-    } catch {}
+      appendNoFollow(file, `${JSON.stringify(e)}\n`);
+    } catch (err) {
+      unwritten =
+        (err as NodeJS.ErrnoException).code === "ELOOP"
+          ? "a symbolic link is in its place"
+          : errorMessage(err);
+    }
     this.opts.say?.(formatEvent(e));
     this.emit("event", e);
+    // said once (then events are kept in memory only), after the event it lost
+    if (unwritten && !this.eventLogUnwritable) {
+      this.eventLogUnwritable = true;
+      this.record(
+        "error",
+        `the event log ${file} cannot be written (${unwritten}); events are kept in memory only`,
+      );
+    }
   }
 
   eventsAfter(seq: number): FleetEvent[] {

@@ -32,18 +32,19 @@ afterEach(async () => {
 }, 60_000);
 
 /** A state directory another user prepared, and a fleet.yaml naming it. */
-function prepared(how: "open" | "theirs"): { file: string; stateDir: string } {
+function prepared(how: "open" | "theirs" | "open-parent"): { file: string; stateDir: string } {
   const dir = tmpDir("muster-fleet-statedir-");
   const stateDir = path.join(dir, "state");
   const file = path.join(dir, "fleet.yaml");
   writeFileSync(file, YAML.stringify({ ...testFleetYaml(8), stateDir: "state" }));
   mkdirSync(stateDir);
   if (how === "open") chmodSync(stateDir, 0o777);
+  else if (how === "open-parent") chmodSync(dir, 0o777);
   else chownSync(stateDir, 65534, 65534);
   return { file, stateDir };
 }
 
-async function refusedEverywhere(how: "open" | "theirs", why: RegExp): Promise<void> {
+async function refusedEverywhere(how: "open" | "theirs" | "open-parent", why: RegExp): Promise<void> {
   const { file, stateDir } = prepared(how);
   for (const args of [
     ["fleet", "up", "--config", file],
@@ -63,6 +64,13 @@ async function refusedEverywhere(how: "open" | "theirs", why: RegExp): Promise<v
 describe("a state directory another user prepared", () => {
   it("one open to all (mode 777) is refused by up, scale, down and status: exit 2, one line, nothing written", async () => {
     await refusedEverywhere("open", /is writable by its group \(mode 777\); /);
+  }, 120_000);
+
+  it("one in a directory open to all (mode 777, not sticky) is refused the same way: its parent's writers could swap it", async () => {
+    await refusedEverywhere(
+      "open-parent",
+      /its parent \S+ is writable by its group and not sticky \(mode 777\), /,
+    );
   }, 120_000);
 
   it.runIf(isRoot)(
@@ -96,5 +104,11 @@ describe("links put in place of a running fleet's files", () => {
     expect(lstatSync(pids).isFile()).toBe(true);
     expect(JSON.parse(readFileSync(pids, "utf8")).length).toBeGreaterThan(1);
     expect(lstatSync(events).isSymbolicLink()).toBe(true);
+    // the events it could not write are not lost in silence: one error says so, once
+    const unwritten = ctl.eventsAfter(0).filter((e) => e.kind === "error" && e.message.includes("event log"));
+    expect(unwritten.map((e) => e.message)).toEqual([
+      `the event log ${events} cannot be written (a symbolic link is in its place); events are kept in memory only`,
+    ]);
+    expect(ctl.eventsAfter(unwritten[0]!.seq).length).toBeGreaterThan(0); // later events, no second one
   }, 120_000);
 });

@@ -128,3 +128,31 @@ describe("a state directory another user made or may write (as `mkdir -m777 /tmp
     expect(() => ensureStateDir(theirs)).toThrow(/is owned by uid 65534/);
   });
 });
+
+describe("a state directory in a directory another user may write (they could rename it away and put theirs in its place)", () => {
+  it("a parent open to all (mode 777, not sticky) is refused with one line, existing or not, nothing made", () => {
+    const parent = tmpDir();
+    chmodSync(parent, 0o777);
+    const line = (dir: string) =>
+      `state directory ${dir}: its parent ${parent} is writable by its group and not sticky (mode 777), so another user could put something else in its place; give a --state-dir in a directory only this user or root can write`;
+    const missing = path.join(parent, "state");
+    expect(stateDirAccessProblem(missing)).toBe(line(missing));
+    expect(stateDirProblems(missing, SOURCE, [])).toEqual([line(missing)]);
+    expect(() => ensureStateDir(missing)).toThrow(line(missing));
+    expect(readdirSync(parent)).toEqual([]);
+    const made = path.join(parent, "made");
+    mkdirSync(made, { mode: 0o700 });
+    expect(stateDirAccessProblem(made)).toBe(line(made));
+    expect(stateDirProblems(made, SOURCE, [])).toEqual([line(made)]);
+    expect(() => ensureStateDir(made)).toThrow(line(made));
+  });
+
+  it("a sticky parent open to all (as /tmp) is fine, and so is one of this user's", () => {
+    const sticky = tmpDir();
+    chmodSync(sticky, 0o1777);
+    expect(stateDirAccessProblem(path.join(sticky, "state"))).toBeUndefined();
+    ensureStateDir(path.join(sticky, "state"));
+    expect(stateDirProblems(path.join(sticky, "state"), SOURCE, [])).toEqual([]);
+    expect(stateDirAccessProblem(path.join(tmpDir(), "state"))).toBeUndefined();
+  });
+});
