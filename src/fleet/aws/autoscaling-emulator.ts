@@ -11,8 +11,11 @@
  * http://autoscaling.amazonaws.com/doc/2011-01-01/ namespace, `<ErrorResponse>` errors), so the
  * official `AutoScalingClient` runs against it unchanged except for the endpoint.
  *
- * Actions: CompleteLifecycleAction, RecordLifecycleActionHeartbeat, DescribeAutoScalingInstances.
- * Any SigV4 Authorization header is accepted (never verified) but one must be present.
+ * Actions: CompleteLifecycleAction, RecordLifecycleActionHeartbeat here; the operators' actions
+ * (DescribeAutoScalingGroups, SetDesiredCapacity, ...) in autoscaling-actions.ts, over the group
+ * the controller gives (`group` / setGroupApi). Any SigV4 Authorization header is accepted (never
+ * verified) but one must be present; `dispatch` is the one entry every request goes through, the
+ * place to check signatures and permissions in front of the actions.
  *
  * A controller (the local fleet) registers pending lifecycle actions with `startLifecycleAction`
  * and hears about their end through the "complete" event (via the API, or the hook's heartbeat

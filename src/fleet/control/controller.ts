@@ -29,6 +29,7 @@ import * as path from "node:path";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
 import { execOk } from "../../host/exec.ts";
+import { foldActivities, type ScalingActivity } from "../aws/asg-activities.ts";
 import {
   type AsgAction,
   type AsgEvent,
@@ -40,7 +41,6 @@ import {
   nextDeadline,
   step,
 } from "../aws/asg-model.ts";
-import { foldActivities, type ScalingActivity } from "../aws/asg-activities.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
 import { modelGroupApi } from "../aws/autoscaling-group-api.ts";
 import { type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";

@@ -85,10 +85,16 @@ export const fleetConfigSchema = z
         /** the launch template the API reports (default: named after the group, version $Default) */
         launchTemplate: z
           .strictObject({
-            name: z.string().regex(/^[a-zA-Z0-9().\/_-]{3,128}$/, {
-              message: "3 to 128 of letters, digits and ( ) . / - _",
-            }).optional(),
-            version: z.string().regex(/^(\$Latest|\$Default|\d+)$/, { message: "$Latest, $Default or a number" }).default("$Default"),
+            name: z
+              .string()
+              .regex(/^[a-zA-Z0-9()./_-]{3,128}$/, {
+                message: "3 to 128 of letters, digits and ( ) . / - _",
+              })
+              .optional(),
+            version: z
+              .string()
+              .regex(/^(\$Latest|\$Default|\d+)$/, { message: "$Latest, $Default or a number" })
+              .default("$Default"),
           })
           .prefault({}),
         /** the EC2_INSTANCE_LAUNCHING hook that `muster boot` completes; false: no hook */
