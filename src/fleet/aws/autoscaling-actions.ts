@@ -37,14 +37,19 @@ function launchTemplateXml(lt: LaunchTemplateView | undefined): string {
   return `<LaunchTemplate>${el("LaunchTemplateId", lt.id)}${el("LaunchTemplateName", lt.name)}${el("Version", lt.version)}</LaunchTemplate>`;
 }
 
-/** https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_Instance.html */
-function groupInstanceXml(i: InstanceView): string {
+/**
+ * An instance as the group lists it (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_Instance.html)
+ * or as DescribeAutoScalingInstances does (API_AutoScalingInstanceDetails.html: with its group's
+ * name, and HealthStatus in capitals, HEALTHY, unlike the group's Instances).
+ */
+function instanceXml(i: InstanceView, details = false): string {
   return (
     el("InstanceId", i.instanceId) +
     el("InstanceType", i.instanceType) +
+    (details ? el("AutoScalingGroupName", i.group) : "") +
     el("AvailabilityZone", i.availabilityZone) +
     el("LifecycleState", i.lifecycleState) +
-    el("HealthStatus", i.health) +
+    el("HealthStatus", details ? i.health.toUpperCase() : i.health) +
     launchTemplateXml(i.launchTemplate) +
     el("ProtectedFromScaleIn", i.protectedFromScaleIn)
   );
@@ -76,7 +81,7 @@ function groupXml(g: AutoScalingGroupView): string {
     members("TargetGroupARNs", g.targetGroupARNs, xmlEscape) +
     el("HealthCheckType", g.healthCheckType) +
     el("HealthCheckGracePeriod", g.healthCheckGracePeriodSec) +
-    members("Instances", g.instances, groupInstanceXml) +
+    members("Instances", g.instances, (i) => instanceXml(i)) +
     el("CreatedTime", iso(g.createdTime)) +
     members("SuspendedProcesses", [], () => "") +
     members("EnabledMetrics", [], () => "") +
@@ -191,20 +196,7 @@ export const AUTOSCALING_ACTIONS: Record<string, Handler> = {
       .flatMap((g) => g.instances)
       .filter((i) => ids.length === 0 || ids.includes(i.instanceId));
     const { page, nextToken } = paginate(all, params, 50);
-    // AutoScalingInstanceDetails: HealthStatus in capitals here (HEALTHY), unlike the group's Instances
-    const xml = members(
-      "AutoScalingInstances",
-      page,
-      (i) =>
-        el("InstanceId", i.instanceId) +
-        el("InstanceType", i.instanceType) +
-        el("AutoScalingGroupName", i.group) +
-        el("AvailabilityZone", i.availabilityZone) +
-        el("LifecycleState", i.lifecycleState) +
-        el("HealthStatus", i.health.toUpperCase()) +
-        launchTemplateXml(i.launchTemplate) +
-        el("ProtectedFromScaleIn", i.protectedFromScaleIn),
-    );
+    const xml = members("AutoScalingInstances", page, (i) => instanceXml(i, true));
     return xml + el("NextToken", nextToken);
   },
 
