@@ -79,6 +79,8 @@ export interface AsgConfig {
   launchHook?: LifecycleHookConfig;
   terminateHook?: LifecycleHookConfig;
   targetTracking?: TargetTrackingConfig;
+  /** The zones instances are spread over (launchZone); none: every instance has no zone. */
+  availabilityZones?: string[];
 }
 
 export interface PendingLifecycleAction {
@@ -110,6 +112,8 @@ export interface AsgInstance {
   lifecycleAction?: PendingLifecycleAction;
   /** Why it is being (or was) terminated. */
   cause?: string;
+  /** The availability zone it was launched in (launchZone). */
+  zone?: string;
 }
 
 export interface AsgState {
@@ -144,14 +148,33 @@ export type AsgEvent =
   | { type: "instance-died"; instanceId: string; reason?: string }
   /** SetDesiredCapacity (`muster fleet scale N`). */
   | { type: "set-desired"; desired: number }
+  /** SetInstanceHealth; check it first with setInstanceHealthProblem. */
+  | {
+      type: "set-instance-health";
+      instanceId: string;
+      health: "Healthy" | "Unhealthy";
+      respectGracePeriod: boolean;
+    }
+  /** TerminateInstanceInAutoScalingGroup; check it first with terminateInstanceProblem. */
+  | { type: "terminate-instance"; instanceId: string; decrement: boolean }
   /** One sample of the scaling metric: average requests per healthy target. */
   | { type: "metric"; requestsPerTarget: number };
 
 export type AsgAction =
   /** Start a new sandbox for this (Pending) instance. */
   | { type: "launch"; instanceId: string }
-  /** A lifecycle state change, for the event log, the metadata service and the API emulator. */
-  | { type: "transition"; instanceId: string; from: LifecycleState | null; to: LifecycleState; cause: string }
+  /**
+   * A lifecycle state change, for the event log, the metadata service and the API emulator. A
+   * change to Terminating says why (the scaling activity's cause, asg-activities.ts).
+   */
+  | {
+      type: "transition";
+      instanceId: string;
+      from: LifecycleState | null;
+      to: LifecycleState;
+      cause: string;
+      why?: TerminationReason;
+    }
   /** Put the instance into the hook's wait state in the Auto Scaling API (startLifecycleAction). */
   | {
       type: "start-lifecycle-action";
@@ -181,6 +204,15 @@ export type AsgAction =
   | { type: "desired-changed"; from: number; to: number; cause: string }
   /** A decision worth showing that changed nothing (ignored event, cooldown, grace period). */
   | { type: "note"; message: string; instanceId?: string };
+
+/** Why the group takes an instance out of service. */
+export type TerminationReason =
+  | "scale-in"
+  | "user-request"
+  | "elb-health"
+  | "user-health"
+  | "died"
+  | "launch-abandoned";
 
 export interface StepResult {
   state: AsgState;
@@ -319,7 +351,14 @@ function applyDue(s: AsgState, now: number, actions: AsgAction[]): void {
       completeAction(s, i, result, "timeout", `${why}: default result ${result}`, now, actions);
     }
     if (graceWaiting(s, i) && now >= i.inServiceAt! + s.config.healthCheckGracePeriodMs) {
-      replaceUnhealthy(s, i, "ELB health check: target unhealthy after the grace period", now, actions);
+      replaceUnhealthy(
+        s,
+        i,
+        "ELB health check: target unhealthy after the grace period",
+        "elb-health",
+        now,
+        actions,
+      );
     }
   }
 }
@@ -377,7 +416,7 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       i.health = "Unhealthy";
       i.cause = cause;
       endAction(i, "ABANDON", "terminated", actions);
-      if (i.state !== "Terminating") transition(i, "Terminating", cause, actions);
+      if (i.state !== "Terminating") transition(i, "Terminating", cause, actions, "died");
       if (i.registered) {
         // Nothing is left to drain: stop routing to it now.
         actions.push({ type: "deregister-target", instanceId: i.id });
@@ -445,7 +484,7 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       if (i.health === "Unhealthy") return;
       const graceEnd = (i.inServiceAt ?? now) + s.config.healthCheckGracePeriodMs;
       if (now >= graceEnd) {
-        replaceUnhealthy(s, i, "ELB health check: target unhealthy", now, actions);
+        replaceUnhealthy(s, i, "ELB health check: target unhealthy", "elb-health", now, actions);
       } else {
         actions.push({
           type: "note",
@@ -492,13 +531,145 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
     case "metric":
       targetTracking(s, e.requestsPerTarget, now, actions);
       return;
+
+    case "set-instance-health": {
+      const i = find(s, e.instanceId, actions, "SetInstanceHealth");
+      if (!i || !COUNTED.has(i.state)) return;
+      if (e.health === "Healthy") {
+        i.health = "Healthy";
+        return;
+      }
+      const graceEnd = (i.inServiceAt ?? now) + s.config.healthCheckGracePeriodMs;
+      if (e.respectGracePeriod && (i.inServiceAt === undefined || now < graceEnd)) {
+        // AWS: with ShouldRespectGracePeriod, a status set inside the grace period is ignored
+        actions.push({
+          type: "note",
+          message: "SetInstanceHealth Unhealthy within the health check grace period: ignored",
+          instanceId: i.id,
+        });
+        return;
+      }
+      replaceUnhealthy(s, i, "SetInstanceHealth: marked Unhealthy", "user-health", now, actions);
+      return;
+    }
+
+    case "terminate-instance": {
+      const i = find(s, e.instanceId, actions, "TerminateInstanceInAutoScalingGroup");
+      if (!i || !COUNTED.has(i.state)) return;
+      if (e.decrement) {
+        const from = s.desired;
+        s.desired = Math.max(s.config.min, s.desired - 1);
+        if (s.desired !== from)
+          actions.push({
+            type: "desired-changed",
+            from,
+            to: s.desired,
+            cause: `TerminateInstanceInAutoScalingGroup ${i.id} with ShouldDecrementDesiredCapacity`,
+          });
+      }
+      beginTermination(
+        s,
+        i,
+        `TerminateInstanceInAutoScalingGroup${e.decrement ? " (desired capacity decremented)" : ""}`,
+        "user-request",
+        now,
+        actions,
+      );
+      return;
+    }
   }
 }
 
-function transition(i: AsgInstance, to: LifecycleState, cause: string, actions: AsgAction[]): void {
+/**
+ * Where the next instance goes: the zone with the fewest counted instances, the first of the
+ * configured order on a tie, as Auto Scaling keeps a group balanced across its zones
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-benefits.html#AutoScalingBehavior.InstanceUsage).
+ */
+export function launchZone(s: AsgState): string | undefined {
+  const zones = s.config.availabilityZones ?? [];
+  if (zones.length === 0) return undefined;
+  const count = new Map(zones.map((z) => [z, 0]));
+  for (const i of activeInstances(s))
+    if (i.zone && count.has(i.zone)) count.set(i.zone, count.get(i.zone)! + 1);
+  let best = zones[0]!;
+  for (const z of zones) if (count.get(z)! < count.get(best)!) best = z;
+  return best;
+}
+
+/**
+ * SetDesiredCapacity's check, in AWS's words (a ValidationError), or undefined when the value
+ * is accepted: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetDesiredCapacity.html
+ */
+export function setDesiredProblem(
+  config: Pick<AsgConfig, "min" | "max">,
+  desired: number,
+): string | undefined {
+  if (desired > config.max)
+    return `New SetDesiredCapacity value ${desired} is above max value ${config.max} for the AutoScalingGroup.`;
+  if (desired < config.min)
+    return `New SetDesiredCapacity value ${desired} is below min value ${config.min} for the AutoScalingGroup.`;
+  return undefined;
+}
+
+/** An instance the API can act on: the group's, and not terminated. */
+function managed(s: AsgState, id: string): AsgInstance | undefined {
+  return s.instances.find((i) => i.id === id && i.state !== "Terminated");
+}
+
+export type ApiProblem = { code: "ValidationError" | "ScalingActivityInProgress"; message: string };
+
+const notManaged = (id: string): ApiProblem => ({
+  code: "ValidationError",
+  message: `Instance Id not found - No managed instance found for instance ID: ${id}`,
+});
+
+/**
+ * TerminateInstanceInAutoScalingGroup's checks, in AWS's words, or undefined when accepted:
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html
+ */
+export function terminateInstanceProblem(
+  s: AsgState,
+  id: string,
+  decrement: boolean,
+): ApiProblem | undefined {
+  const i = managed(s, id);
+  if (!i) return notManaged(id);
+  if (!COUNTED.has(i.state))
+    return {
+      code: "ScalingActivityInProgress",
+      message: `Instance ${id} is already ${i.state}: a termination of it is in progress`,
+    };
+  if (decrement && s.desired <= s.config.min)
+    return {
+      code: "ValidationError",
+      message: `Currently, desiredSize equals minSize (${s.config.min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+    };
+  return undefined;
+}
+
+/**
+ * SetInstanceHealth's checks (HealthStatus Healthy or Unhealthy, a managed instance), or undefined:
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetInstanceHealth.html
+ */
+export function setInstanceHealthProblem(s: AsgState, id: string, health: string): ApiProblem | undefined {
+  if (health !== "Healthy" && health !== "Unhealthy")
+    return {
+      code: "ValidationError",
+      message: `Valid values for health status are 'Healthy' and 'Unhealthy' (got '${health}')`,
+    };
+  return managed(s, id) ? undefined : notManaged(id);
+}
+
+function transition(
+  i: AsgInstance,
+  to: LifecycleState,
+  cause: string,
+  actions: AsgAction[],
+  why?: TerminationReason,
+): void {
   const from = i.state;
   i.state = to;
-  actions.push({ type: "transition", instanceId: i.id, from, to, cause });
+  actions.push({ type: "transition", instanceId: i.id, from, to, cause, ...(why ? { why } : {}) });
 }
 
 function wait(
@@ -559,7 +730,7 @@ function completeAction(
       putInService(s, i, cause, now, actions);
     } else {
       launchFailed(s, now, actions);
-      beginTermination(s, i, `launch ${cause}`, now, actions);
+      beginTermination(s, i, `launch ${cause}`, "launch-abandoned", now, actions);
     }
     return;
   }
@@ -596,23 +767,25 @@ function replaceUnhealthy(
   s: AsgState,
   i: AsgInstance,
   cause: string,
+  why: TerminationReason,
   now: number,
   actions: AsgAction[],
 ): void {
   i.health = "Unhealthy";
-  beginTermination(s, i, cause, now, actions);
+  beginTermination(s, i, cause, why, now, actions);
 }
 
 function beginTermination(
   s: AsgState,
   i: AsgInstance,
   cause: string,
+  why: TerminationReason,
   now: number,
   actions: AsgAction[],
 ): void {
   i.cause = cause;
   endAction(i, "ABANDON", "terminated", actions);
-  transition(i, "Terminating", cause, actions);
+  transition(i, "Terminating", cause, actions, why);
   if (i.registered) {
     actions.push({ type: "deregister-target", instanceId: i.id });
     return; // continues on `target-removed`, once the load balancer has drained it
@@ -650,6 +823,8 @@ function reconcile(s: AsgState, now: number, actions: AsgAction[]): void {
         registered: false,
         stopping: false,
       };
+      const zone = launchZone(s);
+      if (zone) inst.zone = zone;
       s.instances.push(inst);
       actions.push({ type: "launch", instanceId: id });
       actions.push({
@@ -670,6 +845,7 @@ function reconcile(s: AsgState, now: number, actions: AsgAction[]): void {
         s,
         v,
         `scale-in to desired capacity ${s.desired}: oldest instance first`,
+        "scale-in",
         now,
         actions,
       );

@@ -11,8 +11,11 @@
  * http://autoscaling.amazonaws.com/doc/2011-01-01/ namespace, `<ErrorResponse>` errors), so the
  * official `AutoScalingClient` runs against it unchanged except for the endpoint.
  *
- * Actions: CompleteLifecycleAction, RecordLifecycleActionHeartbeat, DescribeAutoScalingInstances.
- * Any SigV4 Authorization header is accepted (never verified) but one must be present.
+ * Actions: CompleteLifecycleAction, RecordLifecycleActionHeartbeat here; the operators' actions
+ * (DescribeAutoScalingGroups, SetDesiredCapacity, ...) in autoscaling-actions.ts, over the group
+ * the controller gives (`group` / setGroupApi). Any SigV4 Authorization header is accepted (never
+ * verified) but one must be present; `dispatch` is the one entry every request goes through, the
+ * place to check signatures and permissions in front of the actions.
  *
  * A controller (the local fleet) registers pending lifecycle actions with `startLifecycleAction`
  * and hears about their end through the "complete" event (via the API, or the hook's heartbeat
@@ -22,9 +25,24 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { InputError, RunError } from "../../core/errors.ts";
+import { AUTOSCALING_ACTIONS } from "./autoscaling-actions.ts";
+import type { AutoScalingGroupApi, AutoScalingGroupView } from "./autoscaling-group-api.ts";
+import {
+  AUTOSCALING_VERSION,
+  QueryError,
+  queryError,
+  queryResponse,
+  requireParams,
+  validationError as validation,
+} from "./autoscaling-xml.ts";
 
-export const AUTOSCALING_XMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
-export const AUTOSCALING_VERSION = "2011-01-01";
+export {
+  AUTOSCALING_VERSION,
+  AUTOSCALING_XMLNS,
+  queryError,
+  queryResponse,
+  xmlEscape,
+} from "./autoscaling-xml.ts";
 
 export type LifecycleTransition =
   | "autoscaling:EC2_INSTANCE_LAUNCHING"
@@ -136,68 +154,15 @@ export interface AutoScalingEmulatorOptions {
   instances?: AutoScalingInstanceRecord[];
   /** Clock for records, default Date.now (timeouts use real timers). */
   now?: () => number;
+  /**
+   * The group behind the operators' actions (DescribeAutoScalingGroups, SetDesiredCapacity...);
+   * without one they describe the registered instances and hooks and refuse every change.
+   */
+  group?: AutoScalingGroupApi;
 }
 
 const DEFAULT_HEARTBEAT_MS = 3600_000;
 const MAX_BODY = 64 * 1024;
-
-/** Escape text content (AWS leaves quotes in element text as they are). */
-export function xmlEscape(s: string): string {
-  return s.replace(/[<>&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&amp;"));
-}
-
-/** An AWS query success document. */
-export function queryResponse(action: string, resultXml: string | undefined, requestId: string): string {
-  const result =
-    resultXml === undefined || resultXml === ""
-      ? `<${action}Result/>`
-      : `<${action}Result>${resultXml}</${action}Result>`;
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<${action}Response xmlns="${AUTOSCALING_XMLNS}">\n  ${result}\n` +
-    `  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</${action}Response>\n`
-  );
-}
-
-/** An AWS query error document. */
-export function queryError(
-  type: "Sender" | "Receiver",
-  code: string,
-  message: string,
-  requestId: string,
-): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<ErrorResponse xmlns="${AUTOSCALING_XMLNS}">\n` +
-    `  <Error>\n    <Type>${type}</Type>\n    <Code>${xmlEscape(code)}</Code>\n    <Message>${xmlEscape(message)}</Message>\n  </Error>\n` +
-    `  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`
-  );
-}
-
-class QueryError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly type: "Sender" | "Receiver" = "Sender",
-  ) {
-    super(message);
-  }
-}
-
-const validation = (message: string) => new QueryError(400, "ValidationError", message);
-
-/** AWS's wording for missing required members: "Value null at 'lifecycleHookName' failed ...". */
-function requireParams(params: Record<string, string>, names: string[]): void {
-  const missing = names.filter((n) => params[n] === undefined || params[n] === "");
-  if (missing.length === 0) return;
-  const parts = missing.map(
-    (n) =>
-      `Value null at '${n[0]!.toLowerCase()}${n.slice(1)}' failed to satisfy constraint: Member must not be null`,
-  );
-  const count = `${parts.length} validation error${parts.length > 1 ? "s" : ""} detected`;
-  throw validation(`${count}: ${parts.join("; ")}`);
-}
 
 const key = (group: string, hook: string) => `${group}\u0000${hook}`;
 
@@ -221,6 +186,7 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
   private readonly instances = new Map<string, AutoScalingInstanceRecord>();
   private readonly delays = new Set<NodeJS.Timeout>();
   private fault: AutoScalingFault | undefined;
+  private groupApi: AutoScalingGroupApi | undefined;
   private listening = false;
   private closed = false;
   private boundPort = 0;
@@ -231,6 +197,7 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     this.now = opts.now ?? Date.now;
     for (const h of opts.hooks ?? []) this.putLifecycleHook(h);
     for (const i of opts.instances ?? []) this.setInstance(i);
+    this.groupApi = opts.group;
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = 1000;
   }
@@ -325,6 +292,11 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
       n++;
     }
     return n;
+  }
+
+  /** Put the group the operators' actions read and act on (the fleet controller's). */
+  setGroupApi(api: AutoScalingGroupApi | undefined): void {
+    this.groupApi = api;
   }
 
   /** Register or replace an instance (what DescribeAutoScalingInstances reports). */
@@ -588,14 +560,16 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
         });
         return queryResponse(action, undefined, requestId);
       }
-      case "DescribeAutoScalingInstances":
-        return queryResponse(action, this.describeInstances(params), requestId);
-      default:
-        throw new QueryError(
-          400,
-          "InvalidAction",
-          `Could not find operation ${action} for version ${AUTOSCALING_VERSION}`,
-        );
+      default: {
+        const handler = Object.hasOwn(AUTOSCALING_ACTIONS, action) ? AUTOSCALING_ACTIONS[action] : undefined;
+        if (!handler)
+          throw new QueryError(
+            400,
+            "InvalidAction",
+            `Could not find operation ${action} for version ${AUTOSCALING_VERSION}`,
+          );
+        return queryResponse(action, handler(this.groupApi ?? this.recordsApi(), params), requestId);
+      }
     }
   }
 
@@ -632,52 +606,60 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     return matches[0]!;
   }
 
-  private describeInstances(params: Record<string, string>): string {
-    const ids = Object.entries(params)
-      .filter(([k]) => /^InstanceIds\.member\.\d+$/.test(k))
-      .sort(([a], [b]) => Number(a.split(".")[2]) - Number(b.split(".")[2]))
-      .map(([, v]) => v);
-    if (ids.length > 50)
-      throw validation("The number of instance ids that may be passed in is limited to 50");
-    const maxRecords = params.MaxRecords === undefined ? 50 : Number(params.MaxRecords);
-    if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > 50) {
-      throw validation(
-        `Value '${params.MaxRecords}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 50`,
-      );
-    }
-    let start = 0;
-    if (params.NextToken) {
-      start = Number(Buffer.from(params.NextToken, "base64").toString("utf8"));
-      if (!Number.isInteger(start) || start < 0)
-        throw new QueryError(400, "InvalidNextToken", "The token is invalid");
-    }
-    const all = [...this.instances.values()].filter((i) => ids.length === 0 || ids.includes(i.instanceId));
-    const page = all.slice(start, start + maxRecords);
-    const members = page
-      .map((i) => {
-        const lt = i.launchTemplate;
-        const ltXml = lt
-          ? `<LaunchTemplate>${lt.id ? `<LaunchTemplateId>${xmlEscape(lt.id)}</LaunchTemplateId>` : ""}${
-              lt.name ? `<LaunchTemplateName>${xmlEscape(lt.name)}</LaunchTemplateName>` : ""
-            }${lt.version ? `<Version>${xmlEscape(lt.version)}</Version>` : ""}</LaunchTemplate>`
-          : "";
-        return (
-          `<member><InstanceId>${xmlEscape(i.instanceId)}</InstanceId>` +
-          `<InstanceType>${xmlEscape(i.instanceType ?? "t3.micro")}</InstanceType>` +
-          `<AutoScalingGroupName>${xmlEscape(i.group)}</AutoScalingGroupName>` +
-          `<AvailabilityZone>${xmlEscape(i.availabilityZone ?? "us-east-1a")}</AvailabilityZone>` +
-          `<LifecycleState>${xmlEscape(i.lifecycleState ?? "InService")}</LifecycleState>` +
-          `<HealthStatus>${xmlEscape(i.healthStatus ?? "HEALTHY")}</HealthStatus>` +
-          ltXml +
-          `<ProtectedFromScaleIn>${i.protectedFromScaleIn ? "true" : "false"}</ProtectedFromScaleIn></member>`
-        );
-      })
-      .join("");
-    const next =
-      start + maxRecords < all.length
-        ? `<NextToken>${Buffer.from(String(start + maxRecords)).toString("base64")}</NextToken>`
-        : "";
-    return `<AutoScalingInstances>${members}</AutoScalingInstances>${next}`;
+  /** Without a group: the registered instances and hooks, read-only. */
+  private recordsApi(): AutoScalingGroupApi {
+    const names = new Set([
+      ...[...this.hooks.values()].map((h) => h.group),
+      ...[...this.instances.values()].map((i) => i.group),
+    ]);
+    const groups = [...names].map((name): AutoScalingGroupView => {
+      const instances = [...this.instances.values()].filter((i) => i.group === name);
+      return {
+        name,
+        arn: `arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${name}`,
+        min: 0,
+        max: instances.length,
+        desired: instances.length,
+        defaultCooldownSec: 300,
+        availabilityZones: [...new Set(instances.map((i) => i.availabilityZone ?? "us-east-1a"))],
+        healthCheckType: "EC2",
+        healthCheckGracePeriodSec: 0,
+        targetGroupARNs: [],
+        createdTime: 0,
+        tags: [],
+        terminationPolicies: ["Default"],
+        hooks: [...this.hooks.values()]
+          .filter((h) => h.group === name)
+          .map((h) => ({
+            name: h.hook,
+            group: name,
+            transition: h.transition,
+            heartbeatTimeoutSec: Math.round(h.heartbeatTimeoutMs / 1000),
+            globalTimeoutSec: Math.round(Math.min(100 * h.heartbeatTimeoutMs, 48 * 3600_000) / 1000),
+            defaultResult: h.defaultResult,
+          })),
+        instances: instances.map((i) => ({
+          instanceId: i.instanceId,
+          group: name,
+          availabilityZone: i.availabilityZone ?? "us-east-1a",
+          lifecycleState: i.lifecycleState ?? "InService",
+          health: i.healthStatus === "UNHEALTHY" ? "Unhealthy" : "Healthy",
+          instanceType: i.instanceType ?? "t3.micro",
+          launchTemplate: i.launchTemplate,
+          protectedFromScaleIn: i.protectedFromScaleIn ?? false,
+        })),
+      };
+    });
+    const readOnly = (): never => {
+      throw validation("This emulator fronts no group: it takes no changes (start it with a group).");
+    };
+    return {
+      groups: () => groups,
+      activities: () => [],
+      setDesiredCapacity: readOnly,
+      setInstanceHealth: readOnly,
+      terminateInstance: readOnly,
+    };
   }
 }
 

@@ -30,6 +30,7 @@ import { errorMessage, InputError } from "../../core/errors.ts";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
 import { execOk } from "../../host/exec.ts";
 import { appendNoFollow, replaceNoFollow } from "../../host/write-no-follow.ts";
+import { foldActivities, type ScalingActivity } from "../aws/asg-activities.ts";
 import {
   type AsgAction,
   type AsgEvent,
@@ -42,7 +43,8 @@ import {
   step,
 } from "../aws/asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
-import type { MetadataFault } from "../aws/metadata-emulator.ts";
+import { modelGroupApi } from "../aws/autoscaling-group-api.ts";
+import { type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
 import {
   builtinFleetLoadBalancer,
   type FleetLoadBalancer,
@@ -184,6 +186,8 @@ export function resolveInstanceId(name: string, known: string[]): string | undef
 export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   readonly startedAt = Date.now();
   private state!: AsgState;
+  /** The group's scaling activities (DescribeScalingActivities), oldest first. */
+  private activities: ScalingActivity[] = [];
   private readonly instances = new Map<string, FleetInstance>();
   private readonly addressOf = new Map<string, string>();
   private nextAddress = 0;
@@ -349,8 +353,36 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     if (tt) this.metricTimer = setInterval(() => this.sampleMetric(tt.samplePeriodMs), tt.samplePeriodMs);
 
     // the group's config is validated and resolved by fleet-config; the model keeps its own copy
-    const created = createGroup(cfg.group, Date.now(), cfg.group.desired);
+    const now = Date.now();
+    const created = createGroup(cfg.group, now, cfg.group.desired);
+    this.activities = foldActivities([], {
+      before: { ...created.state, desired: 0, instances: [] },
+      after: created.state,
+      actions: created.actions,
+      now,
+      newId: randomUUID,
+    });
     this.state = created.state;
+    // the operators' actions of the Auto Scaling API read and change this group, not a copy
+    this.asg.setGroupApi(
+      modelGroupApi(
+        {
+          state: () => this.state,
+          activities: () => this.activities,
+          dispatch: (e) => this.dispatch(e),
+          closing: () => this.closing !== undefined,
+        },
+        {
+          instanceType: cfg.group.instanceType,
+          launchTemplate: cfg.group.launchTemplate,
+          defaultZone: cfg.group.availabilityZones[0]!,
+          tags: cfg.role.tags,
+          createdTime: this.startedAt,
+          accountId: "123456789012",
+          region: regionOfZone(cfg.group.availabilityZones[0]!),
+        },
+      ),
+    );
     for (const a of created.actions) this.perform(a);
     this.schedule();
   }
@@ -461,12 +493,20 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       while (this.queue.length > 0) {
         const e = this.queue.shift()!;
         let r: ReturnType<typeof step>;
+        const now = Date.now();
         try {
-          r = step(this.state, e, Date.now());
+          r = step(this.state, e, now);
         } catch (err) {
           this.record("error", `${e.type}: ${errorMessage(err)}`);
           continue;
         }
+        this.activities = foldActivities(this.activities, {
+          before: this.state,
+          after: r.state,
+          actions: r.actions,
+          now,
+          newId: randomUUID,
+        });
         this.state = r.state;
         for (const a of r.actions) this.perform(a);
       }
@@ -594,6 +634,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       cfg: this.cfg,
       imageDir: this.imageDir,
       autoscalingUrl: this.asg.url,
+      availabilityZone: this.state.instances.find((i) => i.id === id)?.zone,
       configRepoUrl: this.git.repoUrl("config.git"),
       appRepoUrl: this.git.repoUrl("app.git"),
       node: this.node,

@@ -48,6 +48,9 @@ loadBalancer: { preset: fast }
 `;
 
 const port = z.number().int().min(1).max(65535);
+/** An availability zone's name: its region and a letter (us-east-1a). */
+const AZ = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+export const DEFAULT_ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** the most instances a rehearsal runs: one loopback address each, and a range is at most 4096 */
 const MAX_INSTANCES = 4096;
@@ -87,6 +90,31 @@ export const fleetConfigSchema = z
         /** ELB: replace an InService instance whose target turns unhealthy; EC2: only dead ones */
         healthCheckType: z.enum(["ELB", "EC2"]).default("ELB"),
         healthCheckGracePeriod: seconds({ orZero: true }).default(30),
+        /** the zones instances are spread over, the fewest first (as Auto Scaling balances them) */
+        availabilityZones: z
+          .array(z.string().regex(AZ, { message: "an availability zone, e.g. us-east-1a" }))
+          .min(1)
+          .default([...DEFAULT_ZONES]),
+        /** what the Auto Scaling API and the metadata service report for every instance */
+        instanceType: z
+          .string()
+          .regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, { message: "an EC2 instance type, e.g. t3.micro" })
+          .default("t3.micro"),
+        /** the launch template the API reports (default: named after the group, version $Default) */
+        launchTemplate: z
+          .strictObject({
+            name: z
+              .string()
+              .regex(/^[a-zA-Z0-9()./_-]{3,128}$/, {
+                message: "3 to 128 of letters, digits and ( ) . / - _",
+              })
+              .optional(),
+            version: z
+              .string()
+              .regex(/^(\$Latest|\$Default|\d+)$/, { message: "$Latest, $Default or a number" })
+              .default("$Default"),
+          })
+          .prefault({}),
         /** the EC2_INSTANCE_LAUNCHING hook that `muster boot` completes; false: no hook */
         launchHook: z.preprocess(
           (v) => (v === false ? { enabled: false } : v === true ? {} : v),
@@ -230,6 +258,11 @@ export const fleetConfigSchema = z
     const issue = (p: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: p, message });
     const g = c.group;
     if (g.min > g.max) issue(["group", "min"], `must not exceed max (${g.min} > ${g.max})`);
+    const regions = new Set(g.availabilityZones.map((zone) => zone.slice(0, -1)));
+    if (regions.size > 1)
+      issue(["group", "availabilityZones"], `zones of one region only (got ${[...regions].join(", ")})`);
+    if (new Set(g.availabilityZones).size !== g.availabilityZones.length)
+      issue(["group", "availabilityZones"], "names a zone twice");
     if (g.desired !== undefined && (g.desired < g.min || g.desired > g.max))
       issue(["group", "desired"], `must be within [min, max] = [${g.min}, ${g.max}] (got ${g.desired})`);
     try {
@@ -416,6 +449,9 @@ export interface FleetConfig {
   source: string;
   group: AsgConfig & {
     desired: number;
+    availabilityZones: string[];
+    instanceType: string;
+    launchTemplate: { name: string; version: string };
     targetTracking?: AsgConfig["targetTracking"] & { samplePeriodMs: number };
   };
   image: { dir?: string; prepare: boolean };
@@ -541,6 +577,9 @@ export function parseFleetConfig(
       desired: g.desired ?? g.min,
       healthCheckType: g.healthCheckType,
       healthCheckGracePeriodMs: Math.round(g.healthCheckGracePeriod * 1000),
+      availabilityZones: g.availabilityZones,
+      instanceType: g.instanceType,
+      launchTemplate: { name: g.launchTemplate.name ?? g.name, version: g.launchTemplate.version },
       launchHook: hook
         ? { name: hook.name, heartbeatTimeoutMs, defaultResult: hook.defaultResult }
         : undefined,

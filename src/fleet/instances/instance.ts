@@ -69,6 +69,8 @@ export interface InstanceOptions {
   /** the tree the root is copied from (its run/ is left out: a tmpfs on a real host) */
   imageDir?: string;
   autoscalingUrl: string;
+  /** where the group placed it (the metadata service's placement/availability-zone) */
+  availabilityZone?: string;
   configRepoUrl: string;
   appRepoUrl: string;
   /** node and muster's bin/muster.js, as `muster install` would put them in the units */
@@ -186,6 +188,8 @@ export class FleetInstance {
           tags: { ...cfg.role.tags, "aws:autoscaling:groupName": cfg.group.name, Name: cfg.group.name },
           targetLifecycleState: "Pending",
           localIpv4: this.address,
+          instanceType: cfg.group.instanceType,
+          ...(this.o.availabilityZone ? { availabilityZone: this.o.availabilityZone } : {}),
         },
       ],
       defaultInstanceId: this.id,
