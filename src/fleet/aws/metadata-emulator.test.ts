@@ -159,15 +159,21 @@ describe("IMDSv2 only", () => {
   });
 });
 
+/** An emulator of WEB and DB, and a reader of paths that must answer 200. */
+async function okBodies(): Promise<{ e: MetadataEmulator; body: (p: string) => Promise<string> }> {
+  const e = await start();
+  const tok = await token(e);
+  const body = async (p: string) => {
+    const r = await get(e, p, tok);
+    expect(r.status, p).toBe(200);
+    return r.body;
+  };
+  return { e, body };
+}
+
 describe("metadata paths", () => {
   it("serves the instance's metadata, with a double leading slash too", async () => {
-    const e = await start();
-    const tok = await token(e);
-    const body = async (p: string) => {
-      const r = await get(e, p, tok);
-      expect(r.status, p).toBe(200);
-      return r.body;
-    };
+    const { body } = await okBodies();
     expect(await body("//latest/meta-data/instance-id")).toBe("i-0aaa");
     expect(await body("/latest/meta-data/security-groups")).toBe("web\nssh");
     expect(await body("/latest/meta-data/placement/availability-zone")).toBe("eu-west-1b");
@@ -188,13 +194,7 @@ describe("metadata paths", () => {
   });
 
   it("the network interface, the market, the services and the identity signatures, listed as IMDS lists them", async () => {
-    const e = await start();
-    const tok = await token(e);
-    const body = async (p: string) => {
-      const r = await get(e, p, tok);
-      expect(r.status, p).toBe(200);
-      return r.body;
-    };
+    const { e, body } = await okBodies();
     const mac = await body("/latest/meta-data/mac");
     expect(mac).toBe("02:00:7f:4d:00:02"); // from the instance's address 127.77.0.2
     expect(await body("/latest/meta-data/network/interfaces/macs/")).toBe(`${mac}/`);
