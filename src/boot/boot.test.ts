@@ -271,6 +271,21 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
     await expectFailedAt(fx, await boot(fx), "identify", /metadata service at http:\/\/127\.0\.0\.1:\d+/);
   });
 
+  it("identify: metadata never answers and no endpoints.region: AWS_REGION still lets the boot abandon", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.lifecycle.group = "web-asg";
+      delete c.endpoints.region;
+    });
+    cloudInitInstanceId(fx.root);
+    await fx.meta.setFault({ kind: "down", mode: "refuse" });
+    const res = await muster(["boot", "--root", fx.root], {
+      env: { ...env, AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "" },
+    });
+    await expectFailedAt(fx, res, "identify", /metadata service at http:\/\/127\.0\.0\.1:\d+/);
+  });
+
   it("identify: the metadata service is slow", async ({ onTestFinished }) => {
     const fx = await setup(onTestFinished, (c) => {
       c.timeouts.metadata = 0.2;

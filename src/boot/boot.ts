@@ -15,7 +15,7 @@ import { acquireLock } from "../runner/lock.ts";
 import type { ResourceResult } from "../runner/report.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
 import { type BootConfig, gatesAnyConfigCouldName, loadBootConfig } from "./boot-config.ts";
-import { CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
+import { CLOUD_INIT_INSTANCE_DATA, CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
 import { clearLocksFromEarlierBoots } from "./locks.ts";
 import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } from "./pipeline.ts";
 import type { RunMode } from "./plan.ts";
@@ -84,7 +84,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId.slice(0, 8)}, run ${runId.slice(0, 8)})`,
   );
 
-  const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, log, say) : undefined;
+  const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, env, log, say) : undefined;
   // Run the Auto Scaling client's modules (their start-up code, some milliseconds of CPU) while
   // git fetches in its own process: not at the start, where they would hold up identify (the
   // metadata client's run then), nor when the gate is about to open.
@@ -259,8 +259,23 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   }
 }
 
+/** A file's text, or undefined when it is absent or unreadable: a last fallback must not fail the call. */
+function readIfReadable(fs: RootFs, p: string): string | undefined {
+  try {
+    return fs.readText(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The Auto Scaling side of a boot: heartbeats while it runs, CONTINUE or ABANDON at the end. */
-function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string) => void): LifecyclePort {
+function lifecyclePort(
+  cfg: BootConfig,
+  fs: RootFs,
+  env: Record<string, string | undefined>,
+  log: RunLog,
+  say: (l: string) => void,
+): LifecyclePort {
   const lc = cfg.lifecycle!;
   const target = (facts: Facts): LifecycleTarget => {
     const t = lifecycleTargetFor({
@@ -271,6 +286,8 @@ function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string
       timeoutMs: cfg.timeouts.lifecycleMs,
       identity: facts.identity,
       cloudInitInstanceId: fs.readText(CLOUD_INIT_INSTANCE_ID),
+      env: { AWS_REGION: env.AWS_REGION, AWS_DEFAULT_REGION: env.AWS_DEFAULT_REGION },
+      cloudInitInstanceData: readIfReadable(fs, CLOUD_INIT_INSTANCE_DATA),
     });
     if ("problem" in t) throw new RunError(t.problem);
     return t.target;

@@ -167,8 +167,8 @@ describe("tag:<Key>", () => {
     const err = thrown({ source: "tag:Role", identity: facts({}), roles: ROLES });
     expect(err).toBeInstanceOf(RunError);
     expect(err.message).toBe(
-      "role source tag:Role: instance tags are not available in the metadata of instance i-1; " +
-        "allow tags in instance metadata (InstanceMetadataTags=enabled) or choose another role source",
+      "role source tag:Role: instance tags are not available in the metadata of instance i-1 (tags/instance answered 404); " +
+        "allow tags in instance metadata (InstanceMetadataTags=enabled in the launch template's metadata options) or choose another role source",
     );
   });
 

@@ -180,8 +180,8 @@ export function discoverRole(input: DiscoverRoleInput): string {
       const label = source.kind === "tag" ? `tag "${key}"` : `Auto Scaling group tag "${key}"`;
       if (identity.tags === undefined) {
         throw new RunError(
-          `role source ${formatRoleSource(source)}: instance tags are not available in the metadata of ${where}; ` +
-            `allow tags in instance metadata (InstanceMetadataTags=enabled) or choose another role source`,
+          `role source ${formatRoleSource(source)}: instance tags are not available in the metadata of ${where} (tags/instance answered 404); ` +
+            `allow tags in instance metadata (InstanceMetadataTags=enabled in the launch template's metadata options) or choose another role source`,
         );
       }
       if (!Object.hasOwn(identity.tags, key)) {

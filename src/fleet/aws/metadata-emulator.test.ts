@@ -159,15 +159,21 @@ describe("IMDSv2 only", () => {
   });
 });
 
+/** An emulator of WEB and DB, and a reader of paths that must answer 200. */
+async function okBodies(): Promise<{ e: MetadataEmulator; body: (p: string) => Promise<string> }> {
+  const e = await start();
+  const tok = await token(e);
+  const body = async (p: string) => {
+    const r = await get(e, p, tok);
+    expect(r.status, p).toBe(200);
+    return r.body;
+  };
+  return { e, body };
+}
+
 describe("metadata paths", () => {
   it("serves the instance's metadata, with a double leading slash too", async () => {
-    const e = await start();
-    const tok = await token(e);
-    const body = async (p: string) => {
-      const r = await get(e, p, tok);
-      expect(r.status, p).toBe(200);
-      return r.body;
-    };
+    const { body } = await okBodies();
     expect(await body("//latest/meta-data/instance-id")).toBe("i-0aaa");
     expect(await body("/latest/meta-data/security-groups")).toBe("web\nssh");
     expect(await body("/latest/meta-data/placement/availability-zone")).toBe("eu-west-1b");
@@ -185,6 +191,70 @@ describe("metadata paths", () => {
     const doc = JSON.parse(await body("/latest/dynamic/instance-identity/document"));
     expect(doc).toMatchObject({ instanceId: "i-0aaa", region: "eu-west-1", availabilityZone: "eu-west-1b" });
     expect((await body("/latest/meta-data/placement/")).split("\n")).toEqual(["availability-zone", "region"]);
+  });
+
+  it("the network interface, the market, the services and the identity signatures, listed as IMDS lists them", async () => {
+    const { e, body } = await okBodies();
+    const mac = await body("/latest/meta-data/mac");
+    expect(mac).toBe("02:00:7f:4d:00:02"); // from the instance's address 127.77.0.2
+    expect(await body("/latest/meta-data/network/interfaces/macs/")).toBe(`${mac}/`);
+    const nic = `/latest/meta-data/network/interfaces/macs/${mac}`;
+    expect((await body(`${nic}/`)).split("\n")).toEqual([
+      "device-number",
+      "interface-id",
+      "local-hostname",
+      "local-ipv4s",
+      "mac",
+      "owner-id",
+      "security-group-ids",
+      "security-groups",
+      "subnet-id",
+      "subnet-ipv4-cidr-block",
+      "vpc-id",
+      "vpc-ipv4-cidr-block",
+      "vpc-ipv4-cidr-blocks",
+    ]);
+    expect(await body(`${nic}/device-number`)).toBe("0");
+    expect(await body(`${nic}/local-ipv4s`)).toBe("127.77.0.2");
+    expect(await body(`${nic}/security-groups`)).toBe("web\nssh");
+    expect((await body(`${nic}/security-group-ids`)).split("\n")).toEqual([
+      expect.stringMatching(/^sg-[0-9a-f]{17}$/),
+      expect.stringMatching(/^sg-[0-9a-f]{17}$/),
+    ]);
+    expect(await body(`${nic}/subnet-id`)).toMatch(/^subnet-[0-9a-f]{17}$/);
+    expect(await body(`${nic}/vpc-id`)).toMatch(/^vpc-[0-9a-f]{17}$/);
+    expect(await body(`${nic}/interface-id`)).toMatch(/^eni-[0-9a-f]{17}$/);
+    expect(await body("/latest/meta-data/instance-life-cycle")).toBe("on-demand");
+    expect(await body("/latest/meta-data/services/domain")).toBe("amazonaws.com");
+    expect(await body("/latest/meta-data/services/partition")).toBe("aws");
+    expect((await body("/latest/dynamic/instance-identity/")).split("\n")).toEqual([
+      "document",
+      "pkcs7",
+      "rsa2048",
+      "signature",
+    ]);
+    for (const kind of ["signature", "pkcs7", "rsa2048"]) {
+      const text = Buffer.from(await body(`/latest/dynamic/instance-identity/${kind}`), "base64").toString();
+      expect(text).toBe(`muster fleet rehearsal: ${kind} of i-0aaa is a fixed test value, not signed by AWS`);
+    }
+    const root = (await body("/latest/meta-data/")).split("\n");
+    for (const entry of [
+      "ami-id",
+      "autoscaling/",
+      "instance-id",
+      "instance-life-cycle",
+      "mac",
+      "network/",
+      "placement/",
+      "services/",
+      "tags/",
+    ])
+      expect(root).toContain(entry);
+    expect(root).toEqual([...root].sort());
+
+    e.updateInstance(WEB.instanceId, { marketType: "spot", tags: undefined });
+    expect(await body("/latest/meta-data/instance-life-cycle")).toBe("spot");
+    expect(await body("/latest/meta-data/")).not.toContain("tags/");
   });
 
   it("answers 404 for unknown paths, disabled tags, absent user data and lifecycle state", async () => {

@@ -14,6 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { InputError, RunError } from "../../core/errors.ts";
+import { identitySignatures, primaryInterface } from "./metadata-network.ts";
 
 /** One emulated instance: what its metadata answers. */
 export interface EmulatedInstance {
@@ -36,6 +37,12 @@ export interface EmulatedInstance {
   targetLifecycleState?: string;
   /** `/latest/user-data`; absent = 404. */
   userData?: string;
+  /** `instance-life-cycle`: default "on-demand". */
+  marketType?: "on-demand" | "spot";
+  /** The primary interface's `security-group-ids`; default: made-up ids of `securityGroups`. */
+  securityGroupIds?: string[];
+  subnetId?: string;
+  vpcId?: string;
 }
 
 /**
@@ -128,13 +135,41 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
   const ami = inst.amiId ?? "ami-0123456789abcdef0";
   const type = inst.instanceType ?? "t3.micro";
   const hostname = `ip-${ip.replaceAll(".", "-")}.ec2.internal`;
+  const accountId = inst.accountId ?? "123456789012";
+  const securityGroups = inst.securityGroups ?? [];
+  // "Instance metadata categories" (Amazon EC2 user guide): the interface, the market, services
+  const nic = primaryInterface({
+    instanceId: inst.instanceId,
+    ipv4: ip,
+    hostname,
+    accountId,
+    zone,
+    securityGroups,
+    securityGroupIds: inst.securityGroupIds,
+    subnetId: inst.subnetId,
+    vpcId: inst.vpcId,
+  });
   const meta = new Map<string, Node>([
     ["ami-id", ami],
+    ["ami-launch-index", "0"],
     ["hostname", hostname],
     ["instance-id", inst.instanceId],
+    ["instance-life-cycle", inst.marketType ?? "on-demand"],
     ["instance-type", type],
     ["local-hostname", hostname],
     ["local-ipv4", ip],
+    ["mac", nic.mac],
+    [
+      "network",
+      new Map<string, Node>([
+        [
+          "interfaces",
+          new Map<string, Node>([
+            ["macs", new Map<string, Node>([[nic.mac, new Map<string, Node>(nic.leaves)]])],
+          ]),
+        ],
+      ]),
+    ],
     [
       "placement",
       new Map<string, Node>([
@@ -142,8 +177,17 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
         ["region", region],
       ]),
     ],
-    ["security-groups", (inst.securityGroups ?? []).join("\n")],
+    ["security-groups", securityGroups.join("\n")],
+    [
+      "services",
+      new Map<string, Node>([
+        ["domain", "amazonaws.com"],
+        ["partition", "aws"],
+      ]),
+    ],
   ]);
+  // Tags only when the launch template enables InstanceMetadataTags; otherwise IMDS answers 404
+  // ("Work with instance tags in instance metadata", Amazon EC2 user guide).
   if (inst.tags !== undefined) {
     meta.set("tags", new Map<string, Node>([["instance", new Map<string, Node>(Object.entries(inst.tags))]]));
   }
@@ -151,7 +195,7 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
     meta.set("autoscaling", new Map<string, Node>([["target-lifecycle-state", inst.targetLifecycleState]]));
   }
   const document = {
-    accountId: inst.accountId ?? "123456789012",
+    accountId,
     architecture: "x86_64",
     availabilityZone: zone,
     billingProducts: null,
@@ -171,7 +215,13 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
     [
       "dynamic",
       new Map<string, Node>([
-        ["instance-identity", new Map<string, Node>([["document", JSON.stringify(document, null, 2)]])],
+        [
+          "instance-identity",
+          new Map<string, Node>([
+            ["document", JSON.stringify(document, null, 2)],
+            ...identitySignatures(inst.instanceId),
+          ]),
+        ],
       ]),
     ],
     ["meta-data", meta],
@@ -197,8 +247,12 @@ function lookup(root: Map<string, Node>, path: string): Node | undefined {
   return node;
 }
 
+/** A directory as IMDS lists it: one name a line, sorted, subdirectories with a trailing slash. */
 function listing(dir: Map<string, Node>): string {
-  return [...dir.entries()].map(([k, v]) => (typeof v === "string" ? k : `${k}/`)).join("\n");
+  return [...dir.entries()]
+    .map(([k, v]) => (typeof v === "string" ? k : `${k}/`))
+    .sort()
+    .join("\n");
 }
 
 function stripV4Mapped(addr: string | undefined): string {

@@ -45,6 +45,7 @@ import {
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
 import { modelGroupApi } from "../aws/autoscaling-group-api.ts";
 import { type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
+import { targetLifecycleState } from "../aws/target-lifecycle-state.ts";
 import {
   builtinFleetLoadBalancer,
   type FleetLoadBalancer,
@@ -588,7 +589,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   ): void {
     this.record("transition", `${from ?? "(new)"} -> ${to}: ${cause}`, id, from ?? undefined, to);
     const inst = this.instances.get(id);
-    inst?.metadata?.updateInstance(id, { targetLifecycleState: to });
+    // the metadata item is the steady state the instance is headed for (Terminated as soon as its
+    // termination starts), and its listener stays up until the instance's processes are gone
+    inst?.metadata?.updateInstance(id, { targetLifecycleState: targetLifecycleState(to) });
     if (to === "Terminated") this.asg.removeInstance(id);
     else
       this.asg.setInstance({

@@ -152,7 +152,11 @@ describe("muster fleet (CLI)", () => {
     const { file, stateDir } = fleetFile(5, {
       group: { desired: 1 },
       role: { source: "tag:NoSuchTag" },
-      instances: { addresses: testFleetYaml(5).instances.addresses, boot: { attempts: 1 } },
+      instances: {
+        addresses: testFleetYaml(5).instances.addresses,
+        boot: { attempts: 1 },
+        metadataTags: true,
+      },
     });
     cleanups.push(() => muster(["fleet", "down", "--state-dir", stateDir]));
     const started = Date.now();
@@ -290,6 +294,16 @@ describe("muster fleet (CLI)", () => {
     expect(r3.code).toBe(2);
     expect(r3.stderr).toBe(
       `muster: ${file}: instances.environment.NODE_OPTIONS: node refuses "--cpu-prof" (--cpu-prof is not allowed in NODE_OPTIONS); every instance would die at launch: leave that option out\n`,
+    );
+    expect(existsSync(path.join(dir, "state"))).toBe(false);
+
+    // a role read from tags while tags are not in instance metadata fails every boot on AWS:
+    // said up front, with the fix
+    writeFileSync(file, YAML.stringify({ role: { source: "autoscaling-group" } }));
+    const rt = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+    expect([rt.code, rt.stderr.trim().split("\n").length]).toEqual([2, 1]);
+    expect(rt.stderr).toMatch(
+      /^muster: .*fleet\.yaml: role\.source: autoscaling-group reads instance tags .*set instances\.metadataTags: true/,
     );
     expect(existsSync(path.join(dir, "state"))).toBe(false);
 

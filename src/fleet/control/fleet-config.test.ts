@@ -10,6 +10,7 @@ import {
   EMBEDDED_FLEET_YAML,
   fleetConfigJsonSchema,
   loadFleetConfig,
+  metadataTagsProblem,
   parseAddressRange,
   parseFleetConfig,
 } from "./fleet-config.ts";
@@ -255,6 +256,38 @@ describe("fleet.yaml", () => {
     );
     writeFileSync(file, "group: [unclosed\n");
     expect(() => loadFleetConfig(file, REPO_ROOT)).toThrow(new RegExp(`^${file}: not valid YAML: `));
+  });
+
+  it("instance tags are in metadata only when instances.metadataTags says so; a tag role source needs them", () => {
+    const parse = (data: unknown) =>
+      parseFleetConfig(data, "fleet.yaml", REPO_ROOT, { packageRoot: REPO_ROOT });
+    const plain = parse({});
+    expect(plain.instances.metadataTags).toBe(false); // AWS's default: InstanceMetadataTags disabled
+    expect(plain.instances.marketType).toBe("on-demand");
+    expect(parse({ instances: { marketType: "spot" } }).instances.marketType).toBe("spot");
+    expect(problems({ instances: { metadataTags: "yes" } })).toEqual([
+      expect.stringMatching(/^fleet\.yaml: instances\.metadataTags: /),
+    ]);
+    const table: [string, boolean, boolean][] = [
+      ["security-groups", false, false],
+      ["static:web", false, false],
+      ["user-data", false, false],
+      ["tag:Role", false, true],
+      ["autoscaling-group", false, true],
+      ["tag:Role", true, false],
+      ["autoscaling-group", true, false],
+    ];
+    for (const [source, metadataTags, refused] of table) {
+      const problem = metadataTagsProblem(parse({ role: { source }, instances: { metadataTags } }));
+      expect(problem !== undefined, `${source} with metadataTags ${metadataTags}`).toBe(refused);
+      if (problem)
+        expect(problem).toMatch(
+          new RegExp(
+            `^fleet\\.yaml: role\\.source: ${source} reads instance tags .* set instances\\.metadataTags: true .*InstanceMetadataTags`,
+          ),
+        );
+    }
+    expect(metadataTagsProblem(loadFleetConfig(undefined, REPO_ROOT))).toBeUndefined();
   });
 
   it("address ranges: loopback only, in order, no .0 or .255", () => {

@@ -43,6 +43,8 @@ group:
 repositories:
   config: { dir: examples/config-repo }
   app: { dir: examples/app }
+# the role from the security groups: instance tags are not in instance metadata unless
+# instances.metadataTags is true (AWS: the launch template's InstanceMetadataTags)
 role: { source: security-groups, securityGroups: [web] }
 loadBalancer: { preset: fast }
 `;
@@ -167,7 +169,7 @@ export const fleetConfigSchema = z
         source: boundedString(LIMITS.name).default("security-groups"),
         /** the instances' security groups, as the metadata service reports them (AWS: at most 16) */
         securityGroups: z.array(boundedString(LIMITS.name)).max(16).default(["web"]),
-        /** more instance tags (aws:autoscaling:groupName and Name are always set); AWS: at most 50 */
+        /** more instance tags (aws:autoscaling:groupName and Name are always set; AWS: at most 50); in instance metadata with instances.metadataTags */
         tags: boundedRecord(
           z.string().min(1).max(LIMITS.tagKey),
           z.string().max(LIMITS.tagValue),
@@ -195,6 +197,13 @@ export const fleetConfigSchema = z
         /** nginx's port on the instance's address (webServer nginx) */
         webPort: port.default(8088),
         nginx: localPath.default("/usr/sbin/nginx"),
+        /**
+         * instance tags in instance metadata (the launch template's MetadataOptions
+         * InstanceMetadataTags: enabled); off, as on AWS: tags/instance answers 404
+         */
+        metadataTags: z.boolean().default(false),
+        /** what meta-data/instance-life-cycle answers: on-demand, or spot (InstanceMarketOptions) */
+        marketType: z.enum(["on-demand", "spot"]).default("on-demand"),
         /**
          * more environment for every instance's processes (its init and its boot), like a unit's
          * Environment= lines; they start from systemd's clean environment, not the daemon's
@@ -468,6 +477,9 @@ export interface FleetConfig {
     webServer: "none" | "nginx";
     webPort: number;
     nginx: string;
+    /** instance tags are in instance metadata (InstanceMetadataTags enabled) */
+    metadataTags: boolean;
+    marketType: "on-demand" | "spot";
     /** added to every instance's environment (values as strings) */
     environment: Record<string, string>;
     /** the port the load balancer sends traffic to */
@@ -503,6 +515,22 @@ export function defaultStateDirFor(uid: number | undefined, env: NodeJS.ProcessE
   if (uid === 0) return "/var/lib/muster/fleet";
   const xdg = env.XDG_STATE_HOME;
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, ".local/state"), "muster/fleet");
+}
+
+/**
+ * A role source that reads instance tags (tag:<Key>, autoscaling-group) while the fleet leaves
+ * tags out of instance metadata: on AWS such a boot fails at its role stage on every instance,
+ * for as long as the launch template stays as it is, so `fleet up` says so before it starts.
+ * Tags are in metadata only when the launch template enables InstanceMetadataTags ("Work with
+ * instance tags in instance metadata", Amazon EC2 user guide). PURE.
+ */
+export function metadataTagsProblem(
+  cfg: Pick<FleetConfig, "source" | "role" | "instances">,
+): string | undefined {
+  if (cfg.instances.metadataTags) return undefined;
+  const kind = parseRoleSource(cfg.role.source).kind;
+  if (kind !== "tag" && kind !== "autoscaling-group") return undefined;
+  return `${cfg.source}: role.source: ${cfg.role.source} reads instance tags from instance metadata, which this fleet leaves out (instances.metadataTags is off, as InstanceMetadataTags is on AWS unless the launch template enables it), so every boot would fail at its role stage; set instances.metadataTags: true (on AWS: MetadataOptions InstanceMetadataTags: enabled in the launch template) or choose another role source`;
 }
 
 /** The state directory used when neither the file nor --state-dir names one (see above). */
@@ -603,6 +631,8 @@ export function parseFleetConfig(
       webServer: c.instances.webServer,
       webPort: c.instances.webPort,
       nginx: c.instances.nginx,
+      metadataTags: c.instances.metadataTags,
+      marketType: c.instances.marketType,
       environment: Object.fromEntries(
         Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
       ),

@@ -1,7 +1,8 @@
 /**
  * What `muster fleet up` checks before it starts or writes anything, every problem as one line:
  * a state directory it would clear that is not a fleet's, the fleet's own inputs inside what it
- * clears, programs fleet.yaml asks for that are not installed, an address block another fleet
+ * clears, a role source that reads instance tags while tags are not in instance metadata, programs
+ * fleet.yaml asks for that are not installed, an address block another fleet
  * (or program) holds, NODE_OPTIONS node refuses. Each would otherwise show up later as a deleted
  * directory, a crashed daemon, or instances dying at launch again and again.
  */
@@ -9,7 +10,7 @@ import { resolveCommand } from "../../host/command-path.ts";
 import { takenAddresses } from "../instances/address-check.ts";
 import { refusedNodeOptions } from "../instances/node-options.ts";
 import { runningFleet } from "./control.ts";
-import { addressAt, type FleetConfig } from "./fleet-config.ts";
+import { addressAt, type FleetConfig, metadataTagsProblem } from "./fleet-config.ts";
 import { stateDirProblems } from "./state-dir.ts";
 
 export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
@@ -20,6 +21,8 @@ export async function preflightProblems(cfg: FleetConfig): Promise<string[]> {
       { field: `repositories.${r}.bare`, path: cfg.repositories[r].bare },
     ]),
   ]);
+  const tags = metadataTagsProblem(cfg);
+  if (tags) problems.push(tags);
   const programs = [
     ...(cfg.instances.webServer === "nginx"
       ? [{ field: "instances.nginx", cmd: cfg.instances.nginx, pkg: "nginx-light" }]

@@ -45,6 +45,7 @@ import {
   type MetadataFault,
   startMetadataEmulator,
 } from "../aws/metadata-emulator.ts";
+import { targetLifecycleState } from "../aws/target-lifecycle-state.ts";
 import type { FleetConfig } from "../control/fleet-config.ts";
 import { instanceEnvironment } from "./instance-env.ts";
 import {
@@ -185,11 +186,15 @@ export class FleetInstance {
           instanceId: this.id,
           address: this.address,
           securityGroups: cfg.role.securityGroups,
-          tags: { ...cfg.role.tags, "aws:autoscaling:groupName": cfg.group.name, Name: cfg.group.name },
-          targetLifecycleState: "Pending",
+          // in metadata only when the launch template allows it (instances.metadataTags), as on AWS
+          tags: cfg.instances.metadataTags
+            ? { ...cfg.role.tags, "aws:autoscaling:groupName": cfg.group.name, Name: cfg.group.name }
+            : undefined,
+          targetLifecycleState: targetLifecycleState("Pending"),
           localIpv4: this.address,
           instanceType: cfg.group.instanceType,
           ...(this.o.availabilityZone ? { availabilityZone: this.o.availabilityZone } : {}),
+          marketType: cfg.instances.marketType,
         },
       ],
       defaultInstanceId: this.id,
