@@ -50,20 +50,17 @@ describe("the recipe cache directory", () => {
     expect(existsSync(dir)).toBe(true);
   });
 
-  it.runIf(uid === 0)(
-    "one another user made first is never used (needs root to chown to nobody: skipped when not root)",
-    () => {
-      const base = tmpDir();
-      const dir = path.join(base, `muster-recipes-${uid}`);
-      mkdirSync(dir, { mode: 0o755 });
-      chownSync(dir, 65534, 65534);
-      expect(isPrivateDir(dir)).toBe(false);
-      expect(recipeCacheDir(base)).not.toBe(dir);
-      expect(statSync(dir).mode & 0o777).toBe(0o755); // not ours to change
-      // a temporary directory another user owns: they may rename what is in it
-      const theirs = tmpDir();
-      chownSync(theirs, 65534, 65534);
-      expect(isSafeBase(theirs)).toBe(false);
-    },
-  );
+  it.runIf(uid === 0)("one another user made first is never used (as root: chown to nobody)", () => {
+    const base = tmpDir();
+    const dir = path.join(base, `muster-recipes-${uid}`);
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, 65534, 65534);
+    expect(isPrivateDir(dir)).toBe(false);
+    expect(recipeCacheDir(base)).not.toBe(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o755); // not ours to change
+    // a temporary directory another user owns: they may rename what is in it
+    const theirs = tmpDir();
+    chownSync(theirs, 65534, 65534);
+    expect(isSafeBase(theirs)).toBe(false);
+  });
 });

@@ -135,88 +135,85 @@ function rootWithAccounts(): string {
 }
 
 // useradd & co refuse to write even a --prefix root's files unless they run as root (CI does)
-describe.runIf(process.getuid?.() === 0)(
-  "useradd and groupadd under a sandbox root (needs root: skipped when not root)",
-  () => {
-    const app: Decl[] = [
-      { kind: "group", name: "app", props: { gid: 990, system: true } },
-      {
-        kind: "user",
-        name: "app",
-        props: {
-          uid: 990,
-          gid: "app",
-          home: "/srv/app",
-          shell: "/usr/sbin/nologin",
-          system: true,
-          comment: "the app",
-        },
+describe.runIf(process.getuid?.() === 0)("useradd and groupadd under a sandbox root (root only)", () => {
+  const app: Decl[] = [
+    { kind: "group", name: "app", props: { gid: 990, system: true } },
+    {
+      kind: "user",
+      name: "app",
+      props: {
+        uid: 990,
+        gid: "app",
+        home: "/srv/app",
+        shell: "/usr/sbin/nologin",
+        system: true,
+        comment: "the app",
       },
-      // resolves the new owner: the user resource reset the run's id cache
-      { kind: "directory", name: "/srv/app", props: { recursive: true, owner: "app", group: "app" } },
-    ];
+    },
+    // resolves the new owner: the user resource reset the run's id cache
+    { kind: "directory", name: "/srv/app", props: { recursive: true, owner: "app", group: "app" } },
+  ];
 
-    it("creates them in the root's own files, then a second run changes nothing", async () => {
-      const root = rootWithAccounts();
-      const hostPasswd = readFileSync("/etc/passwd", "utf8");
-      const first = await convergeDecls(root, app);
-      expect(first.outcome, first.error).toBe("converged");
-      expect(first.resources.map((r) => r.changes[0]?.what)).toEqual([
-        "create group app (gid 990, system group)",
-        "create user app (uid 990, group app, home /srv/app, shell /usr/sbin/nologin, system account)",
-        "create directory /srv/app",
-      ]);
-      expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toContain(
-        "app:x:990:990:the app:/srv/app:/usr/sbin/nologin\n",
-      );
-      expect(readFileSync(path.join(root, "etc/group"), "utf8")).toContain("app:x:990:\n");
-      expect(statSync(path.join(root, "srv/app")).uid).toBe(990);
-      expect(readFileSync("/etc/passwd", "utf8")).toBe(hostPasswd);
+  it("creates them in the root's own files, then a second run changes nothing", async () => {
+    const root = rootWithAccounts();
+    const hostPasswd = readFileSync("/etc/passwd", "utf8");
+    const first = await convergeDecls(root, app);
+    expect(first.outcome, first.error).toBe("converged");
+    expect(first.resources.map((r) => r.changes[0]?.what)).toEqual([
+      "create group app (gid 990, system group)",
+      "create user app (uid 990, group app, home /srv/app, shell /usr/sbin/nologin, system account)",
+      "create directory /srv/app",
+    ]);
+    expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toContain(
+      "app:x:990:990:the app:/srv/app:/usr/sbin/nologin\n",
+    );
+    expect(readFileSync(path.join(root, "etc/group"), "utf8")).toContain("app:x:990:\n");
+    expect(statSync(path.join(root, "srv/app")).uid).toBe(990);
+    expect(readFileSync("/etc/passwd", "utf8")).toBe(hostPasswd);
 
-      const second = await convergeDecls(root, app);
-      expect(second.resources.map((r) => r.status)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
-    });
+    const second = await convergeDecls(root, app);
+    expect(second.resources.map((r) => r.status)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
+  });
 
-    it("changes a property with usermod, then removes the user and the group", async () => {
-      const root = rootWithAccounts();
-      await convergeDecls(root, app.slice(0, 2));
-      const shell = await convergeDecls(root, [
-        { kind: "user", name: "app", props: { uid: 990, shell: "/bin/sh" } },
-      ]);
-      expect(shell.resources[0].changes.map((c) => c.what)).toEqual([
-        "set shell of app to /bin/sh (was /usr/sbin/nologin)",
-      ]);
-      expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toContain(
-        "app:x:990:990:the app:/srv/app:/bin/sh\n",
-      );
+  it("changes a property with usermod, then removes the user and the group", async () => {
+    const root = rootWithAccounts();
+    await convergeDecls(root, app.slice(0, 2));
+    const shell = await convergeDecls(root, [
+      { kind: "user", name: "app", props: { uid: 990, shell: "/bin/sh" } },
+    ]);
+    expect(shell.resources[0].changes.map((c) => c.what)).toEqual([
+      "set shell of app to /bin/sh (was /usr/sbin/nologin)",
+    ]);
+    expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toContain(
+      "app:x:990:990:the app:/srv/app:/bin/sh\n",
+    );
 
-      const gone = await convergeDecls(root, [
-        { kind: "user", name: "app", props: { action: "remove" } },
-        { kind: "group", name: "app", props: { action: "remove" } },
-      ]);
-      expect(gone.outcome, gone.error).toBe("converged");
-      expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\n");
-      expect(readFileSync(path.join(root, "etc/group"), "utf8")).toBe("root:x:0:\n");
-    });
+    const gone = await convergeDecls(root, [
+      { kind: "user", name: "app", props: { action: "remove" } },
+      { kind: "group", name: "app", props: { action: "remove" } },
+    ]);
+    expect(gone.outcome, gone.error).toBe("converged");
+    expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\n");
+    expect(readFileSync(path.join(root, "etc/group"), "utf8")).toBe("root:x:0:\n");
+  });
 
-    it("a root without its own account files fails clearly and changes nothing", async () => {
-      const root = tmpDir();
-      const report = await convergeDecls(root, [{ kind: "group", name: "app" }]);
-      expect(report.outcome).toBe("failed");
-      expect(report.error).toBe(
-        "group[app] (recipe test): the root has no /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow: groupadd --prefix edits the root's own account files; create them first (a file resource, or copy them from the image)",
-      );
-    });
+  it("a root without its own account files fails clearly and changes nothing", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [{ kind: "group", name: "app" }]);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toBe(
+      "group[app] (recipe test): the root has no /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow: groupadd --prefix edits the root's own account files; create them first (a file resource, or copy them from the image)",
+    );
+  });
 
-    it("a tool's own refusal is reported in one line", async () => {
-      const root = rootWithAccounts();
-      const report = await convergeDecls(root, [
-        { kind: "user", name: "app", props: { gid: "no-such-group" } },
-      ]);
-      expect(report.outcome).toBe("failed");
-      expect(report.error).toBe(
-        "user[app] (recipe test): useradd failed: useradd: group 'no-such-group' does not exist",
-      );
-    });
-  },
-);
+  it("a tool's own refusal is reported in one line", async () => {
+    const root = rootWithAccounts();
+    const report = await convergeDecls(root, [
+      { kind: "user", name: "app", props: { gid: "no-such-group" } },
+    ]);
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toBe(
+      "user[app] (recipe test): useradd failed: useradd: group 'no-such-group' does not exist",
+    );
+  });
+});
