@@ -83,6 +83,14 @@ describe("the run's deadline, on a clock the test moves", () => {
     expect(run.seen.results).toEqual(["ABANDON"]);
     expect(run.seen.gate).toEqual(["close", "close"]);
     expect(run.elapsed(t0)).toBe(19_500);
+    // the record's times come from the same clock: each stage took its 1 s, the run 19.5 s
+    expect(record.durationMs).toBe(19_500);
+    expect(record.stages.filter((st) => st.stage === "converge").map((st) => st.durationMs)).toEqual([
+      STAGE_MS,
+      STAGE_MS,
+      STAGE_MS,
+    ]);
+    expect(Date.parse(record.finishedAt!) - Date.parse(record.startedAt)).toBe(19_500);
   });
 
   it("each attempt's stages are told the time left, less what the run has spent", async () => {

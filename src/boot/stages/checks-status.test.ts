@@ -2,11 +2,12 @@
  * The checks are the last barrier before traffic: only the exact status a check names passes,
  * a redirect is not followed, and every check of several must pass.
  */
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { runChecks } from "./checks.ts";
 
-const servers: Server[] = [];
+const servers: { close(): void }[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
@@ -83,5 +84,17 @@ describe("several checks", () => {
       ]),
     ).rejects.toThrow(`check ${base}/b answered 404, expected 200`);
     expect(hits).toEqual(["/a", "/b"]);
+  });
+});
+
+describe("why a check failed", () => {
+  it("a connection the app resets is not reported as refused", async () => {
+    const resetting = createTcpServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((r) => resetting.listen(0, "127.0.0.1", r));
+    servers.push(resetting);
+    const url = `http://127.0.0.1:${(resetting.address() as { port: number }).port}/health`;
+    const err = (await runChecks([{ url, status: 200, timeout: 5 }]).catch((e) => e)) as Error;
+    expect(err.message).toMatch(new RegExp(`^check ${url} failed: `));
+    expect(err.message).not.toContain("connection refused");
   });
 });
