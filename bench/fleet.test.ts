@@ -1,6 +1,6 @@
 /** The fleet benchmark's pooling of several launches (pure; the launches themselves are benched). */
 import { describe, expect, it } from "vitest";
-import type { InstanceStatus } from "../src/fleet/controller.ts";
+import type { InstanceStatus } from "../src/fleet/control/controller.ts";
 import { type Launch, launchesFor, summarize } from "./fleet.ts";
 
 /** An instance that went InService `totalMs` after its launch, `convergeMs` of it converging. */

@@ -28,10 +28,10 @@ import { pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { musterPackageRoot } from "../src/cli/package-root.ts";
 import { startFleetDaemon, stopFleet } from "../src/cli/run-fleet.ts";
-import { controlRequest } from "../src/fleet/control.ts";
-import type { FleetStatus, InstanceStatus } from "../src/fleet/controller.ts";
-import { percentile } from "../src/fleet/metrics.ts";
-import { fleetProcesses, type ProcInfo, rssKb } from "../src/fleet/processes.ts";
+import { percentile } from "../src/fleet/balancing/metrics.ts";
+import { controlRequest } from "../src/fleet/control/control.ts";
+import type { FleetStatus, InstanceStatus } from "../src/fleet/control/controller.ts";
+import { fleetProcesses, type ProcInfo, rssKb } from "../src/fleet/instances/processes.ts";
 
 export interface FleetRun {
   instances: number;

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { InputError } from "../core/errors.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import {
   bootConfigJsonSchema,
@@ -20,9 +21,15 @@ describe("boot config", () => {
     expect(c.repo).toEqual({ url: "https://git.example.test/config.git", ref: "master", depth: 1 });
     expect(c.role).toEqual({ source: { kind: "security-groups" }, preference: undefined });
     expect(c.gate).toEqual({ file: "/var/lib/muster/gate.json", http: undefined });
-    expect(c.retries).toEqual({ attempts: 3, backoffBase: 5, backoffCap: 60, jitter: 0.3, deadline: 1800 });
-    expect(c.timeouts).toEqual({ metadata: 2, lifecycle: 5, git: 120, deps: 900 });
-    expect(c.periodic).toEqual({ interval: 1800, closeGateOnFailure: false });
+    expect(c.retries).toEqual({
+      attempts: 3,
+      backoffBaseMs: 5000,
+      backoffCapMs: 60_000,
+      jitter: 0.3,
+      deadlineMs: 1_800_000,
+    });
+    expect(c.timeouts).toEqual({ metadataMs: 2000, lifecycleMs: 5000, gitMs: 120_000, depsMs: 900_000 });
+    expect(c.periodic).toEqual({ intervalMs: 1_800_000, closeGateOnFailure: false });
     expect(c.stateDir).toBe("/var/lib/muster");
     expect(c.checks).toEqual([]);
     expect(c.lifecycle).toBeUndefined();
@@ -63,13 +70,23 @@ describe("boot config", () => {
       file: "/var/www/html/ping.html",
       http: { port: 8099, host: "0.0.0.0", path: "/health" },
     });
-    expect(c.checks).toEqual([{ url: "http://127.0.0.1:8080/health", status: 200, timeout: 5 }]);
+    expect(c.checks).toEqual([{ url: "http://127.0.0.1:8080/health", status: 200, timeoutMs: 5000 }]);
     expect(c.lifecycle).toEqual({
       hook: "launch",
       group: "web-asg",
-      heartbeatInterval: 30,
+      heartbeatIntervalMs: 30_000,
       onFailure: "none",
     });
+    // durations in the file are seconds, fractions allowed; parsed, milliseconds
+    expect(c.retries).toEqual({
+      attempts: 5,
+      backoffBaseMs: 1000,
+      backoffCapMs: 10_000,
+      jitter: 0,
+      deadlineMs: 600_000,
+    });
+    expect(c.timeouts).toEqual({ metadataMs: 1000, lifecycleMs: 2000, gitMs: 30_000, depsMs: 60_000 });
+    expect(c.periodic).toEqual({ intervalMs: 600_000, closeGateOnFailure: true });
     expect(c.image.clean).toEqual(["/srv/app"]);
   });
 
@@ -144,6 +161,9 @@ describe("boot config", () => {
       "/srv/git/config.git",
       "http://127.0.0.1:9418/config.git",
       "http://localhost/config.git",
+      "http://LOCALHOST/config.git",
+      "http://127.77.0.3:8080/config.git",
+      "http://[::1]:9418/config.git",
     ])
       expect(repoUrlProblem(ok), ok).toBeUndefined();
     for (const bad of [
@@ -151,6 +171,8 @@ describe("boot config", () => {
       "git://git.example.test/x.git",
       "config.git",
       "ftp://x/y",
+      "http://127.0.0.1.example.test/config.git",
+      "http://localhost.example.test/config.git",
     ])
       expect(repoUrlProblem(bad), bad).toBeDefined();
   });
@@ -264,5 +286,117 @@ describe("boot config", () => {
     );
     expect(s.properties.repo.required).toEqual(["url"]);
     expect(s.properties.lifecycle.properties.onFailure.enum).toEqual(["abandon", "none"]);
+  });
+});
+
+describe("boot config bounds", () => {
+  const long = (n: number) => "a".repeat(n);
+  const base = () => ({ repo: { url: "https://git.example.test/config.git" } }) as Record<string, any>;
+  const cases: [string, (c: Record<string, any>) => void, string][] = [
+    [
+      "repo.url",
+      (c) => (c.repo.url = `https://x.test/${long(10 * 2 ** 20)}`),
+      "must be at most 2048 characters long",
+    ],
+    ["repo.ref", (c) => (c.repo.ref = long(256)), "must be at most 255 characters long"],
+    ["repo.depth", (c) => (c.repo.depth = 1e12), "must be at most 1000000 (got 1000000000000)"],
+    ["repo.sshKey", (c) => (c.repo.sshKey = `/${long(4096)}`), "must be at most 4096 characters long"],
+    ["role", (c) => (c.role = `static:${long(300)}`), "must be at most 255 characters long"],
+    [
+      // the role's own message for a form it does not take
+      "role",
+      (c) => (c.role = { preference: Array(257).fill("web") }),
+      'expected a role source such as "security-groups" or { "source": ..., "preference": [...] }',
+    ],
+    ["gate.file", (c) => (c.gate = { file: `/${long(5000)}` }), "must be at most 4096 characters long"],
+    [
+      "gate.http.host",
+      (c) => (c.gate = { http: { port: 1, host: long(256) } }),
+      "must be at most 255 characters long",
+    ],
+    [
+      "gate.http.path",
+      (c) => (c.gate = { http: { port: 1, path: `/${long(2048)}` } }),
+      "must be at most 2048 characters long",
+    ],
+    ["lifecycle.hook", (c) => (c.lifecycle = { hook: long(256) }), "must be at most 255 characters long"],
+    [
+      "lifecycle.group",
+      (c) => (c.lifecycle = { hook: "h", group: long(256) }),
+      "must be at most 255 characters long",
+    ],
+    [
+      "lifecycle.heartbeatInterval",
+      (c) => (c.lifecycle = { hook: "h", heartbeatInterval: 7201 }),
+      "must be at most 7200 (got 7201)",
+    ],
+    ["retries.deadline", (c) => (c.retries = { deadline: 1e308 }), "must be at most 172800 (got 1e+308)"],
+    [
+      "retries.backoffCap",
+      (c) => (c.retries = { backoffCap: 172801 }),
+      "must be at most 172800 (got 172801)",
+    ],
+    ["retries.attempts", (c) => (c.retries = { attempts: 101 }), "must be at most 100 (got 101)"],
+    [
+      "checks",
+      (c) => (c.checks = Array(257).fill({ url: "http://127.0.0.1/" })),
+      "must list at most 256 items",
+    ],
+    [
+      "checks[0].url",
+      (c) => (c.checks = [{ url: `http://127.0.0.1/${long(2048)}` }]),
+      "must be at most 2048 characters long",
+    ],
+    [
+      "checks[0].timeout",
+      (c) => (c.checks = [{ url: "http://127.0.0.1/", timeout: 1e300 }]),
+      "must be at most 172800 (got 1e+300)",
+    ],
+    [
+      "endpoints.autoscaling",
+      (c) => (c.endpoints = { autoscaling: `https://x.test/${long(2048)}` }),
+      "must be at most 2048 characters long",
+    ],
+    ["endpoints.region", (c) => (c.endpoints = { region: long(256) }), "must be at most 255 characters long"],
+    ["timeouts.git", (c) => (c.timeouts = { git: 1e9 }), "must be at most 172800 (got 1000000000)"],
+    ["environment", (c) => (c.environment = long(256)), "must be at most 255 characters long"],
+    [
+      "attributes",
+      (c) => (c.attributes = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`k${i}`, i]))),
+      "must have at most 256 entries",
+    ],
+    ["periodic.interval", (c) => (c.periodic = { interval: 604801 }), "must be at most 604800 (got 604801)"],
+    [
+      "image.clean",
+      (c) => (c.image = { clean: Array(257).fill("/opt/app/cache") }),
+      "must list at most 256 items",
+    ],
+    ["stateDir", (c) => (c.stateDir = `/var/lib/${long(4096)}`), "must be at most 4096 characters long"],
+  ];
+  it.each(cases)("%s: too long or too large is bad input naming the field", (field, change, message) => {
+    const c = base();
+    change(c);
+    let err: unknown;
+    try {
+      parseBootConfig(c, "boot.json");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).problems).toEqual([`boot.json: ${field}: ${message}`]);
+  });
+
+  it("the largest allowed values parse, and come out as whole milliseconds", () => {
+    const c = parseBootConfig(
+      {
+        ...base(),
+        lifecycle: { hook: long(255), heartbeatInterval: 7200 },
+        retries: { deadline: 172800, backoffCap: 172800 },
+        periodic: { interval: 604800 },
+      },
+      "boot.json",
+    );
+    expect(c.retries.deadlineMs).toBe(172_800_000);
+    expect(c.periodic.intervalMs).toBe(604_800_000);
   });
 });

@@ -3,16 +3,30 @@
  * `--config` names. One zod schema validates it (every problem at once, each with its file and
  * path) and is published as JSON Schema for editors (`muster schema boot`).
  *
- * Durations are seconds (fractions allowed). Paths named "inside the root" start with / and are
- * resolved under the run's root; the repository URL is handed to git as it is.
+ * Durations in the file are seconds (fractions allowed); parsing resolves it into a BootConfig
+ * whose durations are milliseconds, with names that say so (`timeouts.gitMs`), as fleet.yaml's
+ * are. Paths named "inside the root" start with / and are resolved under the run's root; the
+ * repository URL is handed to git as it is.
  */
-import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
 import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
+import {
+  boundedRecord,
+  boundedString,
+  LIFECYCLE_HOOK,
+  LIMITS,
+  LOOPBACK_HOST,
+  seconds,
+  secondsToMs,
+} from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
+import { pathExists } from "../host/host-files.ts";
+import { normalInside, SYSTEM_DIRS } from "../host/system-dirs.ts";
+import type { RetryPolicy } from "./plan.ts";
+import type { HttpCheck } from "./stages/checks.ts";
 
 /** Where `muster boot` looks for its configuration, inside the root, in this order. */
 export const BOOT_CONFIG_PATHS = ["/etc/muster/boot.json", "/etc/muster/boot.yaml", "/etc/muster/boot.yml"];
@@ -20,6 +34,7 @@ export const DEFAULT_STATE_DIR = "/var/lib/muster";
 
 const insidePath = z
   .string()
+  .max(LIMITS.path)
   .regex(/^\/./, { message: "must be an absolute path inside the root (start with /)" })
   .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' })
   // "//" and "/." are the root itself: removed or cleared by image prepare, that is the whole root
@@ -28,48 +43,11 @@ const insidePath = z
   });
 
 /**
- * Directories of the host itself. `muster image prepare` removes each `image.clean` path whole
- * and everything in the state directory, so neither may be one of these (a typo such as
- * `stateDir: /var` would empty it), nor a top-level directory for `image.clean`.
+ * PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so:
+ * it removes each `image.clean` path whole and everything in the state directory, so neither may
+ * be one of the host's own directories (a typo such as `stateDir: /var` would empty it), nor a
+ * top-level directory for `image.clean`.
  */
-const SYSTEM_DIRS = new Set([
-  "/bin",
-  "/boot",
-  "/dev",
-  "/etc",
-  "/home",
-  "/lib",
-  "/lib64",
-  "/opt",
-  "/proc",
-  "/root",
-  "/run",
-  "/sbin",
-  "/srv",
-  "/sys",
-  "/tmp",
-  "/usr",
-  "/var",
-  "/etc/muster",
-  "/etc/systemd",
-  "/usr/bin",
-  "/usr/lib",
-  "/usr/local",
-  "/usr/sbin",
-  "/usr/share",
-  "/var/cache",
-  "/var/lib",
-  "/var/log",
-  "/var/www",
-  "/var/tmp",
-]);
-
-/** PURE: a path inside the root as one spelling: "//etc/./muster/" is "/etc/muster". */
-function normalInside(p: string): string {
-  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
-}
-
-/** PURE: why image prepare must not clear `p` (a state directory or an image.clean path), if so. */
 export function systemDirProblem(p: string, whole: boolean): string | undefined {
   const n = normalInside(p);
   if (n === "/") return undefined; // the path's own check says so
@@ -83,10 +61,13 @@ export function systemDirProblem(p: string, whole: boolean): string | undefined 
     return `${n} is the boot config; \`muster image prepare\` would remove it, and servers made from the image would not boot`;
   return undefined;
 }
-const seconds = (def: number) => z.number().positive().default(def);
-const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
-
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+const httpUrl = z
+  .url({
+    protocol: /^https?$/,
+    // the URL's own form only: its length is told in muster's usual words
+    error: (issue) => (issue.code === "invalid_format" ? "expected an http:// or https:// URL" : undefined),
+  })
+  .max(LIMITS.url);
 
 /**
  * The forms git accepts that muster allows: https://, ssh:// and scp-like user@host:path, file://,
@@ -100,7 +81,8 @@ export function repoUrlProblem(url: string): string | undefined {
   if (url.startsWith("/") || url.startsWith("./") || url.startsWith("../")) return undefined;
   if (url.startsWith("http://")) {
     try {
-      if (LOOPBACK.test(new URL(url).hostname)) return undefined;
+      const host = new URL(url).hostname; // lower case, IPv4 numbers each 0 to 255
+      if (LOOPBACK_HOST.test(host) || host === "[::1]") return undefined;
     } catch {}
     return "plain http:// is only allowed on loopback; use https:// or ssh://";
   }
@@ -109,20 +91,20 @@ export function repoUrlProblem(url: string): string | undefined {
 
 const roleObject = z.strictObject({
   /** security-groups | tag:<Key> | autoscaling-group | static:<name> | user-data */
-  source: z.string().min(1).default("security-groups"),
+  source: boundedString(LIMITS.name).default("security-groups"),
   /** When several security groups have role files: the first of these that matches wins. */
-  preference: z.array(z.string().min(1)).optional(),
+  preference: z.array(boundedString(LIMITS.name)).max(LIMITS.items).optional(),
 });
 
 export const bootConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.string().max(LIMITS.url).optional(),
     repo: z.strictObject({
-      url: z.string().min(1),
+      url: boundedString(LIMITS.url),
       /** branch, tag or full commit id */
-      ref: z.string().min(1).default("master"),
+      ref: boundedString(LIMITS.ref).default("master"),
       /** commits of history to fetch; 0 = all */
-      depth: z.number().int().min(0).default(1),
+      depth: z.number().int().min(0).max(1_000_000).default(1),
       /** private key for ssh URLs, inside the root; must not be readable by group or others */
       sshKey: insidePath.optional(),
       /** known_hosts for ssh URLs, inside the root (host keys are always checked) */
@@ -136,7 +118,7 @@ export const bootConfigSchema = z
     }),
     /** where the role comes from: a source string, or { source, preference } */
     role: z
-      .union([z.string().min(1), roleObject], {
+      .union([boundedString(LIMITS.name), roleObject], {
         error: 'expected a role source such as "security-groups" or { "source": ..., "preference": [...] }',
       })
       .default("security-groups"),
@@ -148,8 +130,8 @@ export const bootConfigSchema = z
         http: z
           .strictObject({
             port: z.number().int().min(1).max(65535),
-            host: z.string().min(1).default("0.0.0.0"),
-            path: z.string().startsWith("/").default("/health"),
+            host: boundedString(LIMITS.name).default("0.0.0.0"),
+            path: z.string().max(LIMITS.url).startsWith("/").default("/health"),
             /** the app's own check, required on every request too */
             appCheck: httpUrl.optional(),
           })
@@ -158,10 +140,12 @@ export const bootConfigSchema = z
       .prefault({}),
     lifecycle: z
       .strictObject({
-        hook: z.string().min(1),
+        /** AWS: a lifecycle hook name and an Auto Scaling group name are 1 to 255 characters */
+        hook: boundedString(LIMITS.name),
         /** default: the instance's aws:autoscaling:groupName tag */
-        group: z.string().min(1).optional(),
-        heartbeatInterval: seconds(60),
+        group: boundedString(LIMITS.name).optional(),
+        /** below the hook's heartbeat timeout, which is at most 7200 s */
+        heartbeatInterval: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).default(60),
         onFailure: z.enum(["abandon", "none"]).default("abandon"),
       })
       .optional(),
@@ -169,12 +153,15 @@ export const bootConfigSchema = z
       .strictObject({
         /** attempts of the whole pipeline, the first included */
         attempts: z.number().int().min(1).max(100).default(3),
-        backoffBase: seconds(5),
-        backoffCap: seconds(60),
+        backoffBase: seconds().default(5),
+        backoffCap: seconds().default(60),
         /** 0..1: each pause is shortened by up to this fraction, at random */
         jitter: z.number().min(0).max(1).default(0.3),
-        /** overall bound for the boot, seconds */
-        deadline: seconds(1800),
+        /**
+         * overall bound for the boot, seconds: at most 48 hours, the longest a lifecycle hook
+         * keeps an instance waiting (LIFECYCLE_HOOK)
+         */
+        deadline: seconds({ max: LIFECYCLE_HOOK.globalTimeoutMax }).default(1800),
       })
       .prefault({}),
     checks: z
@@ -182,9 +169,10 @@ export const bootConfigSchema = z
         z.strictObject({
           url: httpUrl,
           status: z.number().int().min(100).max(599).default(200),
-          timeout: seconds(5),
+          timeout: seconds().default(5),
         }),
       )
+      .max(LIMITS.items)
       .default([]),
     endpoints: z
       .strictObject({
@@ -193,28 +181,28 @@ export const bootConfigSchema = z
         /** the Auto Scaling API, default AWS's regional endpoint */
         autoscaling: httpUrl.optional(),
         /** default: the instance's region from metadata */
-        region: z.string().min(1).optional(),
+        region: boundedString(LIMITS.name).optional(),
       })
       .prefault({}),
     timeouts: z
       .strictObject({
         /** each metadata request */
-        metadata: seconds(2),
+        metadata: seconds().default(2),
         /** each Auto Scaling call attempt */
-        lifecycle: seconds(5),
+        lifecycle: seconds().default(5),
         /** each git network step */
-        git: seconds(120),
+        git: seconds().default(120),
         /** npm ci of the recipe dependencies */
-        deps: seconds(900),
+        deps: seconds().default(900),
       })
       .prefault({}),
     /** attributes merged over the role's (like --attr), e.g. { app: { repo: ... } } */
-    attributes: z.record(z.string(), z.unknown()).optional(),
-    environment: z.string().min(1).optional(),
+    attributes: boundedRecord(z.string().max(LIMITS.name), z.unknown()).optional(),
+    environment: boundedString(LIMITS.name).optional(),
     periodic: z
       .strictObject({
-        /** seconds between re-converge runs (muster-converge.timer), at least 60 */
-        interval: z.number().min(60).default(1800),
+        /** seconds between re-converge runs (muster-converge.timer), 60 to 604800 (a week) */
+        interval: seconds({ min: 60, max: 604_800 }).default(1800),
         /** close the gate when a periodic run fails (default: keep serving) */
         closeGateOnFailure: z.boolean().default(false),
       })
@@ -222,7 +210,7 @@ export const bootConfigSchema = z
     image: z
       .strictObject({
         /** more paths inside the root that `muster image prepare` removes (app checkouts, caches) */
-        clean: z.array(insidePath).default([]),
+        clean: z.array(insidePath).max(LIMITS.items).default([]),
       })
       .prefault({}),
     stateDir: insidePath.default(DEFAULT_STATE_DIR),
@@ -277,10 +265,27 @@ export const bootConfigSchema = z
 
 export type BootConfigFile = z.infer<typeof bootConfigSchema>;
 
-/** The validated configuration with the role source parsed and the gate file settled. */
-export interface BootConfig extends Omit<BootConfigFile, "role" | "gate"> {
+/**
+ * The validated configuration, resolved: the role source parsed, the gate file settled, every
+ * duration in milliseconds.
+ */
+export interface BootConfig
+  extends Omit<
+    BootConfigFile,
+    "role" | "gate" | "lifecycle" | "retries" | "checks" | "timeouts" | "periodic"
+  > {
   role: { source: RoleSource; preference?: string[] };
   gate: { file: string; http?: NonNullable<BootConfigFile["gate"]["http"]> };
+  lifecycle?: {
+    hook: string;
+    group?: string;
+    heartbeatIntervalMs: number;
+    onFailure: "abandon" | "none";
+  };
+  retries: RetryPolicy;
+  checks: HttpCheck[];
+  timeouts: { metadataMs: number; lifecycleMs: number; gitMs: number; depsMs: number };
+  periodic: { intervalMs: number; closeGateOnFailure: boolean };
   /** where it was read from, as shown in messages */
   file: string;
 }
@@ -295,10 +300,32 @@ export function parseBootConfig(data: unknown, where: string): BootConfig {
   if (!r.success) throw new InputError(zodProblems(where, r.error, [], "field"));
   const cfg = r.data;
   const role = typeof cfg.role === "string" ? { source: cfg.role } : cfg.role;
+  const { lifecycle, retries, timeouts, periodic } = cfg;
   return {
     ...cfg,
     role: { source: parseRoleSource(role.source), preference: role.preference },
     gate: { file: cfg.gate.file ?? path.posix.join(cfg.stateDir, "gate.json"), http: cfg.gate.http },
+    lifecycle: lifecycle && {
+      hook: lifecycle.hook,
+      group: lifecycle.group,
+      heartbeatIntervalMs: secondsToMs(lifecycle.heartbeatInterval),
+      onFailure: lifecycle.onFailure,
+    },
+    retries: {
+      attempts: retries.attempts,
+      backoffBaseMs: secondsToMs(retries.backoffBase),
+      backoffCapMs: secondsToMs(retries.backoffCap),
+      jitter: retries.jitter,
+      deadlineMs: secondsToMs(retries.deadline),
+    },
+    checks: cfg.checks.map((c) => ({ url: c.url, status: c.status, timeoutMs: secondsToMs(c.timeout) })),
+    timeouts: {
+      metadataMs: secondsToMs(timeouts.metadata),
+      lifecycleMs: secondsToMs(timeouts.lifecycle),
+      gitMs: secondsToMs(timeouts.git),
+      depsMs: secondsToMs(timeouts.deps),
+    },
+    periodic: { intervalMs: secondsToMs(periodic.interval), closeGateOnFailure: periodic.closeGateOnFailure },
     file: where,
   };
 }
@@ -313,13 +340,13 @@ export interface BootConfigLocation {
 /** The boot config file to read: `--config`, else the first of BOOT_CONFIG_PATHS under the root. */
 export function findBootConfig(root: string, configFlag?: string): BootConfigLocation | undefined {
   if (configFlag) {
-    if (!existsSync(configFlag))
+    if (!pathExists(configFlag))
       throw new InputError(`--config ${configFlag}: no such file; pass the path of a boot.json or boot.yaml`);
     return { hostPath: configFlag, shown: configFlag };
   }
   for (const p of BOOT_CONFIG_PATHS) {
     const host = path.join(root, p);
-    if (existsSync(host)) return { hostPath: host, shown: p };
+    if (pathExists(host)) return { hostPath: host, shown: p };
   }
   return undefined;
 }

@@ -28,10 +28,12 @@ import {
   bootFixture,
   bootLog,
   cloudInitInstanceId,
+  duplicatedKeys,
   exampleBareRepos,
   freePort,
   GATE_FILE,
   INSTANCE_ID,
+  rawTopLevelKeys,
 } from "./testing/fixture.ts";
 import { localDependencyFiles } from "./testing/repos.ts";
 import { allowedSigners, commitSigned, makeSigningKey } from "./testing/signing.ts";
@@ -390,7 +392,13 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
   it("role: two security groups have roles", async ({ onTestFinished }) => {
     const fx = await setup(onTestFinished);
     fx.meta.updateInstance(INSTANCE_ID, { securityGroups: ["web", "base"] });
-    await expectFailedAt(fx, await boot(fx), "role", /several security groups .* have role files/);
+    const record = await expectFailedAt(
+      fx,
+      await boot(fx),
+      "role",
+      /several security groups .* have role files/,
+    );
+    expect(record.attempts).toBe(1); // the groups will not change: no retry
   });
 
   it("converge: a resource fails", async ({ onTestFinished }) => {
@@ -491,6 +499,40 @@ describe.concurrent("muster boot: around the pipeline", () => {
     expect(readFileSync(config, "utf8")).toBe(text);
     expect((await boot(fx)).code).toBe(2);
     expect(readFileSync(config, "utf8")).toBe(text);
+  });
+
+  it("a 10 MB repo.url in a --config file: exit 2 with one line, nothing written, the gate closed", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    leftoverGate(fx);
+    const configDir = mkdtempSync(path.join(path.dirname(fx.root), "config-"));
+    onTestFinished(() => rmSync(configDir, { recursive: true, force: true }));
+    const config = path.join(configDir, "boot.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        gate: { file: GATE_FILE },
+        repo: { url: `https://example.com/${"a".repeat(10 * 2 ** 20)}` },
+      }),
+    );
+    const res = await boot(fx, ["--config", config]);
+    expect([res.code, res.stderr]).toEqual([
+      2,
+      `muster: ${config}: repo.url: must be at most 2048 characters long\n`,
+    ]);
+    expect(existsSync(gateHost(fx))).toBe(false);
+    expect(existsSync(path.join(fx.root, "var/log/muster/boot.log"))).toBe(false);
+    expect(existsSync(path.join(fx.root, "var/lib/muster/last-run.json"))).toBe(false);
+  });
+
+  it("boot.log has each key once on every line (run.start's mode too)", async ({ onTestFinished }) => {
+    const fx = await setup(onTestFinished);
+    expect((await boot(fx)).code).toBe(0);
+    const text = readFileSync(path.join(fx.root, "var/log/muster/boot.log"), "utf8");
+    const start = text.split("\n").find((l) => l.includes('"event":"run.start"'));
+    expect(rawTopLevelKeys(start!)).toContain("mode");
+    expect(duplicatedKeys(text)).toEqual([]);
   });
 
   it("a boot config that cannot be read (a directory) is bad input, and the gate is closed", async ({

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "../cloud/lifecycle.ts";
-import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { InputError, PermanentRunError, RunError, TimeoutError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -110,13 +110,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       bootId,
       pid: process.pid,
       plan: { metadata: cfg.endpoints.metadata !== "off", verify: cfg.repo.verify !== undefined },
-      policy: {
-        attempts: cfg.retries.attempts,
-        backoffBaseMs: cfg.retries.backoffBase * 1000,
-        backoffCapMs: cfg.retries.backoffCap * 1000,
-        jitter: cfg.retries.jitter,
-        deadlineMs: cfg.retries.deadline * 1000,
-      },
+      policy: cfg.retries,
       onFailure: cfg.lifecycle?.onFailure ?? "abandon",
       closeGateOnPeriodicFailure: cfg.periodic.closeGateOnFailure,
       stages: {
@@ -126,7 +120,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
             fs,
             stateDir,
             repo: cfg.repo,
-            timeoutMs: Math.min(remainingMs(), cfg.timeouts.git * 1000),
+            timeoutMs: Math.min(remainingMs(), cfg.timeouts.gitMs),
             env,
           });
           preloadLifecycleClient();
@@ -149,7 +143,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           const result = await installDependencies({
             dir: facts.checkout!.dir,
             cacheDir: fs.hostPath(path.posix.join(stateDir, "npm-cache")),
-            timeoutMs: Math.min(remainingMs(), cfg.timeouts.deps * 1000),
+            timeoutMs: Math.min(remainingMs(), cfg.timeouts.depsMs),
             env,
           });
           log.event("deps", { result });
@@ -233,7 +227,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
         try {
           const lock = await acquireLock(
             lockHost,
-            mode === "periodic" ? 0 : cfg.retries.deadline * 1000,
+            mode === "periodic" ? 0 : cfg.retries.deadlineMs,
             "muster boot",
           );
           if (mode === "boot") {
@@ -257,7 +251,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       random: opts.random ?? Math.random,
-      isPermanent: (err) => err instanceof InputError,
+      isPermanent: (err) => err instanceof InputError || err instanceof PermanentRunError,
     });
     return { exitCode: exitCode(record), record, config: cfg, timings };
   } finally {
@@ -274,7 +268,7 @@ function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string
       group: lc.group,
       endpoint: cfg.endpoints.autoscaling,
       region: cfg.endpoints.region,
-      timeoutMs: Math.round(cfg.timeouts.lifecycle * 1000),
+      timeoutMs: cfg.timeouts.lifecycleMs,
       identity: facts.identity,
       cloudInitInstanceId: fs.readText(CLOUD_INIT_INSTANCE_ID),
     });
@@ -310,7 +304,7 @@ function lifecyclePort(cfg: BootConfig, fs: RootFs, log: RunLog, say: (l: string
         log.event("heartbeat.error", { error: describeError(err) });
         return undefined;
       }
-      return startHeartbeats(t, Math.max(1, Math.round(lc.heartbeatInterval * 1000)), {
+      return startHeartbeats(t, Math.max(1, lc.heartbeatIntervalMs), {
         onBeat: () => log.event("heartbeat", { hook: t.hook }),
         onError: (err) => log.event("heartbeat.error", { error: describeError(err) }),
       });

@@ -4,12 +4,12 @@
  * elsewhere, one whose mtime is older than the kernel's boot time is removed by the boot, which
  * holds its own lock by then.
  */
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { modifiedMs, readText, removePath } from "../host/host-files.ts";
 
 /** ms since the epoch when the kernel booted, or undefined when /proc/uptime is unreadable. */
 export function kernelBootTimeMs(now = Date.now(), uptimeFile = "/proc/uptime"): number | undefined {
   try {
-    const up = Number.parseFloat(readFileSync(uptimeFile, "utf8").split(/\s+/)[0] ?? "");
+    const up = Number.parseFloat(readText(uptimeFile).split(/\s+/)[0] ?? "");
     return Number.isFinite(up) ? now - up * 1000 : undefined;
   } catch {
     return undefined;
@@ -26,8 +26,8 @@ export function clearLocksFromEarlierBoots(hostPaths: string[], bootTimeMs = ker
   const removed: string[] = [];
   for (const p of hostPaths) {
     try {
-      if (fromEarlierBoot(statSync(p).mtimeMs, bootTimeMs)) {
-        rmSync(p, { force: true });
+      if (fromEarlierBoot(modifiedMs(p), bootTimeMs)) {
+        removePath(p);
         removed.push(p);
       }
     } catch {}

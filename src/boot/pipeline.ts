@@ -189,7 +189,8 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
   };
 
   save();
-  o.log("run.start", { mode: o.mode, bootId: o.bootId, pid: o.pid });
+  // the run log carries the mode on every line already
+  o.log("run.start", { bootId: o.bootId, pid: o.pid });
   try {
     if (o.mode === "boot") await timed("close-gate", 0, () => o.gate.close());
     await timed("lock", 0, async () => {

@@ -5,7 +5,8 @@ import YAML from "yaml";
 import { resolveCommand } from "../host/command-path.ts";
 import { exec } from "../host/exec.ts";
 import { BIN, cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
-import { systemdUnits, unitWord, wantedBy } from "./systemd-units.ts";
+import { parseBootConfig } from "./boot-config.ts";
+import { systemdUnits, unitSeconds, unitWord, wantedBy } from "./systemd-units.ts";
 import { cloudInitUserData } from "./user-data.ts";
 
 afterAll(cleanupTmp);
@@ -29,8 +30,8 @@ const settings = {
   node: process.execPath,
   muster: BIN,
   gateFile: "/var/www/html/ping.html",
-  deadline: 900,
-  interval: 600,
+  deadlineMs: 900_000,
+  intervalMs: 600_000,
 };
 
 /**
@@ -185,6 +186,15 @@ describe("cloud-init user data", () => {
     expect(doc.write_files).toEqual([
       { path: "/etc/muster/boot.json", permissions: "0644", owner: "root:root", content: `${config}\n` },
     ]);
+    // a boot config with a token in a URL is written readable by root only
+    const secret = cloudInitUserData({
+      bootConfig: JSON.stringify({ repo: { url: "https://deploy:tok3n@git.example.test/config.git" } }),
+      bootConfigFormat: "json",
+      packageSpec: "muster",
+      nodeVersion: "20.0.0",
+      health: false,
+    });
+    expect(YAML.parse(secret).write_files[0].permissions).toBe("0600");
     const cmds = doc.runcmd.map((c: string[]) => c.join(" "));
     expect(cmds[0]).toContain(
       `https://nodejs.org/dist/v${process.versions.node}/node-v${process.versions.node}-linux-$arch.tar.xz`,
@@ -217,5 +227,36 @@ describe("cloud-init user data", () => {
     const res = await muster(["install", "--print-user-data", "--root", tmpDir()]);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("the user data carries the boot config; pass --config FILE");
+  });
+});
+
+describe("systemd unit numbers", () => {
+  it("every number written is a whole number in plain digits, for the smallest, odd and largest durations", () => {
+    for (const [deadline, interval] of [
+      [0.001, 60],
+      [1.2345, 61.7],
+      [1799.9, 1800.4],
+      [172_800, 604_800],
+    ]) {
+      const cfg = parseBootConfig(
+        { repo: { url: "/x" }, retries: { deadline }, periodic: { interval } },
+        "boot.json",
+      );
+      const units = systemdUnits({
+        ...settings,
+        deadlineMs: cfg.retries.deadlineMs,
+        intervalMs: cfg.periodic.intervalMs,
+      });
+      for (const text of Object.values(units))
+        for (const line of text.split("\n").filter((l) => /^\w+Sec=/.test(l)))
+          expect(line, line).toMatch(/^\w+Sec=\d+s?$/);
+    }
+  });
+
+  it("refuses to write an exponent, a fraction or NaN", () => {
+    expect(() => systemdUnits({ ...settings, deadlineMs: 1e308 * 1000 })).toThrow(RangeError);
+    expect(() => systemdUnits({ ...settings, intervalMs: Number.NaN })).toThrow(RangeError);
+    expect(() => unitSeconds(1.5)).toThrow(RangeError);
+    expect(unitSeconds(172_920)).toBe(172_920);
   });
 });

@@ -17,10 +17,10 @@ export interface UnitSettings {
   muster: string;
   /** the gate file (a path on the machine) */
   gateFile: string;
-  /** seconds: the boot's overall deadline (the unit's start timeout leaves room above it) */
-  deadline: number;
-  /** seconds between periodic re-converge runs */
-  interval: number;
+  /** the boot's overall deadline (the unit's start timeout leaves room above it) */
+  deadlineMs: number;
+  /** between periodic re-converge runs */
+  intervalMs: number;
 }
 
 /** systemd's quoting for one ExecStart word; `%` starts a specifier there, so it is doubled. */
@@ -34,8 +34,21 @@ function exec(s: UnitSettings, args: string[]): string {
   return [s.node, s.muster, ...args].map(unitWord).join(" ");
 }
 
+/**
+ * A number of seconds as a unit file may hold it: a whole number in plain digits. The boot
+ * config bounds every duration, so this never throws for a parsed config; it keeps anything else
+ * (`1e+308`, `NaN`) out of a unit, where systemd would refuse or misread it.
+ */
+export function unitSeconds(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 10_000_000)
+    throw new RangeError(`not a number of seconds for a systemd unit: ${n}`);
+  return n;
+}
+
 export function systemdUnits(s: UnitSettings): Record<string, string> {
-  const interval = Math.max(60, Math.round(s.interval));
+  // systemd's times here are seconds
+  const interval = unitSeconds(Math.max(60, Math.round(s.intervalMs / 1000)));
+  const startTimeout = unitSeconds(Math.ceil(s.deadlineMs / 1000) + 120);
   return {
     "muster-boot.service": `# Written by muster install.
 [Unit]
@@ -51,7 +64,7 @@ RemainAfterExit=yes
 # Close the gate before anything else runs, even if muster itself cannot start.
 ExecStartPre=/bin/rm -f ${unitWord(s.gateFile)}
 ExecStart=${exec(s, ["boot", "--root", "/"])}
-TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+TimeoutStartSec=${startTimeout}
 StandardOutput=journal
 StandardError=journal
 SyslogIdentifier=muster-boot
@@ -83,7 +96,7 @@ After=network-online.target muster-boot.service
 [Service]
 Type=oneshot
 ExecStart=${exec(s, ["boot", "--periodic", "--root", "/"])}
-TimeoutStartSec=${Math.ceil(s.deadline) + 120}
+TimeoutStartSec=${startTimeout}
 SyslogIdentifier=muster-converge
 `,
     "muster-converge.timer": `# Written by muster install.

@@ -4,6 +4,7 @@
  * config, the systemd units, and a first boot run. PURE: settings in, text out.
  */
 import YAML from "yaml";
+import { holdsCredentials } from "../resources/git-credentials.ts";
 
 export interface UserDataSettings {
   /** the boot config's text (JSON or YAML), written to /etc/muster/boot.<ext> */
@@ -35,7 +36,8 @@ export function cloudInitUserData(s: UserDataSettings): string {
     write_files: [
       {
         path: `/etc/muster/boot.${s.bootConfigFormat}`,
-        permissions: "0644",
+        // a repository token in it is for root's eyes only
+        permissions: holdsCredentials(s.bootConfig) ? "0600" : "0644",
         owner: "root:root",
         content: s.bootConfig.endsWith("\n") ? s.bootConfig : `${s.bootConfig}\n`,
       },

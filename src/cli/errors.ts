@@ -1,5 +1,5 @@
 /** The one top-level catch: every error becomes one line and an exit code (stack only with --debug). */
-import { InputError } from "../core/errors.ts";
+import { InputError, RunError } from "../core/errors.ts";
 
 export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
 
@@ -21,7 +21,8 @@ export function handleError(err: unknown, debug: boolean, json = false): number 
   const msg = err instanceof Error ? err.message : String(err);
   process.stderr.write(`muster: ${msg.split("\n")[0]}\n`);
   if (json) process.stdout.write(jsonError(EXIT.failed, [msg.split("\n")[0]!]));
-  if (!debug && !(err instanceof Error && ["RunError", "TimeoutError"].includes(err.name)))
+  // a RunError (a TimeoutError is one) is expected: a step failed and its message says why
+  if (!debug && !(err instanceof RunError))
     process.stderr.write("muster: (an unexpected error; run again with --debug for the stack trace)\n");
   return EXIT.failed;
 }

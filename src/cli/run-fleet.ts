@@ -1,20 +1,25 @@
 /** The fleet commands' bodies, loaded only when one runs. */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
-import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control.ts";
+import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
 import {
-  FLEET_FILES,
   type FleetEvent,
   type FleetFault,
   type FleetStatus,
   formatEvent,
+} from "../fleet/control/controller.ts";
+import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
+import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
+import { preflightProblems } from "../fleet/control/preflight.ts";
+import {
+  ensureStateDir,
+  FLEET_FILES,
+  stateDirAccessProblem,
   stopLeftovers,
-} from "../fleet/controller.ts";
-import { runFleetDaemon, writeInfo } from "../fleet/daemon.ts";
-import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/fleet-config.ts";
-import { preflightProblems } from "../fleet/preflight.ts";
+} from "../fleet/control/state-dir.ts";
+import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -22,8 +27,8 @@ import {
   signal,
   stillRunning,
   waitGone,
-} from "../fleet/processes.ts";
-import { launchTrouble, statusLines } from "../fleet/status-table.ts";
+} from "../fleet/instances/processes.ts";
+import { openAppendNoFollow } from "../host/write-no-follow.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
@@ -36,8 +41,19 @@ const out = (line = "") => process.stdout.write(`${line}\n`);
 /** set for the daemon `fleet up` starts: its checks were made before it */
 const PREFLIGHT_DONE = "MUSTER_FLEET_PREFLIGHT_DONE";
 
-/** The state directory a command means: --state-dir, else the config's, else the default. */
+/**
+ * The state directory a command means: --state-dir, else the config's, else the default. One
+ * another user owns or may write is refused: its fleet.json and pids.json may be planted (pids
+ * `fleet down` would kill, a socket that is not the fleet's).
+ */
 export function stateDirOf(w: Where): string {
+  const dir = stateDirNamed(w);
+  const problem = stateDirAccessProblem(dir);
+  if (problem) throw new InputError(problem);
+  return dir;
+}
+
+function stateDirNamed(w: Where): string {
   if (w.stateDir) return path.resolve(w.stateDir);
   // only the state directory is wanted: a fleet.yaml whose repositories have gone since still
   // names it (`fleet down` must not need them)
@@ -63,7 +79,8 @@ export async function fleetUp(
     // a fleet on this state directory whose daemon died left services holding its addresses:
     // `up` stops them first anyway, so it does that before the checks, which then see only
     // what other fleets and programs hold
-    const earlier = readFleetInfo(cfg.stateDir);
+    // (not on a directory another user may write: what it says was left may be planted)
+    const earlier = stateDirAccessProblem(cfg.stateDir) ? undefined : readFleetInfo(cfg.stateDir);
     if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopLeftovers(cfg.stateDir);
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
@@ -100,9 +117,9 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     throw new InputError(
       `a fleet already runs with state directory ${stateDir} (pid ${other.pid}, load balancer ${other.loadBalancer}); ${fleetCommand("down", stateDir)} first, or pass another --state-dir`,
     );
-  mkdirSync(stateDir, { recursive: true });
+  ensureStateDir(stateDir);
   const logFile = path.join(stateDir, "daemon.log");
-  const logFd = openSync(logFile, "a");
+  const logFd = openAppendNoFollow(logFile);
   const args = [
     bin,
     "fleet",

@@ -5,17 +5,7 @@ import { InputError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { type HealthServer, startHealthServer } from "../gate/health-server.ts";
 import { RootFs } from "../host/root-fs.ts";
-import { registerHealth } from "./commands/health.ts";
-
-export interface HealthFlags {
-  port?: string;
-  host?: string;
-  path?: string;
-  root: string;
-  config?: string;
-  appCheck?: string;
-  bootId?: string;
-}
+import { defineHealthServe, type HealthFlags } from "./health-flags.ts";
 
 /**
  * Start the endpoint `muster health serve` runs: its settings from the flags, else the boot
@@ -62,7 +52,7 @@ export async function healthFlagsFrom(args: string[]): Promise<HealthFlags> {
   const program = new Command("muster")
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: (s) => (problem += s) });
-  registerHealth(program, async (opts) => {
+  defineHealthServe(program).action(async (opts: HealthFlags) => {
     flags = opts;
   });
   try {

@@ -58,8 +58,8 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     node: flags.node ?? process.execPath,
     muster: flags.muster ?? path.join(musterPackageRoot(), "bin/muster.js"),
     gateFile,
-    deadline: config?.retries.deadline ?? 1800,
-    interval: config?.periodic.interval ?? 1800,
+    deadlineMs: config?.retries.deadlineMs ?? 1_800_000,
+    intervalMs: config?.periodic.intervalMs ?? 1_800_000,
   });
   if (!fs.stat(UNIT_DIR)) fs.mkdir(UNIT_DIR, 0o755, true);
   for (const [name, text] of Object.entries(units)) {

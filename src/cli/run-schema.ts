@@ -2,7 +2,7 @@
 import { bootConfigJsonSchema } from "../boot/boot-config.ts";
 import { roleJsonSchema } from "../config/role-schema.ts";
 import { InputError } from "../core/errors.ts";
-import { fleetConfigJsonSchema } from "../fleet/fleet-config.ts";
+import { fleetConfigJsonSchema } from "../fleet/control/fleet-config.ts";
 
 export function runSchema(kind: string): number {
   const schemas: Record<string, () => unknown> = {

@@ -6,7 +6,7 @@ import {
   type LifecycleCompletion,
   type LifecycleHeartbeat,
   startAutoScalingEmulator,
-} from "../fleet/autoscaling-emulator.ts";
+} from "../fleet/aws/autoscaling-emulator.ts";
 import {
   completeLifecycleAction,
   credentialsFor,

@@ -6,7 +6,7 @@ import {
   type EmulatedInstance,
   type MetadataEmulator,
   startMetadataEmulator,
-} from "../fleet/metadata-emulator.ts";
+} from "../fleet/aws/metadata-emulator.ts";
 import { encodeTagKey, metadataLines, type ReadIdentityOptions, readIdentity } from "./metadata.ts";
 
 const WEB: EmulatedInstance = {

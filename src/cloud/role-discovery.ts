@@ -13,7 +13,7 @@
  * this instance do not lead to exactly one existing role.
  */
 import { parse as parseYaml } from "yaml";
-import { InputError, RunError } from "../core/errors.ts";
+import { InputError, PermanentRunError, RunError } from "../core/errors.ts";
 
 export type RoleSource =
   | { kind: "security-groups" }
@@ -108,7 +108,7 @@ export function roleFromUserData(userData: string): string | undefined {
     }
   }
   if (found.size > 1)
-    throw new RunError(`user data names several roles (${list([...found])}); keep one role= line`);
+    throw new PermanentRunError(`user data names several roles (${list([...found])}); keep one role= line`);
   if (found.size === 1) return [...found][0];
   let doc: unknown;
   try {
@@ -167,7 +167,8 @@ export function discoverRole(input: DiscoverRoleInput): string {
       }
       const preferred = preference.find((p) => matching.includes(p));
       if (preferred !== undefined) return preferred;
-      throw new RunError(
+      // the groups of a running instance do not change, nor does the repo within a boot: no retry
+      throw new PermanentRunError(
         `several security groups of ${where} have role files (${list(matching)}); ` +
           `list the one to use first in the role preference order, or use a tag: role source`,
       );

@@ -1,8 +1,9 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { isSafeBase, makePrivateDir } from "../host/private-dir.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { isPrivateDir, isSafeBase, recipeCacheDir } from "./recipe-cache-dir.ts";
+import { recipeCacheDir } from "./recipe-cache-dir.ts";
 
 afterEach(() => cleanupTmp());
 const uid = process.geteuid?.() ?? 0;
@@ -42,7 +43,9 @@ describe("the recipe cache directory", () => {
     const base = tmpDir();
     const elsewhere = tmpDir();
     symlinkSync(elsewhere, path.join(base, `muster-recipes-${uid}`));
-    expect(isPrivateDir(path.join(base, `muster-recipes-${uid}`))).toBe(false);
+    expect(makePrivateDir(path.join(base, `muster-recipes-${uid}`))).toBe(
+      "is a symbolic link; give the directory itself",
+    );
     const dir = recipeCacheDir(base);
     expect(path.dirname(dir)).toBe(base);
     expect(path.basename(dir)).toMatch(/^muster-recipes-run-/);
@@ -55,7 +58,7 @@ describe("the recipe cache directory", () => {
     const dir = path.join(base, `muster-recipes-${uid}`);
     mkdirSync(dir, { mode: 0o755 });
     chownSync(dir, 65534, 65534);
-    expect(isPrivateDir(dir)).toBe(false);
+    expect(makePrivateDir(dir)).toBe(`is owned by uid 65534, not by this user (uid ${uid})`);
     expect(recipeCacheDir(base)).not.toBe(dir);
     expect(statSync(dir).mode & 0o777).toBe(0o755); // not ours to change
     // a temporary directory another user owns: they may rename what is in it

@@ -24,6 +24,15 @@ export class RunError extends Error {
   }
 }
 
+/**
+ * A run-time failure that trying again cannot fix (exit 1, as any RunError): what the instance
+ * is (its security groups, its user data) contradicts the config repo. The boot stops at once
+ * instead of spending its retries and its lifecycle hook's time on it.
+ */
+export class PermanentRunError extends RunError {
+  override name = "PermanentRunError";
+}
+
 /** A bounded wait ran out (lock, network call, check). Exit code 1. */
 export class TimeoutError extends RunError {
   override name = "TimeoutError";

@@ -17,11 +17,16 @@ import { style, useColour } from "../cli/human-report.ts";
 import { musterPackageRoot } from "../cli/package-root.ts";
 import { startFleetDaemon, stopFleet } from "../cli/run-fleet.ts";
 import { errorMessage } from "../core/errors.ts";
-import { controlRequest } from "../fleet/control.ts";
-import { type FleetEvent, type FleetStatus, formatEvent, type InstanceStatus } from "../fleet/controller.ts";
-import { EMBEDDED_FLEET_YAML } from "../fleet/fleet-config.ts";
-import { statusLines } from "../fleet/status-table.ts";
-import { startTraffic } from "../fleet/traffic.ts";
+import { startTraffic } from "../fleet/balancing/traffic.ts";
+import { controlRequest } from "../fleet/control/control.ts";
+import {
+  type FleetEvent,
+  type FleetStatus,
+  formatEvent,
+  type InstanceStatus,
+} from "../fleet/control/controller.ts";
+import { EMBEDDED_FLEET_YAML } from "../fleet/control/fleet-config.ts";
+import { statusLines } from "../fleet/control/status-table.ts";
 import { commitTo } from "./example-repos.ts";
 
 /** A live view: on a TTY the status table is redrawn in place under the story; else plain lines. */

@@ -12,6 +12,7 @@ import { RunError, TimeoutError } from "../core/errors.ts";
 import { processAlive } from "../host/process-alive.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
+import { removeOwnSocketFile } from "../host/socket-file.ts";
 import {
   type ServiceStatus,
   SOCKET_FALLBACK_DIR,
@@ -20,6 +21,7 @@ import {
   type SupervisorResponse,
   socketPathFor,
 } from "./supervisor-policy.ts";
+import { parseSupervisorReply, unfinishedReplyProblem } from "./supervisor-reply.ts";
 
 /** The supervisor is not running (or not answering): a state, not an error, for readers. */
 export class SupervisorDown extends Error {
@@ -31,19 +33,43 @@ interface SupervisorInfo {
   socket: string;
 }
 
-function info(hostRoot: string): SupervisorInfo | undefined {
+/** What the root's info file says, whether or not its supervisor still runs. */
+function recorded(hostRoot: string): SupervisorInfo | undefined {
   try {
     const text = new RootFs(hostRoot).readText(SUPERVISOR_PATHS.info);
-    const i = text ? (JSON.parse(text) as SupervisorInfo) : undefined;
-    return i && processAlive(i.pid) ? i : undefined;
+    return text ? (JSON.parse(text) as SupervisorInfo) : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The running supervisor; one found dead has its socket file removed. */
+function info(hostRoot: string): SupervisorInfo | undefined {
+  const i = recorded(hostRoot);
+  if (i && processAlive(i.pid)) return i;
+  if (i) removeDeadSupervisorSocket(hostRoot);
+  return undefined;
+}
+
+/**
+ * A supervisor that was killed (SIGKILL, the OOM killer) left its socket file: remove it once no
+ * supervisor runs (its info file is gone, or names a process that is gone). The path is the one the root's supervisor would use,
+ * not the one the info file names (a file in the root is no authority to delete elsewhere).
+ * Returns whether a socket file was removed.
+ */
+export function removeDeadSupervisorSocket(hostRoot: string): boolean {
+  const i = recorded(hostRoot);
+  if (i && processAlive(i.pid)) return false;
+  return removeOwnSocketFile(socketPathFor(new RootFs(hostRoot).root, SOCKET_FALLBACK_DIR));
+}
+
 type Ok = Extract<SupervisorResponse, { ok: true }>;
 
-/** One request; an { ok: false } answer becomes a RunError carrying the supervisor's message. */
+/**
+ * One request; an { ok: false } answer becomes a RunError carrying the supervisor's message, and
+ * so does an answer that is not the protocol (not JSON, the wrong shape, no end): whatever
+ * listens on the socket is checked, not trusted.
+ */
 export async function supervisorRequest(
   hostRoot: string,
   req: SupervisorRequest,
@@ -61,6 +87,7 @@ export async function supervisorRequest(
       sock.destroy();
       fn();
     };
+    const notProtocol = (problem: string) => finish(() => reject(new RunError(problem)));
     const sock = net.createConnection(i.socket);
     const timer = setTimeout(
       () =>
@@ -77,10 +104,21 @@ export async function supervisorRequest(
     sock.on("data", (d) => {
       buf += d.toString("utf8");
       const nl = buf.indexOf("\n");
-      if (nl >= 0) finish(() => resolve(JSON.parse(buf.slice(0, nl)) as SupervisorResponse));
+      if (nl < 0) {
+        const problem = unfinishedReplyProblem(buf, i.socket, false);
+        if (problem) notProtocol(problem);
+        return;
+      }
+      const reply = parseSupervisorReply(buf.slice(0, nl), i.socket);
+      if ("problem" in reply) notProtocol(reply.problem);
+      else finish(() => resolve(reply.response));
     });
     sock.on("error", (err) => finish(() => reject(new SupervisorDown(err.message))));
-    sock.on("close", () => finish(() => reject(new SupervisorDown("the supervisor closed the connection"))));
+    sock.on("close", () => {
+      const problem = unfinishedReplyProblem(buf, i.socket, true);
+      if (problem) notProtocol(problem);
+      else finish(() => reject(new SupervisorDown("the supervisor closed the connection")));
+    });
   });
   if (!res.ok) throw new RunError(res.error);
   return res;
@@ -200,7 +238,10 @@ export async function stopSupervisor(hostRoot: string, timeoutMs = 30_000): Prom
   if (!i) return false;
   try {
     await supervisorRequest(hostRoot, { op: "shutdown" }, 10_000);
-  } catch {
+  } catch (err) {
+    // a pid whose process is not a supervisor (reused, or named by whatever answered) is not
+    // ours to signal or to wait for: why the request failed is the answer
+    if (!isSupervisorProcess(i.pid)) throw err;
     try {
       process.kill(i.pid, "SIGTERM");
     } catch {}
@@ -213,6 +254,7 @@ export async function stopSupervisor(hostRoot: string, timeoutMs = 30_000): Prom
       );
     await new Promise((r) => setTimeout(r, 50));
   }
+  removeDeadSupervisorSocket(hostRoot); // one that died on SIGTERM before it removed its own
   return true;
 }
 

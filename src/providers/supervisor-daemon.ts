@@ -22,12 +22,18 @@ import { acquireLock, type Lock } from "../runner/lock.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
 import type { RunningBuiltin } from "./supervisor-builtins.ts";
 import {
+  newServiceMachine,
+  type ServiceAction,
+  type ServiceEvent,
+  type ServiceMachine,
+  serviceStep,
+} from "./supervisor-machine.ts";
+import {
   DEFAULT_RESTART_LIMITS,
   definitionPath,
   logPath,
   parseEnvFile,
   type RestartLimits,
-  restartDecision,
   type ServiceDefinition,
   type ServiceStatus,
   SOCKET_FALLBACK_DIR,
@@ -57,6 +63,8 @@ const MAX_PIDS = 20;
 const LISTEN_POLL_MS = 10;
 
 interface Supervised {
+  /** what its state machine decided (supervisor-machine.ts); `status` carries a copy of it */
+  machine: ServiceMachine;
   status: ServiceStatus;
   def?: ServiceDefinition;
   child?: ChildProcess;
@@ -64,11 +72,7 @@ interface Supervised {
   builtin?: RunningBuiltin;
   /** resolves when the current child has exited */
   exited?: Promise<void>;
-  /** a stop is waiting for the child to exit: its exit is not a crash */
-  expectingExit: boolean;
-  /** a start is waiting to see the child settle: an exit now fails the start, no restart */
-  inStart: boolean;
-  crashTimes: number[];
+  /** the restart timer of a crashed service */
   backoff?: NodeJS.Timeout;
   /** operations on one service run one after another */
   queue: Promise<unknown>;
@@ -108,6 +112,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     let s = services.get(name);
     if (!s) {
       s = {
+        machine: newServiceMachine(),
         status: {
           name,
           state: "stopped",
@@ -116,9 +121,6 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
           pids: [],
           logFile: rootFs.hostPath(logPath(name)),
         },
-        expectingExit: false,
-        inStart: false,
-        crashTimes: [],
         queue: Promise.resolve(),
       };
       services.set(name, s);
@@ -162,6 +164,31 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     }
   };
 
+  /**
+   * Feed the service's state machine an event and do the effects it says that take no waiting
+   * (save, timers, log lines); the caller does the spawn or kill among the returned actions.
+   */
+  const dispatch = (s: Supervised, event: ServiceEvent): ServiceAction[] => {
+    const { service, actions } = serviceStep(s.machine, event);
+    s.machine = service;
+    const { state, crashes, error, lastExit } = service;
+    Object.assign(s.status, { state, crashes, error, lastExit });
+    for (const a of actions) {
+      if (a.do === "persist") persist(s);
+      else if (a.do === "log") log.event(a.event, { name: s.status.name, ...a.fields });
+      else if (a.do === "cancel-timer") {
+        clearTimeout(s.backoff);
+        s.backoff = undefined;
+      } else if (a.do === "arm-timer")
+        s.backoff = setTimeout(() => {
+          s.backoff = undefined;
+          void enqueue(s, () => restartAfterCrash(s));
+        }, a.delayMs);
+    }
+    return actions;
+  };
+  const says = (actions: ServiceAction[], what: ServiceAction["do"]) => actions.some((a) => a.do === what);
+
   /** Start a builtin service in this process; its pid is the supervisor's. */
   const startBuiltinService = async (s: Supervised, env: Record<string, string>): Promise<void> => {
     const name = s.status.name;
@@ -172,10 +199,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     s.status.starts++;
     s.status.pids = [...s.status.pids, process.pid].slice(-MAX_PIDS);
     s.status.startedAt = new Date().toISOString();
-    s.status.error = undefined;
     s.procStart = undefined; // nothing to reap after a restart: it went with the old supervisor
     s.exited = b.exited.then(() => {});
     void b.exited.then((r) => onBuiltinExit(s, b, r.error));
+    dispatch(s, { type: "spawned" });
     log.event("service.started", { name, pid: process.pid, builtin: s.def!.builtin, serving: b.describe });
   };
 
@@ -232,10 +259,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         s.status.starts++;
         s.status.pids = [...s.status.pids, child.pid!].slice(-MAX_PIDS);
         s.status.startedAt = new Date().toISOString();
-        s.status.error = undefined;
         s.procStart = procStartOf(child.pid!);
         s.exited = new Promise<void>((done) => child.once("exit", () => done()));
         child.once("exit", (code, signal) => onExit(s, child, code, signal));
+        dispatch(s, { type: "spawned" });
         log.event("service.started", { name, pid: child.pid, command: def.command });
         resolve();
       });
@@ -260,76 +287,46 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     killGroup(child.pid!, "SIGKILL"); // whatever it started goes with it
     if (s.child !== child) return;
     s.child = undefined;
-    afterExit(s, code, signal, { pid: child.pid, code, signal });
+    afterExit(s, code, signal, undefined, { pid: child.pid, code, signal });
   };
 
   /** A builtin stopped: asked to (stop, shutdown), or failed on its own (then as an exit with 1). */
   const onBuiltinExit = (s: Supervised, b: RunningBuiltin, error?: string) => {
     if (s.builtin !== b) return;
     s.builtin = undefined;
-    if (error !== undefined) s.status.error = error;
-    afterExit(s, error === undefined ? 0 : 1, null, { builtin: s.def?.builtin, error });
+    afterExit(s, error === undefined ? 0 : 1, null, error, { builtin: s.def?.builtin, error });
   };
 
-  /** After the service's process (or builtin) is gone: stopped as asked, or restart as a crash. */
+  /** After the service's process (or builtin) is gone: its state machine says stopped or restart. */
   const afterExit = (
     s: Supervised,
     code: number | null,
     signal: NodeJS.Signals | null,
+    error: string | undefined,
     fields: Record<string, unknown>,
   ) => {
     s.status.pid = undefined;
-    s.status.lastExit = { code, signal, at: new Date().toISOString() };
     log.event("service.exited", { name: s.status.name, ...fields });
-    if (s.expectingExit || s.inStart || shuttingDown) {
-      if (!s.inStart) s.status.state = "stopped";
-      persist(s);
-      return;
+    const policy = s.def?.restart ?? "on-failure";
+    dispatch(s, { type: "exited", code, signal, error, now: Date.now(), policy, limits });
+  };
+
+  /** The restart timer of a crashed service fired and its turn in the service's queue came. */
+  const restartAfterCrash = async (s: Supervised): Promise<void> => {
+    if (!says(dispatch(s, { type: "timer" }), "spawn")) return; // stopped or started meanwhile
+    try {
+      s.def = loadDefinition(s.status.name);
+      await spawnChild(s);
+    } catch (err) {
+      dispatch(s, { type: "start-failed", error: errorMessage(err) });
     }
-    s.status.crashes++;
-    const now = Date.now();
-    const decision = restartDecision(
-      s.def?.restart ?? "on-failure",
-      { code, signal },
-      s.crashTimes,
-      now,
-      limits,
-    );
-    if (!decision.restart) {
-      const failed = signal !== null || code !== 0;
-      s.status.state = failed ? "failed" : "stopped";
-      if (failed) s.status.error = decision.reason;
-      log.event("service.gave-up", { name: s.status.name, reason: decision.reason });
-      persist(s);
-      return;
-    }
-    s.crashTimes = [...s.crashTimes.filter((t) => now - t < limits.intervalMs), now];
-    s.status.state = "backoff";
-    persist(s);
-    s.backoff = setTimeout(() => {
-      s.backoff = undefined;
-      void enqueue(s, async () => {
-        if (s.status.state !== "backoff" || shuttingDown) return;
-        try {
-          s.def = loadDefinition(s.status.name);
-          await spawnChild(s);
-          s.status.state = "running";
-        } catch (err) {
-          s.status.state = "failed";
-          s.status.error = errorMessage(err);
-        }
-        persist(s);
-      });
-    }, decision.delayMs);
   };
 
   const start = async (s: Supervised): Promise<void> => {
-    if (s.child || s.builtin) return; // already running
-    if (s.backoff) clearTimeout(s.backoff);
-    s.backoff = undefined;
+    if (!says(dispatch(s, { type: "start" }), "spawn")) return; // already running
+    // no definition: the start fails as asked, and the service stays as it was
     s.def = loadDefinition(s.status.name);
-    s.status.state = "starting";
-    s.inStart = true;
+    dispatch(s, { type: "spawning" });
     try {
       await spawnChild(s);
       // alive after a moment, or listening already: started. Dead by then: the start failed (no
@@ -342,43 +339,20 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
           `service ${s.status.name} ${how} right after it started${lastLogLine(s.status.logFile)} (log: ${s.status.logFile})`,
         );
       }
-      s.status.state = "running";
-      s.crashTimes = [];
+      dispatch(s, { type: "settled" });
     } catch (err) {
-      s.status.state = "failed";
-      s.status.error = errorMessage(err);
+      dispatch(s, { type: "start-failed", error: errorMessage(err) });
       throw err;
-    } finally {
-      s.inStart = false;
-      persist(s);
     }
   };
 
   const stop = async (s: Supervised): Promise<void> => {
-    if (s.backoff) clearTimeout(s.backoff);
-    s.backoff = undefined;
+    if (!says(dispatch(s, { type: "stop" }), "kill")) return; // nothing runs
     if (s.builtin) {
-      s.status.state = "stopping";
-      s.expectingExit = true;
-      try {
-        await s.builtin.stop();
-        await s.exited;
-      } finally {
-        s.expectingExit = false;
-      }
-      s.status.state = "stopped";
-      persist(s);
-      return;
-    }
-    const child = s.child;
-    if (!child) {
-      s.status.state = "stopped";
-      persist(s);
-      return;
-    }
-    s.status.state = "stopping";
-    s.expectingExit = true;
-    try {
+      await s.builtin.stop();
+      await s.exited;
+    } else if (s.child) {
+      const child = s.child;
       killGroup(child.pid!, "SIGTERM");
       const exited = s.exited!;
       const inTime = await within(exited, stopTimeoutMs);
@@ -387,11 +361,8 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         killGroup(child.pid!, "SIGKILL");
         await exited;
       }
-    } finally {
-      s.expectingExit = false;
     }
-    s.status.state = "stopped";
-    persist(s);
+    dispatch(s, { type: "stopped" });
   };
 
   const reload = async (s: Supervised): Promise<void> => {
@@ -481,6 +452,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     shuttingDown ??= (async () => {
       log.event("supervisor.stopping", { why });
       clearInterval(watchdog);
+      for (const s of services.values()) dispatch(s, { type: "shutdown" });
       await Promise.all([...services.values()].map((s) => enqueue(s, () => stop(s)).catch(() => {})));
       await new Promise<void>((r) => server.close(() => r()));
       for (const f of [socketPath, infoFile]) fs.rmSync(f, { force: true });

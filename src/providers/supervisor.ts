@@ -6,7 +6,8 @@
  */
 import { RunError } from "../core/errors.ts";
 import type { ResourceContext } from "../core/resource.ts";
-import type { ServiceProvider, ServiceState, ServiceUnit } from "../resources/service.ts";
+import type { ServiceUnit } from "../resources/service-schema.ts";
+import type { ServiceProvider, ServiceState } from "./service-provider.ts";
 import { ensureSupervisor, supervisorRequest, supervisorStatus } from "./supervisor-client.ts";
 import {
   definitionPath,

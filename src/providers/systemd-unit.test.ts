@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exec } from "../host/exec.ts";
-import type { ServiceUnit } from "../resources/service.ts";
+import type { ServiceUnit } from "../resources/service-schema.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { parseIsActive, parseIsEnabled, quoteExecArg, renderUnit, unitFileName } from "./systemd-unit.ts";
 

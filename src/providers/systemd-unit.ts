@@ -1,5 +1,5 @@
 /** systemd's side, pure: the unit file muster writes and what systemctl's answers mean. */
-import type { ServiceUnit } from "../resources/service.ts";
+import type { ServiceUnit } from "../resources/service-schema.ts";
 import { splitCommand } from "./supervisor-policy.ts";
 
 export const UNIT_DIR = "/etc/systemd/system";

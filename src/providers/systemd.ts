@@ -6,7 +6,8 @@
 import { RunError } from "../core/errors.ts";
 import type { ResourceContext } from "../core/resource.ts";
 import { lastLine } from "../host/exec.ts";
-import type { ServiceProps, ServiceProvider, ServiceState } from "../resources/service.ts";
+import type { ServiceProps } from "../resources/service-schema.ts";
+import type { ServiceProvider, ServiceState } from "./service-provider.ts";
 import { parseIsActive, parseIsEnabled, renderUnit, UNIT_DIR, unitFileName } from "./systemd-unit.ts";
 
 async function systemctl(ctx: ResourceContext, args: string[], check = true) {

@@ -8,6 +8,7 @@ import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { lastLine } from "../host/exec.ts";
 import { runAs } from "./run-as.ts";
+import { shellInvocation } from "./shell-command.ts";
 
 const schema = z.strictObject({
   /** argv (run directly) or a string (run by /bin/sh -c); defaults to the resource's name */
@@ -47,11 +48,13 @@ export const execute = defineResource<ExecuteProps, Current>({
     return [{ what: p.sensitive ? "run command (sensitive)" : `run \`${commandText(p)}\`` }];
   },
   async apply(ctx, p) {
-    const argv = Array.isArray(p.command) ? p.command : [p.command];
+    // a sensitive command never on a command line: see shell-command.ts
+    const { argv, shell, input } = shellInvocation(p.command, p.sensitive);
     const as = runAs(ctx, p.user, p.group);
     const res = await ctx
       .exec(argv, {
-        shell: !Array.isArray(p.command),
+        shell,
+        input,
         cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
         env: { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
         uid: as.uid,

@@ -2,9 +2,8 @@
  * file: a regular file's content, mode and owner; content inline or a `source` under the config
  * repo's files/. Actions create, create-if-missing, delete, touch. template.ts reuses all of it.
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { RunError } from "../core/errors.ts";
+import { readRepoSource } from "../config/source-path.ts";
+import { InputError, RunError } from "../core/errors.ts";
 import {
   type Change,
   defineResource,
@@ -137,17 +136,11 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   groupsWrites: true,
   id: (p) => `file[${p.path}]`,
   validate(p, repoDir) {
-    if (p.source === undefined) return [];
-    const src = sourcePath(repoDir, p.source);
-    try {
-      readFileSync(src);
-      return [];
-    } catch {
-      return [`source: files/${p.source} does not exist in the config repo`];
-    }
+    if (p.source !== undefined) readSource(repoDir, p.source);
+    return [];
   },
   prepare(ctx, p) {
-    if (p.source !== undefined) return { ...p, bytes: readFileSync(sourcePath(ctx.repoDir, p.source)) };
+    if (p.source !== undefined) return { ...p, bytes: readSource(ctx.repoDir, p.source) };
     if (p.content !== undefined) return { ...p, bytes: Buffer.from(p.content) };
     return p;
   },
@@ -156,10 +149,9 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   apply: (ctx, p, changes, cur) => applyFile(ctx, p, changes, cur),
 });
 
-function sourcePath(repoDir: string, source: string): string {
-  const filesDir = path.join(repoDir, "files");
-  const abs = path.resolve(filesDir, source.replace(/^\/+/, ""));
-  if (!abs.startsWith(filesDir + path.sep))
-    throw new Error(`source ${source} leaves the config repo's files/`);
-  return abs;
+/** A source under the config repo's files/, read only from inside the repo (links followed). */
+function readSource(repoDir: string, source: string): Buffer {
+  const bytes = readRepoSource(repoDir, "files", source);
+  if (bytes === undefined) throw new InputError(`source: files/${source} does not exist in the config repo`);
+  return bytes;
 }

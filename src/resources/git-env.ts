@@ -1,4 +1,8 @@
-/** The environment every git child runs in: never a prompt, never a hang on a missing key. */
+/**
+ * The environment every git child runs in: never a prompt, never a hang on a missing key, and
+ * the credentials of the repository's URL, which git itself is given without them.
+ */
+import { credentialEnv } from "./git-credentials.ts";
 
 export interface GitSshOptions {
   /** a private key (a host path) */
@@ -7,6 +11,8 @@ export interface GitSshOptions {
   knownHosts?: string;
   /** seconds for ssh to connect */
   connectTimeout?: number;
+  /** the repository as configured: credentials in its URL reach git through this environment */
+  repository?: string;
 }
 
 export function gitEnv(
@@ -29,6 +35,7 @@ export function gitEnv(
     GIT_SSH_COMMAND: cmd.join(" "), // git runs it through the shell: paths are quoted
     GIT_CONFIG_NOSYSTEM: "1",
     LC_ALL: "C",
+    ...credentialEnv(base, ssh.repository),
   };
 }
 

@@ -19,6 +19,7 @@ import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
 import { cloneArgv } from "./git-clone.ts";
+import { storedUrl } from "./git-credentials.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
 import { runAs } from "./run-as.ts";
@@ -106,9 +107,12 @@ export const git = defineResource<GitProps, GitState>({
     if (!cur.head) return [{ what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
     const changes = [];
     if (cur.origin === "" && p.action !== "checkout")
-      changes.push({ what: `add origin ${redactUrl(p.repository)} (there was none)` });
-    else if (cur.origin !== undefined && cur.origin !== p.repository && p.action !== "checkout")
-      changes.push({ what: `set origin to ${redactUrl(p.repository)} (was ${redactUrl(cur.origin)})` });
+      changes.push({ what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)` });
+    // origin is stored without credentials: one with them (an older muster's) is rewritten
+    else if (cur.origin !== undefined && cur.origin !== storedUrl(p.repository) && p.action !== "checkout")
+      changes.push({
+        what: `set origin to ${redactUrl(storedUrl(p.repository))} (was ${redactUrl(cur.origin)})`,
+      });
     if (cur.head !== cur.target)
       changes.push({ what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
     return changes;
@@ -130,7 +134,7 @@ export const git = defineResource<GitProps, GitState>({
         if (SHA.test(rev)) {
           // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
           await run(ctx, p, ["git", "init", "-q", tmp]);
-          await run(ctx, p, ["git", "-C", tmp, "remote", "add", "origin", p.repository]);
+          await run(ctx, p, ["git", "-C", tmp, "remote", "add", "origin", storedUrl(p.repository)]);
           await fetchAndCheckout(ctx, p, tmp, cur, depth);
         } else {
           await run(ctx, p, cloneArgv(p.repository, tmp, rev, depth));
@@ -145,9 +149,9 @@ export const git = defineResource<GitProps, GitState>({
       // no url: no origin at all, or a [remote "origin"] whose url was unset (remote add would
       // fail on the section); fetches name their refspecs, so the url is all origin needs
       if (cur.origin === "")
-        await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", p.repository]);
-      else if (cur.origin !== p.repository)
-        await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", p.repository]);
+        await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", storedUrl(p.repository)]);
+      else if (cur.origin !== storedUrl(p.repository))
+        await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", storedUrl(p.repository)]);
       await fetchAndCheckout(ctx, p, dest, cur, depth);
     }
     // what is checked out now: a clone or fetch takes the branch or tag as the remote has it at
@@ -278,7 +282,15 @@ async function resolveRevision(
   const out = await run(
     ctx,
     p,
-    ["git", "ls-remote", "--", p.repository, `refs/heads/${rev}`, `refs/tags/${rev}`, `refs/tags/${rev}^{}`],
+    [
+      "git",
+      "ls-remote",
+      "--",
+      storedUrl(p.repository),
+      `refs/heads/${rev}`,
+      `refs/tags/${rev}`,
+      `refs/tags/${rev}^{}`,
+    ],
     false,
     signal,
   );
@@ -303,7 +315,7 @@ async function run(
 ): Promise<string> {
   const as = runAs(ctx, p.user, p.group);
   const opts: ExecOptions = {
-    env: { ...gitEnv(ctx.env, { sshKey: p.sshKey }), ...as.env },
+    env: { ...gitEnv(ctx.env, { sshKey: p.sshKey, repository: p.repository }), ...as.env },
     timeoutMs: (p.timeout ?? 120) * 1000,
     signal,
     uid: as.uid,

@@ -5,10 +5,12 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { ServiceState } from "../providers/service-provider.ts";
 import { stopStartedSupervisors, supervisorStatus } from "../providers/supervisor-client.ts";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir, treeHash } from "../test-support/tmp.ts";
-import { planService, type ServiceProps, type ServiceState, service } from "./service.ts";
+import { planService, service } from "./service.ts";
+import type { ServiceProps } from "./service-schema.ts";
 
 afterEach(stopStartedSupervisors);
 afterAll(cleanupTmp);

@@ -3,31 +3,20 @@
  * A variable the template reads but the resource does not pass is an error naming the template
  * file and line, never the silent string "undefined".
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Eta } from "eta/core";
+import { readRepoSource } from "../config/source-path.ts";
 import { InputError } from "../core/errors.ts";
 
 const eta = new Eta({ autoEscape: false, varName: "it", useWith: false, debug: true, autoTrim: false });
 const compiled = new Map<string, { text: string; fn: ReturnType<Eta["compile"]> }>();
 
-export function templatePath(repoDir: string, source: string): string {
-  const dir = path.join(repoDir, "templates");
-  const abs = path.resolve(dir, source.replace(/^\/+/, ""));
-  if (!abs.startsWith(dir + path.sep))
-    throw new InputError(`template ${source} leaves the config repo's templates/`);
-  return abs;
-}
-
 /** Compile (cached per file content); syntax errors name the file. */
 export function compileTemplate(repoDir: string, source: string): ReturnType<Eta["compile"]> {
-  const file = templatePath(repoDir, source);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    throw new InputError(`templates/${source}: template not found in the config repo`);
-  }
+  // read only from inside the config repo, whatever links templates/ holds
+  const text = readRepoSource(repoDir, "templates", source)?.toString("utf8");
+  if (text === undefined) throw new InputError(`templates/${source}: template not found in the config repo`);
+  const file = path.join(repoDir, "templates", source);
   const hit = compiled.get(file);
   if (hit && hit.text === text) return hit.fn;
   try {

@@ -17,6 +17,7 @@ import { InputError } from "../core/errors.ts";
 import type { CommonProps, NotificationSpec, ResourceKind } from "../core/resource.ts";
 import { closest, zodProblems } from "../core/zod-problems.ts";
 import { resourceKinds } from "../resources/index.ts";
+import { protectedPathProblem } from "../resources/protected-paths.ts";
 
 export interface CompiledRun {
   role: string;
@@ -138,6 +139,8 @@ function makeDsl(
         return label;
       }
       const id = kind.id(r.data, name);
+      const protectedPath = protectedPathProblem(kindName, r.data as Record<string, unknown>);
+      if (protectedPath) problems.push(`${where}: ${id}: ${protectedPath}`);
       if (kind.validate) {
         try {
           problems.push(...kind.validate(r.data, repoDir).map((p) => `${where}: ${id}: ${p}`));

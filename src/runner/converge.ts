@@ -10,6 +10,7 @@ import { errorMessage } from "../core/errors.ts";
 import type { Change, Guard, ResourceContext, ResourceKind } from "../core/resource.ts";
 import type { StagedWrite } from "../host/root-fs.ts";
 import { resourceKinds } from "../resources/index.ts";
+import { shellInvocation } from "../resources/shell-command.ts";
 import type { CompiledRun } from "./compile.ts";
 import { notificationTargets } from "./compile.ts";
 import { type ResourceResult, type RunReport, totals } from "./report.ts";
@@ -406,17 +407,20 @@ async function withRetries<T>(r: DeclaredResource, fn: () => Promise<T> | T): Pr
 
 /** A reason to skip, or undefined to run. */
 async function guardSays(ctx: ResourceContext, r: DeclaredResource): Promise<string | undefined> {
-  if (r.common.onlyIf !== undefined && !(await evalGuard(ctx, r.common.onlyIf)))
+  if (r.common.onlyIf !== undefined && !(await evalGuard(ctx, r.common.onlyIf, r.common.sensitive)))
     return "skipped: onlyIf guard is false";
-  if (r.common.notIf !== undefined && (await evalGuard(ctx, r.common.notIf)))
+  if (r.common.notIf !== undefined && (await evalGuard(ctx, r.common.notIf, r.common.sensitive)))
     return "skipped: notIf guard is true";
   return undefined;
 }
 
-async function evalGuard(ctx: ResourceContext, g: Guard): Promise<boolean> {
+async function evalGuard(ctx: ResourceContext, g: Guard, sensitive?: boolean): Promise<boolean> {
   if (typeof g === "function") return Boolean(await g());
-  const res = await ctx.exec(Array.isArray(g) ? g : [g], {
-    shell: !Array.isArray(g),
+  // a sensitive resource's guard is never on a command line either
+  const { argv, shell, input } = shellInvocation(g, sensitive);
+  const res = await ctx.exec(argv, {
+    shell,
+    input,
     cwd: ctx.fs.root,
     env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root },
     timeoutMs: 60_000,

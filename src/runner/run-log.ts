@@ -12,6 +12,28 @@ export interface RunLog {
   close(): void;
 }
 
+/** the keys pino writes on every line itself, besides the base fields */
+const LINE_KEYS = ["level", "time", "event"];
+
+/**
+ * PURE: an event's fields without the keys every line has already (pino writes a key twice
+ * when a field repeats it, and a JSON reader then sees only the last): one equal to the line's
+ * own is left out, one that differs is kept under `fields`.
+ */
+export function ownFields(
+  fields: Record<string, unknown>,
+  base: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const clashing: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (!LINE_KEYS.includes(k) && !Object.hasOwn(base, k)) out[k] = v;
+    else if (!(Object.hasOwn(base, k) && base[k] === v)) clashing[k] = v;
+  }
+  if (Object.keys(clashing).length > 0) out.fields = clashing;
+  return out;
+}
+
 export function openRunLog(root: string, file: string, base: Record<string, unknown>): RunLog {
   const dest = path.join(root, "var/log/muster", file);
   mkdirSync(path.dirname(dest), { recursive: true });
@@ -19,7 +41,7 @@ export function openRunLog(root: string, file: string, base: Record<string, unkn
   const logger = pino({ base, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, stream);
   return {
     event(name, fields = {}) {
-      logger.info(redactDeep(fields) as object, name);
+      logger.info(redactDeep(ownFields(fields, base)) as object, name);
     },
     close() {
       stream.flushSync?.();

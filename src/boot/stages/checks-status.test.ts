@@ -28,14 +28,14 @@ async function app(statuses: Record<string, number>): Promise<{ base: string; hi
 describe("a check's status must be the one it names", () => {
   it("a 404 fails a check that expects 200", async () => {
     const { base } = await app({ "/health": 404 });
-    await expect(runChecks([{ url: `${base}/health`, status: 200, timeout: 5 }])).rejects.toThrow(
+    await expect(runChecks([{ url: `${base}/health`, status: 200, timeoutMs: 5000 }])).rejects.toThrow(
       `check ${base}/health answered 404, expected 200`,
     );
   });
 
   it("a 302 fails a check that expects 200, and its redirect is not followed", async () => {
     const { base, hits } = await app({ "/health": 302, "/ok": 200 });
-    await expect(runChecks([{ url: `${base}/health`, status: 200, timeout: 5 }])).rejects.toThrow(
+    await expect(runChecks([{ url: `${base}/health`, status: 200, timeoutMs: 5000 }])).rejects.toThrow(
       `check ${base}/health answered 302, expected 200`,
     );
     expect(hits).toEqual(["/health"]);
@@ -43,19 +43,21 @@ describe("a check's status must be the one it names", () => {
 
   it("a 302 passes a check that names 302 (the redirect itself is what it checks)", async () => {
     const { base, hits } = await app({ "/login": 302 });
-    await expect(runChecks([{ url: `${base}/login`, status: 302, timeout: 5 }])).resolves.toBeUndefined();
+    await expect(
+      runChecks([{ url: `${base}/login`, status: 302, timeoutMs: 5000 }]),
+    ).resolves.toBeUndefined();
     expect(hits).toEqual(["/login"]);
   });
 
   it("another 2xx than the one named fails; the one named passes", async () => {
     const { base } = await app({ "/created": 201, "/empty": 204 });
-    await expect(runChecks([{ url: `${base}/created`, status: 200, timeout: 5 }])).rejects.toThrow(
+    await expect(runChecks([{ url: `${base}/created`, status: 200, timeoutMs: 5000 }])).rejects.toThrow(
       `check ${base}/created answered 201, expected 200`,
     );
     await expect(
       runChecks([
-        { url: `${base}/created`, status: 201, timeout: 5 },
-        { url: `${base}/empty`, status: 204, timeout: 5 },
+        { url: `${base}/created`, status: 201, timeoutMs: 5000 },
+        { url: `${base}/empty`, status: 204, timeoutMs: 5000 },
       ]),
     ).resolves.toBeUndefined();
   });
@@ -66,9 +68,9 @@ describe("several checks", () => {
     const { base, hits } = await app({ "/a": 200, "/b": 200, "/c": 503 });
     await expect(
       runChecks([
-        { url: `${base}/a`, status: 200, timeout: 5 },
-        { url: `${base}/b`, status: 200, timeout: 5 },
-        { url: `${base}/c`, status: 200, timeout: 5 },
+        { url: `${base}/a`, status: 200, timeoutMs: 5000 },
+        { url: `${base}/b`, status: 200, timeoutMs: 5000 },
+        { url: `${base}/c`, status: 200, timeoutMs: 5000 },
       ]),
     ).rejects.toThrow(`check ${base}/c answered 503, expected 200`);
     expect(hits).toEqual(["/a", "/b", "/c"]);
@@ -78,9 +80,9 @@ describe("several checks", () => {
     const { base, hits } = await app({ "/a": 200, "/b": 404, "/c": 200 });
     await expect(
       runChecks([
-        { url: `${base}/a`, status: 200, timeout: 5 },
-        { url: `${base}/b`, status: 200, timeout: 5 },
-        { url: `${base}/c`, status: 200, timeout: 5 },
+        { url: `${base}/a`, status: 200, timeoutMs: 5000 },
+        { url: `${base}/b`, status: 200, timeoutMs: 5000 },
+        { url: `${base}/c`, status: 200, timeoutMs: 5000 },
       ]),
     ).rejects.toThrow(`check ${base}/b answered 404, expected 200`);
     expect(hits).toEqual(["/a", "/b"]);
@@ -93,7 +95,7 @@ describe("why a check failed", () => {
     await new Promise<void>((r) => resetting.listen(0, "127.0.0.1", r));
     servers.push(resetting);
     const url = `http://127.0.0.1:${(resetting.address() as { port: number }).port}/health`;
-    const err = (await runChecks([{ url, status: 200, timeout: 5 }]).catch((e) => e)) as Error;
+    const err = (await runChecks([{ url, status: 200, timeoutMs: 5000 }]).catch((e) => e)) as Error;
     expect(err.message).toMatch(new RegExp(`^check ${url} failed: `));
     expect(err.message).not.toContain("connection refused");
   });

@@ -30,8 +30,8 @@ describe("checks before the gate opens", () => {
     );
     await expect(
       runChecks([
-        { url: `http://127.0.0.1:${port}/health`, status: 200, timeout: 1 },
-        { url: `http://127.0.0.1:${port}/ready`, status: 204, timeout: 1 },
+        { url: `http://127.0.0.1:${port}/health`, status: 200, timeoutMs: 1000 },
+        { url: `http://127.0.0.1:${port}/ready`, status: 204, timeoutMs: 1000 },
       ]),
     ).resolves.toBeUndefined();
   });
@@ -39,11 +39,11 @@ describe("checks before the gate opens", () => {
   it("fail on another status, a refused connection, or no answer in time", async () => {
     const port = await listen(createHttp((_req, res) => res.writeHead(500).end()));
     await expect(
-      runChecks([{ url: `http://127.0.0.1:${port}/health`, status: 200, timeout: 1 }]),
+      runChecks([{ url: `http://127.0.0.1:${port}/health`, status: 200, timeoutMs: 1000 }]),
     ).rejects.toThrow(`check http://127.0.0.1:${port}/health answered 500, expected 200`);
     const closed = await freePort();
     await expect(
-      runChecks([{ url: `http://127.0.0.1:${closed}/health`, status: 200, timeout: 1 }]),
+      runChecks([{ url: `http://127.0.0.1:${closed}/health`, status: 200, timeoutMs: 1000 }]),
     ).rejects.toThrow(`check http://127.0.0.1:${closed}/health failed: connection refused`);
     const sockets: Socket[] = [];
     const silent = createServer((s) => sockets.push(s));
@@ -51,8 +51,8 @@ describe("checks before the gate opens", () => {
     closers.push(() => {
       for (const s of sockets) s.destroy();
     });
-    await expect(runChecks([{ url: `http://127.0.0.1:${sp}/`, status: 200, timeout: 0.2 }])).rejects.toThrow(
-      `check http://127.0.0.1:${sp}/ did not answer within 0.2 s`,
-    );
+    await expect(
+      runChecks([{ url: `http://127.0.0.1:${sp}/`, status: 200, timeoutMs: 200 }]),
+    ).rejects.toThrow(`check http://127.0.0.1:${sp}/ did not answer within 0.2 s`);
   });
 });

@@ -5,22 +5,21 @@ import { redactUrl } from "../../resources/git-env.ts";
 export interface HttpCheck {
   url: string;
   status: number;
-  /** seconds */
-  timeout: number;
+  timeoutMs: number;
 }
 
 export async function runCheck(check: HttpCheck): Promise<void> {
   const url = redactUrl(check.url);
-  const timeoutMs = Math.round(check.timeout * 1000);
   let status: number;
   try {
-    const res = await fetch(check.url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    const res = await fetch(check.url, { signal: AbortSignal.timeout(check.timeoutMs), redirect: "manual" });
     status = res.status;
     await res.body?.cancel();
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    if (e.name === "TimeoutError")
-      throw new TimeoutError(`check ${url} did not answer within ${check.timeout} s`);
+    // AbortSignal.timeout aborts with a DOMException whose name says which abort it was
+    if (e instanceof DOMException && e.name === "TimeoutError")
+      throw new TimeoutError(`check ${url} did not answer within ${check.timeoutMs / 1000} s`);
     const why = e.cause?.code === "ECONNREFUSED" ? "connection refused" : errorMessage(e.cause ?? e);
     throw new RunError(`check ${url} failed: ${why}`);
   }

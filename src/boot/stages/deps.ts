@@ -4,10 +4,10 @@
  * no dependencies, or when the same lock file was installed before and node_modules is there.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
+import { pathExists, readBytes, readText, removePath, writeText } from "../../host/host-files.ts";
 
 export interface DepsOptions {
   /** host path of the config repo checkout */
@@ -33,25 +33,25 @@ const STAMP = "node_modules/.muster-lock-sha256";
 
 export async function installDependencies(o: DepsOptions): Promise<DepsResult> {
   const pkgFile = path.join(o.dir, "package.json");
-  if (!existsSync(pkgFile)) return "none";
+  if (!pathExists(pkgFile)) return "none";
   let pkg: unknown;
   try {
-    pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
+    pkg = JSON.parse(readText(pkgFile));
   } catch (err) {
     throw new InputError(`config repo package.json: not valid JSON: ${(err as Error).message}`);
   }
   if (!hasDependencies(pkg)) return "none";
-  const lockName = ["npm-shrinkwrap.json", "package-lock.json"].find((f) => existsSync(path.join(o.dir, f)));
+  const lockName = ["npm-shrinkwrap.json", "package-lock.json"].find((f) => pathExists(path.join(o.dir, f)));
   if (!lockName)
     throw new InputError(
       "config repo package.json has dependencies but no package-lock.json; run `npm install` in the config repo and commit the lock file",
     );
   const hash = createHash("sha256")
-    .update(readFileSync(path.join(o.dir, lockName)))
-    .update(readFileSync(pkgFile))
+    .update(readBytes(path.join(o.dir, lockName)))
+    .update(readBytes(pkgFile))
     .digest("hex");
   const stamp = path.join(o.dir, STAMP);
-  if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === hash) return "up-to-date";
+  if (pathExists(stamp) && readText(stamp).trim() === hash) return "up-to-date";
   const res = await exec(
     ["npm", "ci", "--cache", o.cacheDir, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
     {
@@ -60,16 +60,16 @@ export async function installDependencies(o: DepsOptions): Promise<DepsResult> {
       env: { ...(o.env ?? process.env), npm_config_update_notifier: "false", NO_COLOR: "1" },
     },
   ).catch((err: Error) => {
-    throw err.name === "TimeoutError"
+    throw err instanceof TimeoutError
       ? new RunError(`npm ci in the config repo did not finish within ${o.timeoutMs / 1000} s`)
       : err;
   });
   if (res.code !== 0) {
-    rmSync(stamp, { force: true });
+    removePath(stamp);
     const why = npmReason(res.stderr) ?? lastLine(res.stderr);
     throw new RunError(`npm ci in the config repo failed: ${why || `exit code ${res.code}`}`);
   }
-  writeFileSync(stamp, `${hash}\n`);
+  writeText(stamp, `${hash}\n`);
   return "installed";
 }
 

@@ -3,8 +3,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bareRepoFrom, commitTo, headOf } from "../../demo/example-repos.ts";
-import { execOk } from "../../host/exec.ts";
+import { exec, execOk } from "../../host/exec.ts";
 import { RootFs } from "../../host/root-fs.ts";
+import { gitArgvRecorder, watchCmdlines } from "../../test-support/argv-watch.ts";
+import { startAuthGitServer } from "../../test-support/git-auth-server.ts";
 import { cleanupTmp, EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
 import { fetchConfigRepo } from "./fetch.ts";
 
@@ -209,5 +211,108 @@ describe("fetching the config repo", () => {
     );
     // the host never answers: the 0.6 s step timeout ended it (a bound far above it)
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("an ssh failure names git's cause, not its closing advice", async () => {
+    // a port nothing listens on: ssh says "Connection refused", git then adds its advice
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const err = await fetchInto(tmpDir(), { url: `ssh://git@127.0.0.1:${port}/config.git` }).catch((e) => e);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^config repo ssh://git@127\\.0\\.0\\.1:${port}/config\\.git: fetching master failed: .*Connection refused`,
+      ),
+    );
+    expect(err.message).not.toContain("the repository exists");
+  });
+});
+
+describe("credentials in the config repo's URL", () => {
+  const token = `tok3n${process.pid}x${Date.now()}`;
+
+  it("reach git only through its environment: never on a command line, never in .git", async () => {
+    const projectRoot = tmpDir();
+    await bareRepoFrom(path.join(EXAMPLES, "config-repo"), path.join(projectRoot, "config.git"));
+    const server = await startAuthGitServer({
+      projectRoot,
+      user: "deploy",
+      password: token,
+      host: "127.0.0.1",
+    });
+    try {
+      const plain = `${server.url}/config.git`;
+      const url = plain.replace("http://", `http://deploy:${token}@`);
+      const recorder = await gitArgvRecorder();
+      const root = tmpDir();
+      const fetch = () =>
+        fetchConfigRepo({
+          fs: new RootFs(root),
+          stateDir: "/var/lib/muster",
+          repo: repo({ url }) as any,
+          timeoutMs: 10_000,
+          env: { ...process.env, ...recorder.env },
+        });
+      const watch = watchCmdlines(token);
+      // the first fetch is a clone, the second a fetch into the checkout
+      const first = await fetch();
+      const next = await commitTo(path.join(projectRoot, "config.git"), { "README.md": "more\n" }, "more");
+      const second = await fetch();
+      // a checkout whose origin an older muster stored with the token is rewritten without it
+      // (written into the file: `git remote set-url` would put it on a command line)
+      const config = path.join(second.dir, ".git/config");
+      writeFileSync(config, readFileSync(config, "utf8").replace(plain, url));
+      expect(readFileSync(config, "utf8")).toContain(token);
+      const third = await fetch();
+      const seen = watch.stop();
+
+      expect(first.commit).not.toBe(next);
+      expect(second.commit).toBe(next);
+      expect(third.commit).toBe(next);
+      // the server saw the credentials, so git had them
+      expect(server.authorizations).toContain(`Basic ${Buffer.from(`deploy:${token}`).toString("base64")}`);
+      // git and its http transport (git-remote-http) ran, and no command line held the token
+      const argvs = recorder.argvs();
+      expect(argvs.some((a) => /git-remote-http /.test(a) && a.includes(plain))).toBe(true);
+      expect(argvs.filter((a) => a.includes(token))).toEqual([]);
+      expect(seen).toEqual([]);
+      // the stored origin has no user info, and nothing under .git holds the token
+      expect((await execOk(["git", "-C", third.dir, "config", "remote.origin.url"])).stdout.trim()).toBe(
+        plain,
+      );
+      const grep = await exec(["grep", "-rl", token, path.join(third.dir, ".git")]);
+      expect(grep.stdout).toBe("");
+      expect(grep.code).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("are not sent to another host a redirect names", async () => {
+    const elsewhere = await startAuthGitServer({
+      projectRoot: tmpDir(),
+      user: "x",
+      password: "y",
+      host: "127.0.0.2",
+    });
+    const redirecting = await startAuthGitServer({
+      projectRoot: tmpDir(),
+      user: "deploy",
+      password: token,
+      host: "127.0.0.1",
+      redirectTo: elsewhere.url,
+    });
+    try {
+      const url = `${redirecting.url}/config.git`.replace("http://", `http://deploy:${token}@`);
+      await expect(fetchInto(tmpDir(), { url })).rejects.toThrow(/fetching master failed/);
+      // the header went where the URL points, and the redirect was followed without it
+      expect(redirecting.authorizations[0]).toMatch(/^Basic /);
+      expect(elsewhere.authorizations.length).toBeGreaterThan(0);
+      expect(elsewhere.authorizations.filter((a) => a !== "")).toEqual([]);
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
   });
 });

@@ -7,12 +7,14 @@
  * branch or tag is one `git clone`, and a later one is fetch, checkout and clean; origin and
  * HEAD are read from .git's files.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
 import { exec, lastLine } from "../../host/exec.ts";
+import { type DirEntry, listDirEntries, pathExists, removePath } from "../../host/host-files.ts";
 import type { RootFs } from "../../host/root-fs.ts";
+import { gitCause } from "../../resources/git.ts";
 import { cloneArgv } from "../../resources/git-clone.ts";
+import { storedUrl } from "../../resources/git-credentials.ts";
 import { gitEnv, redactUrl } from "../../resources/git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "../../resources/git-local.ts";
 import type { BootConfig } from "../boot-config.ts";
@@ -55,16 +57,17 @@ export function checkDeployKey(fs: RootFs, key: string): string {
 /** A run killed in the middle of a git command leaves its lock files; this run holds the boot lock. */
 function removeStaleGitLocks(gitDir: string): void {
   const walk = (d: string, depth: number) => {
-    let entries: import("node:fs").Dirent[];
+    let entries: DirEntry[];
     try {
-      entries = readdirSync(d, { withFileTypes: true });
+      entries = listDirEntries(d);
     } catch {
       return;
     }
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isFile() && e.name.endsWith(".lock")) rmSync(p, { force: true });
-      else if (e.isDirectory() && depth > 0 && (d === gitDir ? e.name === "refs" : true)) walk(p, depth - 1);
+      if (e.kind === "file" && e.name.endsWith(".lock")) removePath(p);
+      else if (e.kind === "directory" && depth > 0 && (d === gitDir ? e.name === "refs" : true))
+        walk(p, depth - 1);
     }
   };
   walk(gitDir, 6);
@@ -72,8 +75,9 @@ function removeStaleGitLocks(gitDir: string): void {
 
 export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const { fs, repo } = o;
-  const url = repo.url;
-  const shown = redactUrl(url);
+  // git is given the URL without credentials, and they through its environment (gitEnv)
+  const url = storedUrl(repo.url);
+  const shown = redactUrl(repo.url);
   const keyHost = repo.sshKey ? checkDeployKey(fs, repo.sshKey) : undefined;
   let knownHostsHost: string | undefined;
   if (repo.knownHosts) {
@@ -85,6 +89,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     sshKey: keyHost,
     knownHosts: knownHostsHost,
     connectTimeout: Math.max(1, Math.min(10, Math.ceil(o.timeoutMs / 1000))),
+    repository: repo.url,
   });
   if (!fs.stat(o.stateDir)) fs.mkdir(o.stateDir, 0o755, true);
   const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
@@ -92,7 +97,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
     const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
     const res = await exec(argv, { env, timeoutMs }).catch((err: Error) => {
-      throw err.name === "TimeoutError"
+      throw err instanceof TimeoutError
         ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
             cause: err,
           })
@@ -100,7 +105,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     });
     if (res.code !== 0)
       throw new RunError(
-        `config repo ${shown}: ${what} failed: ${redactUrl(lastLine(res.stderr) || `exit ${res.code}`)}`,
+        `config repo ${shown}: ${what} failed: ${redactUrl(gitCause(res.stderr) || `exit ${res.code}`)}`,
       );
     return res.stdout.trim();
   };
@@ -114,15 +119,15 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const cloneable = named && !/^\.\.?\//.test(url);
   // a checkout without its origin (an init and remote add cut short, or origin removed by hand)
   // is not a checkout; a clone killed half way has its origin and is fetched into as any other
-  const origin = existsSync(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
+  const origin = pathExists(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
   if (origin === undefined) {
-    rmSync(dir, { recursive: true, force: true });
+    removePath(dir, true);
     if (cloneable) {
       const started = Date.now();
       try {
         await git(cloneArgv(url, dir, repo.ref, repo.depth).slice(1), `fetching ${repo.ref}`, o.timeoutMs);
       } catch (err) {
-        rmSync(dir, { recursive: true, force: true });
+        removePath(dir, true);
         if (/Remote branch .* not found/.test((err as Error).message)) throw noSuchRef();
         throw err;
       }
@@ -133,6 +138,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     await git(["remote", "add", "origin", url], "git remote add");
   } else {
     removeStaleGitLocks(path.join(dir, ".git"));
+    // an origin with credentials (stored by an older muster) is rewritten without them
     if (origin !== url) await git(["remote", "set-url", "origin", url], "git remote set-url");
   }
 
@@ -175,7 +181,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     return { dir, commit: await commitOf(), transferMs };
   } catch (err) {
     // a checkout that cannot be checked out is damaged: the next attempt starts from scratch
-    rmSync(dir, { recursive: true, force: true });
+    removePath(dir, true);
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import type { StageFn } from "../pipeline.ts";
 
 export function identifyStage(cfg: BootConfig): StageFn {
   return async ({ facts, remainingMs }) => {
-    const timeoutMs = Math.round(cfg.timeouts.metadata * 1000);
+    const timeoutMs = cfg.timeouts.metadataMs;
     const endpoint = cfg.endpoints.metadata === "off" ? undefined : cfg.endpoints.metadata;
     const identity = await readIdentity({
       endpoint,

@@ -1,14 +1,14 @@
 /** Stage role: which role this server plays, from the configured source (src/cloud/role-discovery.ts). */
-import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import type { InstanceIdentity } from "../../cloud/metadata.ts";
 import { discoverRole, type RoleSource } from "../../cloud/role-discovery.ts";
+import { listDir } from "../../host/host-files.ts";
 
 /** Role names that have a file in the checkout's roles/ (json, yaml, yml). */
 export function rolesIn(dir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(path.join(dir, "roles"));
+    names = listDir(path.join(dir, "roles"));
   } catch {
     return [];
   }

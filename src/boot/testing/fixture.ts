@@ -10,12 +10,12 @@ import {
   type AutoScalingCall,
   type AutoScalingEmulator,
   startAutoScalingEmulator,
-} from "../../fleet/autoscaling-emulator.ts";
+} from "../../fleet/aws/autoscaling-emulator.ts";
 import {
   type EmulatedInstance,
   type MetadataEmulator,
   startMetadataEmulator,
-} from "../../fleet/metadata-emulator.ts";
+} from "../../fleet/aws/metadata-emulator.ts";
 import { stopSupervisor } from "../../providers/supervisor-client.ts";
 import { EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
 
@@ -151,4 +151,40 @@ export function bootLog(root: string): Record<string, any>[] {
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l));
+}
+
+/**
+ * The top-level keys of one JSON object line, from its raw text, in order and with repeats:
+ * JSON.parse keeps only the last of a repeated key, so it cannot show one.
+ */
+export function rawTopLevelKeys(line: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (line[j] !== '"') j += line[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(line.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = c === "{" && depth === 1;
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+/** The keys that occur more than once at the top of each line of a JSON-lines text. */
+export function duplicatedKeys(text: string): { line: number; keys: string[] }[] {
+  return text
+    .split("\n")
+    .map((l, i) => {
+      const keys = rawTopLevelKeys(l);
+      return { line: i + 1, keys: [...new Set(keys.filter((k, n) => keys.indexOf(k) !== n))] };
+    })
+    .filter((d) => d.keys.length > 0);
 }

@@ -10,7 +10,8 @@ export function registerFleet(program: Command): void {
     .addHelpText(
       "after",
       "\nEverything listens on loopback only. State, logs, instance roots and the control socket live in\n" +
-        "the state directory (--state-dir, else the config's stateDir, else $TMPDIR/muster-fleet-<uid>).",
+        "the state directory (--state-dir, else the config's stateDir, else /var/lib/muster/fleet for root,\n" +
+        "~/.local/state/muster/fleet (or $XDG_STATE_HOME/muster/fleet) for another user).",
     );
   const common = (c: Command) =>
     c

@@ -1,0 +1,624 @@
+/**
+ * fleet.yaml: what `muster fleet up` rehearses. One zod schema validates it (every problem at
+ * once, each with its file and path; exit 2) and resolves it into a FleetConfig with absolute
+ * paths, milliseconds and a parsed address range. Durations in the file are seconds (fractions
+ * allowed), as in the boot config.
+ *
+ * The embedded default (EMBEDDED_FLEET_YAML) is used when no file is given: the example config
+ * repo and app of muster's own package, two `web` instances, so `muster fleet up` works on a
+ * fresh clone.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import * as path from "node:path";
+import YAML from "yaml";
+import { parseRoleSource } from "../../cloud/role-discovery.ts";
+import { parseDataText } from "../../core/data-file.ts";
+import { errorMessage, InputError } from "../../core/errors.ts";
+import {
+  boundedRecord,
+  boundedString,
+  LIFECYCLE_HOOK,
+  LIMITS,
+  LOOPBACK_HOST,
+  lifecycleGlobalTimeout,
+  seconds,
+} from "../../core/schema-parts.ts";
+import { z } from "../../core/zod.ts";
+import { zodProblems } from "../../core/zod-problems.ts";
+import type { AsgConfig } from "../aws/asg-model.ts";
+import { type PresetName, resolveSettings, type TargetGroupSettings } from "../balancing/target-health.ts";
+import { reservedVariable } from "../instances/instance-env.ts";
+
+/** The configuration `muster fleet up` uses when no --config is given (paths: muster's package). */
+export const EMBEDDED_FLEET_YAML = `# muster's embedded fleet: the example repositories, two web instances.
+group:
+  name: web
+  min: 1
+  max: 6
+  desired: 2
+  healthCheckType: ELB
+  healthCheckGracePeriod: 30
+  launchHook: { name: launch, heartbeatTimeout: 30, defaultResult: ABANDON }
+repositories:
+  config: { dir: examples/config-repo }
+  app: { dir: examples/app }
+role: { source: security-groups, securityGroups: [web] }
+loadBalancer: { preset: fast }
+`;
+
+const port = z.number().int().min(1).max(65535);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** the most instances a rehearsal runs: one loopback address each, and a range is at most 4096 */
+const MAX_INSTANCES = 4096;
+const localPath = boundedString(LIMITS.path);
+/**
+ * A target group's limits (Elastic Load Balancing, "Health checks for Application Load Balancer
+ * target groups" and "Edit target group attributes"): interval 5..300 s, timeout 2..120 s,
+ * thresholds 2..10, deregistration delay 0..3600 s. Only the upper bounds hold here: a rehearsal
+ * runs faster than AWS allows (the fast preset checks every second).
+ */
+const TARGET_GROUP = { intervalMax: 300, timeoutMax: 120, thresholdMax: 10, deregistrationDelayMax: 3600 };
+
+const repoSource = z
+  .strictObject({
+    /** a directory whose files are committed into a fresh bare repository at every `fleet up` */
+    dir: localPath.optional(),
+    /** an existing bare repository, served as it is (new commits show up at once) */
+    bare: localPath.optional(),
+  })
+  .refine((r) => (r.dir === undefined) !== (r.bare === undefined), {
+    message: "give exactly one of dir (a directory to commit) or bare (an existing bare repository)",
+  });
+
+export const fleetConfigSchema = z
+  .strictObject({
+    $schema: z.string().max(LIMITS.url).optional(),
+    group: z
+      .strictObject({
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "letters, digits, . _ - (1 to 64)" })
+          .default("web"),
+        min: z.number().int().min(0).max(MAX_INSTANCES).default(1),
+        max: z.number().int().min(0).max(MAX_INSTANCES).default(6),
+        /** default: min */
+        desired: z.number().int().min(0).max(MAX_INSTANCES).optional(),
+        /** ELB: replace an InService instance whose target turns unhealthy; EC2: only dead ones */
+        healthCheckType: z.enum(["ELB", "EC2"]).default("ELB"),
+        healthCheckGracePeriod: seconds({ orZero: true }).default(30),
+        /** the EC2_INSTANCE_LAUNCHING hook that `muster boot` completes; false: no hook */
+        launchHook: z.preprocess(
+          (v) => (v === false ? { enabled: false } : v === true ? {} : v),
+          z
+            .strictObject({
+              /** false (or `launchHook: false`): no hook; instances go InService when they run */
+              enabled: z.boolean().default(true),
+              /** AWS: 1 to 255 characters */
+              name: boundedString(LIMITS.name).default("launch"),
+              /** AWS allows 30 to 7200 s; a rehearsal may go below 30 to run fast */
+              heartbeatTimeout: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).default(30),
+              defaultResult: z.enum(["CONTINUE", "ABANDON"]).default("ABANDON"),
+            })
+            .prefault({}),
+        ),
+        /** target tracking on the load balancer's requests per target */
+        targetTracking: z
+          .strictObject({
+            /** requests per healthy target per sample period to keep the group at */
+            requestsPerTarget: z.number().positive().max(1_000_000),
+            samplePeriod: seconds().default(10),
+            scaleOutCooldown: seconds({ orZero: true }).default(30),
+            scaleInCooldown: seconds({ orZero: true }).default(60),
+            disableScaleIn: z.boolean().default(false),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    image: z
+      .strictObject({
+        /** the base tree every instance root is copied from (its /run is left out); none: empty */
+        dir: localPath.optional(),
+        /** run `muster image prepare` on a copy of it once, before the first launch */
+        prepare: z.boolean().default(false),
+      })
+      .prefault({}),
+    repositories: z
+      .strictObject({
+        /** default: muster's examples/config-repo */
+        config: repoSource.optional(),
+        /** default: muster's examples/app */
+        app: repoSource.optional(),
+        /** the config repo's branch, tag or commit the instances boot from */
+        ref: boundedString(LIMITS.ref).default("master"),
+      })
+      .prefault({}),
+    role: z
+      .strictObject({
+        /** the boot config's role source: security-groups | tag:<Key> | autoscaling-group | static:<name> */
+        source: boundedString(LIMITS.name).default("security-groups"),
+        /** the instances' security groups, as the metadata service reports them (AWS: at most 16) */
+        securityGroups: z.array(boundedString(LIMITS.name)).max(16).default(["web"]),
+        /** more instance tags (aws:autoscaling:groupName and Name are always set); AWS: at most 50 */
+        tags: boundedRecord(
+          z.string().min(1).max(LIMITS.tagKey),
+          z.string().max(LIMITS.tagValue),
+          50,
+        ).default({}),
+      })
+      .prefault({}),
+    instances: z
+      .strictObject({
+        /** loopback addresses for instances, "FIRST-LAST" (one address each, reused after termination) */
+        addresses: z
+          .string()
+          .max(64)
+          .superRefine((spec, ctx) => {
+            const range = parseAddressRange(spec);
+            if (typeof range === "string") ctx.addIssue({ code: "custom", message: range });
+          })
+          .default("127.77.0.1-127.77.0.254"),
+        /** the app's port on the instance's address (the example app's app.port attribute) */
+        appPort: port.default(8080),
+        /** muster's health endpoint (`muster health serve`) on the instance's address */
+        healthPort: port.default(8081),
+        /** "none": the load balancer sends traffic to the app; "nginx": to nginx in front of it */
+        webServer: z.enum(["none", "nginx"]).default("none"),
+        /** nginx's port on the instance's address (webServer nginx) */
+        webPort: port.default(8088),
+        nginx: localPath.default("/usr/sbin/nginx"),
+        /**
+         * more environment for every instance's processes (its init and its boot), like a unit's
+         * Environment= lines; they start from systemd's clean environment, not the daemon's
+         */
+        environment: boundedRecord(
+          z.string().max(LIMITS.name),
+          z.union([z.string().max(LIMITS.envValue), z.number(), z.boolean()], {
+            message: "a variable's value must be a string (or a number or true/false)",
+          }),
+        ).default({}),
+        boot: z
+          .strictObject({
+            /** attempts of the whole pipeline (the boot config's retries) */
+            attempts: z.number().int().min(1).max(100).default(3),
+            backoffBase: seconds().default(0.25),
+            backoffCap: seconds().default(1),
+            /** at most the launch hook's global timeout (LIFECYCLE_HOOK), checked below */
+            deadline: seconds().default(120),
+            /** each git network step */
+            gitTimeout: seconds().default(20),
+            /** each metadata request */
+            metadataTimeout: seconds().default(1),
+            /** seconds between heartbeats; default a third of the launch hook's heartbeat timeout */
+            heartbeatInterval: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).optional(),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    loadBalancer: z
+      .strictObject({
+        /** builtin: muster's own (ELB semantics); haproxy: HAProxy driven over its admin socket */
+        kind: z.enum(["builtin", "haproxy"]).default("builtin"),
+        host: z
+          .string()
+          .regex(LOOPBACK_HOST, { message: "must be a loopback address: 127.x.y.z, each number 0 to 255" })
+          .default("127.0.0.1"),
+        /** 0: any free port */
+        port: z.number().int().min(0).max(65535).default(0),
+        /** base settings: fast (1 s checks, 2 s draining) or aws (AWS's defaults) */
+        preset: z.enum(["fast", "aws"]).default("fast"),
+        healthCheck: z
+          .strictObject({
+            /** default /health (muster's endpoint), /ping.html with webServer nginx */
+            path: z.string().max(1024).startsWith("/").optional(),
+            /** default: instances.healthPort, the traffic port with webServer nginx */
+            port: z.union([port, z.literal("traffic-port")]).optional(),
+            interval: seconds({ max: TARGET_GROUP.intervalMax }).optional(),
+            timeout: seconds({ max: TARGET_GROUP.timeoutMax }).optional(),
+            healthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
+            unhealthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
+          })
+          .prefault({}),
+        deregistrationDelay: seconds({ orZero: true, max: TARGET_GROUP.deregistrationDelayMax }).optional(),
+        haproxy: localPath.default("haproxy"),
+      })
+      .prefault({}),
+    /** where the fleet keeps its state, logs, instance roots and control socket */
+    stateDir: localPath.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (p: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: p, message });
+    const g = c.group;
+    if (g.min > g.max) issue(["group", "min"], `must not exceed max (${g.min} > ${g.max})`);
+    if (g.desired !== undefined && (g.desired < g.min || g.desired > g.max))
+      issue(["group", "desired"], `must be within [min, max] = [${g.min}, ${g.max}] (got ${g.desired})`);
+    try {
+      parseRoleSource(c.role.source);
+    } catch (err) {
+      issue(["role", "source"], errorMessage(err));
+    }
+    const range = parseAddressRange(c.instances.addresses);
+    if (typeof range !== "string" && range.count < g.max)
+      issue(
+        ["instances", "addresses"],
+        `${range.count} address${range.count === 1 ? "" : "es"} for up to ${g.max} instances (group.max); give a wider range`,
+      );
+    const ports: [string, number][] = [
+      ["appPort", c.instances.appPort],
+      ["healthPort", c.instances.healthPort],
+    ];
+    if (c.instances.webServer === "nginx") ports.push(["webPort", c.instances.webPort]);
+    for (let i = 0; i < ports.length; i++)
+      for (let j = 0; j < i; j++)
+        if (ports[i]![1] === ports[j]![1])
+          issue(["instances", ports[i]![0]], `must differ from ${ports[j]![0]} (both ${ports[i]![1]})`);
+    for (const [name, value] of Object.entries(c.instances.environment)) {
+      const at = ["instances", "environment", name];
+      if (!ENV_NAME.test(name))
+        issue(at, "not a variable name: letters, digits and _, not starting with a digit");
+      else {
+        const reserved = reservedVariable(name);
+        if (reserved) issue(at, reserved);
+      }
+      if (String(value).includes("\0")) issue(at, "a value cannot contain a NUL character");
+    }
+    const hook = g.launchHook;
+    const beat = c.instances.boot.heartbeatInterval;
+    if (hook.enabled && beat !== undefined && beat >= hook.heartbeatTimeout)
+      issue(
+        ["instances", "boot", "heartbeatInterval"],
+        `must be less than group.launchHook.heartbeatTimeout (${hook.heartbeatTimeout} s), or every launch times out before its first heartbeat`,
+      );
+    const deadline = c.instances.boot.deadline;
+    const beatOk =
+      hook.heartbeatTimeout >= 0.001 && hook.heartbeatTimeout <= LIFECYCLE_HOOK.heartbeatTimeoutMax;
+    if (hook.enabled && beatOk && deadline > lifecycleGlobalTimeout(hook.heartbeatTimeout))
+      issue(
+        ["instances", "boot", "deadline"],
+        `must be at most ${lifecycleGlobalTimeout(hook.heartbeatTimeout)} (got ${deadline}): a lifecycle action waits at most 100 times group.launchHook.heartbeatTimeout, and 48 hours`,
+      );
+    if (c.role.source === "security-groups" && c.role.securityGroups.length === 0)
+      issue(
+        ["role", "securityGroups"],
+        "must list at least one group: the role source security-groups reads the role from them",
+      );
+    const lb = c.loadBalancer;
+    if (typeof range !== "string" && lb.port !== 0) {
+      const clash = ports.find(([, p]) => p === lb.port);
+      const at = addressIndex(range, lb.host);
+      if (clash && at !== undefined)
+        issue(
+          ["loadBalancer", "port"],
+          `${lb.host}:${lb.port} is instance ${at + 1}'s ${clash[0]} (instances.addresses); give the load balancer another port or host`,
+        );
+    }
+    if (c.instances.boot.backoffCap < c.instances.boot.backoffBase)
+      issue(
+        ["instances", "boot", "backoffCap"],
+        `must be at least backoffBase (${c.instances.boot.backoffBase})`,
+      );
+    try {
+      lbSettings(c);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      for (const p of err.problems) {
+        const m = /^load balancer: healthCheck\.(\w+): (.*)$/.exec(p);
+        if (m) issue(["loadBalancer", "healthCheck", toFileKey(m[1]!)], inFileUnits(m[2]!));
+        else issue(["loadBalancer"], p.replace(/^load balancer: /, ""));
+      }
+    }
+  });
+
+export type FleetConfigFile = z.infer<typeof fleetConfigSchema>;
+
+/**
+ * One problem per field: the load balancer's own settings check sees some fields the schema has
+ * refused already (healthCheck.port: 70000) and would say it a second time in its own words.
+ */
+function firstPerField(lines: string[]): string[] {
+  const seen = new Set<string>();
+  return lines.filter((l) => {
+    const field = /^(.*?: [^:]+?): /.exec(l)?.[1] ?? l;
+    if (seen.has(field)) return false;
+    seen.add(field);
+    return true;
+  });
+}
+
+/** TargetGroupSettings names -> fleet.yaml names. */
+function toFileKey(k: string): string {
+  return k === "intervalMs" ? "interval" : k === "timeoutMs" ? "timeout" : k;
+}
+
+/** A load balancer settings message in fleet.yaml's names and units (seconds, not ms). */
+function inFileUnits(message: string): string {
+  return message
+    .replace(/\b(interval|timeout)Ms\b/g, "$1")
+    .replace(
+      /\((\d+) >= (\d+)\)$/,
+      (_, a: string, b: string) => `(${Number(a) / 1000} s >= ${Number(b) / 1000} s)`,
+    );
+}
+
+export interface AddressRange {
+  first: string;
+  count: number;
+}
+
+function ipToInt(ip: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip.trim());
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+/** "127.77.0.1-127.77.0.254" -> { first, count }, or a problem. Loopback only, at most 4096. */
+export function parseAddressRange(spec: string): AddressRange | string {
+  const [a, b, extra] = spec.split("-");
+  const first = a === undefined ? undefined : ipToInt(a);
+  const last = b === undefined ? first : ipToInt(b);
+  if (extra !== undefined || first === undefined || last === undefined)
+    return `"${spec}": expected FIRST-LAST, e.g. 127.77.0.1-127.77.0.254`;
+  if (first >>> 24 !== 127 || last >>> 24 !== 127)
+    return `"${spec}": instance addresses must be loopback (127.x.y.z)`;
+  if (last < first) return `"${spec}": the last address comes before the first`;
+  if ((first & 255) === 0 || (last & 255) === 255 || (first & 255) === 255)
+    return `"${spec}": leave out network and broadcast style addresses (.0 and .255)`;
+  const count = last - first + 1;
+  if (count > 4096) return `"${spec}": at most 4096 addresses`;
+  return { first: intToIp(first), count };
+}
+
+/** Where `host` is in the range (0-based), if it is in it. */
+export function addressIndex(range: AddressRange, host: string): number | undefined {
+  const first = ipToInt(range.first);
+  const n = ipToInt(host === "localhost" ? "127.0.0.1" : host);
+  if (first === undefined || n === undefined) return undefined;
+  return n >= first && n < first + range.count ? n - first : undefined;
+}
+
+/** The i-th address of a range (0-based). */
+export function addressAt(range: AddressRange, i: number): string {
+  return intToIp(ipToInt(range.first)! + i);
+}
+
+function lbSettings(c: FleetConfigFile): TargetGroupSettings {
+  const hc = c.loadBalancer.healthCheck;
+  const nginx = c.instances.webServer === "nginx";
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const overrides: Record<string, unknown> = {
+    path: hc.path ?? (nginx ? "/ping.html" : "/health"),
+    port: hc.port ?? (nginx ? "traffic-port" : c.instances.healthPort),
+  };
+  if (hc.interval !== undefined) overrides.intervalMs = ms(hc.interval);
+  if (hc.timeout !== undefined) overrides.timeoutMs = ms(hc.timeout);
+  if (hc.healthyThreshold !== undefined) overrides.healthyThreshold = hc.healthyThreshold;
+  if (hc.unhealthyThreshold !== undefined) overrides.unhealthyThreshold = hc.unhealthyThreshold;
+  return resolveSettings(
+    {
+      healthCheck: overrides,
+      ...(c.loadBalancer.deregistrationDelay !== undefined
+        ? { deregistrationDelayMs: ms(c.loadBalancer.deregistrationDelay) }
+        : {}),
+    },
+    c.loadBalancer.preset as PresetName,
+  );
+}
+
+/** The validated, resolved fleet configuration. */
+export interface FleetConfig {
+  /** where it was read from (for messages): a path, or "(embedded default)" */
+  source: string;
+  group: AsgConfig & {
+    desired: number;
+    targetTracking?: AsgConfig["targetTracking"] & { samplePeriodMs: number };
+  };
+  image: { dir?: string; prepare: boolean };
+  repositories: {
+    config: { dir?: string; bare?: string };
+    app: { dir?: string; bare?: string };
+    ref: string;
+  };
+  role: { source: string; securityGroups: string[]; tags: Record<string, string> };
+  instances: {
+    addresses: AddressRange;
+    appPort: number;
+    healthPort: number;
+    webServer: "none" | "nginx";
+    webPort: number;
+    nginx: string;
+    /** added to every instance's environment (values as strings) */
+    environment: Record<string, string>;
+    /** the port the load balancer sends traffic to */
+    trafficPort: number;
+    boot: {
+      attempts: number;
+      backoffBase: number;
+      backoffCap: number;
+      deadline: number;
+      gitTimeout: number;
+      metadataTimeout: number;
+      heartbeatInterval: number;
+    };
+  };
+  loadBalancer: {
+    kind: "builtin" | "haproxy";
+    host: string;
+    port: number;
+    preset: PresetName;
+    settings: TargetGroupSettings;
+    haproxy: string;
+  };
+  stateDir: string;
+}
+
+/**
+ * The state directory used when neither the file nor --state-dir names one: a directory of the
+ * user's own, never a predictable name in a shared temporary directory (another user could make
+ * it first). Root's is /var/lib/muster/fleet; another user's is in `$XDG_STATE_HOME` (when set
+ * to an absolute path), else in ~/.local/state.
+ */
+export function defaultStateDirFor(uid: number | undefined, env: NodeJS.ProcessEnv, home: string): string {
+  if (uid === 0) return "/var/lib/muster/fleet";
+  const xdg = env.XDG_STATE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, ".local/state"), "muster/fleet");
+}
+
+/** The state directory used when neither the file nor --state-dir names one (see above). */
+export function defaultStateDir(): string {
+  return defaultStateDirFor(process.geteuid?.(), process.env, homedir());
+}
+
+/**
+ * A fleet command for a hint, as it finds the fleet on `stateDir`: "`muster fleet down --state-dir
+ * S`". Starting one needs its fleet.yaml, not only its state directory (`up --state-dir S` alone
+ * would start the embedded default there).
+ */
+export function fleetCommand(sub: string, stateDir: string): string {
+  if (stateDir === defaultStateDir()) return `\`muster fleet ${sub}\``;
+  if (sub === "up") return `\`muster fleet up --config FLEET.yaml\` (the fleet.yaml whose stateDir this is)`;
+  return `\`muster fleet ${sub} --state-dir ${stateDir}\``;
+}
+
+/**
+ * Validate parsed data. `baseDir` resolves relative paths (the file's directory, or muster's
+ * package for the embedded default). `where` names the file in messages.
+ */
+export function parseFleetConfig(
+  data: unknown,
+  where: string,
+  baseDir: string,
+  opts: { stateDir?: string; packageRoot?: string; checkPaths?: boolean } = {},
+): FleetConfig {
+  const stateDirFlag = opts.stateDir;
+  const checkPaths = opts.checkPaths ?? true;
+  const r = fleetConfigSchema.safeParse(data ?? {});
+  if (!r.success) throw new InputError(firstPerField(zodProblems(where, r.error, [], "field")));
+  const c = r.data;
+  const abs = (p: string) => path.resolve(baseDir, p);
+  const problems: string[] = [];
+  const mustExist = (p: string, field: string, what: string) => {
+    if (!checkPaths) return;
+    if (!existsSync(p)) problems.push(`${where}: ${field}: ${what} ${p} does not exist`);
+    else if (what === "directory" && field.startsWith("repositories.") && readdirSync(p).length === 0)
+      problems.push(`${where}: ${field}: ${p} is empty; a repository needs its files to commit`);
+  };
+  const repo = (r: { dir?: string; bare?: string }, field: string) => {
+    const out = { dir: r.dir ? abs(r.dir) : undefined, bare: r.bare ? abs(r.bare) : undefined };
+    if (out.dir) mustExist(out.dir, `${field}.dir`, "directory");
+    if (out.bare) {
+      mustExist(out.bare, `${field}.bare`, "bare repository");
+      if (checkPaths && existsSync(out.bare) && !existsSync(path.join(out.bare, "HEAD")))
+        problems.push(`${where}: ${field}.bare: ${out.bare} is not a bare git repository (no HEAD)`);
+    }
+    return out;
+  };
+  // left out: muster's own example repositories
+  const example = (name: string) => ({ dir: path.join(opts.packageRoot ?? baseDir, "examples", name) });
+  const config = repo(c.repositories.config ?? example("config-repo"), "repositories.config");
+  const app = repo(c.repositories.app ?? example("app"), "repositories.app");
+  const imageDir = c.image.dir ? abs(c.image.dir) : undefined;
+  if (imageDir) mustExist(imageDir, "image.dir", "directory");
+  if (problems.length > 0) throw new InputError(problems);
+
+  const g = c.group;
+  const hook = g.launchHook.enabled ? g.launchHook : undefined;
+  const heartbeatTimeoutMs = hook ? Math.round(hook.heartbeatTimeout * 1000) : 30_000;
+  const tt = g.targetTracking;
+  const stateDir = path.resolve(stateDirFlag ?? (c.stateDir ? abs(c.stateDir) : defaultStateDir()));
+  const nginx = c.instances.webServer === "nginx";
+  return {
+    source: where,
+    group: {
+      name: g.name,
+      min: g.min,
+      max: g.max,
+      desired: g.desired ?? g.min,
+      healthCheckType: g.healthCheckType,
+      healthCheckGracePeriodMs: Math.round(g.healthCheckGracePeriod * 1000),
+      launchHook: hook
+        ? { name: hook.name, heartbeatTimeoutMs, defaultResult: hook.defaultResult }
+        : undefined,
+      targetTracking: tt
+        ? {
+            targetValue: tt.requestsPerTarget,
+            scaleOutCooldownMs: Math.round(tt.scaleOutCooldown * 1000),
+            scaleInCooldownMs: Math.round(tt.scaleInCooldown * 1000),
+            disableScaleIn: tt.disableScaleIn,
+            samplePeriodMs: Math.round(tt.samplePeriod * 1000),
+          }
+        : undefined,
+    },
+    image: { dir: imageDir, prepare: c.image.prepare },
+    repositories: { config, app, ref: c.repositories.ref },
+    role: c.role,
+    instances: {
+      addresses: parseAddressRange(c.instances.addresses) as AddressRange,
+      appPort: c.instances.appPort,
+      healthPort: c.instances.healthPort,
+      webServer: c.instances.webServer,
+      webPort: c.instances.webPort,
+      nginx: c.instances.nginx,
+      environment: Object.fromEntries(
+        Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
+      ),
+      trafficPort: nginx ? c.instances.webPort : c.instances.appPort,
+      boot: {
+        ...c.instances.boot,
+        heartbeatInterval: c.instances.boot.heartbeatInterval ?? Math.max(0.1, heartbeatTimeoutMs / 3000),
+      },
+    },
+    loadBalancer: {
+      kind: c.loadBalancer.kind,
+      host: c.loadBalancer.host,
+      port: c.loadBalancer.port,
+      preset: c.loadBalancer.preset,
+      settings: lbSettings(c),
+      haproxy: c.loadBalancer.haproxy,
+    },
+    stateDir,
+  };
+}
+
+/**
+ * Load fleet.yaml (or .json), or the embedded default when `file` is undefined. `packageRoot`
+ * resolves the embedded default's paths.
+ */
+export function loadFleetConfig(
+  file: string | undefined,
+  packageRoot: string,
+  stateDirFlag?: string,
+  opts: { checkPaths?: boolean } = {},
+): FleetConfig {
+  if (file === undefined)
+    return parseFleetConfig(YAML.parse(EMBEDDED_FLEET_YAML), "(embedded default)", packageRoot, {
+      stateDir: stateDirFlag,
+      packageRoot,
+      ...opts,
+    });
+  if (!existsSync(file))
+    throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
+  if (statSync(file).isDirectory())
+    throw new InputError(`--config ${file}: a directory; pass the path of a fleet.yaml in it`);
+  const data = parseDataText(readFileSync(file, "utf8"), file.endsWith(".json"), file);
+  // an empty file is more likely a mistake (the wrong file, an unsaved editor) than a wish for
+  // every default, which would rehearse muster's example repositories, not the operator's
+  if (data === null || data === undefined)
+    throw new InputError(
+      `${file}: empty; write the fleet's settings in it (muster schema fleet), or leave out --config for the embedded default`,
+    );
+  return parseFleetConfig(data, file, path.dirname(path.resolve(file)), {
+    stateDir: stateDirFlag,
+    packageRoot,
+    ...opts,
+  });
+}
+
+export function fleetConfigJsonSchema(): unknown {
+  return z.toJSONSchema(fleetConfigSchema, { io: "input", unrepresentable: "any" });
+}

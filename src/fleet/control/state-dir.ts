@@ -1,0 +1,125 @@
+/**
+ * The fleet's state directory (STATE): the files a fleet keeps there (FLEET_FILES), what
+ * `muster fleet up` clears before it starts, when it must refuse a directory (not a fleet's, or
+ * holding the fleet's own inputs), and stopping what a fleet whose daemon is gone left running.
+ *
+ *   fleet.json      the daemon: pid and start time, control socket, load balancer URL (daemon.ts)
+ *   events.jsonl    the event log
+ *   pids.json       every process the fleet started, with its start time
+ *   lb/             the load balancer's files and its access log
+ *   instances/ID/   one instance, its root in root/;  repos/, image/  what the fleet serves and copies
+ *
+ * The fleet runs as root and kills what pids.json lists: its state directory must be this user's
+ * alone (src/host/private-dir.ts), or another user could plant that list, or links that make the
+ * fleet rewrite a file of root's. One that is not is refused by every fleet command.
+ */
+import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { InputError } from "../../core/errors.ts";
+import { makePrivateDir, privateDirProblem } from "../../host/private-dir.ts";
+import { stopSupervisor } from "../../providers/supervisor-client.ts";
+import { fleetProcesses, type PidRecord, signal, waitGone } from "../instances/processes.ts";
+
+export const FLEET_FILES = {
+  events: "events.jsonl",
+  pids: "pids.json",
+  info: "fleet.json",
+  accessLog: "lb/access.jsonl",
+} as const;
+
+/** What `muster fleet up` clears in its state directory before it starts. */
+export const CLEARED_AT_START = ["instances", "repos", "image", "lb", FLEET_FILES.events, FLEET_FILES.pids];
+
+const refusal = (stateDir: string, why: string) =>
+  `state directory ${stateDir}: ${why}; it must be a directory of this user's that only it can write (mode 700), or give another --state-dir`;
+
+/**
+ * Why this state directory must not be used, as one line: it is a link or not a directory,
+ * another user owns it, or group or others may write it. A missing one is fine (made 0700).
+ */
+export function stateDirAccessProblem(stateDir: string): string | undefined {
+  if (!lstatSync(stateDir, { throwIfNoEntry: false })) return undefined;
+  const why = privateDirProblem(stateDir);
+  return why && refusal(stateDir, why);
+}
+
+/** Make the state directory 0700 (with its parents), or refuse it (InputError) as above. */
+export function ensureStateDir(stateDir: string): void {
+  const why = makePrivateDir(stateDir);
+  if (why) throw new InputError(refusal(stateDir, why));
+}
+
+/**
+ * Why `muster fleet up` must not start on this state directory, one line each: it clears
+ * CLEARED_AT_START there, so a directory that is not a fleet's (no fleet.json) must not hold any
+ * of them, and the fleet's own inputs (fleet.yaml's image and repositories) must not lie in them.
+ */
+export function stateDirProblems(
+  stateDir: string,
+  source: string,
+  inputs: { field: string; path: string | undefined }[],
+): string[] {
+  // a directory the fleet copies (a repository to commit, the image) must not hold its state:
+  // each copy would hold the copy before it, and `cp` refuses to copy a directory into itself
+  const problems: string[] = [];
+  for (const { field, path: p } of inputs)
+    if (p && field.endsWith(".dir") && (stateDir === p || stateDir.startsWith(`${p}/`)))
+      problems.push(
+        `${source}: stateDir: ${stateDir} is inside ${field} (${p}), which the fleet copies; put the state directory elsewhere`,
+      );
+  const st = lstatSync(stateDir, { throwIfNoEntry: false });
+  if (!st) return problems;
+  if (!st.isDirectory() && !st.isSymbolicLink())
+    return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
+  // what is in a directory another user may write tells nothing: it is refused as it is
+  const access = stateDirAccessProblem(stateDir);
+  if (access) return [...problems, access];
+  if (!existsSync(path.join(stateDir, FLEET_FILES.info))) {
+    const there = CLEARED_AT_START.filter((n) => existsSync(path.join(stateDir, n)));
+    if (there.length > 0)
+      problems.push(
+        `state directory ${stateDir}: not a fleet's (no ${FLEET_FILES.info}) but holds ${there.join(", ")}, which \`muster fleet up\` clears; give a new or empty directory`,
+      );
+  }
+  for (const { field, path: p } of inputs) {
+    const inside =
+      p &&
+      CLEARED_AT_START.find(
+        (n) => p === path.join(stateDir, n) || p.startsWith(`${path.join(stateDir, n)}/`),
+      );
+    if (inside)
+      problems.push(
+        `${source}: ${field}: ${p} is inside the state directory's ${inside}, which \`muster fleet up\` clears; move it, or choose another stateDir`,
+      );
+  }
+  return problems;
+}
+
+/** Stop what an earlier fleet on this state directory left running, then clear its files. */
+export async function clearStateDir(stateDir: string): Promise<void> {
+  await stopLeftovers(stateDir);
+  for (const d of CLEARED_AT_START) rmSync(path.join(stateDir, d), { recursive: true, force: true });
+}
+
+/**
+ * Stop what a fleet whose daemon is gone left running on `stateDir`: each instance's supervisor
+ * first, asked to stop its services (killed first, a supervisor would start them again), then
+ * whatever of the fleet is still there. Returns what had to be killed.
+ */
+export async function stopLeftovers(stateDir: string): Promise<PidRecord[]> {
+  const instances = path.join(stateDir, "instances");
+  if (existsSync(instances))
+    await Promise.all(
+      readdirSync(instances).map((id) =>
+        stopSupervisor(path.join(instances, id, "root"), 5000).catch(() => false),
+      ),
+    );
+  const left = fleetProcesses(stateDir).map((p) => ({
+    pid: p.pid,
+    start: p.start,
+    role: p.argv.slice(0, 4).join(" ") || "leftover",
+  }));
+  for (const p of left) signal(p.pid, "SIGKILL", false);
+  await waitGone(left, 5000);
+  return left;
+}
