@@ -194,7 +194,8 @@ describe("failures are bounded RunErrors naming the endpoint and the path", () =
     await e.setFault({ kind: "down" });
     const t0 = Date.now();
     const err = await failure(readIdentity(fast(e)));
-    expect(Date.now() - t0).toBeLessThan(1500);
+    // bounded retries with short pauses, no timeout waited for (a generous bound)
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(RunError);
     expect(err.message).toBe(
       `metadata service at ${e.url} failed GET /latest/meta-data/instance-id: connection reset (3 attempts)`,
@@ -207,17 +208,19 @@ describe("failures are bounded RunErrors naming the endpoint and the path", () =
     await e.setFault({ kind: "down", mode: "refuse" });
     const t0 = Date.now();
     const err = await failure(readIdentity(fast(e)));
-    expect(Date.now() - t0).toBeLessThan(1500);
+    // bounded retries with short pauses, no timeout waited for (a generous bound)
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(RunError);
     expect(err.message).toMatch(/failed GET \/latest\/meta-data\/instance-id: connection refused/);
   });
 
   it("slow: TimeoutError 'did not answer GET ... within N ms'", async () => {
     const e = await start();
-    await e.setFault({ kind: "slow", delayMs: 1000, path: "/latest/meta-data/instance-id" });
+    await e.setFault({ kind: "slow", delayMs: 60_000, path: "/latest/meta-data/instance-id" });
     const t0 = Date.now();
     const err = await failure(readIdentity(fast(e, { timeoutMs: 150, retries: 1 })));
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // the answer would come after a minute: the 150 ms timeouts ended it
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err.message).toBe(
       `metadata service at ${e.url} did not answer GET /latest/meta-data/instance-id within 150 ms (2 attempts)`,

@@ -228,9 +228,10 @@ describe("the dpkg lock", () => {
     const pid = await hold(h.dpkgLocks[1]);
     setTimeout(() => process.kill(-pid, "SIGKILL"), 300);
     const started = Date.now();
-    await waitForLocks(h, h.dpkgLocks, Date.now() + 10_000);
+    await waitForLocks(h, h.dpkgLocks, Date.now() + 120_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(Date.now() - started).toBeLessThan(5000);
+    // it went on when the lock was let go, long before its own deadline
+    expect(Date.now() - started).toBeLessThan(60_000);
     await applyPackagePlan(h, await plan(h, ["curl"]), { cacheValidTime: 3600, lockTimeout: 5 });
     expect(verbs(apt.calls)).toEqual(["install -- curl"]);
   });
@@ -241,7 +242,7 @@ describe("the dpkg lock", () => {
 const onCiAsRoot = process.env.CI === "true" && process.getuid?.() === 0;
 const PKG = "hello";
 
-describe.runIf(onCiAsRoot)("a real package on the CI machine", () => {
+describe.runIf(onCiAsRoot)("a real package on the CI machine (in CI as root only)", () => {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Field} syntax
   const dpkgStatus = async () => (await realExec(["dpkg-query", "-W", "-f", "${Status}", PKG])).stdout.trim();
 

@@ -104,7 +104,7 @@ describe("the supervisor", () => {
   });
 
   it.runIf(process.getuid?.() === 0)(
-    "a service with a user and no group runs with the user's primary group (as root)",
+    "a service with a user and no group runs with the user's primary group (needs root: skipped when not root)",
     async () => {
       const root = newRoot();
       chmodSync(root, 0o755);

@@ -137,7 +137,7 @@ function rootWithAccounts(): string {
 }
 
 // useradd & co refuse to write even a --prefix root's files unless they run as root (CI does)
-describe.runIf(process.getuid?.() === 0)("useradd and groupadd under a sandbox root", () => {
+describe.runIf(process.getuid?.() === 0)("useradd and groupadd under a sandbox root (root only)", () => {
   const app: Decl[] = [
     { kind: "group", name: "app", props: { gid: 990, system: true } },
     {

@@ -24,7 +24,7 @@ describe("execute on a root", () => {
   afterEach(cleanupTmp);
 
   it.runIf(process.getuid?.() === 0)(
-    "as a user without a group: the user's primary group, HOME, USER and LOGNAME (as root: nobody)",
+    "as a user without a group: the user's primary group, HOME, USER and LOGNAME (needs root to run as nobody: skipped when not root)",
     async () => {
       const root = tmpDir();
       // somewhere nobody may write

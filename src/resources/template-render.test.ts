@@ -49,3 +49,25 @@ describe("templates over lists", () => {
     expect(render("<%= it.frozen[0].host %>", { frozen })).toBe("a");
   });
 });
+
+/** Templates render config files, not HTML: an nginx `if ($a && $b)` or a password with `<` survives. */
+describe("template output is not escaped", () => {
+  const tricky = `a<b>&"c'd`;
+
+  it("<%= %> writes markup characters, quotes and ampersands as they are", () => {
+    expect(render("password = <%= it.pw %>\n", { pw: tricky })).toBe(`password = ${tricky}\n`);
+  });
+
+  it("<%~ %> writes the same, and text outside tags is kept byte for byte", () => {
+    const text = 'if ($a && $b) { return 301 "<%~ it.to %>"; }\n';
+    expect(render(text, { to: "https://x/?a=1&b=<2>" })).toBe(
+      'if ($a && $b) { return 301 "https://x/?a=1&b=<2>"; }\n',
+    );
+  });
+
+  it("JSON built in a template keeps its quotes", () => {
+    expect(render("<%= JSON.stringify(it.cfg) %>", { cfg: { name: 'say "hi" & <bye>' } })).toBe(
+      '{"name":"say \\"hi\\" & <bye>"}',
+    );
+  });
+});

@@ -209,7 +209,8 @@ describe("fetching the config repo", () => {
     expect(err.message).toBe(
       `config repo ssh://git@127.0.0.1:${port}/config.git: fetching master did not finish within 0.6 s`,
     );
-    expect(Date.now() - started).toBeLessThan(5000);
+    // the host never answers: the 0.6 s step timeout ended it (a bound far above it)
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it("an ssh failure names git's cause, not its closing advice", async () => {

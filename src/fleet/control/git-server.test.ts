@@ -140,7 +140,7 @@ describe("faults", () => {
     const took = Date.now() - t0;
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/Failed to connect|Connection refused|Couldn't connect/i);
-    expect(took).toBeLessThan(2000);
+    expect(took).toBeLessThan(20_000); // refused at once, not a hang (a generous bound)
 
     const clone = await git(["clone", "-q", "--depth", "1", s.repoUrl("app.git"), path.join(root, "down")]);
     expect(clone.code).not.toBe(0);
@@ -172,9 +172,12 @@ describe("faults", () => {
     expect(s.requests.every((r) => r.fault === "delay" && r.durationMs >= 590)).toBe(true);
 
     await s.setFault(undefined);
-    const t1 = Date.now();
+    const before = s.requests.length;
     expect((await git(["ls-remote", s.repoUrl("app.git")])).code).toBe(0);
-    expect(Date.now() - t1).toBeLessThan(600);
+    // answered without the delay: the requests after the fault was cleared carry none
+    const after = s.requests.slice(before);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.fault === undefined)).toBe(true);
   });
 
   it("status: every request gets that status and git fails naming it", async () => {
@@ -210,14 +213,15 @@ describe("lifecycle", () => {
 
   it("close while a delayed request waits ends it without an answer", async () => {
     const s = await startGitServer({ projectRoot });
-    await s.setFault({ delayMs: 5000 });
+    await s.setFault({ delayMs: 120_000 });
     const pending = rawGet(s, "/app.git/info/refs?service=git-upload-pack").catch((e: Error) => e);
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
     await s.close();
     const res = await pending;
     expect(res).toBeInstanceOf(Error);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // the delayed answer would come after two minutes: close ended it
+    expect(Date.now() - t0).toBeLessThan(30_000);
   });
 });
 
