@@ -1,13 +1,23 @@
 /**
  * Files by host path, outside any root: muster's own bookkeeping in places it made or was
- * pointed at (the config repo checkout, its dependency stamp, lock files, the boot config a
- * --config flag names, /proc). A path a resource or a config names inside the root goes through
- * RootFs instead, which keeps it inside the root.
+ * pointed at (the config repo checkout, its dependency stamp, a run's lock file and log
+ * directory, the boot config a --config flag names, /proc). The callers decide what the files
+ * mean (is a lock stale?); the effects are here. A path a resource or a config names inside
+ * the root goes through RootFs instead, which keeps it inside the root.
  */
 import * as fs from "node:fs";
 
 export function pathExists(hostPath: string): boolean {
   return fs.existsSync(hostPath);
+}
+
+/** Is there a directory at this path (a link to one counts, as stat follows it)? Never throws. */
+export function isDirectory(hostPath: string): boolean {
+  try {
+    return fs.statSync(hostPath).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function readText(hostPath: string): string {
@@ -48,4 +58,48 @@ export function listDirEntries(hostPath: string): DirEntry[] {
 /** When a file was last modified, ms since the epoch (a link is followed, as stat does); throws when it is missing. */
 export function modifiedMs(hostPath: string): number {
   return fs.statSync(hostPath).mtimeMs;
+}
+
+/** Make a directory and its missing parents. */
+export function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * Create `file` holding `content` only if nothing is there (O_EXCL): true when this call made it,
+ * false when a file was already there. Other errors throw.
+ */
+export function createExclusive(file: string, content: string, mode = 0o644): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "wx", mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** A small file's text, or undefined when it cannot be read (gone, not ours). */
+export function readTextIfAny(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remove a file; nothing when it is already gone. */
+export function removeFile(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+/** The path with every link resolved (host paths: the config repo, not a root's insides). */
+export function realPath(p: string): string {
+  return fs.realpathSync(p);
 }

@@ -4,16 +4,16 @@
  * resource. Anything unusual (a .git file of a linked worktree, a reftable repository, a
  * missing ref) answers undefined, and the caller asks git itself.
  */
-import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { isDirectory, readText } from "../host/host-files.ts";
 
 const SHA = /^[0-9a-f]{40}$/;
 
 export function readHeadFromFiles(workTree: string): string | undefined {
   const gitDir = path.join(workTree, ".git");
   try {
-    if (!statSync(gitDir).isDirectory()) return undefined;
-    const head = readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
+    if (!isDirectory(gitDir)) return undefined;
+    const head = readText(path.join(gitDir, "HEAD")).trim();
     if (SHA.test(head)) return head;
     const m = /^ref: (refs\/[^\s]+)$/.exec(head);
     if (!m) return undefined;
@@ -25,11 +25,11 @@ export function readHeadFromFiles(workTree: string): string | undefined {
 
 function resolveRef(gitDir: string, ref: string): string | undefined {
   try {
-    const loose = readFileSync(path.join(gitDir, ref), "utf8").trim();
+    const loose = readText(path.join(gitDir, ref)).trim();
     if (SHA.test(loose)) return loose;
   } catch {}
   try {
-    return parsePackedRefs(readFileSync(path.join(gitDir, "packed-refs"), "utf8")).get(ref);
+    return parsePackedRefs(readText(path.join(gitDir, "packed-refs"))).get(ref);
   } catch {
     return undefined;
   }
@@ -61,7 +61,7 @@ export function parseOriginUrl(config: string): string | undefined {
 
 export function readOriginFromFiles(workTree: string): string | undefined {
   try {
-    return parseOriginUrl(readFileSync(path.join(workTree, ".git/config"), "utf8"));
+    return parseOriginUrl(readText(path.join(workTree, ".git/config")));
   } catch {
     return undefined;
   }

@@ -4,9 +4,9 @@
  * systemd, and muster's own supervisor under a sandbox root (and wherever systemd is not init).
  * A notification's "refresh" reloads the service when it can, else restarts it.
  */
-import { existsSync } from "node:fs";
 import { RunError } from "../core/errors.ts";
 import { defineResource, type ResourceContext } from "../core/resource.ts";
+import { pathExists } from "../host/host-files.ts";
 import type {
   ProviderName,
   ServicePlan,
@@ -76,7 +76,7 @@ const providers: Record<ProviderName, ServiceProvider> = {
 
 function providerFor(ctx: ResourceContext, p: ServiceProps): ServiceProvider {
   // /run/systemd/system exists exactly when systemd is PID 1 (sd_booted(3))
-  const name = chooseProvider(p.provider, ctx.fs.isHostRoot, existsSync("/run/systemd/system"), ctx.fs.root);
+  const name = chooseProvider(p.provider, ctx.fs.isHostRoot, pathExists("/run/systemd/system"), ctx.fs.root);
   return providers[name];
 }
 

@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { TimeoutError } from "../core/errors.ts";
-import { createExclusive, ensureDir, readTextIfAny, removeFile } from "../host/local-files.ts";
+import { createExclusive, ensureDir, readTextIfAny, removeFile } from "../host/host-files.ts";
 import { kernelBootId, processAlive } from "../host/process-alive.ts";
 
 export interface Lock {

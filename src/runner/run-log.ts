@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import pino from "pino";
-import { ensureDir } from "../host/local-files.ts";
+import { ensureDir } from "../host/host-files.ts";
 import { redactUrl } from "../resources/git-env.ts";
 
 export interface RunLog {

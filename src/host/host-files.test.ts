@@ -2,14 +2,7 @@ import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import {
-  createExclusive,
-  ensureDir,
-  pathExists,
-  readTextIfAny,
-  realPath,
-  removeFile,
-} from "./local-files.ts";
+import { createExclusive, ensureDir, pathExists, readTextIfAny, realPath, removeFile } from "./host-files.ts";
 
 afterAll(cleanupTmp);
 
