@@ -52,9 +52,14 @@ export interface GitState {
   target: string;
   /** branch name when the revision is a branch (checked out as a local branch of that name) */
   branch?: string;
+  /** a dry run whose remote did not answer: why (target is then unknown, "") */
+  unreached?: string;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+
+/** The remote answered, and has no such branch or tag: wrong in a dry run too. */
+class RevisionNotFound extends RunError {}
 
 export const git = defineResource<GitProps, GitState>({
   kind: "git",
@@ -98,13 +103,25 @@ export const git = defineResource<GitProps, GitState>({
     if (applied) return { head, origin, target: applied };
     const prefetched = ctx.shared.get(prefetchKey(p)) as ReturnType<typeof resolveRevision> | undefined;
     ctx.shared.delete(prefetchKey(p)); // once: a later run of this resource asks the remote again
-    const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
-    return { head, origin, target, branch };
+    try {
+      const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
+      return { head, origin, target, branch };
+    } catch (err) {
+      // a dry run says what a run would do, as far as it can see: a remote it cannot reach (the
+      // example's placeholder host, a network not up yet) is a note on the clone or fetch, not
+      // a failure; a remote that answered without the revision is still one
+      if (!ctx.dryRun || err instanceof RevisionNotFound || !(err instanceof RunError)) throw err;
+      return { head, origin, target: "", unreached: err.message };
+    }
   },
 
   diff(p, cur) {
     const rev = p.revision ?? "master";
-    if (!cur.head) return [{ what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
+    const unreached = cur.unreached ? ` (the remote was not reached: ${cur.unreached})` : "";
+    if (!cur.head)
+      return [
+        { what: `clone ${redactUrl(p.repository)} at ${rev}${unreached || ` (${short(cur.target)})`}` },
+      ];
     const changes = [];
     if (cur.origin === "" && p.action !== "checkout")
       changes.push({ what: `add origin ${redactUrl(storedUrl(p.repository))} (there was none)` });
@@ -113,7 +130,8 @@ export const git = defineResource<GitProps, GitState>({
       changes.push({
         what: `set origin to ${redactUrl(storedUrl(p.repository))} (was ${redactUrl(cur.origin)})`,
       });
-    if (cur.head !== cur.target)
+    if (cur.unreached) changes.push({ what: `fetch ${rev} and check it out if it moved${unreached}` });
+    else if (cur.head !== cur.target)
       changes.push({ what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
     return changes;
   },
@@ -303,7 +321,7 @@ async function resolveRevision(
   if (head) return { target: head, branch: rev };
   const tag = refs.get(`refs/tags/${rev}^{}`) ?? refs.get(`refs/tags/${rev}`);
   if (tag) return { target: tag };
-  throw new RunError(`revision "${rev}" is not a branch or tag of ${redactUrl(p.repository)}`);
+  throw new RevisionNotFound(`revision "${rev}" is not a branch or tag of ${redactUrl(p.repository)}`);
 }
 
 async function run(
