@@ -230,6 +230,8 @@ describe.concurrent("muster boot: the success path", () => {
     const again = await boot(fx);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("muster boot: gate open (role web");
+    // the header names the boot id whole: a prefix cannot be matched against boot records
+    expect(again.stdout + again.stderr).toContain(`(boot ${BOOT_ID}, run `);
     expect(fx.completions("CONTINUE")).toHaveLength(2);
   });
 

@@ -81,7 +81,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   const stateDir = cfg.stateDir;
 
   say(
-    `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId.slice(0, 8)}, run ${runId.slice(0, 8)})`,
+    `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId}, run ${runId.slice(0, 8)})`,
   );
 
   const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, env, log, say) : undefined;

@@ -1,11 +1,20 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { resolveCommand } from "../host/command-path.ts";
 import { exec } from "../host/exec.ts";
 import { BIN, cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
-import { parseBootConfig } from "./boot-config.ts";
+import { loadBootConfig, parseBootConfig } from "./boot-config.ts";
 import { systemdUnits, unitSeconds, unitWord, wantedBy } from "./systemd-units.ts";
 import { cloudInitUserData } from "./user-data.ts";
 
@@ -98,7 +107,7 @@ describe("systemd units", () => {
     expect(res.code, res.stderr).toBe(0);
     const dir = path.join(root, "etc/systemd/system");
     for (const unit of UNITS) {
-      expect(res.stdout).toContain(`wrote /etc/systemd/system/${unit}`);
+      expect(res.stdout).toContain(`wrote ${path.join(root, "etc/systemd/system", unit)}\n`);
       if (ANALYZE) expect(await verify([path.join(dir, unit)]), unit).toEqual({ code: 0, output: "" });
     }
     expect(readFileSync(path.join(dir, "muster-boot.service"), "utf8")).toContain(
@@ -114,6 +123,54 @@ describe("systemd units", () => {
     expect(readlinkSync(path.join(dir, "timers.target.wants/muster-converge.timer"))).toBe(
       "/etc/systemd/system/muster-converge.timer",
     );
+  });
+
+  it("muster install --config copies the boot config where the boot reads it, 0600", async () => {
+    const root = tmpDir();
+    const src = path.join(tmpDir(), "my-boot.json");
+    const text = JSON.stringify({ repo: { url: "/srv/config.git" }, gate: { http: { port: 8099 } } });
+    writeFileSync(src, text, { mode: 0o644 });
+    const res = await muster(["install", "--root", root, "--config", src]);
+    expect(res.code, res.stderr).toBe(0);
+    const installed = path.join(root, "etc/muster/boot.json");
+    expect(readFileSync(installed, "utf8")).toBe(text);
+    expect(statSync(installed).mode & 0o777).toBe(0o600);
+    expect(res.stdout).toContain(`wrote ${installed} (from ${src})\n`);
+    // the gate.http of the given config enabled the health endpoint
+    expect(lexists(path.join(root, "etc/systemd/system/multi-user.target.wants/muster-health.service"))).toBe(
+      true,
+    );
+    // the boot finds it with no --config
+    expect(loadBootConfig(root).repo.url).toBe("/srv/config.git");
+
+    // a YAML file becomes boot.yaml
+    const yamlRoot = tmpDir();
+    const yamlSrc = path.join(tmpDir(), "boot.yml");
+    writeFileSync(yamlSrc, "repo:\n  url: /srv/config.git\n");
+    expect((await muster(["install", "--root", yamlRoot, "--config", yamlSrc])).code).toBe(0);
+    expect(readFileSync(path.join(yamlRoot, "etc/muster/boot.yaml"), "utf8")).toBe(
+      "repo:\n  url: /srv/config.git\n",
+    );
+    // ... and is refused while a boot.json, read first, is there: nothing written
+    writeFileSync(path.join(yamlRoot, "etc/muster/boot.json"), text);
+    writeFileSync(yamlSrc, "repo:\n  url: /srv/other.git\n");
+    const shadowed = await muster(["install", "--root", yamlRoot, "--config", yamlSrc]);
+    expect([shadowed.code, shadowed.stderr]).toEqual([
+      2,
+      `muster: install --config ${yamlSrc}: ${path.join(yamlRoot, "/etc/muster/boot.json")} exists and the boot reads it before /etc/muster/boot.yaml; remove it, or pass it as --config\n`,
+    ]);
+    expect(readFileSync(path.join(yamlRoot, "etc/muster/boot.yaml"), "utf8")).toContain("config.git");
+  });
+
+  it("muster install --config refuses a bad boot config and writes nothing", async () => {
+    const root = tmpDir();
+    const src = path.join(tmpDir(), "boot.json");
+    writeFileSync(src, JSON.stringify({ repo: {} }));
+    const res = await muster(["install", "--root", root, "--config", src]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^muster: .*repo\.url/);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(readdirSync(root)).toEqual([]);
   });
 
   it("muster install refuses a --node or --muster the units could not run, and writes nothing", async () => {

@@ -1,4 +1,6 @@
 /** The converge command's body, loaded only when it runs. */
+
+import * as path from "node:path";
 import { parseAttrFlag } from "../config/attributes.ts";
 import { InputError } from "../core/errors.ts";
 import { convergeSession } from "../runner/session.ts";
@@ -23,6 +25,7 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
   const attrFlags = flags.attr.map(parseAttrFlag);
   const s = style(useColour(process.stdout));
   const human = !flags.json;
+  const header = convergeHeader(flags);
   const report = await convergeSession({
     repoDir: flags.repo,
     role: flags.role,
@@ -32,12 +35,11 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
     attrFlags,
     lockWaitMs: lockWait * 1000,
     // bad input is one line on stderr and nothing on stdout: the header waits for good input
-    onStart: human
-      ? () =>
-          process.stdout.write(
-            `muster: converging role ${flags.role} into ${flags.root}${flags.dryRun ? " (dry run: nothing will change)" : ""}\n`,
-          )
-      : undefined,
+    onStart: () => {
+      if (human) process.stdout.write(`${header.text}\n`);
+      // --json keeps stdout for the report; a person at a terminal still hears it is this host
+      else if (header.host && process.stderr.isTTY) process.stderr.write(`${header.text}\n`);
+    },
     onResult: human
       ? (r) =>
           process.stdout.write(
@@ -54,4 +56,19 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
     if (report.error) process.stderr.write(`muster: converge failed: ${report.error}\n`);
   }
   return report.outcome === "converged";
+}
+
+/**
+ * The run's first line. Converging `/` changes the machine muster runs on, which the default
+ * --root makes easy to do by accident: that is said in capitals, not as one root among others.
+ */
+export function convergeHeader(flags: Pick<ConvergeFlags, "role" | "root" | "dryRun">): {
+  text: string;
+  host: boolean;
+} {
+  const host = path.resolve(flags.root) === "/";
+  const dry = flags.dryRun ? " (dry run: nothing will change)" : "";
+  return host
+    ? { host, text: `muster converge: converging THIS HOST (/) to role ${flags.role}${dry}` }
+    : { host, text: `muster: converging role ${flags.role} into ${flags.root}${dry}` };
 }

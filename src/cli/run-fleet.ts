@@ -11,8 +11,14 @@ import {
   formatEvent,
 } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
-import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
-import { preflightProblems } from "../fleet/control/preflight.ts";
+import {
+  DEFAULT_ADDRESSES,
+  defaultStateDir,
+  fleetCommand,
+  loadFleetConfig,
+  parseAddressRange,
+} from "../fleet/control/fleet-config.ts";
+import { describeTaken, preflightProblems, replacementBlock } from "../fleet/control/preflight.ts";
 import {
   ensureStateDir,
   FLEET_FILES,
@@ -37,6 +43,24 @@ interface Where {
   stateDir?: string;
 }
 
+/** The fleet.yaml every fleet command reads when neither --config nor --state-dir is given. */
+const CWD_CONFIGS = ["fleet.yaml", "fleet.yml"];
+
+/**
+ * The fleet.yaml a command means: --config, else a fleet.yaml in the current directory (the
+ * directory one works in is the fleet's, as with a compose file), else none (the embedded
+ * default). `up` and the commands that find a running fleet (status, events, scale, fault, down)
+ * all take the same one, so they meet on the same state directory.
+ */
+export function configOf(w: Where, cwd = process.cwd()): string | undefined {
+  if (w.config) return path.resolve(cwd, w.config);
+  for (const name of CWD_CONFIGS) {
+    const p = path.join(cwd, name);
+    if (existsSync(p) && statSync(p).isFile()) return p;
+  }
+  return undefined;
+}
+
 const out = (line = "") => process.stdout.write(`${line}\n`);
 /** set for the daemon `fleet up` starts: its checks were made before it */
 const PREFLIGHT_DONE = "MUSTER_FLEET_PREFLIGHT_DONE";
@@ -57,31 +81,48 @@ function stateDirNamed(w: Where): string {
   if (w.stateDir) return path.resolve(w.stateDir);
   // only the state directory is wanted: a fleet.yaml whose repositories have gone since still
   // names it (`fleet down` must not need them)
-  if (w.config)
-    return loadFleetConfig(path.resolve(w.config), musterPackageRoot(), undefined, { checkPaths: false })
-      .stateDir;
+  const config = configOf(w);
+  if (config) return loadFleetConfig(config, musterPackageRoot(), undefined, { checkPaths: false }).stateDir;
   return defaultStateDir();
 }
 
 export async function fleetUp(
-  opts: Where & { foreground: boolean; wait: boolean; timeout?: string },
+  opts: Where & { foreground: boolean; wait: boolean; timeout?: string; addresses?: string },
 ): Promise<number> {
   if (!opts.wait && opts.timeout !== undefined)
     throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
   const timeoutS = Number(opts.timeout ?? "120");
   if (!(timeoutS > 0)) throw new InputError(`--timeout ${opts.timeout}: expected a number of seconds > 0`);
+  if (opts.addresses !== undefined) {
+    const range = parseAddressRange(opts.addresses);
+    if (typeof range === "string") throw new InputError(`--addresses ${range}`);
+  }
   const pkg = musterPackageRoot();
   const bin = path.join(pkg, "bin/muster.js");
-  const config = opts.config ? path.resolve(opts.config) : undefined;
-  const cfg = loadFleetConfig(config, pkg, opts.stateDir ? path.resolve(opts.stateDir) : undefined);
+  const config = configOf(opts);
+  const daemon = process.env[PREFLIGHT_DONE] === "1";
+  if (config && !opts.config && !daemon) out(`muster fleet: using ${config}`);
+  const stateDirFlag = opts.stateDir ? path.resolve(opts.stateDir) : undefined;
+  let addresses = opts.addresses;
+  let cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses });
   // the daemon `up` starts detached (PREFLIGHT_DONE) was checked by it; `--foreground` by hand is not
-  if (process.env[PREFLIGHT_DONE] !== "1") {
+  if (!daemon) {
     // a fleet on this state directory whose daemon died left services holding its addresses:
     // `up` stops them first anyway, so it does that before the checks, which then see only
     // what other fleets and programs hold
     // (not on a directory another user may write: what it says was left may be planted)
     const earlier = stateDirAccessProblem(cfg.stateDir) ? undefined : readFleetInfo(cfg.stateDir);
     if (earlier && !earlier.stoppedAt && !runningFleet(cfg.stateDir)) await stopLeftovers(cfg.stateDir);
+    // nobody chose the default block, so another fleet on it (a second state directory, a
+    // checkout's tests) is no reason to refuse: this one moves to a free block and says so
+    const moved = await replacementBlock(cfg);
+    if (moved) {
+      addresses = moved.block;
+      cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses });
+      out(
+        `muster fleet: the default address block ${DEFAULT_ADDRESSES} is in use (${describeTaken(moved.taken)}); this fleet takes ${moved.block} (choose one with --addresses or instances.addresses)`,
+      );
+    }
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
   }
@@ -93,7 +134,7 @@ export async function fleetUp(
         out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
     });
   }
-  const info = await startFleetDaemon(config, cfg.stateDir);
+  const info = await startFleetDaemon(config, cfg.stateDir, addresses);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
   const cmd = (sub: string) => fleetCommand(sub, cfg.stateDir);
@@ -110,7 +151,11 @@ export async function fleetUp(
  * Start `muster fleet up --foreground` detached (its own session, output to STATE/daemon.log)
  * and wait until it answers; its STATE/fleet.json.
  */
-export async function startFleetDaemon(config: string | undefined, stateDir: string): Promise<FleetInfo> {
+export async function startFleetDaemon(
+  config: string | undefined,
+  stateDir: string,
+  addresses?: string,
+): Promise<FleetInfo> {
   const bin = path.join(musterPackageRoot(), "bin/muster.js");
   const other = runningFleet(stateDir);
   if (other)
@@ -126,6 +171,7 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     "up",
     "--foreground",
     ...(config ? ["--config", config] : []),
+    ...(addresses ? ["--addresses", addresses] : []),
     "--state-dir",
     stateDir,
   ];
@@ -196,10 +242,82 @@ export async function waitInService(stateDir: string, timeoutMs: number): Promis
   }
 }
 
-export async function fleetStatus(opts: Where & { json: boolean }): Promise<number> {
-  const st = await controlRequest<FleetStatus>(stateDirOf(opts), "GET", "/status");
-  if (opts.json) out(JSON.stringify(st, null, 2));
-  else for (const l of statusLines(st, { style: style(useColour(process.stdout)) })) out(l);
+export async function fleetStatus(
+  opts: Where & { json: boolean; watch?: boolean; interval?: string },
+): Promise<number> {
+  if (opts.interval !== undefined && !opts.watch)
+    throw new InputError(
+      `--interval ${opts.interval}: it paces --watch; add --watch, or leave --interval out`,
+    );
+  const intervalS = Number(opts.interval ?? "1");
+  if (!(intervalS >= 0.1 && intervalS <= 3600))
+    throw new InputError(`--interval ${opts.interval}: expected seconds from 0.1 to 3600`);
+  const stateDir = stateDirOf(opts);
+  const get = () => controlRequest<FleetStatus>(stateDir, "GET", "/status");
+  const lines = (st: FleetStatus) => statusLines(st, { style: style(useColour(process.stdout)) });
+  if (!opts.watch) {
+    const st = await get();
+    if (opts.json) out(JSON.stringify(st, null, 2));
+    else for (const l of lines(st)) out(l);
+    return 0;
+  }
+  // on a terminal the table is drawn over itself; otherwise (a pipe, a log) each status is
+  // printed whole after the last, with its time (JSON: one line each)
+  const redraw = Boolean(process.stdout.isTTY) && !opts.json;
+  return watchLoop(intervalS * 1000, async () => {
+    let st: FleetStatus;
+    try {
+      st = await get();
+    } catch (err) {
+      // the fleet stopped while watched: nothing more to show, and nothing went wrong here
+      if (!runningFleet(stateDir) && readFleetInfo(stateDir)?.stoppedAt) {
+        out("muster fleet: the fleet has stopped");
+        return false;
+      }
+      throw err;
+    }
+    if (opts.json) out(JSON.stringify(st));
+    else if (redraw) process.stdout.write(`\x1b[H\x1b[2J${lines(st).join("\n")}\n`);
+    else {
+      out(`muster fleet status at ${new Date().toISOString()}`);
+      for (const l of lines(st)) out(l);
+      out();
+    }
+    return true;
+  });
+}
+
+/**
+ * Run `step` every `intervalMs` until it returns false, Ctrl-C (SIGINT) or the reader going
+ * away (`| head`); exit code 0 for all three.
+ */
+async function watchLoop(intervalMs: number, step: () => Promise<boolean>): Promise<number> {
+  let stop = false;
+  let wake: () => void = () => {};
+  const onStop = () => {
+    stop = true;
+    wake();
+  };
+  const onGone = (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") onStop();
+  };
+  process.once("SIGINT", onStop);
+  process.stdout.on("error", onGone);
+  try {
+    while (!stop) {
+      if (!(await step())) break;
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, intervalMs);
+        wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+    }
+  } finally {
+    process.off("SIGINT", onStop);
+    process.stdout.off("error", onGone);
+  }
   return 0;
 }
 

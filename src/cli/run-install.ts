@@ -1,7 +1,7 @@
 /** The install body: write (and enable) the systemd units, or print a cloud-init user data. */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { findBootConfig, gateSettings } from "../boot/boot-config.ts";
+import { BOOT_CONFIG_PATHS, findBootConfig, gateSettings } from "../boot/boot-config.ts";
 import { systemdUnits, wantedBy } from "../boot/systemd-units.ts";
 import { cloudInitUserData } from "../boot/user-data.ts";
 import { InputError } from "../core/errors.ts";
@@ -53,7 +53,19 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     else if (!fs.lstat(p))
       problems.push(`install ${flag} ${p}: no such file under ${fs.root}; install it first`);
   }
+  // the boot reads ROOT/etc/muster/boot.*, not the file given here: it is copied there (after
+  // the parse above found it valid), or the first boot would find no config
+  const copy = flags.config ? bootConfigCopy(fs, flags.config) : undefined;
+  if (copy?.problem) problems.push(copy.problem);
   if (problems.length > 0) throw new InputError(problems);
+  // the path on the machine whose root this is, and where it is written here
+  const shown = (p: string) => (fs.isHostRoot ? p : `${path.join(fs.root, p)}`);
+  if (copy?.target) {
+    if (!fs.stat(path.dirname(copy.target))) fs.mkdir(path.dirname(copy.target), 0o755, true);
+    // it may hold repository credentials: readable by root only
+    fs.writeFileAtomic(copy.target, readFileSync(flags.config!), { mode: 0o600 });
+    process.stdout.write(`wrote ${shown(copy.target)} (from ${flags.config})\n`);
+  }
   const units = systemdUnits({
     node: flags.node ?? process.execPath,
     muster: flags.muster ?? path.join(musterPackageRoot(), "bin/muster.js"),
@@ -64,7 +76,7 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
   if (!fs.stat(UNIT_DIR)) fs.mkdir(UNIT_DIR, 0o755, true);
   for (const [name, text] of Object.entries(units)) {
     fs.writeFileAtomic(`${UNIT_DIR}/${name}`, text, { mode: 0o644 });
-    process.stdout.write(`wrote ${UNIT_DIR}/${name}\n`);
+    process.stdout.write(`wrote ${shown(`${UNIT_DIR}/${name}`)}\n`);
   }
   if (flags.enable) {
     const targets = wantedBy(units);
@@ -74,9 +86,24 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
       const wants = `${UNIT_DIR}/${target}.wants`;
       if (!fs.stat(wants)) fs.mkdir(wants, 0o755, true);
       fs.symlink(`${wants}/${unit}`, `${UNIT_DIR}/${unit}`);
-      process.stdout.write(`enabled ${unit} (${wants}/${unit})\n`);
+      process.stdout.write(`enabled ${unit} (${shown(`${wants}/${unit}`)})\n`);
     }
   }
   if (fs.isHostRoot) process.stdout.write("run `systemctl daemon-reload` to load the units\n");
   return 0;
+}
+
+/**
+ * Where `muster install --config FILE` copies FILE in the root: the boot config path of its
+ * format. A config of another format the boot would read first (boot.json before boot.yaml) is
+ * a problem: the copy would never be read.
+ */
+export function bootConfigCopy(fs: RootFs, configFlag: string): { target?: string; problem?: string } {
+  const target = configFlag.endsWith(".json") ? BOOT_CONFIG_PATHS[0]! : BOOT_CONFIG_PATHS[1]!;
+  const before = BOOT_CONFIG_PATHS.slice(0, BOOT_CONFIG_PATHS.indexOf(target)).find((p) => fs.lstat(p));
+  if (before)
+    return {
+      problem: `install --config ${configFlag}: ${path.join(fs.root, before)} exists and the boot reads it before ${target}; remove it, or pass it as --config`,
+    };
+  return { target };
 }

@@ -52,6 +52,8 @@ export interface GitState {
   target: string;
   /** branch name when the revision is a branch (checked out as a local branch of that name) */
   branch?: string;
+  /** a dry run whose remote did not answer: why (target is then unknown, "") */
+  unreached?: string;
 }
 
 /**
@@ -70,6 +72,9 @@ interface ResolvedRevision {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+
+/** The remote answered, and has no such branch or tag: wrong in a dry run too. */
+class RevisionNotFound extends RunError {}
 
 export const git = defineResource<GitProps, GitState, GitRunStore>({
   kind: "git",
@@ -117,14 +122,28 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
     if (applied) return { head, origin, target: applied };
     const prefetched = store.prefetched.get(checkoutKey(p));
     store.prefetched.delete(checkoutKey(p)); // once: a later run of this resource asks the remote again
-    const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
-    return { head, origin, target, branch };
+    try {
+      const { target, branch } = await (prefetched ?? resolveRevision(ctx, p));
+      return { head, origin, target, branch };
+    } catch (err) {
+      // a dry run says what a run would do, as far as it can see: a remote it cannot reach (the
+      // example's placeholder host, a network not up yet) is a note on the clone or fetch, not
+      // a failure; a remote that answered without the revision is still one
+      if (!ctx.dryRun || err instanceof RevisionNotFound || !(err instanceof RunError)) throw err;
+      return { head, origin, target: "", unreached: err.message };
+    }
   },
 
   diff(p, cur) {
     const rev = p.revision ?? "master";
+    const unreached = cur.unreached ? ` (the remote was not reached: ${cur.unreached})` : "";
     if (!cur.head)
-      return [{ key: "clone", what: `clone ${redactUrl(p.repository)} at ${rev} (${short(cur.target)})` }];
+      return [
+        {
+          key: "clone",
+          what: `clone ${redactUrl(p.repository)} at ${rev}${unreached || ` (${short(cur.target)})`}`,
+        },
+      ];
     const changes: Change[] = [];
     if (cur.origin === "" && p.action !== "checkout")
       changes.push({
@@ -137,7 +156,9 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         key: "origin",
         what: `set origin to ${redactUrl(storedUrl(p.repository))} (was ${redactUrl(cur.origin)})`,
       });
-    if (cur.head !== cur.target)
+    if (cur.unreached)
+      changes.push({ key: "revision", what: `fetch ${rev} and check it out if it moved${unreached}` });
+    else if (cur.head !== cur.target)
       changes.push({ key: "revision", what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
     return changes;
   },
@@ -322,7 +343,7 @@ async function resolveRevision(
   if (head) return { target: head, branch: rev };
   const tag = refs.get(`refs/tags/${rev}^{}`) ?? refs.get(`refs/tags/${rev}`);
   if (tag) return { target: tag };
-  throw new RunError(`revision "${rev}" is not a branch or tag of ${redactUrl(p.repository)}`);
+  throw new RevisionNotFound(`revision "${rev}" is not a branch or tag of ${redactUrl(p.repository)}`);
 }
 
 async function run(

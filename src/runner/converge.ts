@@ -31,6 +31,8 @@ import { groupable, WriteGroup } from "./write-group.ts";
 export interface ConvergeOptions {
   dryRun: boolean;
   configRevision?: string;
+  /** the config repo's directory inside the repository configRevision is a commit of */
+  configSubdir?: string;
   runId?: string;
   /** called as each resource finishes (the human reporter prints from it) */
   onResult?: (r: ResourceResult) => void;
@@ -85,6 +87,7 @@ export async function converge(
     root: ctx.fs.root,
     dryRun: opts.dryRun,
     configRevision: opts.configRevision,
+    ...(opts.configSubdir ? { configSubdir: opts.configSubdir } : {}),
     appRevision,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,

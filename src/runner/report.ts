@@ -31,7 +31,10 @@ export interface RunReport {
   recipes: string[];
   root: string;
   dryRun: boolean;
+  /** HEAD of the git repository the config repo is (or is inside of) */
   configRevision?: string;
+  /** set when the config repo is a directory inside that repository: its path there */
+  configSubdir?: string;
   /** commit of the first git resource (the application), when there is one */
   appRevision?: string;
   startedAt: string;

@@ -14,7 +14,7 @@ import { type DeclaredResource, where } from "../core/declared.ts";
 import { InputError } from "../core/errors.ts";
 import type { Logger, ResourceContext, ResourceKind } from "../core/resource.ts";
 import { exec } from "../host/exec.ts";
-import { pathExists, realPath } from "../host/host-files.ts";
+import { realPath } from "../host/host-files.ts";
 import { idResolver } from "../host/ids.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { readHeadFromFiles } from "../resources/git-local.ts";
@@ -68,7 +68,7 @@ export function reservedPathProblems(
 export async function convergeSession(opts: SessionOptions): Promise<RunReport> {
   const fs = new RootFs(opts.root);
   const repo = loadConfigRepo(opts.repoDir);
-  const configRevisionP = gitHead(repo.dir); // a child process: let it run while recipes compile
+  const configHeadP = gitHead(repo.dir); // a child process: let it run while recipes compile
   const recipes = await compileRecipes(repo);
   const run = compileRun({
     repo,
@@ -82,7 +82,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
   if (reserved.length > 0) throw new InputError(reserved);
   opts.onStart?.();
   const runId = opts.runId ?? randomUUID();
-  const configRevision = await configRevisionP;
+  const { revision: configRevision, subdir: configSubdir } = await configHeadP;
   // a dry run leaves the target untouched: no lock file, no log under the root
   const lock = opts.dryRun
     ? { release() {} }
@@ -94,6 +94,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
       recipes: run.recipes,
       dryRun: opts.dryRun ?? false,
       configRevision,
+      configSubdir,
     });
     const logger: Logger = {
       info: (msg, f) => log.event("info", { msg, ...f }),
@@ -115,6 +116,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
     const report = await converge(run, ctx, {
       dryRun: opts.dryRun ?? false,
       configRevision,
+      configSubdir,
       runId,
       onResult: (r) => {
         if (r.status !== "up-to-date") log.event("resource", { ...r });
@@ -135,18 +137,20 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
   }
 }
 
-/** The config repo's commit, when the repo is a git working tree of its own. */
-async function gitHead(dir: string): Promise<string | undefined> {
+/**
+ * The config repo's commit: its own working tree's HEAD, or, for a directory inside a larger
+ * repository (examples/config-repo in muster's own), that repository's HEAD and the directory's
+ * path in it, since the commit alone would not say which part of the tree was converged.
+ */
+async function gitHead(dir: string): Promise<{ revision?: string; subdir?: string }> {
   const fromFiles = readHeadFromFiles(dir);
-  if (fromFiles) return fromFiles;
-  // only a working tree's top has .git; a directory inside another repository (examples/ in
-  // muster's own) has no revision of its own, and needs no git process to say so
-  if (!pathExists(path.join(dir, ".git"))) return undefined;
+  if (fromFiles) return { revision: fromFiles };
   const res = await exec(["git", "-C", dir, "rev-parse", "--show-toplevel", "HEAD"], {
     timeoutMs: 10_000,
   }).catch(() => undefined);
-  if (res?.code !== 0) return undefined;
+  if (res?.code !== 0) return {};
   const [top, head] = res.stdout.trim().split("\n");
-  // a directory inside another repository (examples/ in muster's own) has no revision of its own
-  return realPath(top) === realPath(dir) ? head : undefined;
+  if (!top || !head || !/^[0-9a-f]{40,64}$/.test(head)) return {};
+  const subdir = path.relative(realPath(top), realPath(dir));
+  return subdir === "" ? { revision: head } : { revision: head, subdir };
 }

@@ -15,7 +15,10 @@ export function registerFleet(program: Command): void {
     );
   const common = (c: Command) =>
     c
-      .option("--config <file>", "fleet.yaml (default: the embedded example fleet)")
+      .option(
+        "--config <file>",
+        "fleet.yaml (default: ./fleet.yaml when there is one, else the embedded example fleet)",
+      )
       .option("--state-dir <dir>", "the fleet's state directory");
 
   common(
@@ -29,9 +32,15 @@ export function registerFleet(program: Command): void {
         false,
       )
       .option("--timeout <seconds>", "with --wait: give up after this long (default: 120)")
+      .option(
+        "--addresses <first-last>",
+        "the instances' loopback address block, e.g. 127.77.5.1-127.77.5.254 (overrides instances.addresses)",
+      )
       .addHelpText(
         "after",
-        "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
+        "\nWithout --addresses or instances.addresses the fleet takes 127.77.0.1-127.77.0.254, or, when\n" +
+          "something listens there already, the first free 127.77.N.1-127.77.N.254, and says which.\n" +
+          "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
       ),
   ).action(async (opts) => {
     const { fleetUp } = await import("../run-fleet.ts");
@@ -44,7 +53,13 @@ export function registerFleet(program: Command): void {
       .description(
         "the group, the load balancer and every instance: lifecycle state, target health, boot, gate",
       )
-      .option("--json", "print the status as JSON", false),
+      .option("--json", "print the status as JSON", false)
+      .option(
+        "--watch",
+        "keep showing it until Ctrl-C or the fleet stops: redrawn on a terminal, else one status per interval",
+        false,
+      )
+      .option("--interval <seconds>", "with --watch: seconds between statuses (default: 1)"),
   ).action(async (opts) => {
     const { fleetStatus } = await import("../run-fleet.ts");
     process.exitCode = await fleetStatus(opts);

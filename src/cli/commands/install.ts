@@ -8,10 +8,14 @@ export function registerInstall(program: Command): void {
     .addHelpText(
       "after",
       "\nWrites muster-boot.service, muster-health.service, muster-converge.service and muster-converge.timer\n" +
-        "under ROOT/etc/systemd/system and enables them as `systemctl enable` would.",
+        "under ROOT/etc/systemd/system and enables them as `systemctl enable` would. With --config FILE, the\n" +
+        "file is checked and copied to ROOT/etc/muster/boot.json (or boot.yaml), mode 0600, where the boot reads it.",
     )
     .option("--root <dir>", "root every path is resolved under", "/")
-    .option("--config <file>", "boot config file (default: ROOT/etc/muster/boot.json or boot.yaml)")
+    .option(
+      "--config <file>",
+      "boot config file to install as ROOT/etc/muster/boot.json or boot.yaml (default: the one there)",
+    )
     .option("--node <path>", "node binary the units run (default: this one)")
     .option("--muster <path>", "muster's bin/muster.js the units run (default: this one)")
     .option("--no-enable", "write the units without enabling them")

@@ -6,13 +6,14 @@
  * three promises within its time budget and leaves nothing running.
  */
 
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { cleanupTmp, muster, tmpDir } from "../../test-support/tmp.ts";
+import { BIN, cleanupTmp, muster, tmpDir } from "../../test-support/tmp.ts";
 import { allProcesses, fleetProcesses, isRunning, type PidRecord } from "../instances/processes.ts";
 import { type FleetInfo, readFleetInfo } from "./control.ts";
 import type { FleetStatus } from "./controller.ts";
@@ -289,7 +290,13 @@ describe("muster fleet (CLI)", () => {
       expect(r2.stderr, want).toContain(want);
 
     // NODE_OPTIONS that node refuses would kill every instance at launch: one line, nothing started
-    writeFileSync(file, YAML.stringify({ instances: { environment: { NODE_OPTIONS: "--cpu-prof" } } }));
+    // every fleet.yaml below names an address block of its own: a fleet running on the default
+    // block (the user's own) must not change what these runs report
+    const own = testFleetYaml(9).instances.addresses as string;
+    writeFileSync(
+      file,
+      YAML.stringify({ instances: { addresses: own, environment: { NODE_OPTIONS: "--cpu-prof" } } }),
+    );
     const r3 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
     expect(r3.code).toBe(2);
     expect(r3.stderr).toBe(
@@ -313,7 +320,7 @@ describe("muster fleet (CLI)", () => {
     mkdirSync(path.join(mine, "repos/config"), { recursive: true });
     mkdirSync(path.join(mine, "image/etc"), { recursive: true });
     writeFileSync(path.join(mine, "repos/config/keep.txt"), "mine\n");
-    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" }, instances: { addresses: own } }));
     const r4 = await muster(["fleet", "up", "--config", file, "--state-dir", mine]);
     expect(r4.code).toBe(2);
     expect(r4.stderr.trim().split("\n")).toEqual([
@@ -328,7 +335,7 @@ describe("muster fleet (CLI)", () => {
       file,
       YAML.stringify({
         repositories: { config: { dir: "empty" } },
-        instances: { webServer: "nginx", nginx: "/nope/nginx" },
+        instances: { addresses: own, webServer: "nginx", nginx: "/nope/nginx" },
       }),
     );
     const r7 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
@@ -336,7 +343,10 @@ describe("muster fleet (CLI)", () => {
       2,
       `muster: ${file}: repositories.config.dir: ${path.join(dir, "empty")} is empty; a repository needs its files to commit\n`,
     ]);
-    writeFileSync(file, YAML.stringify({ instances: { webServer: "nginx", nginx: "/nope/nginx" } }));
+    writeFileSync(
+      file,
+      YAML.stringify({ instances: { addresses: own, webServer: "nginx", nginx: "/nope/nginx" } }),
+    );
     const r8 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
     expect([r8.code, r8.stderr]).toEqual([
       2,
@@ -347,7 +357,6 @@ describe("muster fleet (CLI)", () => {
     writeFileSync(file, YAML.stringify({ repositories: { config: { dir: "gone" } }, stateDir: "state" }));
     const down = await muster(["fleet", "down", "--config", file]);
     expect(down.code).toBe(0);
-    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
 
     // an address of its block taken (another fleet on the same block), not the first one even:
     // refused before anything starts
@@ -361,13 +370,13 @@ describe("muster fleet (CLI)", () => {
       const r10 = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
       expect([r10.code, r10.stderr]).toEqual([
         2,
-        `muster: ${file}: instances.addresses: ${third}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses: a range no other fleet uses, such as 127.77.N.1-127.77.N.254 with another N)\n`,
+        `muster: ${file}: instances.addresses: ${third}:${port} (the appPort) is taken already, by another fleet or program; give this fleet an address block of its own (instances.addresses or --addresses: a range no other fleet uses, such as 127.77.N.1-127.77.N.254 with another N)\n`,
       ]);
       expect(existsSync(path.join(dir, "state"))).toBe(false);
     } finally {
       squatter.close();
     }
-    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" } }));
+    writeFileSync(file, YAML.stringify({ image: { dir: "mine/image" }, instances: { addresses: own } }));
 
     // a directory where fleet.yaml should be
     const r6 = await muster(["fleet", "up", "--config", mine, "--state-dir", path.join(dir, "state")]);
@@ -391,6 +400,98 @@ describe("muster fleet (CLI)", () => {
       "muster: --timeout 5: it limits --wait; add --wait, or leave --timeout out\n",
     ]);
     expect(existsSync(path.join(dir, "state"))).toBe(false);
+  });
+
+  it("finds ./fleet.yaml, takes --addresses, and status --watch prints one status per interval until Ctrl-C", async () => {
+    const dir = tmpDir("muster-fleet-cwd-");
+    const stateDir = path.join(dir, "state");
+    const own = testFleetYaml(10).instances.addresses as string;
+    // the file names no addresses: --addresses gives them
+    const { instances: _, ...doc } = testFleetYaml(10, { group: { min: 0, desired: 1, max: 1 } });
+    writeFileSync(path.join(dir, "fleet.yaml"), YAML.stringify({ ...doc, stateDir: "state" }));
+    cleanups.push(() => muster(["fleet", "down", "--state-dir", stateDir]));
+    const up = await muster(["fleet", "up", "--addresses", own, "--wait"], { cwd: dir, timeoutMs: 120_000 });
+    expect([up.code, up.stderr]).toEqual([0, ""]);
+    expect(up.stdout).toContain(`muster fleet: using ${path.join(dir, "fleet.yaml")}\n`);
+    // status in the fleet.yaml's directory, no flags: this fleet, on the block --addresses gave
+    const st = await muster(["fleet", "status", "--json"], { cwd: dir });
+    expect(st.code, st.stderr).toBe(0);
+    const status = JSON.parse(st.stdout) as FleetStatus;
+    expect(status.stateDir).toBe(stateDir);
+    expect(status.instances[0]?.address).toBe(addressAt(parseAddressRange(own) as AddressRange, 0));
+
+    // --watch, not on a terminal: one whole status per interval, Ctrl-C ends it with exit 0
+    const child = spawn(process.execPath, [BIN, "fleet", "status", "--watch", "--interval", "0.2"], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let text = "";
+    child.stdout.on("data", (d) => (text += d));
+    const exited = once(child, "exit");
+    try {
+      await until(
+        "three statuses",
+        () => (text.match(/^muster fleet status at /gm) ?? []).length >= 3,
+        20_000,
+      );
+    } finally {
+      child.kill("SIGINT");
+    }
+    const [code] = (await Promise.race([
+      exited,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("--watch did not stop on SIGINT")), 10_000),
+      ),
+    ])) as [number | null];
+    expect(code).toBe(0);
+    expect(text).not.toContain("\x1b[");
+    expect(text).toMatch(/i-00000000000000001 +127\.77\.\d+\.1 +InService/);
+    // --interval paces --watch only
+    const bad = await muster(["fleet", "status", "--interval", "1"], { cwd: dir });
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      "muster: --interval 1: it paces --watch; add --watch, or leave --interval out\n",
+    ]);
+
+    const down = await muster(["fleet", "down"], { cwd: dir, timeoutMs: 120_000 });
+    expect([down.code, down.stderr]).toEqual([0, ""]);
+    expect(readFleetInfo(stateDir)?.stoppedAt).toBeDefined();
+  }, 180_000);
+
+  it("a default fleet whose address block is in use says which free block it takes instead", async () => {
+    // the default block's last address, health port: taken here, or by a fleet already running
+    const squatter = createServer().listen(8081, "127.77.0.254");
+    await Promise.race([once(squatter, "listening"), once(squatter, "error")]);
+    try {
+      const dir = tmpDir("muster-fleet-moved-");
+      // a program that is not there stops `up` after the block was picked: nothing starts
+      const file = path.join(dir, "fleet.yaml");
+      writeFileSync(file, YAML.stringify({ instances: { webServer: "nginx", nginx: "/nope/nginx" } }));
+      const r = await muster(["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toMatch(
+        /^muster fleet: the default address block 127\.77\.0\.1-127\.77\.0\.254 is in use \(127\.77\.0\.\d+:\d+ \(the \w+\).*\); this fleet takes 127\.77\.(\d+)\.1-127\.77\.\1\.254 \(choose one with --addresses or instances\.addresses\)$/m,
+      );
+      expect(r.stderr).not.toContain("instances.addresses");
+      expect(r.stderr).toContain("instances.nginx: /nope/nginx is no program");
+      expect(existsSync(path.join(dir, "state"))).toBe(false);
+      // a block that was chosen is refused, not moved
+      const chosen = await muster([
+        ...["fleet", "up", "--config", file, "--state-dir", path.join(dir, "state")],
+        ...["--addresses", "127.77.0.1-127.77.0.254"],
+      ]);
+      expect(chosen.code).toBe(2);
+      expect(chosen.stdout).toBe("");
+      expect(chosen.stderr).toContain("instances.addresses: 127.77.0.");
+      const badFlag = await muster(["fleet", "up", "--config", file, "--addresses", "10.0.0.1-10.0.0.9"]);
+      expect([badFlag.code, badFlag.stderr]).toEqual([
+        2,
+        'muster: --addresses "10.0.0.1-10.0.0.9": instance addresses must be loopback (127.x.y.z)\n',
+      ]);
+    } finally {
+      squatter.close();
+    }
   });
 
   it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {

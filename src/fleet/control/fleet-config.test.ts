@@ -52,6 +52,51 @@ describe("fleet.yaml", () => {
     expect(YAML.parse(EMBEDDED_FLEET_YAML).group.desired).toBe(2);
   });
 
+  it("the embedded default is the schema's defaults: a fleet.yaml that sets one field keeps the rest", () => {
+    const opts = { stateDir: "/tmp/some-state", packageRoot: REPO_ROOT };
+    const embedded = parseFleetConfig(YAML.parse(EMBEDDED_FLEET_YAML), "x", REPO_ROOT, opts);
+    expect(parseFleetConfig({}, "x", REPO_ROOT, opts)).toEqual(embedded);
+    // only the addresses set: still the embedded default's two instances
+    const one = parseFleetConfig(
+      { instances: { addresses: "127.77.9.1-127.77.9.254" } },
+      "x",
+      REPO_ROOT,
+      opts,
+    );
+    expect(one.group.desired).toBe(2);
+    expect({
+      ...one,
+      instances: { ...one.instances, addresses: undefined, addressesDefaulted: undefined },
+    }).toEqual({
+      ...embedded,
+      instances: { ...embedded.instances, addresses: undefined, addressesDefaulted: undefined },
+    });
+    // desired left out: two, within [min, max]
+    expect(parseFleetConfig({ group: { min: 3 } }, "x", REPO_ROOT, opts).group.desired).toBe(3);
+    expect(parseFleetConfig({ group: { min: 0, max: 1 } }, "x", REPO_ROOT, opts).group.desired).toBe(1);
+  });
+
+  it("--addresses overrides instances.addresses; a block nobody chose is marked as the default", () => {
+    const opts = { stateDir: "/tmp/some-state", packageRoot: REPO_ROOT };
+    const none = parseFleetConfig({}, "x", REPO_ROOT, opts);
+    expect(none.instances.addressesDefaulted).toBe(true);
+    const file = parseFleetConfig(
+      { instances: { addresses: "127.77.0.1-127.77.0.254" } },
+      "x",
+      REPO_ROOT,
+      opts,
+    );
+    expect(file.instances.addressesDefaulted).toBe(false);
+    const flag = parseFleetConfig({ instances: { addresses: "127.77.3.1-127.77.3.9" } }, "x", REPO_ROOT, {
+      ...opts,
+      addresses: "127.77.4.1-127.77.4.20",
+    });
+    expect([flag.instances.addresses, flag.instances.addressesDefaulted]).toEqual([
+      { first: "127.77.4.1", count: 20 },
+      false,
+    ]);
+  });
+
   it("fields left out take the defaults; relative paths resolve against the file's directory", () => {
     const dir = tmpDir();
     const file = path.join(dir, "fleet.yaml");

@@ -6,7 +6,8 @@
  *
  * The embedded default (EMBEDDED_FLEET_YAML) is used when no file is given: the example config
  * repo and app of muster's own package, two `web` instances, so `muster fleet up` works on a
- * fresh clone.
+ * fresh clone. It says nothing the schema's defaults do not: a fleet.yaml that sets one field
+ * gets the embedded default's value for every other one (fleet-config.test.ts holds them equal).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -53,6 +54,14 @@ const port = z.number().int().min(1).max(65535);
 /** An availability zone's name: its region and a letter (us-east-1a). */
 const AZ = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
 export const DEFAULT_ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"] as const;
+
+/** The address block instances take when neither fleet.yaml nor --addresses names one. */
+export const DEFAULT_ADDRESSES = "127.77.0.1-127.77.0.254";
+
+/** group.desired when left out: two instances (a fleet, not one server), within [min, max]. */
+export function defaultDesired(min: number, max: number): number {
+  return Math.min(max, Math.max(min, 2));
+}
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** the most instances a rehearsal runs: one loopback address each, and a range is at most 4096 */
 const MAX_INSTANCES = 4096;
@@ -87,7 +96,7 @@ export const fleetConfigSchema = z
           .default("web"),
         min: z.number().int().min(0).max(MAX_INSTANCES).default(1),
         max: z.number().int().min(0).max(MAX_INSTANCES).default(6),
-        /** default: min */
+        /** default: 2, raised to min or lowered to max (the embedded default's two instances) */
         desired: z.number().int().min(0).max(MAX_INSTANCES).optional(),
         /** ELB: replace an InService instance whose target turns unhealthy; EC2: only dead ones */
         healthCheckType: z.enum(["ELB", "EC2"]).default("ELB"),
@@ -187,7 +196,7 @@ export const fleetConfigSchema = z
             const range = parseAddressRange(spec);
             if (typeof range === "string") ctx.addIssue({ code: "custom", message: range });
           })
-          .default("127.77.0.1-127.77.0.254"),
+          .default(DEFAULT_ADDRESSES),
         /** the app's port on the instance's address (the example app's app.port attribute) */
         appPort: port.default(8080),
         /** muster's health endpoint (`muster health serve`) on the instance's address */
@@ -472,6 +481,8 @@ export interface FleetConfig {
   role: { source: string; securityGroups: string[]; tags: Record<string, string> };
   instances: {
     addresses: AddressRange;
+    /** neither fleet.yaml nor --addresses chose the block: `fleet up` may pick a free one */
+    addressesDefaulted: boolean;
     appPort: number;
     healthPort: number;
     webServer: "none" | "nginx";
@@ -549,6 +560,21 @@ export function fleetCommand(sub: string, stateDir: string): string {
   return `\`muster fleet ${sub} --state-dir ${stateDir}\``;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function hasAddresses(data: unknown): boolean {
+  return isRecord(data) && isRecord(data.instances) && data.instances.addresses !== undefined;
+}
+
+/** fleet.yaml's data with --addresses in place of its instances.addresses (a misshapen file as it is). */
+function withAddresses(data: unknown, addresses: string): unknown {
+  if (!isRecord(data)) return data;
+  const instances = data.instances ?? {};
+  if (!isRecord(instances)) return data;
+  return { ...data, instances: { ...instances, addresses } };
+}
+
 /**
  * Validate parsed data. `baseDir` resolves relative paths (the file's directory, or muster's
  * package for the embedded default). `where` names the file in messages.
@@ -557,11 +583,14 @@ export function parseFleetConfig(
   data: unknown,
   where: string,
   baseDir: string,
-  opts: { stateDir?: string; packageRoot?: string; checkPaths?: boolean } = {},
+  opts: { stateDir?: string; packageRoot?: string; checkPaths?: boolean; addresses?: string } = {},
 ): FleetConfig {
   const stateDirFlag = opts.stateDir;
   const checkPaths = opts.checkPaths ?? true;
-  const r = fleetConfigSchema.safeParse(data ?? {});
+  const given = data ?? {};
+  const withFlags = opts.addresses === undefined ? given : withAddresses(given, opts.addresses);
+  const addressesDefaulted = opts.addresses === undefined && !hasAddresses(given);
+  const r = fleetConfigSchema.safeParse(withFlags);
   if (!r.success) throw new InputError(firstPerField(zodProblems(where, r.error, [], "field")));
   const c = r.data;
   const abs = (p: string) => path.resolve(baseDir, p);
@@ -602,7 +631,7 @@ export function parseFleetConfig(
       name: g.name,
       min: g.min,
       max: g.max,
-      desired: g.desired ?? g.min,
+      desired: g.desired ?? defaultDesired(g.min, g.max),
       healthCheckType: g.healthCheckType,
       healthCheckGracePeriodMs: Math.round(g.healthCheckGracePeriod * 1000),
       availabilityZones: g.availabilityZones,
@@ -626,6 +655,7 @@ export function parseFleetConfig(
     role: c.role,
     instances: {
       addresses: parseAddressRange(c.instances.addresses) as AddressRange,
+      addressesDefaulted,
       appPort: c.instances.appPort,
       healthPort: c.instances.healthPort,
       webServer: c.instances.webServer,
@@ -662,7 +692,7 @@ export function loadFleetConfig(
   file: string | undefined,
   packageRoot: string,
   stateDirFlag?: string,
-  opts: { checkPaths?: boolean } = {},
+  opts: { checkPaths?: boolean; addresses?: string } = {},
 ): FleetConfig {
   if (file === undefined)
     return parseFleetConfig(YAML.parse(EMBEDDED_FLEET_YAML), "(embedded default)", packageRoot, {
