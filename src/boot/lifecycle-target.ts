@@ -14,6 +14,8 @@ export interface TargetInput {
   hook: string;
   group?: string;
   endpoint?: string;
+  /** where the instance profile's keys are read (the identity's metadata endpoint) */
+  metadataEndpoint?: string;
   region?: string;
   timeoutMs: number;
   identity?: InstanceIdentity;
@@ -36,6 +38,7 @@ export function lifecycleTargetFor(i: TargetInput): { target: LifecycleTarget } 
   return {
     target: {
       endpoint: i.endpoint,
+      ...(i.metadataEndpoint ? { metadataEndpoint: i.metadataEndpoint } : {}),
       region,
       group,
       hook: i.hook,
