@@ -11,7 +11,13 @@ import {
   formatEvent,
 } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
-import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
+import {
+  defaultStateDir,
+  FLEET_REGION,
+  fleetCommand,
+  loadFleetConfig,
+} from "../fleet/control/fleet-config.ts";
+import { fleetEnvLines, operatorKeysPath, readOperatorKeys } from "../fleet/control/operator-keys.ts";
 import { preflightProblems } from "../fleet/control/preflight.ts";
 import { FLEET_FILES, stopLeftovers } from "../fleet/control/state-dir.ts";
 import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
@@ -182,6 +188,19 @@ export async function fleetStatus(opts: Where & { json: boolean }): Promise<numb
   const st = await controlRequest<FleetStatus>(stateDirOf(opts), "GET", "/status");
   if (opts.json) out(JSON.stringify(st, null, 2));
   else for (const l of statusLines(st, { style: style(useColour(process.stdout)) })) out(l);
+  return 0;
+}
+
+/** `muster fleet env`: the operator's keys, the region and the Auto Scaling endpoint, as export lines. */
+export async function fleetEnv(opts: Where): Promise<number> {
+  const stateDir = stateDirOf(opts);
+  const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+  const keys = readOperatorKeys(stateDir);
+  if (!keys)
+    throw new RunError(
+      `${operatorKeysPath(stateDir)}: missing, or readable by others; restart the fleet (${fleetCommand("down", stateDir)}, then up) to issue new keys`,
+    );
+  for (const l of fleetEnvLines(keys, st.autoscalingUrl, FLEET_REGION)) out(l);
   return 0;
 }
 

@@ -6,12 +6,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
+import { defaultInstancePolicy, groupArnPattern } from "../../fleet/aws/autoscaling-auth.ts";
 import {
   type AutoScalingCall,
   type AutoScalingEmulator,
   startAutoScalingEmulator,
 } from "../../fleet/aws/autoscaling-emulator.ts";
-import { defaultInstancePolicy, groupArnPattern } from "../../fleet/aws/autoscaling-auth.ts";
 import {
   type EmulatedInstance,
   type MetadataEmulator,

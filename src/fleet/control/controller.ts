@@ -41,7 +41,8 @@ import {
   step,
 } from "../aws/asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
-import type { MetadataFault } from "../aws/metadata-emulator.ts";
+import { CredentialsIssuer } from "../aws/credentials-issuer.ts";
+import type { InstanceProfile, MetadataFault } from "../aws/metadata-emulator.ts";
 import {
   builtinFleetLoadBalancer,
   type FleetLoadBalancer,
@@ -54,8 +55,9 @@ import { startLoadBalancer } from "../balancing/load-balancer.ts";
 import { requestsPerTarget } from "../balancing/metrics.ts";
 import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
-import { addressAt, type FleetConfig } from "./fleet-config.ts";
+import { addressAt, FLEET_REGION, type FleetConfig } from "./fleet-config.ts";
 import { type GitServer, type GitServerFault, startGitServer } from "./git-server.ts";
+import { readOperatorKeys, writeOperatorKeys } from "./operator-keys.ts";
 import { FLEET_FILES } from "./state-dir.ts";
 
 export type FleetEventKind =
@@ -109,7 +111,7 @@ export interface InstanceStatus {
     /** the boot process's CPU time, from its record */
     cpu?: { beforeRunMs: number; totalMs: number };
     stages?: { stage: string; attempt: number; ok: boolean; durationMs: number }[];
-    lifecycle?: { result: string; ok: boolean };
+    lifecycle?: { result: string; ok: boolean; error?: string };
   };
   gate: { state: string; openedAt?: string; reason?: string };
   /** requests the load balancer sent it */
@@ -204,6 +206,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private readonly node: string;
   private git!: GitServer;
   private asg!: AutoScalingEmulator;
+  private issuer!: CredentialsIssuer;
   lb!: FleetLoadBalancer;
 
   private constructor(
@@ -258,8 +261,16 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
 
     this.git = await startGitServer({ projectRoot: reposDir, host: "127.0.0.1" });
     const hook = cfg.group.launchHook;
+    // the keys its Auto Scaling API accepts: the operator's (kept in the state directory for
+    // `muster fleet env`), and each instance's role keys, served by its metadata service
+    this.issuer = new CredentialsIssuer({ roleLifetimeMs: cfg.instances.iamRole.credentialLifetimeMs });
+    const kept = readOperatorKeys(cfg.stateDir);
+    const operator = this.issuer.operatorKeys(kept);
+    if (!kept) writeOperatorKeys(cfg.stateDir, operator);
     this.asg = await startAutoScalingEmulator({
       host: "127.0.0.1",
+      issuer: this.issuer,
+      region: FLEET_REGION,
       // the group model owns the hook's timeout; the emulator's own timer never fires first
       hooks: hook
         ? [
@@ -531,8 +542,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.record("transition", `${from ?? "(new)"} -> ${to}: ${cause}`, id, from ?? undefined, to);
     const inst = this.instances.get(id);
     inst?.metadata?.updateInstance(id, { targetLifecycleState: to });
-    if (to === "Terminated") this.asg.removeInstance(id);
-    else
+    if (to === "Terminated") {
+      this.asg.removeInstance(id);
+      this.issuer.revokeSession(id);
+    } else
       this.asg.setInstance({
         instanceId: id,
         group: this.cfg.group.name,
@@ -576,6 +589,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       cfg: this.cfg,
       imageDir: this.imageDir,
       autoscalingUrl: this.asg.url,
+      instanceProfile: this.instanceProfile(id),
       configRepoUrl: this.git.repoUrl("config.git"),
       appRepoUrl: this.git.repoUrl("app.git"),
       node: this.node,
@@ -598,12 +612,18 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     );
   }
 
+  /** The instance's role, as its metadata service serves it. */
+  private instanceProfile(id: string): InstanceProfile {
+    const role = this.cfg.instances.iamRole;
+    return { roleName: role.name, credentials: () => this.issuer.roleKeys(role.name, id, role.policy) };
+  }
+
   private onBootExit(inst: FleetInstance, code: number | null, sig: string | null): void {
     const r = inst.bootRecord();
     const how = sig ? `killed by ${sig}` : `exit ${code}`;
     const what =
       r?.outcome === "open"
-        ? `gate open (role ${r.role}, app ${r.appRevision?.slice(0, 7)}) in ${((r.durationMs ?? 0) / 1000).toFixed(2)} s`
+        ? `gate open (role ${r.role}, app ${r.appRevision?.slice(0, 7)}) in ${((r.durationMs ?? 0) / 1000).toFixed(2)} s${r.lifecycle && !r.lifecycle.ok ? `; lifecycle ${r.lifecycle.result} NOT sent: ${r.lifecycle.error}` : ""}`
         : r?.outcome === "failed"
           ? `FAILED at ${r.failedStage}: ${r.error}${r.lifecycle ? `; lifecycle ${r.lifecycle.result}${r.lifecycle.ok ? "" : " NOT sent"}` : ""}`
           : (r?.outcome ?? "no record");
@@ -796,7 +816,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         transferMs: rec?.transferMs,
         cpu: rec?.cpu,
         stages: rec?.stages.map(({ stage, attempt, ok, durationMs }) => ({ stage, attempt, ok, durationMs })),
-        lifecycle: rec?.lifecycle ? { result: rec.lifecycle.result, ok: rec.lifecycle.ok } : undefined,
+        lifecycle: rec?.lifecycle
+          ? { result: rec.lifecycle.result, ok: rec.lifecycle.ok, error: rec.lifecycle.error }
+          : undefined,
       },
       gate,
       requests: served?.count ?? 0,

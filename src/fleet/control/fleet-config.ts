@@ -19,6 +19,9 @@ import { LOOPBACK_HOST, seconds } from "../../core/schema-parts.ts";
 import { z } from "../../core/zod.ts";
 import { zodProblems } from "../../core/zod-problems.ts";
 import type { AsgConfig } from "../aws/asg-model.ts";
+import { defaultInstancePolicy, groupArnPattern } from "../aws/autoscaling-auth.ts";
+import { DEFAULT_ACCOUNT } from "../aws/credentials-issuer.ts";
+import { type PolicyDocument, policyDocumentSchema } from "../aws/iam-policy.ts";
 import { type PresetName, resolveSettings, type TargetGroupSettings } from "../balancing/target-health.ts";
 import { reservedVariable } from "../instances/instance-env.ts";
 
@@ -38,6 +41,9 @@ repositories:
 role: { source: security-groups, securityGroups: [web] }
 loadBalancer: { preset: fast }
 `;
+
+/** The region of the fleet's emulated AWS (the instances' boot config names it). */
+export const FLEET_REGION = "us-east-1";
 
 const port = z.number().int().min(1).max(65535);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -154,6 +160,22 @@ export const fleetConfigSchema = z
             }),
           )
           .default({}),
+        /**
+         * the instances' IAM role (their instance profile): its temporary keys come from each
+         * instance's metadata service, and the Auto Scaling emulator allows what its policy allows
+         */
+        iamRole: z
+          .strictObject({
+            name: z
+              .string()
+              .regex(/^[\w+=,.@-]{1,64}$/, { message: "1 to 64 of letters, digits and + = , . @ _ -" })
+              .default("muster-instance"),
+            /** an identity-based policy; default: CompleteLifecycleAction and heartbeats on the group */
+            policy: policyDocumentSchema.optional(),
+            /** lifetime of the role's temporary keys; new ones are served before they expire */
+            credentialLifetime: seconds().default(21600),
+          })
+          .prefault({}),
         boot: z
           .strictObject({
             /** attempts of the whole pipeline (the boot config's retries) */
@@ -404,6 +426,7 @@ export interface FleetConfig {
     environment: Record<string, string>;
     /** the port the load balancer sends traffic to */
     trafficPort: number;
+    iamRole: { name: string; policy: PolicyDocument; credentialLifetimeMs: number };
     boot: {
       attempts: number;
       backoffBase: number;
@@ -525,6 +548,13 @@ export function parseFleetConfig(
         Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
       ),
       trafficPort: nginx ? c.instances.webPort : c.instances.appPort,
+      iamRole: {
+        name: c.instances.iamRole.name,
+        policy:
+          (c.instances.iamRole.policy as PolicyDocument | undefined) ??
+          defaultInstancePolicy(groupArnPattern(FLEET_REGION, DEFAULT_ACCOUNT, g.name)),
+        credentialLifetimeMs: Math.round(c.instances.iamRole.credentialLifetime * 1000),
+      },
       boot: {
         ...c.instances.boot,
         heartbeatInterval: c.instances.boot.heartbeatInterval ?? Math.max(0.1, heartbeatTimeoutMs / 3000),

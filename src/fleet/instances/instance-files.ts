@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { systemdUnits } from "../../boot/systemd-units.ts";
 import type { ServiceDefinition } from "../../providers/supervisor-policy.ts";
 import { splitCommand } from "../../providers/supervisor-policy.ts";
-import type { FleetConfig } from "../control/fleet-config.ts";
+import { FLEET_REGION, type FleetConfig } from "../control/fleet-config.ts";
 
 /** The gate file inside an instance's root: muster's default, or the web root's ping.html for nginx. */
 export function gateFileFor(cfg: FleetConfig): string {
@@ -50,7 +50,7 @@ export function instanceBootConfig(cfg: FleetConfig, e: InstanceEndpoints): Reco
       jitter: 0.3,
       deadline: b.deadline,
     },
-    endpoints: { metadata: e.metadataUrl, autoscaling: e.autoscalingUrl, region: "us-east-1" },
+    endpoints: { metadata: e.metadataUrl, autoscaling: e.autoscalingUrl, region: FLEET_REGION },
     timeouts: { metadata: b.metadataTimeout, lifecycle: 2, git: b.gitTimeout, deps: 300 },
     attributes: { app: { repo: e.appRepoUrl, host: e.address, port: cfg.instances.appPort } },
   };

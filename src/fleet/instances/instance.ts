@@ -39,6 +39,7 @@ import {
 } from "../../providers/supervisor-client.ts";
 import { definitionPath, definitionText, enabledMarker } from "../../providers/supervisor-policy.ts";
 import {
+  type InstanceProfile,
   type MetadataEmulator,
   type MetadataFault,
   startMetadataEmulator,
@@ -67,6 +68,8 @@ export interface InstanceOptions {
   /** the tree the root is copied from (its run/ is left out: a tmpfs on a real host) */
   imageDir?: string;
   autoscalingUrl: string;
+  /** the instance's role: its metadata service serves the role's keys */
+  instanceProfile?: InstanceProfile;
   configRepoUrl: string;
   appRepoUrl: string;
   /** node and muster's bin/muster.js, as `muster install` would put them in the units */
@@ -184,6 +187,7 @@ export class FleetInstance {
           tags: { ...cfg.role.tags, "aws:autoscaling:groupName": cfg.group.name, Name: cfg.group.name },
           targetLifecycleState: "Pending",
           localIpv4: this.address,
+          ...(this.o.instanceProfile ? { iam: this.o.instanceProfile } : {}),
         },
       ],
       defaultInstanceId: this.id,
