@@ -294,6 +294,15 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.asg.on("call", (call) => {
       if (call.action !== "CompleteLifecycleAction" || call.status === "destroyed" || call.status < 400)
         return;
+      if (call.status === 403) {
+        // signature or permissions: the instance's role, as AWS would refuse it
+        this.record(
+          "note",
+          `CompleteLifecycleAction ${call.params.LifecycleActionResult ?? ""} refused: ${call.errorCode}${call.principal ? ` (${call.principal})` : ""}`,
+          call.params.InstanceId,
+        );
+        return;
+      }
       this.record(
         "note",
         `CompleteLifecycleAction ${call.params.LifecycleActionResult ?? ""} refused: no lifecycle action is waiting for this instance (its heartbeat timeout passed, or it is terminating)`,
