@@ -127,6 +127,8 @@ async function expectFailedAt(
   res: CliResult,
   stage: string,
   error: RegExp | string,
+  /** "unsigned": no keys to sign ABANDON with (they come from the metadata service, as on AWS) */
+  abandon: "sent" | "unsigned" = "sent",
 ): Promise<BootRecord> {
   expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(1);
   // the gate stays closed: no file, and `muster gate status` says so
@@ -152,6 +154,13 @@ async function expectFailedAt(
   else expect(record.error).toMatch(error);
   expect(status.stdout).toContain(record.error!);
   expect(existsSync(path.join(fx.root, "var/lib/muster/last-failure.json"))).toBe(true);
+  if (abandon === "unsigned") {
+    // the hook's heartbeat timeout decides; the record says why the boot could not
+    expect(fx.asg.calls).toEqual([]);
+    expect(record.lifecycle).toMatchObject({ result: "ABANDON", ok: false });
+    expect(record.lifecycle?.error).toMatch(/no AWS credentials for CompleteLifecycleAction/);
+    return record;
+  }
   // the autoscaler hears ABANDON exactly once, and never CONTINUE
   expect(fx.completions("ABANDON")).toHaveLength(1);
   expect(fx.completions("ABANDON")[0]!.params).toMatchObject({
@@ -266,11 +275,18 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
     const fx = await setup(onTestFinished, (c) => {
       c.lifecycle.group = "web-asg"; // no tags without metadata
     });
-    // cloud-init's record of the instance id lets the boot still abandon
+    // cloud-init's record of the instance id names the instance, but the role's keys come from
+    // the metadata service too: as on AWS, ABANDON cannot be signed and the hook's timeout decides
     cloudInitInstanceId(fx.root);
     await fx.meta.setFault({ kind: "down", mode: "refuse" });
     leftoverGate(fx);
-    await expectFailedAt(fx, await boot(fx), "identify", /metadata service at http:\/\/127\.0\.0\.1:\d+/);
+    await expectFailedAt(
+      fx,
+      await boot(fx),
+      "identify",
+      /metadata service at http:\/\/127\.0\.0\.1:\d+/,
+      "unsigned",
+    );
   });
 
   it("identify: metadata never answers and no endpoints.region: AWS_REGION still lets the boot abandon", async ({
@@ -295,7 +311,13 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
     });
     cloudInitInstanceId(fx.root);
     await fx.meta.setFault({ kind: "slow", delayMs: 1500 });
-    const record = await expectFailedAt(fx, await boot(fx), "identify", /did not answer|took longer/);
+    const record = await expectFailedAt(
+      fx,
+      await boot(fx),
+      "identify",
+      /did not answer|took longer/,
+      "unsigned",
+    );
     expect(record.attempts).toBe(2);
   });
 

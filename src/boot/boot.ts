@@ -282,6 +282,8 @@ function lifecyclePort(
       hook: lc.hook,
       group: lc.group,
       endpoint: cfg.endpoints.autoscaling,
+      // the instance profile's keys come from the metadata service the identity comes from
+      metadataEndpoint: cfg.endpoints.metadata === "off" ? undefined : cfg.endpoints.metadata,
       region: cfg.endpoints.region,
       timeoutMs: cfg.timeouts.lifecycleMs,
       identity: facts.identity,

@@ -17,6 +17,8 @@ export interface TargetInput {
   hook: string;
   group?: string;
   endpoint?: string;
+  /** where the instance profile's keys are read (the identity's metadata endpoint) */
+  metadataEndpoint?: string;
   region?: string;
   timeoutMs: number;
   identity?: InstanceIdentity;
@@ -86,6 +88,7 @@ export function lifecycleTargetFor(i: TargetInput): { target: LifecycleTarget } 
   return {
     target: {
       endpoint: i.endpoint,
+      ...(i.metadataEndpoint ? { metadataEndpoint: i.metadataEndpoint } : {}),
       region,
       group,
       hook: i.hook,

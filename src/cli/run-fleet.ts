@@ -18,6 +18,7 @@ import {
   loadFleetConfig,
   parseAddressRange,
 } from "../fleet/control/fleet-config.ts";
+import { fleetEnvLines, operatorKeysPath, readOperatorKeys } from "../fleet/control/operator-keys.ts";
 import { describeTaken, preflightProblems, replacementBlock } from "../fleet/control/preflight.ts";
 import {
   ensureStateDir,
@@ -318,6 +319,19 @@ async function watchLoop(intervalMs: number, step: () => Promise<boolean>): Prom
     process.off("SIGINT", onStop);
     process.stdout.off("error", onGone);
   }
+  return 0;
+}
+
+/** `muster fleet env`: the operator's keys, the region and the Auto Scaling endpoint, as export lines. */
+export async function fleetEnv(opts: Where): Promise<number> {
+  const stateDir = stateDirOf(opts);
+  const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+  const keys = readOperatorKeys(stateDir);
+  if (!keys)
+    throw new RunError(
+      `${operatorKeysPath(stateDir)}: missing, or readable by others; restart the fleet (${fleetCommand("down", stateDir)}, then up) to issue new keys`,
+    );
+  for (const l of fleetEnvLines(keys, st.autoscalingUrl, st.region)) out(l);
   return 0;
 }
 

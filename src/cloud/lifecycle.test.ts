@@ -1,46 +1,78 @@
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
+import { defaultInstancePolicy, groupArnPattern } from "../fleet/aws/autoscaling-auth.ts";
 import {
   type AutoScalingEmulator,
   type LifecycleCompletion,
   type LifecycleHeartbeat,
   startAutoScalingEmulator,
 } from "../fleet/aws/autoscaling-emulator.ts";
+import type { IssuedKey } from "../fleet/aws/credentials-issuer.ts";
+import { type MetadataEmulator, startMetadataEmulator } from "../fleet/aws/metadata-emulator.ts";
 import {
   completeLifecycleAction,
-  credentialsFor,
-  DUMMY_CREDENTIALS,
   type LifecycleTarget,
   recordHeartbeat,
   startHeartbeats,
 } from "./lifecycle.ts";
 
 let emu: AutoScalingEmulator | undefined;
+let meta: MetadataEmulator | undefined;
 afterEach(async () => {
   await emu?.close();
+  await meta?.close();
   emu = undefined;
+  meta = undefined;
+});
+
+// the chain must find nothing but what a test gives it: no keys from the environment or the
+// shared files of whoever runs the tests
+const SAVED = { ...process.env };
+beforeAll(() => {
+  for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
+    delete process.env[k];
+  process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/muster-test/credentials";
+  process.env.AWS_CONFIG_FILE = "/nonexistent/muster-test/config";
+});
+afterAll(() => {
+  process.env = SAVED;
 });
 
 const INSTANCE = "i-0123456789abcdef0";
 
 async function start(): Promise<AutoScalingEmulator> {
-  emu = await startAutoScalingEmulator();
+  emu = await startAutoScalingEmulator({ region: "eu-west-1" });
   return emu;
 }
 
-/** A target against the emulator, with no credentials in the environment and short bounds. */
-const target = (e: AutoScalingEmulator, extra: Partial<LifecycleTarget> = {}): LifecycleTarget => ({
-  endpoint: e.url,
-  region: "eu-west-1",
-  group: "web-asg",
-  hook: "launch",
-  instanceId: INSTANCE,
-  timeoutMs: 500,
-  maxAttempts: 3,
-  env: {},
-  ...extra,
-});
+/** The instance role's keys, allowed what muster needs on web-asg. */
+const roleKeys = (e: AutoScalingEmulator): IssuedKey =>
+  e.issuer.roleKeys(
+    "web-role",
+    INSTANCE,
+    defaultInstancePolicy(groupArnPattern("eu-west-1", e.issuer.account, "web-asg")),
+  );
+
+/** A target against the emulator, signed with the instance role's keys, with short bounds. */
+const target = (e: AutoScalingEmulator, extra: Partial<LifecycleTarget> = {}): LifecycleTarget => {
+  const k = roleKeys(e);
+  return {
+    endpoint: e.url,
+    region: "eu-west-1",
+    group: "web-asg",
+    hook: "launch",
+    instanceId: INSTANCE,
+    timeoutMs: 500,
+    maxAttempts: 3,
+    credentials: {
+      accessKeyId: k.accessKeyId,
+      secretAccessKey: k.secretAccessKey,
+      sessionToken: k.sessionToken!,
+    },
+    ...extra,
+  };
+};
 
 async function failure(p: Promise<unknown>): Promise<Error> {
   try {
@@ -52,7 +84,7 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 }
 
 describe("completeLifecycleAction (real AutoScalingClient against the emulator)", () => {
-  it("sends CompleteLifecycleAction with the right params, signed with dummy credentials", async () => {
+  it("sends CompleteLifecycleAction with the right params, signed with the role's keys", async () => {
     const e = await start();
     const pending = e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
     const done: LifecycleCompletion[] = [];
@@ -68,7 +100,8 @@ describe("completeLifecycleAction (real AutoScalingClient against the emulator)"
         InstanceId: INSTANCE,
         LifecycleActionResult: "CONTINUE",
       },
-      accessKeyId: DUMMY_CREDENTIALS.accessKeyId,
+      accessKeyId: roleKeys(e).accessKeyId,
+      principal: `arn:aws:sts::${e.issuer.account}:assumed-role/web-role/${INSTANCE}`,
       region: "eu-west-1",
     });
     expect(e.calls[0]!.params.LifecycleActionToken).toBeUndefined();
@@ -267,28 +300,76 @@ describe("heartbeats", () => {
 });
 
 describe("credentials", () => {
-  it("uses dummies only with an endpoint override and no credentials in the environment", () => {
-    expect(credentialsFor({ endpoint: "http://127.0.0.1:1", env: {} })).toEqual(DUMMY_CREDENTIALS);
-    expect(
-      credentialsFor({
-        endpoint: "http://127.0.0.1:1",
-        env: { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "s" },
-      }),
-    ).toBeUndefined();
-    expect(credentialsFor({ env: {} })).toBeUndefined();
-    const explicit = { accessKeyId: "A", secretAccessKey: "B" };
-    expect(credentialsFor({ endpoint: "http://x", credentials: explicit, env: {} })).toBe(explicit);
-  });
-
-  it("signs with the environment's credentials when present", async () => {
+  it("without explicit keys: the instance profile's keys from the metadata endpoint (IMDSv2)", async () => {
     const e = await start();
     e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
-    await completeLifecycleAction({
-      ...target(e, { env: { AWS_ACCESS_KEY_ID: "AKIAENVKEY", AWS_SECRET_ACCESS_KEY: "x" } }),
-      credentials: { accessKeyId: "AKIAENVKEY", secretAccessKey: "x" },
-      result: "CONTINUE",
+    meta = await startMetadataEmulator({
+      instances: [{ instanceId: INSTANCE, iam: { roleName: "web-role", credentials: () => roleKeys(e) } }],
     });
-    expect(e.calls[0]!.accessKeyId).toBe("AKIAENVKEY");
+    const { credentials: _none, ...chained } = target(e, { metadataEndpoint: meta.url });
+    await completeLifecycleAction({ ...chained, result: "CONTINUE" });
+    expect(e.calls[0]).toMatchObject({ status: 200, accessKeyId: roleKeys(e).accessKeyId });
+    // through a session token, never IMDSv1
+    expect(meta.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(
+      expect.arrayContaining([
+        "PUT /latest/api/token 200",
+        "GET /latest/meta-data/iam/security-credentials/ 200",
+        "GET /latest/meta-data/iam/security-credentials/web-role 200",
+      ]),
+    );
+  });
+
+  it("no keys anywhere (no instance profile): refused with a clear line, no built-in keys sent", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    meta = await startMetadataEmulator({ instances: [{ instanceId: INSTANCE }] });
+    const { credentials: _none, ...chained } = target(e, { metadataEndpoint: meta.url });
+    const err = await failure(completeLifecycleAction({ ...chained, result: "CONTINUE" }));
+    expect(err).toBeInstanceOf(RunError);
+    expect(err.message).toMatch(/no AWS credentials for CompleteLifecycleAction/);
+    expect(e.calls).toEqual([]);
+    expect(e.pendingActions()).toHaveLength(1);
+  });
+
+  it("keys the emulator never issued: InvalidClientTokenId, the action stays pending", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    const err = await failure(
+      completeLifecycleAction({
+        ...target(e, {
+          credentials: { accessKeyId: "MUSTERLOCALKEY", secretAccessKey: "muster-local-secret" },
+        }),
+        result: "CONTINUE",
+      }),
+    );
+    expect(err.message).toContain("InvalidClientTokenId");
+    expect(e.pendingActions()).toHaveLength(1);
+  });
+
+  it("a role whose policy lacks CompleteLifecycleAction: AccessDenied named in the error", async () => {
+    const e = await start();
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: INSTANCE });
+    const k = e.issuer.roleKeys("narrow-role", INSTANCE, {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "autoscaling:RecordLifecycleActionHeartbeat", Resource: "*" }],
+    });
+    const err = await failure(
+      completeLifecycleAction({
+        ...target(e, {
+          credentials: {
+            accessKeyId: k.accessKeyId,
+            secretAccessKey: k.secretAccessKey,
+            sessionToken: k.sessionToken!,
+          },
+        }),
+        result: "CONTINUE",
+      }),
+    );
+    expect(err.message).toContain("AccessDenied");
+    expect(err.message).toContain(
+      `is not authorized to perform: autoscaling:CompleteLifecycleAction on resource: arn:aws:autoscaling:eu-west-1:${e.issuer.account}:autoScalingGroup:`,
+    );
+    expect(e.pendingActions()).toHaveLength(1);
   });
 
   it("imports the AWS SDK only lazily (type-only at the top)", () => {

@@ -2,10 +2,11 @@
  * Lifecycle-hook completion and heartbeats through the Auto Scaling API, with the official
  * `AutoScalingClient` (imported lazily, so loading this module never loads the AWS SDK).
  *
- * On AWS the credentials come from the normal provider chain (instance profile, environment, ...).
- * With an endpoint override (local fleet, tests) and no credentials in the environment, static
- * dummy credentials are used so the SDK still signs and sends; the emulator does not verify them.
- * Every call has a per-attempt timeout, a bounded number of attempts and an overall deadline.
+ * Credentials come from the SDK's default provider chain, with or without an endpoint override
+ * (a VPC interface endpoint, the local fleet): the environment (AWS_ACCESS_KEY_ID, ...), the shared
+ * files, then the instance profile's temporary keys through IMDSv2, read from the same metadata
+ * endpoint as the instance's identity (`metadataEndpoint`). There are no built-in keys: a request
+ * AWS would refuse is refused here too. Every call has a per-attempt timeout, a bounded number of attempts and an overall deadline.
  */
 import type { AutoScalingClient, AutoScalingClientConfig } from "@aws-sdk/client-auto-scaling";
 import { errorMessage, InputError, RunError, TimeoutError } from "../core/errors.ts";
@@ -29,31 +30,38 @@ export interface LifecycleTarget {
   deadlineMs?: number;
   /** Bind outgoing sockets to this local address (a fleet sandbox's 127.77.0.N). */
   localAddress?: string;
-  /** Explicit credentials; otherwise the provider chain (or dummies, see above). */
+  /** Explicit credentials; otherwise the SDK's default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Environment consulted for credentials, default process.env. */
-  env?: Record<string, string | undefined>;
+  /**
+   * The instance metadata endpoint the chain reads the instance profile's keys from (the boot
+   * config's, e.g. a fleet instance's emulator); default AWS's, or AWS_EC2_METADATA_SERVICE_ENDPOINT.
+   */
+  metadataEndpoint?: string;
 }
 
 export interface CompleteLifecycleOptions extends LifecycleTarget {
   result: LifecycleResult;
 }
 
-/** The static credentials used against an endpoint override when the environment has none. */
-export const DUMMY_CREDENTIALS = Object.freeze({
-  accessKeyId: "MUSTERLOCALKEY",
-  secretAccessKey: "muster-local-secret",
-});
+type CredentialProvider = NonNullable<AutoScalingClientConfig["credentials"]>;
+let chain: CredentialProvider | undefined;
 
-/** Which credentials to hand the client: explicit ones, dummies (override + none in env), or the chain. */
-export function credentialsFor(
-  target: Pick<LifecycleTarget, "endpoint" | "credentials" | "env">,
-): LifecycleTarget["credentials"] | undefined {
-  if (target.credentials) return target.credentials;
-  const env = target.env ?? process.env;
-  const inEnv = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
-  if (target.endpoint && !inEnv) return { ...DUMMY_CREDENTIALS };
-  return undefined;
+/**
+ * The SDK's default chain, made once per process: it keeps the instance profile's keys until
+ * shortly before they expire instead of asking the metadata service at every call. The SDK takes
+ * the metadata endpoint only from AWS_EC2_METADATA_SERVICE_ENDPOINT (or the shared config file),
+ * so a given endpoint is put there, for the chain to read when it asks.
+ */
+export async function defaultCredentials(metadataEndpoint?: string): Promise<CredentialProvider> {
+  if (metadataEndpoint && process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT !== metadataEndpoint) {
+    process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = metadataEndpoint;
+    chain = undefined;
+  }
+  if (!chain) {
+    const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
+    chain = defaultProvider({ timeout: 1000, maxRetries: 1 });
+  }
+  return chain;
 }
 
 function checkTarget(
@@ -91,7 +99,12 @@ function checkTarget(
 
 type Sdk = typeof import("@aws-sdk/client-auto-scaling");
 
-function makeClient(sdk: Sdk, t: LifecycleTarget, timeoutMs: number, maxAttempts: number): AutoScalingClient {
+async function makeClient(
+  sdk: Sdk,
+  t: LifecycleTarget,
+  timeoutMs: number,
+  maxAttempts: number,
+): Promise<AutoScalingClient> {
   const agent = t.localAddress ? { localAddress: t.localAddress } : undefined;
   const config: AutoScalingClientConfig = {
     region: t.region,
@@ -104,8 +117,7 @@ function makeClient(sdk: Sdk, t: LifecycleTarget, timeoutMs: number, maxAttempts
     },
   };
   if (t.endpoint) config.endpoint = t.endpoint;
-  const credentials = credentialsFor(t);
-  if (credentials) config.credentials = credentials;
+  config.credentials = t.credentials ?? (await defaultCredentials(t.metadataEndpoint));
   return new sdk.AutoScalingClient(config);
 }
 
@@ -177,7 +189,7 @@ async function call(
     throw new InputError(`${op}: result must be CONTINUE or ABANDON (got ${String(result)})`);
   }
   const sdk = await import("@aws-sdk/client-auto-scaling");
-  const client = makeClient(sdk, t, timeoutMs, maxAttempts);
+  const client = await makeClient(sdk, t, timeoutMs, maxAttempts);
   const base = {
     AutoScalingGroupName: t.group,
     LifecycleHookName: t.hook,

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
+import { defaultInstancePolicy, groupArnPattern } from "../../fleet/aws/autoscaling-auth.ts";
 import {
   type AutoScalingCall,
   type AutoScalingEmulator,
@@ -24,6 +25,7 @@ export const GROUP = "web-asg";
 export const HOOK = "launch-hook";
 export const BOOT_ID = "11111111-2222-3333-4444-555555555555";
 export const GATE_FILE = "/srv/www/ping.html";
+export const ROLE = "web-instance";
 
 export interface BootFixture {
   root: string;
@@ -64,10 +66,19 @@ export async function bootFixture(repos: { configBare: string; appBare: string }
   // could be taken meanwhile by any other test's server on port 0
   const appHost = ownAddress();
   const appPort = await freePort(appHost);
-  const meta = await startMetadataEmulator({ instances: [{ ...INSTANCE }] });
   const asg = await startAutoScalingEmulator({
     hooks: [{ group: GROUP, hook: HOOK }],
     instances: [{ instanceId: INSTANCE_ID, group: GROUP, lifecycleState: "Pending" }],
+  });
+  // the instance profile: the role's keys, served by the metadata service, accepted by Auto Scaling
+  const policy = defaultInstancePolicy(groupArnPattern("us-east-1", asg.issuer.account, GROUP));
+  const meta = await startMetadataEmulator({
+    instances: [
+      {
+        ...INSTANCE,
+        iam: { roleName: ROLE, credentials: () => asg.issuer.roleKeys(ROLE, INSTANCE_ID, policy) },
+      },
+    ],
   });
   const base = () => ({
     repo: { url: repos.configBare, ref: "master" },

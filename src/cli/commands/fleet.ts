@@ -1,4 +1,4 @@
-/** `muster fleet up|status|events|scale|fault|down`: the local fleet rehearsal. */
+/** `muster fleet up|status|env|events|scale|fault|down`: the local fleet rehearsal. */
 import type { Command } from "commander";
 
 export function registerFleet(program: Command): void {
@@ -63,6 +63,27 @@ export function registerFleet(program: Command): void {
   ).action(async (opts) => {
     const { fleetStatus } = await import("../run-fleet.ts");
     process.exitCode = await fleetStatus(opts);
+  });
+
+  common(
+    fleet
+      .command("env")
+      .description(
+        "print `export` lines for the AWS CLI and SDKs to drive the running fleet's Auto Scaling API as its operator",
+      )
+      .addHelpText(
+        "after",
+        "\nPrints, shell-quoted: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the operator's keys, full\n" +
+          "rights on the fleet's group, not the instances' role; kept in STATE/operator-keys.json, mode 0600),\n" +
+          "AWS_REGION and AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_AUTO_SCALING and MUSTER_AUTOSCALING_URL (the\n" +
+          "same endpoint, for clients that do not read the former), and unsets AWS_SESSION_TOKEN and AWS_PROFILE.\n\n" +
+          '  eval "$(muster fleet env)"\n' +
+          '  aws autoscaling describe-auto-scaling-instances --endpoint-url "$AWS_ENDPOINT_URL_AUTO_SCALING"\n\n' +
+          "Exit codes: 0 printed, 1 no fleet runs on this state directory.",
+      ),
+  ).action(async (opts) => {
+    const { fleetEnv } = await import("../run-fleet.ts");
+    process.exitCode = await fleetEnv(opts);
   });
 
   common(

@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors.ts";
+import { signedFormHeaders } from "../../test-support/sigv4-sign.ts";
 import {
   AUTOSCALING_XMLNS,
   type AutoScalingEmulator,
@@ -11,10 +12,18 @@ import {
   startAutoScalingEmulator,
   xmlEscape,
 } from "./autoscaling-emulator.ts";
+import type { IssuedKey } from "./credentials-issuer.ts";
 
-const AUTH =
-  "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/autoscaling/aws4_request, " +
-  "SignedHeaders=content-type;host;x-amz-date, Signature=0000";
+/** Operator keys of the running emulator, made once for it. */
+const operators = new WeakMap<AutoScalingEmulator, IssuedKey>();
+function operatorKeys(e: AutoScalingEmulator): IssuedKey {
+  let k = operators.get(e);
+  if (!k) {
+    k = e.issuer.operatorKeys();
+    operators.set(e, k);
+  }
+  return k;
+}
 
 interface Answer {
   status: number;
@@ -22,12 +31,10 @@ interface Answer {
   body: string;
 }
 
-function post(
-  base: string,
-  body: string,
-  headers: Record<string, string> = { authorization: AUTH },
-): Promise<Answer> {
+/** POST a form, signed with the running emulator's operator keys unless `headers` are given. */
+async function post(base: string, body: string, given?: Record<string, string>): Promise<Answer> {
   const u = new URL(base);
+  const headers = given ?? (await signedFormHeaders(base, body, operatorKeys(emu!)));
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -126,7 +133,8 @@ describe("the query protocol over HTTP", () => {
           InstanceId: "i-1",
         },
         status: 200,
-        accessKeyId: "AKIDEXAMPLE",
+        accessKeyId: operatorKeys(e).accessKeyId,
+        principal: `arn:aws:iam::${e.issuer.account}:user/muster-fleet-operator`,
         region: "us-east-1",
         remoteAddress: "127.0.0.1",
       }),
@@ -148,14 +156,62 @@ describe("the query protocol over HTTP", () => {
     expect(r.status).toBe(200);
   });
 
-  it("requires an Authorization header (any SigV4 signature is accepted)", async () => {
+  it("refuses unsigned, malformed, forged and unknown-key requests as AWS does (403, nothing done)", async () => {
     const e = await start();
-    const r = await post(e.url, complete(), {});
+    e.startLifecycleAction({ group: "web-asg", hook: "launch", instanceId: "i-1" });
+    const refused = async (headers: Record<string, string>) => {
+      const r = await post(e.url, complete(), headers);
+      expect(r.status).toBe(403);
+      expect(r.body).toContain(`<ErrorResponse xmlns="${AUTOSCALING_XMLNS}">`);
+      expect(tag(r.body, "Type")).toBe("Sender");
+      return { code: tag(r.body, "Code"), message: tag(r.body, "Message") };
+    };
+    expect((await refused({})).code).toBe("MissingAuthenticationToken");
+    expect((await refused({ authorization: "Basic abc" })).code).toBe("IncompleteSignature");
+    // the forgery that used to pass: an unknown key, dated 2000, a made-up signature
+    const forged = {
+      authorization:
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20000101/us-east-1/autoscaling/aws4_request, SignedHeaders=host, Signature=deadbeef",
+    };
+    expect(await refused(forged)).toEqual({
+      code: "InvalidClientTokenId",
+      message: "The security token included in the request is invalid.",
+    });
+    // a real key, a signature made with the wrong secret
+    const k = operatorKeys(e);
+    const wrong = await signedFormHeaders(e.url, complete(), { ...k, secretAccessKey: "not-the-secret" });
+    expect((await refused(wrong)).code).toBe("SignatureDoesNotMatch");
+    // a correct signature over another body (the action changed after signing)
+    const other = await signedFormHeaders(e.url, complete({ LifecycleActionResult: "ABANDON" }), k);
+    expect((await refused(other)).code).toBe("SignatureDoesNotMatch");
+    // correctly signed, 16 minutes ago
+    const old = await signedFormHeaders(e.url, complete(), k, { date: new Date(Date.now() - 16 * 60_000) });
+    expect((await refused(old)).message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+    // signed for another region
+    const region = await signedFormHeaders(e.url, complete(), k, { region: "eu-west-1" });
+    expect((await refused(region)).message).toContain("Credential should be scoped to a valid region");
+    expect(e.pendingActions()).toHaveLength(1);
+    expect(e.calls.every((c) => c.status === 403)).toBe(true);
+  });
+
+  it("temporary keys: the session token is required and must be current", async () => {
+    let clock = Date.now();
+    emu = await startAutoScalingEmulator({ hooks: [{ group: "web-asg", hook: "launch" }], now: () => clock });
+    const e = emu;
+    const k = e.issuer.roleKeys("r", "i-1", { Statement: { Effect: "Allow", Action: "*", Resource: "*" } });
+    const body = form({ Action: "DescribeAutoScalingInstances", Version: "2011-01-01" });
+    const noToken = await signedFormHeaders(e.url, body, {
+      accessKeyId: k.accessKeyId,
+      secretAccessKey: k.secretAccessKey,
+    });
+    expect(tag((await post(e.url, body, noToken)).body, "Code")).toBe("InvalidClientTokenId");
+    const good = await signedFormHeaders(e.url, body, k);
+    expect((await post(e.url, body, good)).status).toBe(200);
+    clock = k.expiresAt! + 1000;
+    const late = await signedFormHeaders(e.url, body, k, { date: new Date(clock) });
+    const r = await post(e.url, body, late);
     expect(r.status).toBe(403);
-    expect(tag(r.body, "Code")).toBe("MissingAuthenticationToken");
-    const bad = await post(e.url, complete(), { authorization: "Basic abc" });
-    expect(bad.status).toBe(403);
-    expect(tag(bad.body, "Code")).toBe("IncompleteSignature");
+    expect(tag(r.body, "Code")).toBe("ExpiredToken");
   });
 
   it.each([
@@ -308,7 +364,7 @@ describe("DescribeAutoScalingInstances (real AutoScalingClient)", () => {
     const client = new AutoScalingClient({
       endpoint: e.url,
       region: "us-east-1",
-      credentials: { accessKeyId: "AKID", secretAccessKey: "secret" },
+      credentials: operatorKeys(e),
       maxAttempts: 1,
     });
     try {

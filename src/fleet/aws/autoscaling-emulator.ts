@@ -3,8 +3,8 @@
  * the Auto Scaling API (this module), the instance metadata service (metadata-emulator.ts) and the
  * group's decisions after the EC2 Auto Scaling documentation (asg-model.ts). The emulators speak
  * the real wire protocols, so muster's AWS clients run against them unchanged but for the endpoint,
- * and they must fail where AWS fails. Meant to land here next: credentials (the instance role's,
- * from the metadata service), request signatures checked as AWS checks them, more of the API.
+ * and they must fail where AWS fails. Every request's signature is checked against the keys the
+ * fleet issued and its signer's policy evaluated for the action (autoscaling-auth.ts).
  *
  * The slice of the Auto Scaling API that muster calls, over the real wire protocol (AWS query:
  * form-encoded POST `Action=...&Version=2011-01-01`, XML answers in the
@@ -13,9 +13,9 @@
  *
  * Actions: CompleteLifecycleAction, RecordLifecycleActionHeartbeat here; the operators' actions
  * (DescribeAutoScalingGroups, SetDesiredCapacity, ...) in autoscaling-actions.ts, over the group
- * the controller gives (`group` / setGroupApi). Any SigV4 Authorization header is accepted (never
- * verified) but one must be present; `dispatch` is the one entry every request goes through, the
- * place to check signatures and permissions in front of the actions.
+ * the controller gives (`group` / setGroupApi). Each request must be signed
+ * (SigV4) with keys from `emu.issuer` and be allowed by their policy (autoscaling-auth.ts), checked
+ * in `dispatch`, the one entry every request goes through, in front of the actions.
  *
  * A controller (the local fleet) registers pending lifecycle actions with `startLifecycleAction`
  * and hears about their end through the "complete" event (via the API, or the hook's heartbeat
@@ -26,6 +26,7 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { InputError, RunError } from "../../core/errors.ts";
 import { AUTOSCALING_ACTIONS } from "./autoscaling-actions.ts";
+import { AutoScalingAuth } from "./autoscaling-auth.ts";
 import type { AutoScalingGroupApi, AutoScalingGroupView } from "./autoscaling-group-api.ts";
 import {
   AUTOSCALING_VERSION,
@@ -35,6 +36,7 @@ import {
   requireParams,
   validationError as validation,
 } from "./autoscaling-xml.ts";
+import { CredentialsIssuer } from "./credentials-issuer.ts";
 
 export {
   AUTOSCALING_VERSION,
@@ -112,6 +114,8 @@ export interface AutoScalingCall {
   /** From the SigV4 credential scope, when present. */
   accessKeyId?: string;
   region?: string;
+  /** The signer's ARN, once the signature checked out. */
+  principal?: string;
   remoteAddress: string;
 }
 
@@ -152,13 +156,17 @@ export interface AutoScalingEmulatorOptions {
   port?: number;
   hooks?: LifecycleHookSpec[];
   instances?: AutoScalingInstanceRecord[];
-  /** Clock for records, default Date.now (timeouts use real timers). */
+  /** Clock for records and signature dates, default Date.now (timeouts use real timers). */
   now?: () => number;
   /**
    * The group behind the operators' actions (DescribeAutoScalingGroups, SetDesiredCapacity...);
    * without one they describe the registered instances and hooks and refuse every change.
    */
   group?: AutoScalingGroupApi;
+  /** The keys it accepts; default: an issuer of its own (add keys with `emu.issuer`). */
+  issuer?: CredentialsIssuer;
+  /** The region its signatures must be scoped to, default us-east-1. */
+  region?: string;
 }
 
 const DEFAULT_HEARTBEAT_MS = 3600_000;
@@ -179,6 +187,7 @@ interface ActionState extends PendingLifecycleAction {
 export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
   readonly calls: AutoScalingCall[] = [];
   readonly host: string;
+  readonly auth: AutoScalingAuth;
   private readonly server: Server;
   private readonly now: () => number;
   private readonly hooks = new Map<string, HookState>();
@@ -195,6 +204,11 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     super();
     this.host = opts.host ?? "127.0.0.1";
     this.now = opts.now ?? Date.now;
+    this.auth = new AutoScalingAuth(
+      opts.issuer ?? new CredentialsIssuer({ now: this.now }),
+      opts.region ?? "us-east-1",
+      this.now,
+    );
     for (const h of opts.hooks ?? []) this.putLifecycleHook(h);
     for (const i of opts.instances ?? []) this.setInstance(i);
     this.groupApi = opts.group;
@@ -206,6 +220,11 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     const emu = new AutoScalingEmulator(opts);
     await emu.listen(opts.port ?? 0);
     return emu;
+  }
+
+  /** The keys the emulator accepts. */
+  get issuer(): CredentialsIssuer {
+    return this.auth.issuer;
   }
 
   get port(): number {
@@ -472,7 +491,7 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
       req.socket.destroy();
       return;
     }
-    const answer = () => {
+    const answer = async () => {
       if (fault?.kind === "error") {
         const status = fault.status ?? 500;
         return sendError(
@@ -491,15 +510,14 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
         if (req.method !== "POST" && req.method !== "GET") {
           throw new QueryError(405, "MethodNotAllowed", `Method ${req.method} is not allowed`);
         }
-        if (!auth)
-          throw new QueryError(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
-        if (!/^AWS4-HMAC-SHA256 /.test(auth) || !scope) {
-          throw new QueryError(
-            403,
-            "IncompleteSignature",
-            "Authorization header requires a AWS4-HMAC-SHA256 Credential scope",
-          );
-        }
+        const signer = await this.auth.authenticate({
+          method: req.method,
+          url: req.url ?? "/",
+          headers: req.headers,
+          body,
+        });
+        if (!signer.ok) throw new QueryError(signer.status, signer.code, signer.message);
+        call.principal = signer.principal.arn;
         if (!action) throw new QueryError(400, "MissingAction", "Missing Action");
         if (version !== AUTOSCALING_VERSION) {
           throw new QueryError(
@@ -508,6 +526,8 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
             `Could not find operation ${action} for version ${version || "NO_VERSION_SPECIFIED"}`,
           );
         }
+        const denied = this.auth.authorize(signer.principal, action, params);
+        if (denied) throw new QueryError(denied.status, denied.code, denied.message);
         send(200, this.perform(action, params, requestId));
       } catch (err) {
         if (err instanceof QueryError) return sendError(err);
@@ -524,12 +544,12 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
     if (fault?.kind === "slow") {
       const t = setTimeout(() => {
         this.delays.delete(t);
-        if (!this.closed) answer();
+        if (!this.closed) void answer();
       }, fault.delayMs);
       this.delays.add(t);
       return;
     }
-    answer();
+    void answer();
   }
 
   private perform(action: string, params: Record<string, string>, requestId: string): string {

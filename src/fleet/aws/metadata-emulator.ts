@@ -8,12 +8,14 @@
  *
  * Several sandboxed instances share one emulator: the instance is chosen by the client's source
  * address (each sandbox binds its outgoing sockets to its own 127.77.0.N), falling back to a
- * configurable default instance. Faults (down, slow, 500s) can be switched on at any time, and every
+ * configurable default instance. An instance with an instance profile (`iam`) serves its role's
+ * temporary keys under `iam/` (credentials-issuer.ts). Faults (down, slow, 500s) can be switched on at any time, and every
  * request is recorded.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { InputError, RunError } from "../../core/errors.ts";
+import { type IssuedKey, imdsCredentialsDocument } from "./credentials-issuer.ts";
 import { identitySignatures, primaryInterface } from "./metadata-network.ts";
 
 /** One emulated instance: what its metadata answers. */
@@ -43,6 +45,16 @@ export interface EmulatedInstance {
   securityGroupIds?: string[];
   subnetId?: string;
   vpcId?: string;
+  /** The instance profile: `iam/info` and `iam/security-credentials/`; absent = 404, as without one. */
+  iam?: InstanceProfile;
+}
+
+export interface InstanceProfile {
+  roleName: string;
+  /** Default arn:aws:iam::ACCOUNT:instance-profile/ROLE. */
+  instanceProfileArn?: string;
+  /** The role's current temporary keys (asked at each request: they rotate). */
+  credentials(): IssuedKey;
 }
 
 /**
@@ -191,6 +203,7 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
   if (inst.tags !== undefined) {
     meta.set("tags", new Map<string, Node>([["instance", new Map<string, Node>(Object.entries(inst.tags))]]));
   }
+  if (inst.iam !== undefined) meta.set("iam", iamTree(inst.iam, inst.accountId ?? "123456789012"));
   if (inst.targetLifecycleState !== undefined) {
     meta.set("autoscaling", new Map<string, Node>([["target-lifecycle-state", inst.targetLifecycleState]]));
   }
@@ -228,6 +241,32 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
   ]);
   if (inst.userData !== undefined) latest.set("user-data", inst.userData);
   return new Map<string, Node>([["latest", latest]]);
+}
+
+/**
+ * `iam/info` and `iam/security-credentials/ROLE`, as AWS serves them ("Retrieve security
+ * credentials from instance metadata",
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html,
+ * and "Instance metadata categories": iam/info).
+ */
+function iamTree(profile: InstanceProfile, account: string): Map<string, Node> {
+  const keys = profile.credentials();
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const info = {
+    Code: "Success",
+    LastUpdated: iso(keys.issuedAt),
+    InstanceProfileArn:
+      profile.instanceProfileArn ?? `arn:aws:iam::${account}:instance-profile/${profile.roleName}`,
+    InstanceProfileId: `AIPA${profile.roleName
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, "")
+      .padEnd(17, "X")
+      .slice(0, 17)}`,
+  };
+  return new Map<string, Node>([
+    ["info", JSON.stringify(info, null, 2)],
+    ["security-credentials", new Map<string, Node>([[profile.roleName, imdsCredentialsDocument(keys)]])],
+  ]);
 }
 
 function lookup(root: Map<string, Node>, path: string): Node | undefined {

@@ -44,7 +44,8 @@ import {
 } from "../aws/asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
 import { modelGroupApi } from "../aws/autoscaling-group-api.ts";
-import { type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
+import { CredentialsIssuer } from "../aws/credentials-issuer.ts";
+import { type InstanceProfile, type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
 import { targetLifecycleState } from "../aws/target-lifecycle-state.ts";
 import {
   builtinFleetLoadBalancer,
@@ -60,6 +61,7 @@ import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
 import { addressAt, type FleetConfig } from "./fleet-config.ts";
 import { type GitServer, type GitServerFault, startGitServer } from "./git-server.ts";
+import { readOperatorKeys, writeOperatorKeys } from "./operator-keys.ts";
 import { ensureStateDir, FLEET_FILES } from "./state-dir.ts";
 
 export type FleetEventKind =
@@ -113,7 +115,7 @@ export interface InstanceStatus {
     /** the boot process's CPU time, from its record */
     cpu?: { beforeRunMs: number; totalMs: number };
     stages?: { stage: string; attempt: number; ok: boolean; durationMs: number }[];
-    lifecycle?: { result: string; ok: boolean };
+    lifecycle?: { result: string; ok: boolean; error?: string };
   };
   gate: { state: string; openedAt?: string; reason?: string };
   /** requests the load balancer sent it */
@@ -135,6 +137,8 @@ export interface FleetStatus {
   } & LoadBalancerProcess;
   gitServer: { url: string; fault?: GitServerFault };
   autoscalingUrl: string;
+  /** the region its Auto Scaling API signs for */
+  region: string;
   metadataFault?: MetadataFault;
   group: {
     name: string;
@@ -212,6 +216,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private readonly node: string;
   private git!: GitServer;
   private asg!: AutoScalingEmulator;
+  private issuer!: CredentialsIssuer;
   lb!: FleetLoadBalancer;
 
   private constructor(
@@ -266,8 +271,16 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
 
     this.git = await startGitServer({ projectRoot: reposDir, host: "127.0.0.1" });
     const hook = cfg.group.launchHook;
+    // the keys its Auto Scaling API accepts: the operator's (kept in the state directory for
+    // `muster fleet env`), and each instance's role keys, served by its metadata service
+    this.issuer = new CredentialsIssuer({ roleLifetimeMs: cfg.instances.iamRole.credentialLifetimeMs });
+    const kept = readOperatorKeys(cfg.stateDir);
+    const operator = this.issuer.operatorKeys(kept);
+    if (!kept) writeOperatorKeys(cfg.stateDir, operator);
     this.asg = await startAutoScalingEmulator({
       host: "127.0.0.1",
+      issuer: this.issuer,
+      region: cfg.group.region,
       // the group model owns the hook's timeout; the emulator's own timer never fires first
       hooks: hook
         ? [
@@ -291,6 +304,15 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.asg.on("call", (call) => {
       if (call.action !== "CompleteLifecycleAction" || call.status === "destroyed" || call.status < 400)
         return;
+      if (call.status === 403) {
+        // signature or permissions: the instance's role, as AWS would refuse it
+        this.record(
+          "note",
+          `CompleteLifecycleAction ${call.params.LifecycleActionResult ?? ""} refused: ${call.errorCode}${call.principal ? ` (${call.principal})` : ""}`,
+          call.params.InstanceId,
+        );
+        return;
+      }
       this.record(
         "note",
         `CompleteLifecycleAction ${call.params.LifecycleActionResult ?? ""} refused: no lifecycle action is waiting for this instance (its heartbeat timeout passed, or it is terminating)`,
@@ -592,8 +614,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     // the metadata item is the steady state the instance is headed for (Terminated as soon as its
     // termination starts), and its listener stays up until the instance's processes are gone
     inst?.metadata?.updateInstance(id, { targetLifecycleState: targetLifecycleState(to) });
-    if (to === "Terminated") this.asg.removeInstance(id);
-    else
+    if (to === "Terminated") {
+      this.asg.removeInstance(id);
+      this.issuer.revokeSession(id);
+    } else
       this.asg.setInstance({
         instanceId: id,
         group: this.cfg.group.name,
@@ -638,6 +662,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       imageDir: this.imageDir,
       autoscalingUrl: this.asg.url,
       availabilityZone: this.state.instances.find((i) => i.id === id)?.zone,
+      instanceProfile: this.instanceProfile(id),
       configRepoUrl: this.git.repoUrl("config.git"),
       appRepoUrl: this.git.repoUrl("app.git"),
       node: this.node,
@@ -660,12 +685,18 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     );
   }
 
+  /** The instance's role, as its metadata service serves it. */
+  private instanceProfile(id: string): InstanceProfile {
+    const role = this.cfg.instances.iamRole;
+    return { roleName: role.name, credentials: () => this.issuer.roleKeys(role.name, id, role.policy) };
+  }
+
   private onBootExit(inst: FleetInstance, code: number | null, sig: string | null): void {
     const r = inst.bootRecord();
     const how = sig ? `killed by ${sig}` : `exit ${code}`;
     const what =
       r?.outcome === "open"
-        ? `gate open (role ${r.role}, app ${r.appRevision?.slice(0, 7)}) in ${((r.durationMs ?? 0) / 1000).toFixed(2)} s`
+        ? `gate open (role ${r.role}, app ${r.appRevision?.slice(0, 7)}) in ${((r.durationMs ?? 0) / 1000).toFixed(2)} s${r.lifecycle && !r.lifecycle.ok ? `; lifecycle ${r.lifecycle.result} NOT sent: ${r.lifecycle.error}` : ""}`
         : r?.outcome === "failed"
           ? `FAILED at ${r.failedStage}: ${r.error}${r.lifecycle ? `; lifecycle ${r.lifecycle.result}${r.lifecycle.ok ? "" : " NOT sent"}` : ""}`
           : (r?.outcome ?? "no record");
@@ -811,6 +842,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       },
       gitServer: { url: this.git.url, fault: this.git.fault },
       autoscalingUrl: this.asg.url,
+      region: this.cfg.group.region,
       metadataFault: this.metadataFault,
       group: {
         name: s.config.name,
@@ -858,7 +890,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         transferMs: rec?.transferMs,
         cpu: rec?.cpu,
         stages: rec?.stages.map(({ stage, attempt, ok, durationMs }) => ({ stage, attempt, ok, durationMs })),
-        lifecycle: rec?.lifecycle ? { result: rec.lifecycle.result, ok: rec.lifecycle.ok } : undefined,
+        lifecycle: rec?.lifecycle
+          ? { result: rec.lifecycle.result, ok: rec.lifecycle.ok, error: rec.lifecycle.error }
+          : undefined,
       },
       gate,
       requests: served?.count ?? 0,

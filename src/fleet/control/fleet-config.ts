@@ -28,6 +28,10 @@ import {
 import { z } from "../../core/zod.ts";
 import { zodProblems } from "../../core/zod-problems.ts";
 import type { AsgConfig } from "../aws/asg-model.ts";
+import { defaultInstancePolicy, groupArnPattern } from "../aws/autoscaling-auth.ts";
+import { DEFAULT_ACCOUNT } from "../aws/credentials-issuer.ts";
+import { type PolicyDocument, policyDocumentSchema } from "../aws/iam-policy.ts";
+import { regionOfZone } from "../aws/metadata-emulator.ts";
 import { type PresetName, resolveSettings, type TargetGroupSettings } from "../balancing/target-health.ts";
 import { reservedVariable } from "../instances/instance-env.ts";
 
@@ -223,6 +227,22 @@ export const fleetConfigSchema = z
             message: "a variable's value must be a string (or a number or true/false)",
           }),
         ).default({}),
+        /**
+         * the instances' IAM role (their instance profile): its temporary keys come from each
+         * instance's metadata service, and the Auto Scaling emulator allows what its policy allows
+         */
+        iamRole: z
+          .strictObject({
+            name: z
+              .string()
+              .regex(/^[\w+=,.@-]{1,64}$/, { message: "1 to 64 of letters, digits and + = , . @ _ -" })
+              .default("muster-instance"),
+            /** an identity-based policy; default: CompleteLifecycleAction and heartbeats on the group */
+            policy: policyDocumentSchema.optional(),
+            /** lifetime of the role's temporary keys; new ones are served before they expire */
+            credentialLifetime: seconds().default(21600),
+          })
+          .prefault({}),
         boot: z
           .strictObject({
             /** attempts of the whole pipeline (the boot config's retries) */
@@ -468,6 +488,8 @@ export interface FleetConfig {
   group: AsgConfig & {
     desired: number;
     availabilityZones: string[];
+    /** the region of its zones (they are all of one): signatures, ARNs and the instances' endpoints.region */
+    region: string;
     instanceType: string;
     launchTemplate: { name: string; version: string };
     targetTracking?: AsgConfig["targetTracking"] & { samplePeriodMs: number };
@@ -495,6 +517,7 @@ export interface FleetConfig {
     environment: Record<string, string>;
     /** the port the load balancer sends traffic to */
     trafficPort: number;
+    iamRole: { name: string; policy: PolicyDocument; credentialLifetimeMs: number };
     boot: {
       attempts: number;
       backoffBase: number;
@@ -635,6 +658,7 @@ export function parseFleetConfig(
       healthCheckType: g.healthCheckType,
       healthCheckGracePeriodMs: Math.round(g.healthCheckGracePeriod * 1000),
       availabilityZones: g.availabilityZones,
+      region: regionOfZone(g.availabilityZones[0]!),
       instanceType: g.instanceType,
       launchTemplate: { name: g.launchTemplate.name ?? g.name, version: g.launchTemplate.version },
       launchHook: hook
@@ -667,6 +691,15 @@ export function parseFleetConfig(
         Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
       ),
       trafficPort: nginx ? c.instances.webPort : c.instances.appPort,
+      iamRole: {
+        name: c.instances.iamRole.name,
+        policy:
+          (c.instances.iamRole.policy as PolicyDocument | undefined) ??
+          defaultInstancePolicy(
+            groupArnPattern(regionOfZone(g.availabilityZones[0]!), DEFAULT_ACCOUNT, g.name),
+          ),
+        credentialLifetimeMs: Math.round(c.instances.iamRole.credentialLifetime * 1000),
+      },
       boot: {
         ...c.instances.boot,
         heartbeatInterval: c.instances.boot.heartbeatInterval ?? Math.max(0.1, heartbeatTimeoutMs / 3000),

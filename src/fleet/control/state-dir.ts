@@ -4,6 +4,7 @@
  * holding the fleet's own inputs), and stopping what a fleet whose daemon is gone left running.
  *
  *   fleet.json      the daemon: pid and start time, control socket, load balancer URL (daemon.ts)
+ *   operator-keys.json  the operator's keys for the Auto Scaling emulator, 0600 (`muster fleet env`)
  *   events.jsonl    the event log
  *   pids.json       every process the fleet started, with its start time
  *   lb/             the load balancer's files and its access log
@@ -27,6 +28,8 @@ export const FLEET_FILES = {
   pids: "pids.json",
   info: "fleet.json",
   accessLog: "lb/access.jsonl",
+  /** the operator's keys for the Auto Scaling emulator (0600; operator-keys.ts) */
+  operatorKeys: "operator-keys.json",
 } as const;
 
 /** What `muster fleet up` clears in its state directory before it starts. */

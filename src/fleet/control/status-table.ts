@@ -12,6 +12,14 @@ function pad(s: string, n: number): string {
   return s.length >= n ? `${s} ` : s.padEnd(n);
 }
 
+/** "; CONTINUE NOT sent (AccessDenied)": the AWS error code the boot's lifecycle call got, if it failed. */
+function lifecycleTrouble(b: InstanceStatus["boot"]): string {
+  const l = b.lifecycle;
+  if (!l || l.ok) return "";
+  const code = /: ([A-Z][A-Za-z]+): /.exec(l.error ?? "")?.[1];
+  return `; ${l.result} NOT sent${code ? ` (${code})` : ""}`;
+}
+
 function bootText(i: InstanceStatus, now: number): string {
   const b = i.boot;
   if (b.running) {
@@ -20,9 +28,9 @@ function bootText(i: InstanceStatus, now: number): string {
     return `running${secs}${last ? `, ${last.stage} ${last.ok ? "ok" : "failed"}` : ""}${b.attempts && b.attempts > 1 ? ` (attempt ${b.attempts})` : ""}`;
   }
   if (b.outcome === "open")
-    return `open, app ${b.appRevision?.slice(0, 7) ?? "?"} in ${((b.durationMs ?? 0) / 1000).toFixed(1)} s`;
+    return `open, app ${b.appRevision?.slice(0, 7) ?? "?"} in ${((b.durationMs ?? 0) / 1000).toFixed(1)} s${lifecycleTrouble(b)}`;
   if (b.outcome === "failed")
-    return `FAILED at ${b.failedStage}${b.lifecycle ? ` (${b.lifecycle.result})` : ""}`;
+    return `FAILED at ${b.failedStage}${b.lifecycle ? ` (${b.lifecycle.result})` : ""}${lifecycleTrouble(b)}`;
   if (b.outcome === "running") return "interrupted";
   if (b.outcome) return b.outcome;
   return i.state === "Pending" ? "starting" : "-";

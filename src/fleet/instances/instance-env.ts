@@ -65,6 +65,6 @@ export function reservedVariable(name: string): string | undefined {
   if (name.startsWith("MUSTER_"))
     return "MUSTER_ variables are the fleet's to set (MUSTER_BOOT_ID is each instance's boot id)";
   if (name.startsWith("AWS_"))
-    return "AWS_ variables never reach an instance: it talks to the fleet's emulators, which need no credentials";
+    return "AWS_ variables never reach an instance: its keys come from its instance profile (instances.iamRole), as on EC2";
   return undefined;
 }

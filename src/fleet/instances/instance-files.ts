@@ -50,7 +50,7 @@ export function instanceBootConfig(cfg: FleetConfig, e: InstanceEndpoints): Reco
       jitter: 0.3,
       deadline: b.deadline,
     },
-    endpoints: { metadata: e.metadataUrl, autoscaling: e.autoscalingUrl, region: "us-east-1" },
+    endpoints: { metadata: e.metadataUrl, autoscaling: e.autoscalingUrl, region: cfg.group.region },
     timeouts: { metadata: b.metadataTimeout, lifecycle: 2, git: b.gitTimeout, deps: 300 },
     attributes: { app: { repo: e.appRepoUrl, host: e.address, port: cfg.instances.appPort } },
   };

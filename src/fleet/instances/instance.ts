@@ -41,6 +41,7 @@ import {
 } from "../../providers/supervisor-client.ts";
 import { definitionPath, definitionText, enabledMarker } from "../../providers/supervisor-policy.ts";
 import {
+  type InstanceProfile,
   type MetadataEmulator,
   type MetadataFault,
   startMetadataEmulator,
@@ -72,6 +73,8 @@ export interface InstanceOptions {
   autoscalingUrl: string;
   /** where the group placed it (the metadata service's placement/availability-zone) */
   availabilityZone?: string;
+  /** the instance's role: its metadata service serves the role's keys */
+  instanceProfile?: InstanceProfile;
   configRepoUrl: string;
   appRepoUrl: string;
   /** node and muster's bin/muster.js, as `muster install` would put them in the units */
@@ -195,6 +198,7 @@ export class FleetInstance {
           instanceType: cfg.group.instanceType,
           ...(this.o.availabilityZone ? { availabilityZone: this.o.availabilityZone } : {}),
           marketType: cfg.instances.marketType,
+          ...(this.o.instanceProfile ? { iam: this.o.instanceProfile } : {}),
         },
       ],
       defaultInstanceId: this.id,
