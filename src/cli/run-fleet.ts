@@ -6,11 +6,11 @@ import { InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
 import {
   type FleetEvent,
-  type FleetFault,
   type FleetStatus,
   formatEvent,
 } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
+import { parseFault } from "../fleet/control/fault-args.ts";
 import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";
 import { preflightProblems } from "../fleet/control/preflight.ts";
 import {
@@ -19,7 +19,9 @@ import {
   stateDirAccessProblem,
   stopLeftovers,
 } from "../fleet/control/state-dir.ts";
-import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
+import { launchTrouble, statusLines, watchLines } from "../fleet/control/status-table.ts";
+import type { RequestSample } from "../fleet/dashboard/rate-series.ts";
+import { tailLines } from "../fleet/dashboard/tail.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -63,9 +65,36 @@ function stateDirNamed(w: Where): string {
   return defaultStateDir();
 }
 
+/** --dashboard-port and --no-dashboard (commander: `dashboard` is false with --no-dashboard). */
+export interface DashboardFlags {
+  dashboard?: boolean;
+  dashboardPort?: string;
+}
+
+/** The daemon's dashboard from the flags: false when off, else its port (0: any free one). */
+export function dashboardPort(opts: DashboardFlags): number | false {
+  if (opts.dashboard === false) {
+    if (opts.dashboardPort !== undefined)
+      throw new InputError(
+        `--dashboard-port ${opts.dashboardPort} with --no-dashboard: leave one of them out`,
+      );
+    return false;
+  }
+  const p = opts.dashboardPort ?? "0";
+  if (!/^\d+$/.test(p) || Number(p) > 65535)
+    throw new InputError(`--dashboard-port ${p}: expected a port number 0-65535 (0: any free port)`);
+  return Number(p);
+}
+
+/** The daemon's arguments for a dashboard setting (what `fleet up` passes on to it). */
+function dashboardArgs(port: number | false): string[] {
+  return port === false ? ["--no-dashboard"] : ["--dashboard-port", String(port)];
+}
+
 export async function fleetUp(
-  opts: Where & { foreground: boolean; wait: boolean; timeout?: string },
+  opts: Where & DashboardFlags & { foreground: boolean; wait: boolean; timeout?: string },
 ): Promise<number> {
+  const dashboard = dashboardPort(opts);
   if (!opts.wait && opts.timeout !== undefined)
     throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
   const timeoutS = Number(opts.timeout ?? "120");
@@ -89,12 +118,16 @@ export async function fleetUp(
     return runFleetDaemon(cfg, {
       musterBin: bin,
       say: out,
-      onReady: (c) =>
-        out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
+      dashboard: dashboard === false ? false : { port: dashboard, assetsDir: dashboardAssets() },
+      onReady: (c, info) => {
+        out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`);
+        if (info.dashboard) out(`muster fleet: dashboard ${info.dashboard}`);
+      },
     });
   }
-  const info = await startFleetDaemon(config, cfg.stateDir);
+  const info = await startFleetDaemon(config, cfg.stateDir, dashboard);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
+  if (info.dashboard) out(`  dashboard ${info.dashboard}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
   const cmd = (sub: string) => fleetCommand(sub, cfg.stateDir);
   out(`  state ${cfg.stateDir}; ${cmd("status")}, ${cmd("events --follow")}, ${cmd("down")}`);
@@ -110,7 +143,11 @@ export async function fleetUp(
  * Start `muster fleet up --foreground` detached (its own session, output to STATE/daemon.log)
  * and wait until it answers; its STATE/fleet.json.
  */
-export async function startFleetDaemon(config: string | undefined, stateDir: string): Promise<FleetInfo> {
+export async function startFleetDaemon(
+  config: string | undefined,
+  stateDir: string,
+  dashboard: number | false = 0,
+): Promise<FleetInfo> {
   const bin = path.join(musterPackageRoot(), "bin/muster.js");
   const other = runningFleet(stateDir);
   if (other)
@@ -128,6 +165,7 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     ...(config ? ["--config", config] : []),
     "--state-dir",
     stateDir,
+    ...dashboardArgs(dashboard),
   ];
   let exited: string | undefined;
   const child = spawn(process.execPath, args, {
@@ -155,6 +193,11 @@ export async function startFleetDaemon(config: string | undefined, stateDir: str
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The dashboard's page, as scripts/build.mjs bundles it. */
+export function dashboardAssets(): string {
+  return path.join(musterPackageRoot(), "dist/dashboard");
 }
 
 function logTail(file: string): string {
@@ -196,12 +239,76 @@ export async function waitInService(stateDir: string, timeoutMs: number): Promis
   }
 }
 
-export async function fleetStatus(opts: Where & { json: boolean }): Promise<number> {
-  const st = await controlRequest<FleetStatus>(stateDirOf(opts), "GET", "/status");
+export async function fleetStatus(opts: Where & { json: boolean; watch?: boolean }): Promise<number> {
+  const stateDir = stateDirOf(opts);
+  if (opts.watch) return watchStatus(stateDir, opts.json);
+  const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
   if (opts.json) out(JSON.stringify(st, null, 2));
   else for (const l of statusLines(st, { style: style(useColour(process.stdout)) })) out(l);
   return 0;
 }
+
+/** The load balancer's requests of the last minute, from the end of its access log. */
+function recentRequests(accessLog: string | undefined, now: number): RequestSample[] {
+  if (!accessLog) return [];
+  return tailLines(accessLog, 100_000, 4 * 1024 * 1024).flatMap((l) => {
+    try {
+      const e = JSON.parse(l) as { time: number; status: number };
+      return e.time > now - 60_000 ? [{ time: e.time, status: e.status }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * `fleet status --watch`: on a terminal the screen is redrawn every second; otherwise (a pipe,
+ * a file) one snapshot per second, separated by a blank line (--json: one JSON line each).
+ * Ends on Ctrl-C, or when the fleet stops.
+ */
+async function watchStatus(stateDir: string, json: boolean): Promise<number> {
+  const tty = Boolean(process.stdout.isTTY) && !json;
+  const s = style(useColour(process.stdout));
+  let stop = false;
+  const onInt = () => {
+    stop = true;
+  };
+  const onGone = (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") stop = true;
+  };
+  process.once("SIGINT", onInt);
+  process.stdout.on("error", onGone);
+  try {
+    while (!stop) {
+      if (!runningFleet(stateDir)) {
+        out(`muster fleet: the fleet of ${stateDir} is not running`);
+        break;
+      }
+      let st: FleetStatus;
+      try {
+        st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+      } catch {
+        await sleep(1000); // stopping, or busy for a moment
+        continue;
+      }
+      const now = Date.now();
+      if (json) out(JSON.stringify(st));
+      else {
+        const lines = watchLines(st, recentRequests(st.loadBalancer.accessLog, now), { style: s, now });
+        // home, draw, clear what the last frame left below
+        if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`);
+        else out(`${lines.join("\n")}\n`);
+      }
+      await sleep(1000);
+    }
+  } finally {
+    process.off("SIGINT", onInt);
+    process.stdout.off("error", onGone);
+  }
+  return 0;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function readEvents(file: string, from: number): { events: FleetEvent[]; next: number } {
   if (!existsSync(file)) return { events: [], next: from };
@@ -272,52 +379,6 @@ export async function fleetScale(n: string, opts: Where): Promise<number> {
   });
   out(`muster fleet: desired capacity ${r.from} -> ${r.to}`);
   return 0;
-}
-
-const MAX_FAULT_DELAY_MS = 3_600_000;
-
-/** The fault a command line asks for. */
-export function parseFault(kind: string, value: string | undefined): FleetFault {
-  const ms = () => {
-    if (value === undefined || !/^\d+$/.test(value))
-      throw new InputError(
-        `fleet fault ${kind}: give the delay in milliseconds, e.g. \`muster fleet fault ${kind} 3000\` (0 clears it)`,
-      );
-    // timers take at most 2^31 - 1 ms (Node fires a longer one at once); an hour is plenty
-    if (Number(value) > MAX_FAULT_DELAY_MS)
-      throw new InputError(
-        `fleet fault ${kind}: ${value} ms is more than an hour; give at most ${MAX_FAULT_DELAY_MS} (0 clears it)`,
-      );
-    return Number(value);
-  };
-  const instance = () => {
-    if (!value)
-      throw new InputError(`fleet fault ${kind}: name the instance, e.g. \`muster fleet fault ${kind} 3\``);
-    return value;
-  };
-  const none = () => {
-    if (value !== undefined) throw new InputError(`fleet fault ${kind}: takes no value (got "${value}")`);
-  };
-  switch (kind) {
-    case "git-down":
-      none();
-      return { kind };
-    case "git-up":
-      none();
-      return { kind };
-    case "git-slow":
-      return { kind, ms: ms() };
-    case "metadata-slow":
-      return { kind, ms: ms() };
-    case "kill":
-      return { kind, instance: instance() };
-    case "break-health":
-      return { kind, instance: instance() };
-    default:
-      throw new InputError(
-        `fleet fault ${kind}: unknown fault; use git-down, git-up, git-slow MS, metadata-slow MS, kill INSTANCE or break-health INSTANCE`,
-      );
-  }
 }
 
 export async function fleetFault(kind: string, value: string | undefined, opts: Where): Promise<number> {

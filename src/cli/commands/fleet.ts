@@ -29,9 +29,17 @@ export function registerFleet(program: Command): void {
         false,
       )
       .option("--timeout <seconds>", "with --wait: give up after this long (default: 120)")
+      .option(
+        "--dashboard-port <port>",
+        "serve the dashboard on 127.0.0.1 at this port (default: 0, any free port); its URL is printed",
+      )
+      .option("--no-dashboard", "serve no dashboard")
       .addHelpText(
         "after",
-        "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
+        "\nThe dashboard's URL carries the fleet's key after '#': open it as printed (also in\n" +
+          "`muster fleet status --json` as dashboard.url). It shows the group, its instances, their boots and\n" +
+          "the event log live, and can scale and break things as `fleet scale` and `fleet fault` do.\n" +
+          "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
       ),
   ).action(async (opts) => {
     const { fleetUp } = await import("../run-fleet.ts");
@@ -44,7 +52,12 @@ export function registerFleet(program: Command): void {
       .description(
         "the group, the load balancer and every instance: lifecycle state, target health, boot, gate",
       )
-      .option("--json", "print the status as JSON", false),
+      .option("--json", "print the status as JSON", false)
+      .option(
+        "--watch",
+        "keep showing it: redrawn every second on a terminal, else one snapshot a second (--json: one line each)",
+        false,
+      ),
   ).action(async (opts) => {
     const { fleetStatus } = await import("../run-fleet.ts");
     process.exitCode = await fleetStatus(opts);

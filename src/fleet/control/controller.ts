@@ -92,6 +92,8 @@ export interface InstanceStatus {
   inServiceAt?: number;
   terminatedAt?: number;
   cause?: string;
+  /** when the lifecycle hook it waits on times out (ms since the epoch), while one does */
+  lifecycleTimeoutAt?: number;
   root: string;
   bootId: string;
   boot: {
@@ -147,6 +149,8 @@ export interface FleetStatus {
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
   processes: PidRecord[];
+  /** the daemon's dashboard, unless it is off */
+  dashboard?: { url: string };
 }
 
 export type FleetFault =
@@ -212,6 +216,8 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private git!: GitServer;
   private asg!: AutoScalingEmulator;
   lb!: FleetLoadBalancer;
+  /** set by the daemon once its dashboard listens (status() carries it) */
+  dashboardUrl?: string;
 
   private constructor(
     readonly cfg: FleetConfig,
@@ -819,6 +825,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       },
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),
+      dashboard: this.dashboardUrl ? { url: this.dashboardUrl } : undefined,
     };
   }
 
@@ -838,6 +845,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       inServiceAt: i.inServiceAt,
       terminatedAt: i.terminatedAt,
       cause: i.cause,
+      lifecycleTimeoutAt: i.lifecycleAction?.timeoutAt,
       root: inst?.root ?? "",
       bootId: inst?.bootId ?? "",
       boot: {
