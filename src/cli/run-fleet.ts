@@ -4,11 +4,7 @@ import { closeSync, existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
-import {
-  type FleetEvent,
-  type FleetStatus,
-  formatEvent,
-} from "../fleet/control/controller.ts";
+import { type FleetEvent, type FleetStatus, formatEvent } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
 import { parseFault } from "../fleet/control/fault-args.ts";
 import { defaultStateDir, fleetCommand, loadFleetConfig } from "../fleet/control/fleet-config.ts";

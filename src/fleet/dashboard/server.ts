@@ -80,18 +80,21 @@ export async function startDashboard(
   });
   const configRepo = path.join(c.stateDir, "repos/config.git");
   let revision: { value?: string; at: number } = { at: 0 };
-  const refreshRevision = () => {
-    if (Date.now() - revision.at < 3000) return;
-    revision = { ...revision, at: Date.now() };
-    execFile("git", ["--git-dir", configRepo, "rev-parse", "HEAD"], { timeout: 5000 }, (err, out) => {
-      if (!err) revision = { value: out.trim(), at: Date.now() };
+  const refreshRevision = () =>
+    new Promise<void>((resolve) => {
+      if (Date.now() - revision.at < 3000) return resolve();
+      revision = { ...revision, at: Date.now() };
+      execFile("git", ["--git-dir", configRepo, "rev-parse", "HEAD"], { timeout: 5000 }, (err, out) => {
+        if (!err) revision = { value: out.trim(), at: Date.now() };
+        resolve();
+      });
     });
-  };
+  await refreshRevision();
   // a failed boot's log does not change once it has ended: read once
   const bootLogs = new Map<string, string[]>();
 
   const snapshot = (): DashboardSnapshot => {
-    refreshRevision();
+    void refreshRevision();
     const { processes: _, ...status } = c.status();
     const now = Date.now();
     for (const i of status.instances)

@@ -211,11 +211,11 @@ function timelineRow(r: TimelineRow, axisMs: number): HTMLElement {
     const lines = logs.get(r.instanceId);
     if (lines?.length)
       children.push(
+        el("p", { class: "log-title" }, "The last lines of its boot log:"),
         el(
-          "details",
-          { open: "" },
-          el("summary", {}, "last lines of its boot log"),
-          el("pre", { class: "log" }, lines.join("\n")),
+          "pre",
+          { class: "log", tabindex: "0", "aria-label": `boot log of ${r.instanceId}` },
+          lines.join("\n"),
         ),
       );
   }
