@@ -16,7 +16,7 @@
 // (another test run) never sees a half-written dist/, only, for an instant between the renames,
 // none; the code caches of the old bundle go with it.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
@@ -66,6 +66,28 @@ await esbuild.build({
   sourcemap: "linked",
   logLevel: "warning",
 });
+// The fleet's dashboard page (src/fleet/dashboard/page): its script bundled with uPlot for the
+// browser, its HTML and CSS and uPlot's CSS beside it, all served by the fleet daemon itself, so
+// the page loads nothing from the network.
+const page = "src/fleet/dashboard/page";
+await esbuild.build({
+  entryPoints: { app: `${page}/app.ts` },
+  outdir: path.join(next, "dashboard"),
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: "chrome110",
+  minify: true,
+  legalComments: "none",
+  charset: "ascii",
+  logLevel: "warning",
+});
+copyFileSync(`${page}/index.html`, path.join(next, "dashboard/index.html"));
+copyFileSync(`${page}/app.css`, path.join(next, "dashboard/app.css"));
+copyFileSync(
+  createRequire(import.meta.url).resolve("uplot/dist/uPlot.min.css"),
+  path.join(next, "dashboard/uplot.css"),
+);
 // The bundle must be ASCII only: one other character makes V8 hold all of it as a two-byte
 // string, 2.5 MB more in every muster process. esbuild escapes strings and template literals, but
 // leaves a comment it keeps (zod builds code with one that has a dash in it) and a regular

@@ -4,13 +4,9 @@ import { closeSync, existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
-import {
-  type FleetEvent,
-  type FleetFault,
-  type FleetStatus,
-  formatEvent,
-} from "../fleet/control/controller.ts";
+import { type FleetEvent, type FleetStatus, formatEvent } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
+import { parseFault } from "../fleet/control/fault-args.ts";
 import {
   DEFAULT_ADDRESSES,
   defaultStateDir,
@@ -26,7 +22,9 @@ import {
   stateDirAccessProblem,
   stopLeftovers,
 } from "../fleet/control/state-dir.ts";
-import { launchTrouble, statusLines } from "../fleet/control/status-table.ts";
+import { launchTrouble, statusLines, watchLines } from "../fleet/control/status-table.ts";
+import type { RequestSample } from "../fleet/dashboard/rate-series.ts";
+import { tailLines } from "../fleet/dashboard/tail.ts";
 import {
   fleetProcesses,
   isRunning,
@@ -87,9 +85,36 @@ function stateDirNamed(w: Where): string {
   return defaultStateDir();
 }
 
+/** --dashboard-port and --no-dashboard (commander: `dashboard` is false with --no-dashboard). */
+export interface DashboardFlags {
+  dashboard?: boolean;
+  dashboardPort?: string;
+}
+
+/** The daemon's dashboard from the flags: false when off, else its port (0: any free one). */
+export function dashboardPort(opts: DashboardFlags): number | false {
+  if (opts.dashboard === false) {
+    if (opts.dashboardPort !== undefined)
+      throw new InputError(
+        `--dashboard-port ${opts.dashboardPort} with --no-dashboard: leave one of them out`,
+      );
+    return false;
+  }
+  const p = opts.dashboardPort ?? "0";
+  if (!/^\d+$/.test(p) || Number(p) > 65535)
+    throw new InputError(`--dashboard-port ${p}: expected a port number 0-65535 (0: any free port)`);
+  return Number(p);
+}
+
+/** The daemon's arguments for a dashboard setting (what `fleet up` passes on to it). */
+function dashboardArgs(port: number | false): string[] {
+  return port === false ? ["--no-dashboard"] : ["--dashboard-port", String(port)];
+}
+
 export async function fleetUp(
-  opts: Where & { foreground: boolean; wait: boolean; timeout?: string; addresses?: string },
+  opts: Where & DashboardFlags & { foreground: boolean; wait: boolean; timeout?: string; addresses?: string },
 ): Promise<number> {
+  const dashboard = dashboardPort(opts);
   if (!opts.wait && opts.timeout !== undefined)
     throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
   const timeoutS = Number(opts.timeout ?? "120");
@@ -131,12 +156,16 @@ export async function fleetUp(
     return runFleetDaemon(cfg, {
       musterBin: bin,
       say: out,
-      onReady: (c) =>
-        out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`),
+      dashboard: dashboard === false ? false : { port: dashboard, assetsDir: dashboardAssets() },
+      onReady: (c, info) => {
+        out(`muster fleet: load balancer ${c.lb.url} (state ${cfg.stateDir}; Ctrl-C stops everything)`);
+        if (info.dashboard) out(`muster fleet: dashboard ${info.dashboard}`);
+      },
     });
   }
-  const info = await startFleetDaemon(config, cfg.stateDir, addresses);
+  const info = await startFleetDaemon(config, cfg.stateDir, addresses, dashboard);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
+  if (info.dashboard) out(`  dashboard ${info.dashboard}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
   const cmd = (sub: string) => fleetCommand(sub, cfg.stateDir);
   out(`  state ${cfg.stateDir}; ${cmd("status")}, ${cmd("events --follow")}, ${cmd("down")}`);
@@ -156,6 +185,7 @@ export async function startFleetDaemon(
   config: string | undefined,
   stateDir: string,
   addresses?: string,
+  dashboard: number | false = 0,
 ): Promise<FleetInfo> {
   const bin = path.join(musterPackageRoot(), "bin/muster.js");
   const other = runningFleet(stateDir);
@@ -175,6 +205,7 @@ export async function startFleetDaemon(
     ...(addresses ? ["--addresses", addresses] : []),
     "--state-dir",
     stateDir,
+    ...dashboardArgs(dashboard),
   ];
   let exited: string | undefined;
   const child = spawn(process.execPath, args, {
@@ -202,6 +233,11 @@ export async function startFleetDaemon(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The dashboard's page, as scripts/build.mjs bundles it. */
+export function dashboardAssets(): string {
+  return path.join(musterPackageRoot(), "dist/dashboard");
 }
 
 function logTail(file: string): string {
@@ -255,13 +291,19 @@ export async function fleetStatus(
     throw new InputError(`--interval ${opts.interval}: expected seconds from 0.1 to 3600`);
   const stateDir = stateDirOf(opts);
   const get = () => controlRequest<FleetStatus>(stateDir, "GET", "/status");
-  const lines = (st: FleetStatus) => statusLines(st, { style: style(useColour(process.stdout)) });
+  const s = style(useColour(process.stdout));
   if (!opts.watch) {
     const st = await get();
     if (opts.json) out(JSON.stringify(st, null, 2));
-    else for (const l of lines(st)) out(l);
+    else for (const l of statusLines(st, { style: s })) out(l);
     return 0;
   }
+  // the status lines and what a watcher wants besides: the dashboard's URL, the last minute's
+  // requests and errors, a scale in progress, failed boots
+  const lines = (st: FleetStatus) => {
+    const now = Date.now();
+    return watchLines(st, recentRequests(st.loadBalancer.accessLog, now), { style: s, now });
+  };
   // on a terminal the table is drawn over itself; otherwise (a pipe, a log) each status is
   // printed whole after the last, with its time (JSON: one line each)
   const redraw = Boolean(process.stdout.isTTY) && !opts.json;
@@ -335,6 +377,19 @@ export async function fleetEnv(opts: Where): Promise<number> {
   return 0;
 }
 
+/** The load balancer's requests of the last minute, from the end of its access log. */
+function recentRequests(accessLog: string | undefined, now: number): RequestSample[] {
+  if (!accessLog) return [];
+  return tailLines(accessLog, 100_000, 4 * 1024 * 1024).flatMap((l) => {
+    try {
+      const e = JSON.parse(l) as { time: number; status: number };
+      return e.time > now - 60_000 ? [{ time: e.time, status: e.status }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 function readEvents(file: string, from: number): { events: FleetEvent[]; next: number } {
   if (!existsSync(file)) return { events: [], next: from };
   const size = statSync(file).size;
@@ -404,52 +459,6 @@ export async function fleetScale(n: string, opts: Where): Promise<number> {
   });
   out(`muster fleet: desired capacity ${r.from} -> ${r.to}`);
   return 0;
-}
-
-const MAX_FAULT_DELAY_MS = 3_600_000;
-
-/** The fault a command line asks for. */
-export function parseFault(kind: string, value: string | undefined): FleetFault {
-  const ms = () => {
-    if (value === undefined || !/^\d+$/.test(value))
-      throw new InputError(
-        `fleet fault ${kind}: give the delay in milliseconds, e.g. \`muster fleet fault ${kind} 3000\` (0 clears it)`,
-      );
-    // timers take at most 2^31 - 1 ms (Node fires a longer one at once); an hour is plenty
-    if (Number(value) > MAX_FAULT_DELAY_MS)
-      throw new InputError(
-        `fleet fault ${kind}: ${value} ms is more than an hour; give at most ${MAX_FAULT_DELAY_MS} (0 clears it)`,
-      );
-    return Number(value);
-  };
-  const instance = () => {
-    if (!value)
-      throw new InputError(`fleet fault ${kind}: name the instance, e.g. \`muster fleet fault ${kind} 3\``);
-    return value;
-  };
-  const none = () => {
-    if (value !== undefined) throw new InputError(`fleet fault ${kind}: takes no value (got "${value}")`);
-  };
-  switch (kind) {
-    case "git-down":
-      none();
-      return { kind };
-    case "git-up":
-      none();
-      return { kind };
-    case "git-slow":
-      return { kind, ms: ms() };
-    case "metadata-slow":
-      return { kind, ms: ms() };
-    case "kill":
-      return { kind, instance: instance() };
-    case "break-health":
-      return { kind, instance: instance() };
-    default:
-      throw new InputError(
-        `fleet fault ${kind}: unknown fault; use git-down, git-up, git-slow MS, metadata-slow MS, kill INSTANCE or break-health INSTANCE`,
-      );
-  }
 }
 
 export async function fleetFault(kind: string, value: string | undefined, opts: Where): Promise<number> {

@@ -144,6 +144,8 @@ export async function runFleetDemo(opts: { keep: boolean }): Promise<number> {
   try {
     const info = await startFleetDaemon(configFile, stateDir);
     display.say(`  load balancer: ${s.green(info.loadBalancer)}   (try: curl -i ${info.loadBalancer}/)`);
+    if (info.dashboard)
+      display.say(`  dashboard: ${info.dashboard}   (open it in a browser on this machine)`);
     display.say();
     poller = poll();
 

@@ -36,10 +36,18 @@ export function registerFleet(program: Command): void {
         "--addresses <first-last>",
         "the instances' loopback address block, e.g. 127.77.5.1-127.77.5.254 (overrides instances.addresses)",
       )
+      .option(
+        "--dashboard-port <port>",
+        "serve the dashboard on 127.0.0.1 at this port (default: 0, any free port); its URL is printed",
+      )
+      .option("--no-dashboard", "serve no dashboard")
       .addHelpText(
         "after",
         "\nWithout --addresses or instances.addresses the fleet takes 127.77.0.1-127.77.0.254, or, when\n" +
           "something listens there already, the first free 127.77.N.1-127.77.N.254, and says which.\n" +
+          "\nThe dashboard's URL carries the fleet's key after '#': open it as printed (also in\n" +
+          "`muster fleet status --json` as dashboard.url). It shows the group, its instances, their boots and\n" +
+          "the event log live, and can scale and break things as `fleet scale` and `fleet fault` do.\n" +
           "\nExit codes: 0 up, 1 it could not start (see STATE/daemon.log) or --wait gave up (the fleet stays up),\n2 bad fleet.yaml.",
       ),
   ).action(async (opts) => {

@@ -30,6 +30,8 @@ export interface FleetInfo {
   source: string;
   socket: string;
   loadBalancer: string;
+  /** the dashboard's URL (with the fleet's key in its fragment), unless it is off */
+  dashboard?: string;
 }
 
 /**
@@ -58,6 +60,20 @@ export function readFleetInfo(stateDir: string): FleetInfo | undefined {
 export function runningFleet(stateDir: string): FleetInfo | undefined {
   const info = readFleetInfo(stateDir);
   return info && !info.stoppedAt && isRunning(info.pid, info.pidStart) ? info : undefined;
+}
+
+/**
+ * The actions the CLI and the dashboard both take, one path for both: `scale` {"desired": N},
+ * `fault` FleetFault. An unknown action or a bad value is an InputError.
+ */
+export async function controlAction(
+  c: FleetController,
+  action: string,
+  input: Record<string, unknown>,
+): Promise<unknown> {
+  if (action === "scale") return c.scale(Number(input.desired));
+  if (action === "fault") return { message: await c.fault(input as unknown as FleetFault) };
+  throw new InputError(`no such action: ${action}`);
 }
 
 export interface ControlServer {
@@ -106,10 +122,8 @@ export async function startControlServer(
             }
             return send(200, { events, lastSeq: c.lastSeq });
           }
-          if (req.method === "POST" && url.pathname === "/scale")
-            return send(200, c.scale(Number(input.desired)));
-          if (req.method === "POST" && url.pathname === "/fault")
-            return send(200, { message: await c.fault(input as unknown as FleetFault) });
+          if (req.method === "POST" && (url.pathname === "/scale" || url.pathname === "/fault"))
+            return send(200, await controlAction(c, url.pathname.slice(1), input));
           if (req.method === "POST" && url.pathname === "/down") {
             send(200, { stopping: true, pid: process.pid });
             setImmediate(onDown);

@@ -95,6 +95,8 @@ export interface InstanceStatus {
   inServiceAt?: number;
   terminatedAt?: number;
   cause?: string;
+  /** when the lifecycle hook it waits on times out (ms since the epoch), while one does */
+  lifecycleTimeoutAt?: number;
   root: string;
   bootId: string;
   boot: {
@@ -152,6 +154,8 @@ export interface FleetStatus {
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
   processes: PidRecord[];
+  /** the daemon's dashboard, unless it is off */
+  dashboard?: { url: string };
 }
 
 export type FleetFault =
@@ -218,6 +222,8 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private asg!: AutoScalingEmulator;
   private issuer!: CredentialsIssuer;
   lb!: FleetLoadBalancer;
+  /** set by the daemon once its dashboard listens (status() carries it) */
+  dashboardUrl?: string;
 
   private constructor(
     readonly cfg: FleetConfig,
@@ -854,6 +860,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       },
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),
+      dashboard: this.dashboardUrl ? { url: this.dashboardUrl } : undefined,
     };
   }
 
@@ -873,6 +880,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       inServiceAt: i.inServiceAt,
       terminatedAt: i.terminatedAt,
       cause: i.cause,
+      lifecycleTimeoutAt: i.lifecycleAction?.timeoutAt,
       root: inst?.root ?? "",
       bootId: inst?.bootId ?? "",
       boot: {

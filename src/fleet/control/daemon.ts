@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import { replaceNoFollow } from "../../host/write-no-follow.ts";
+import { type DashboardServer, startDashboard } from "../dashboard/server.ts";
 import { procStart } from "../instances/processes.ts";
 import { controlSocketPath, type FleetInfo, runningFleet, startControlServer } from "./control.ts";
 import { FleetController } from "./controller.ts";
@@ -17,7 +18,9 @@ export interface DaemonOptions {
   /** event lines as they happen */
   say?: (line: string) => void;
   /** called once everything listens (the load balancer's URL is known) */
-  onReady?: (c: FleetController) => void;
+  onReady?: (c: FleetController, info: FleetInfo) => void;
+  /** the dashboard on 127.0.0.1 (port 0: any free one), its page from assetsDir; false: none */
+  dashboard: { port: number; assetsDir: string } | false;
 }
 
 export function writeInfo(stateDir: string, info: FleetInfo): void {
@@ -47,6 +50,16 @@ export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Pro
 
   const c = await FleetController.start(cfg, { musterBin: opts.musterBin, say: opts.say });
   const control = await startControlServer(c, controlSocketPath(cfg.stateDir), () => stop("fleet down"));
+  let dashboard: DashboardServer | undefined;
+  if (opts.dashboard) {
+    try {
+      dashboard = await startDashboard(c, opts.dashboard);
+      c.dashboardUrl = dashboard.url;
+    } catch (err) {
+      // the fleet runs without it: the CLI shows everything the page does
+      opts.say?.(`muster fleet: no dashboard: ${errorMessage(err)} (--dashboard-port 0 takes any free port)`);
+    }
+  }
   const info: FleetInfo = {
     pid: process.pid,
     pidStart: procStart(process.pid),
@@ -55,11 +68,13 @@ export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Pro
     source: cfg.source,
     socket: control.socket,
     loadBalancer: c.lb.url,
+    dashboard: dashboard?.url,
   };
   writeInfo(cfg.stateDir, info);
-  opts.onReady?.(c);
+  opts.onReady?.(c, info);
 
   const why = await stopped;
+  await dashboard?.close();
   const left = await c.shutdown();
   await control.close();
   writeInfo(cfg.stateDir, { ...info, stoppedAt: new Date().toISOString() });

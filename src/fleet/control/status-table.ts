@@ -4,6 +4,8 @@
  * `muster fleet status` prints it; `muster demo` redraws it as instances move.
  */
 import type { Style } from "../../cli/human-report.ts";
+import { type RequestSample, recentTotals } from "../dashboard/rate-series.ts";
+import { scaleProgress } from "../dashboard/scale-progress.ts";
 import type { FleetStatus, InstanceStatus } from "./controller.ts";
 
 const PLAIN: Style = { green: (s) => s, red: (s) => s, yellow: (s) => s, dim: (s) => s };
@@ -124,4 +126,35 @@ export function launchTrouble(
     message: `${n} launches in a row ended before InService${last ? `; the last, ${last.id}: ${why}` : ""}`,
     instance: last,
   };
+}
+
+/**
+ * PURE: what `muster fleet status --watch` shows, the dashboard's essentials in a terminal: the
+ * status lines, the dashboard's URL, the request rate and errors of the last minute, a scale in
+ * progress, and each failed boot with its stage and cause (kept after the instance is gone).
+ */
+export function watchLines(
+  st: FleetStatus,
+  requests: readonly RequestSample[],
+  opts: { style?: Style; now?: number } = {},
+): string[] {
+  const s = opts.style ?? PLAIN;
+  const now = opts.now ?? Date.now();
+  const lines = statusLines(st, { style: s, now });
+  const last = recentTotals(requests, now, 60_000);
+  lines.splice(
+    2,
+    0,
+    `requests ${last.perSecond.toFixed(1)}/s over the last minute, ${last.errors ? s.red(`${last.errors} errors`) : "0 errors"}` +
+      (st.dashboard ? `; dashboard ${st.dashboard.url}` : ""),
+  );
+  const scale = scaleProgress({ desired: st.group.desired, instances: st.instances });
+  if (scale) lines.splice(3, 0, s.yellow(`${scale.text} (${Math.round(scale.fraction * 100)}%)`));
+  const failed = st.instances.filter((i) => i.boot.outcome === "failed");
+  if (failed.length > 0) lines.push("", "failed boots:");
+  for (const i of failed)
+    lines.push(
+      `  ${i.id}: ${s.red(`FAILED at ${i.boot.failedStage ?? "?"}`)}${i.boot.error ? `: ${i.boot.error}` : ""}`,
+    );
+  return lines;
 }
