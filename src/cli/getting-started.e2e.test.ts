@@ -53,6 +53,16 @@ describe("docs/getting-started.md", () => {
       if (args[0] === "check") expect(res.stdout).toBe("muster check: my-fleet: ok\n");
       if (args[1] === "up") {
         expect(res.stdout).toContain("2 instances InService");
+        // not on a terminal: each instance's changes, one line each, in order, until InService
+        const changes = new Map<string, string[]>();
+        for (const m of res.stdout.matchAll(/^ {2}(i-\S+) 127\.77\.\S+: (.*)$/gm))
+          changes.set(m[1]!, [...(changes.get(m[1]!) ?? []), m[2]!]);
+        expect(changes.size).toBe(2);
+        for (const states of changes.values()) {
+          expect(states.length).toBeGreaterThan(1);
+          expect(states[0]).not.toMatch(/^InService/);
+          expect(states[states.length - 1]).toMatch(/^InService, target healthy/);
+        }
         const url = /load balancer (http:\S+)/.exec(res.stdout)![1]!;
         const page = await fetch(url);
         expect(page.status).toBe(200);
