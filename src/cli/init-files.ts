@@ -5,13 +5,12 @@
  * and a fleet.yaml that rehearses both. Kept in one module so a test can generate it and check
  * that it stays clean (`muster check`) and boots (`muster fleet up`).
  */
-import * as path from "node:path";
+import { recipeCompilerOptions } from "./recipe-tsconfig.ts";
 
 /** Relative path -> content, in the order they are written. */
 export type InitFiles = Record<string, string>;
 
 export function initFiles(musterRoot: string): InitFiles {
-  const musterIndex = path.join(musterRoot, "src/index.ts");
   return {
     "README.md": README,
     "package.json": `${JSON.stringify(
@@ -28,18 +27,7 @@ export function initFiles(musterRoot: string): InitFiles {
     // resource's props complete and type-check as `muster check` checks them
     "tsconfig.json": `${JSON.stringify(
       {
-        compilerOptions: {
-          target: "ES2022",
-          module: "ESNext",
-          moduleResolution: "bundler",
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          allowImportingTsExtensions: true,
-          types: ["node"],
-          typeRoots: [path.join(musterRoot, "node_modules/@types")],
-          paths: { muster: [musterIndex] },
-        },
+        compilerOptions: recipeCompilerOptions(musterRoot),
         include: ["recipes"],
       },
       null,

@@ -15,6 +15,7 @@ import { compileTemplate } from "../resources/template-render.ts";
 import { compileRun } from "../runner/compile.ts";
 import { musterPackageRoot } from "./package-root.ts";
 import { createProgress, type Progress, seconds } from "./progress.ts";
+import { recipeCompilerOptions } from "./recipe-tsconfig.ts";
 
 export interface CheckFlags {
   repo: string;
@@ -115,18 +116,7 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
   const work = mkdtempSync(path.join(tmpdir(), "muster-check-"));
   try {
     const config = {
-      compilerOptions: {
-        target: "ES2022",
-        module: "ESNext",
-        moduleResolution: "bundler",
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        allowImportingTsExtensions: true,
-        types: ["node"],
-        typeRoots: [path.join(repoDir, "node_modules/@types"), path.join(pkg, "node_modules/@types")],
-        paths: { muster: [path.join(pkg, "src/index.ts")] },
-      },
+      compilerOptions: recipeCompilerOptions(pkg, [path.join(repoDir, "node_modules/@types")]),
       files,
     };
     const tsconfig = path.join(work, "tsconfig.json");
