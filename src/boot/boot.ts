@@ -40,6 +40,8 @@ export interface BootOptions {
   say?: (line: string) => void;
   /** a resource line printer for the converge stage */
   onResult?: (r: ResourceResult) => void;
+  /** every event of the pipeline's log (stage.start, stage.end, ...), for progress on a terminal */
+  onEvent?: (event: string, fields?: Record<string, unknown>) => void;
   env?: Record<string, string | undefined>;
   /** for tests */
   random?: () => number;
@@ -242,7 +244,10 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       },
       lifecycle,
       save: (r) => saveRecord(fs, stateDir, r),
-      log: (event, fields) => log.event(event, fields),
+      log: (event, fields) => {
+        log.event(event, fields);
+        opts.onEvent?.(event, fields);
+      },
       say,
       now: Date.now,
       cpuMs: () => {

@@ -12,6 +12,7 @@ import { registerFleet } from "./commands/fleet.ts";
 import { registerGate } from "./commands/gate.ts";
 import { registerHealth } from "./commands/health.ts";
 import { registerImage } from "./commands/image.ts";
+import { registerInit } from "./commands/init.ts";
 import { registerInstall } from "./commands/install.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerStatus } from "./commands/status.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version", "print muster's version")
     .option("--debug", "print stack traces for errors")
     .exitOverride();
+  registerInit(program);
   registerConverge(program);
   registerCheck(program);
   registerSupervise(program);

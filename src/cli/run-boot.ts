@@ -2,6 +2,7 @@
 import { runBoot } from "../boot/boot.ts";
 import { lifecycleOutcome } from "../boot/state.ts";
 import { resourceLines, style, useColour } from "./human-report.ts";
+import { createProgress } from "./progress.ts";
 
 export interface BootFlags {
   root: string;
@@ -17,20 +18,25 @@ export async function runBootCommand(flags: BootFlags): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const out = flags.json ? process.stderr : process.stdout;
   const s = style(useColour(out));
-  const say = (line: string) => out.write(`${line}\n`);
+  // fetch and deps may take a minute: each stage shows when it starts (on a terminal, with the
+  // seconds it has run); with --json the human lines go to stderr as they are, nothing more
+  const progress = flags.json ? undefined : createProgress({ lines: out });
+  const say = progress ? (line: string) => progress.line(line) : (line: string) => out.write(`${line}\n`);
   const res = await runBoot({
     root: flags.root,
     config: flags.config,
     bootId: flags.bootId,
     mode: flags.periodic ? "periodic" : "boot",
     say,
-    onResult: (r) =>
-      out.write(
-        resourceLines(r, s)
-          .map((l) => `  ${l}\n`)
-          .join(""),
-      ),
-  });
+    onResult: (r) => {
+      for (const l of resourceLines(r, s)) say(`  ${l}`);
+    },
+    onEvent: (event, fields) => {
+      const stage = String(fields?.stage ?? "");
+      if (event === "stage.start") progress?.start(stage, `  ${stage}`);
+      else if (event === "stage.end" || event === "stage.failed") progress?.end(stage);
+    },
+  }).finally(() => progress?.close());
   const r = res.record;
   if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   const took = `${((r.durationMs ?? 0) / 1000).toFixed(2)} s`;

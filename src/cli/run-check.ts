@@ -14,6 +14,8 @@ import { exec } from "../host/exec.ts";
 import { compileTemplate } from "../resources/template-render.ts";
 import { compileRun } from "../runner/compile.ts";
 import { musterPackageRoot } from "./package-root.ts";
+import { createProgress, type Progress, seconds } from "./progress.ts";
+import { recipeCompilerOptions } from "./recipe-tsconfig.ts";
 
 export interface CheckFlags {
   repo: string;
@@ -23,7 +25,14 @@ export interface CheckFlags {
 
 /** Prints problems and a summary; returns how many problems were found. */
 export async function runCheck(flags: CheckFlags): Promise<number> {
-  const problems = await collectProblems(flags);
+  // the type-check alone takes seconds: each stage shows (stderr: stdout is the verdict)
+  const progress = createProgress({ lines: process.stderr });
+  let problems: string[];
+  try {
+    problems = await collectProblems(flags, progress);
+  } finally {
+    progress.close();
+  }
   for (const p of problems) process.stderr.write(`muster: ${p}\n`);
   if (problems.length === 0) process.stdout.write(`muster check: ${flags.repo}: ok\n`);
   else
@@ -31,29 +40,52 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   return problems.length;
 }
 
-export async function collectProblems(flags: CheckFlags): Promise<string[]> {
+export async function collectProblems(flags: CheckFlags, progress?: Progress): Promise<string[]> {
+  const step = async <T>(key: string, label: string, fn: () => T | Promise<T>): Promise<T> => {
+    const started = Date.now();
+    progress?.start(key, `muster check: ${label}`);
+    let ok = false;
+    try {
+      const value = await fn();
+      ok = true;
+      return value;
+    } finally {
+      progress?.end(
+        key,
+        `muster check: ${label}: ${ok ? "done" : "stopped"} (${seconds(Date.now() - started)})`,
+      );
+    }
+  };
   const problems: string[] = [];
-  const repo = loadConfigRepo(flags.repo, problems); // a repo that cannot be read at all throws: exit 2
-  problems.push(...templateProblems(repo.dir));
-  if (flags.typecheck) problems.push(...(await typeCheck(repo.dir, [...repo.recipeFiles.values()])));
+  // a repo that cannot be read at all throws: exit 2
+  const repo = await step("load", "roles and recipes", () => loadConfigRepo(flags.repo, problems));
+  problems.push(...(await step("templates", "templates", () => templateProblems(repo.dir))));
+  if (flags.typecheck)
+    problems.push(
+      ...(await step("typecheck", "type-check of the recipes", () =>
+        typeCheck(repo.dir, [...repo.recipeFiles.values()]),
+      )),
+    );
   let recipes: Awaited<ReturnType<typeof compileRecipes>>;
   try {
-    recipes = await compileRecipes(repo);
+    recipes = await step("compile", "compile of the recipes", () => compileRecipes(repo));
   } catch (err) {
     if (err instanceof InputError) return [...problems, ...err.problems];
     throw err;
   }
   const roles = flags.role ? [flags.role] : [...repo.roles.keys()];
-  for (const role of roles) {
-    const file = repo.roles.get(role)?.file;
-    if (file && problems.some((p) => p.startsWith(`${file}:`))) continue; // already reported
-    try {
-      compileRun({ repo, recipes, role, node: { hostname: "check", root: "/" } });
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+  await step("roles", `compile phase of ${roles.length} role${roles.length === 1 ? "" : "s"}`, () => {
+    for (const role of roles) {
+      const file = repo.roles.get(role)?.file;
+      if (file && problems.some((p) => p.startsWith(`${file}:`))) continue; // already reported
+      try {
+        compileRun({ repo, recipes, role, node: { hostname: "check", root: "/" } });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+      }
     }
-  }
+  });
   return problems;
 }
 
@@ -84,18 +116,7 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
   const work = mkdtempSync(path.join(tmpdir(), "muster-check-"));
   try {
     const config = {
-      compilerOptions: {
-        target: "ES2022",
-        module: "ESNext",
-        moduleResolution: "bundler",
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        allowImportingTsExtensions: true,
-        types: ["node"],
-        typeRoots: [path.join(repoDir, "node_modules/@types"), path.join(pkg, "node_modules/@types")],
-        paths: { muster: [path.join(pkg, "src/index.ts")] },
-      },
+      compilerOptions: recipeCompilerOptions(pkg, [path.join(repoDir, "node_modules/@types")]),
       files,
     };
     const tsconfig = path.join(work, "tsconfig.json");

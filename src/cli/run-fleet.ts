@@ -4,7 +4,12 @@ import { closeSync, existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../core/errors.ts";
 import { controlRequest, type FleetInfo, readFleetInfo, runningFleet } from "../fleet/control/control.ts";
-import { type FleetEvent, type FleetStatus, formatEvent } from "../fleet/control/controller.ts";
+import {
+  type FleetEvent,
+  type FleetStatus,
+  formatEvent,
+  type InstanceStatus,
+} from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
 import { parseFault } from "../fleet/control/fault-args.ts";
 import {
@@ -36,6 +41,7 @@ import {
 import { openAppendNoFollow } from "../host/write-no-follow.ts";
 import { style, useColour } from "./human-report.ts";
 import { musterPackageRoot } from "./package-root.ts";
+import { createProgress, type Progress } from "./progress.ts";
 
 interface Where {
   config?: string;
@@ -170,7 +176,14 @@ export async function fleetUp(
   const cmd = (sub: string) => fleetCommand(sub, cfg.stateDir);
   out(`  state ${cfg.stateDir}; ${cmd("status")}, ${cmd("events --follow")}, ${cmd("down")}`);
   if (!opts.wait) return 0;
-  const st = await waitInService(cfg.stateDir, timeoutS * 1000);
+  // a wait of a minute or two: each instance's changes as they happen, and the time waited
+  const progress = createProgress({ lines: process.stdout });
+  let st: FleetStatus;
+  try {
+    st = await waitInService(cfg.stateDir, timeoutS * 1000, progress);
+  } finally {
+    progress.close();
+  }
   out(
     `muster fleet: ${st.group.counts.InService} instance${st.group.counts.InService === 1 ? "" : "s"} InService`,
   );
@@ -256,12 +269,31 @@ function logTail(file: string): string {
  * launching (with a longer wait each time), but something wrong with every instance (its image,
  * its init, the config repo) will not mend itself before the timeout.
  */
-export async function waitInService(stateDir: string, timeoutMs: number): Promise<FleetStatus> {
+export async function waitInService(
+  stateDir: string,
+  timeoutMs: number,
+  progress?: Progress,
+): Promise<FleetStatus> {
   const deadline = Date.now() + timeoutMs;
+  const shown = new Map<string, string>();
+  let waiting = false;
   for (;;) {
     const st = await controlRequest<FleetStatus>(stateDir, "GET", "/status");
+    for (const i of st.instances) {
+      const now = instanceState(i);
+      if (shown.get(i.id) === now) continue;
+      shown.set(i.id, now);
+      progress?.line(`  ${i.id} ${i.address}: ${now}`);
+    }
     const ready = st.instances.filter((i) => i.state === "InService" && i.targetState === "healthy").length;
-    if (ready >= st.group.desired) return st;
+    if (!waiting) {
+      waiting = true;
+      progress?.start("wait", `waiting for ${st.group.desired} instances InService and healthy`);
+    }
+    if (ready >= st.group.desired) {
+      progress?.end("wait");
+      return st;
+    }
     const trouble = launchTrouble(st);
     if (trouble) {
       const logs = trouble.instance?.root ? path.join(trouble.instance.root, "var/log/muster") : undefined;
@@ -277,6 +309,17 @@ export async function waitInService(stateDir: string, timeoutMs: number): Promis
       );
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** PURE: an instance's state as `fleet up --wait` shows its changes: lifecycle, target, boot stage. */
+export function instanceState(i: InstanceStatus): string {
+  const target = i.targetState ? `, target ${i.targetState}` : "";
+  const boot = i.boot.running
+    ? ", booting"
+    : i.boot.outcome
+      ? `, boot ${i.boot.outcome}${i.boot.failedStage ? ` at ${i.boot.failedStage}` : ""}`
+      : "";
+  return `${i.state}${target}${boot}`;
 }
 
 export async function fleetStatus(
