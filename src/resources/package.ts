@@ -60,10 +60,9 @@ const schema = z
     lockTimeout: z.number().min(0).optional(),
   })
   .superRefine((p, issues) => {
-    // the provider may only be known at converge time (the root's platform): here the looser
-    // rpm rule, and apt's read checks Debian's stricter one
-    const hint = p.provider === "dnf" ? rpmHint : debianHint;
-    const valid = p.provider === "apt" ? DEBIAN_NAME : RPM_NAME;
+    // Debian's rule is the stricter one and holds for most rpm names too: a name only rpm allows
+    // ("NetworkManager") needs provider "dnf", so it cannot reach apt by the platform's choice
+    const [valid, hint] = p.provider === "dnf" ? [RPM_NAME, rpmHint] : [DEBIAN_NAME, debianHint];
     if (p.names === undefined && !valid.test(p.name))
       issues.addIssue({
         code: "custom",
@@ -141,8 +140,6 @@ export const packageKind = defineResource<PackageProps, PackageState>({
       );
       return { provider: "dnf", sandbox: false, installed, available };
     }
-    const bad = wanted.find((w) => !DEBIAN_NAME.test(w.name));
-    if (bad) throw new RunError(`invalid package name "${bad.name}" for apt: ${debianHint}`);
     const host = hostApt(ctx);
     const installed = await queryInstalled(
       host,
