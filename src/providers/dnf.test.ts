@@ -203,7 +203,7 @@ describe.skipIf(missing.length > 0)(
           expect(report.outcome).toBe("failed");
           expect(report.error).toMatch(
             new RegExp(
-              `^package\\[${PKG}\\] \\(recipe test\\): the package lock ${lock} is held by pid ${pid} \\(.*\\); waited 1 s\\. At boot`,
+              `^package\\[${PKG}\\] \\(recipe test\\): the package lock ${lock} is held by pid ${pid} \\(.*\\); waited \\d+ s\\. At boot`,
             ),
           );
           expect(report.error).toMatch(command);
