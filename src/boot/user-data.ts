@@ -1,7 +1,9 @@
 /**
  * `muster install --print-user-data`: a cloud-init user data (#cloud-config) that makes a plain
  * image a muster server: Node.js (unless the image has 20 or later), muster from npm, the boot
- * config, the systemd units, and a first boot run. PURE: settings in, text out.
+ * config, the systemd units, and a first boot run. On Debian and Ubuntu Node.js comes from
+ * nodejs.org's tarball; on Amazon Linux 2023 from its own `nodejs20` package, through dnf.
+ * PURE: settings in, text out.
  */
 import YAML from "yaml";
 import { holdsCredentials } from "../resources/git-credentials.ts";
@@ -16,13 +18,38 @@ export interface UserDataSettings {
   nodeVersion: string;
   /** start muster-health.service too (the boot config has gate.http) */
   health: boolean;
+  /** the image's distribution: "debian" (Debian, Ubuntu; the default) or "al2023" */
+  platform?: UserDataPlatform;
+}
+
+/** shell condition: no node on PATH, or one older than 20 */
+const NO_NODE_20 = `! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]`;
+
+export const USER_DATA_PLATFORMS = ["debian", "al2023"] as const;
+export type UserDataPlatform = (typeof USER_DATA_PLATFORMS)[number];
+
+/**
+ * Amazon Linux 2023's Node.js 20 is the `nodejs20` package (npm in `nodejs20-npm`); its binaries
+ * are node-20 and npm-20, and `node`/`npm` are links the alternatives system points at the active
+ * version. Should another (older) version be active, node-20 is linked first in /usr/local/bin,
+ * which the commands below put first on PATH.
+ */
+export function al2023NodeScript(): string {
+  return [
+    "set -eu",
+    "dnf install -y nodejs20 nodejs20-npm git",
+    `if ${NO_NODE_20}; then`,
+    "  ln -sf /usr/bin/node-20 /usr/local/bin/node",
+    "  ln -sf /usr/bin/npm-20 /usr/local/bin/npm",
+    "fi",
+  ].join("\n");
 }
 
 export function nodeInstallScript(version: string): string {
   const v = version.replace(/^v/, "");
   return [
     "set -eu",
-    `if ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then`,
+    `if ${NO_NODE_20}; then`,
     '  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "muster: unsupported CPU $(uname -m)" >&2; exit 1 ;; esac',
     `  curl -fsSL "https://nodejs.org/dist/v${v}/node-v${v}-linux-$arch.tar.xz" | tar -xJ -C /usr/local --strip-components=1 --no-same-owner`,
     "fi",
@@ -30,9 +57,11 @@ export function nodeInstallScript(version: string): string {
 }
 
 export function cloudInitUserData(s: UserDataSettings): string {
+  const al2023 = s.platform === "al2023";
   const doc = {
-    package_update: true,
-    packages: ["git", "ca-certificates", "curl", "xz-utils"],
+    // on Amazon Linux 2023 dnf installs what is needed in the first runcmd; git, curl and the
+    // CA certificates of a Debian image come from cloud-init's own apt run
+    ...(al2023 ? {} : { package_update: true, packages: ["git", "ca-certificates", "curl", "xz-utils"] }),
     write_files: [
       {
         path: `/etc/muster/boot.${s.bootConfigFormat}`,
@@ -43,7 +72,7 @@ export function cloudInitUserData(s: UserDataSettings): string {
       },
     ],
     runcmd: [
-      ["sh", "-c", nodeInstallScript(s.nodeVersion)],
+      ["sh", "-c", al2023 ? al2023NodeScript() : nodeInstallScript(s.nodeVersion)],
       [
         "sh",
         "-c",

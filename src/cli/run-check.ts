@@ -11,6 +11,7 @@ import { compileRecipes } from "../config/compile-recipes.ts";
 import { loadConfigRepo } from "../config/repo.ts";
 import { InputError } from "../core/errors.ts";
 import { exec } from "../host/exec.ts";
+import type { Platform } from "../host/platform.ts";
 import { compileTemplate } from "../resources/template-render.ts";
 import { compileRun } from "../runner/compile.ts";
 import { musterPackageRoot } from "./package-root.ts";
@@ -78,16 +79,23 @@ export async function collectProblems(flags: CheckFlags, progress?: Progress): P
     for (const role of roles) {
       const file = repo.roles.get(role)?.file;
       if (file && problems.some((p) => p.startsWith(`${file}:`))) continue; // already reported
-      try {
-        compileRun({ repo, recipes, role, node: { hostname: "check", root: "/" } });
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
-      }
+      // a recipe may branch on node.platform: both families' branches are checked
+      for (const platform of CHECK_PLATFORMS)
+        try {
+          compileRun({ repo, recipes, role, node: { hostname: "check", root: "/", platform } });
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+        }
     }
   });
   return problems;
 }
+
+const CHECK_PLATFORMS: Platform[] = [
+  { family: "debian", name: "debian", version: "12" },
+  { family: "rhel", name: "amazon", version: "2023" },
+];
 
 function templateProblems(dir: string): string[] {
   const tdir = path.join(dir, "templates");

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { BOOT_CONFIG_PATHS, findBootConfig, gateSettings } from "../boot/boot-config.ts";
 import { systemdUnits, wantedBy } from "../boot/systemd-units.ts";
-import { cloudInitUserData } from "../boot/user-data.ts";
+import { cloudInitUserData, USER_DATA_PLATFORMS, type UserDataPlatform } from "../boot/user-data.ts";
 import { InputError } from "../core/errors.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { VERSION } from "../version.ts";
@@ -17,6 +17,7 @@ export interface InstallFlags {
   enable: boolean;
   printUserData: boolean;
   package?: string;
+  platform?: string;
 }
 
 const UNIT_DIR = "/etc/systemd/system";
@@ -25,6 +26,11 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
   const fs = new RootFs(flags.root);
   const { gateFile, config } = gateSettings(fs.root, flags.config);
   if (flags.printUserData) {
+    const platform = flags.platform ?? "debian";
+    if (!(USER_DATA_PLATFORMS as readonly string[]).includes(platform))
+      throw new InputError(
+        `install --platform ${platform}: unknown platform; use ${USER_DATA_PLATFORMS.join(" or ")}`,
+      );
     const loc = findBootConfig(fs.root, flags.config);
     if (!loc || !config)
       throw new InputError(
@@ -37,6 +43,7 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
         packageSpec: flags.package ?? `muster@${VERSION}`,
         nodeVersion: process.versions.node,
         health: config.gate.http !== undefined,
+        platform: platform as UserDataPlatform,
       }),
     );
     return 0;

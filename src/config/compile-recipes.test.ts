@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { UNKNOWN_PLATFORM } from "../host/platform.ts";
 import { compileRun } from "../runner/compile.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { compileRecipes } from "./compile-recipes.ts";
@@ -32,7 +33,12 @@ describe("recipe compilation", () => {
     const repo = loadConfigRepo(dir);
     expect([...repo.recipeFiles.keys()].sort()).toEqual(["nginx", "nginx::site"]);
     const recipes = await compileRecipes(repo, { cacheDir });
-    const run = compileRun({ repo, recipes, role: "app", node: { hostname: "h", root: "/" } });
+    const run = compileRun({
+      repo,
+      recipes,
+      role: "app",
+      node: { hostname: "h", root: "/", platform: UNKNOWN_PLATFORM },
+    });
     expect(run.resources.map((r) => r.id)).toEqual(["directory[/etc/nginx]", "file[/etc/nginx/site]"]);
     expect(run.resources[1].props.content).toBe("HI");
     expect(run.resources[1].source).toEqual({ file: "recipes/nginx/site.ts", line: 5 });
@@ -40,7 +46,12 @@ describe("recipe compilation", () => {
     // a change to an imported module (not a recipe file) makes a new bundle
     write(dir, { "lib/paths.ts": 'export const confDir = (name: string) => "/opt/" + name;\n' });
     const again = await compileRecipes(loadConfigRepo(dir), { cacheDir });
-    const run2 = compileRun({ repo, recipes: again, role: "app", node: { hostname: "h", root: "/" } });
+    const run2 = compileRun({
+      repo,
+      recipes: again,
+      role: "app",
+      node: { hostname: "h", root: "/", platform: UNKNOWN_PLATFORM },
+    });
     expect(run2.resources[0].id).toBe("directory[/opt/nginx]");
   });
 

@@ -4,6 +4,7 @@
  * kinds) and then its props, as Chef's resources do.
  */
 import type { CommonProps, ResourceKind } from "../core/resource.ts";
+import type { Platform } from "../host/platform.ts";
 
 /** Props of a resource kind as a recipe writes them: the name prop optional, common props added. */
 type PropsOf<P, NameProp extends string> = Omit<P, NameProp> &
@@ -17,6 +18,12 @@ export interface NodeInfo {
   /** the run's root ("/" on a host) */
   root: string;
   environment?: string;
+  /**
+   * the root's platform from its /etc/os-release: `family` "debian" (Debian, Ubuntu), "rhel"
+   * (Amazon Linux, RHEL, Fedora) or "unknown"; `name` ("debian", "ubuntu", "amazon", "rhel") and
+   * `version` ("12", "2023"). Branch on it where package names or paths differ.
+   */
+  platform: Platform;
   /** set by `muster boot`: instance id, availability zone, ... */
   instance?: Record<string, unknown>;
 }

@@ -12,12 +12,13 @@ import {
   type AptPolicy,
   type DpkgEntry,
   indexIsStale,
-  lockHolders,
   type PackagePlan,
   parseAptPolicy,
   parseDpkgQuery,
-  parseProcLocks,
 } from "./apt-plan.ts";
+import { lockHoldersOf, waitWhileHeld } from "./lock-wait.ts";
+
+export { type LockHolder, lockHoldersOf } from "./lock-wait.ts";
 
 export interface AptHost {
   exec: Exec;
@@ -83,48 +84,6 @@ export async function queryPolicy(host: AptHost, names: string[]): Promise<Map<s
   return parseAptPolicy(res.stdout);
 }
 
-export interface LockHolder {
-  lock: string;
-  pid: number;
-  command: string;
-}
-
-/** Who holds a lock on any of these files, from /proc/locks. */
-export function lockHoldersOf(paths: string[], procLocks = "/proc/locks"): LockHolder[] {
-  let locks: ReturnType<typeof parseProcLocks>;
-  try {
-    locks = parseProcLocks(fs.readFileSync(procLocks, "utf8"));
-  } catch {
-    return [];
-  }
-  const out: LockHolder[] = [];
-  for (const lock of paths) {
-    let inode: number;
-    try {
-      inode = fs.statSync(lock).ino;
-    } catch {
-      continue; // no lock file: nobody holds it
-    }
-    // only the inode is compared: on overlayfs (containers) /proc/locks names the lower
-    // filesystem's device, not the one stat() reports
-    for (const pid of lockHolders(locks, inode))
-      if (pid !== process.pid) out.push({ lock, pid, command: commandOf(pid) });
-  }
-  return out;
-}
-
-function commandOf(pid: number): string {
-  try {
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-    if (argv.length > 0) return argv.join(" ");
-  } catch {}
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "a process that has since exited";
-  }
-}
-
 /** Wait until nobody holds these locks, or fail at the deadline naming who holds them. */
 export async function waitForLocks(
   host: AptHost,
@@ -132,20 +91,19 @@ export async function waitForLocks(
   deadlineMs: number,
   waitedFrom = host.now(),
 ) {
-  let said = false;
-  for (;;) {
-    const holders = lockHoldersOf(paths, host.procLocks);
-    if (holders.length === 0) return;
-    const h = holders[0];
-    if (host.now() >= deadlineMs)
-      throw new TimeoutError(
-        `the dpkg lock ${h.lock} is held by pid ${h.pid} (${h.command}); waited ${Math.round((host.now() - waitedFrom) / 1000)} s. ` +
+  await waitWhileHeld({
+    holders: () => lockHoldersOf(paths, host.procLocks),
+    deadlineMs,
+    waitedFrom,
+    now: host.now,
+    sleep: host.sleep,
+    onWait: (h) => host.log.progress(`apt: waiting for ${h.lock}, held by pid ${h.pid} (${h.command})`),
+    timeout: (h, waited) =>
+      new TimeoutError(
+        `the dpkg lock ${h.lock} is held by pid ${h.pid} (${h.command}); waited ${waited} s. ` +
           "At boot this is usually cloud-init's own apt run: let it finish, or raise lockTimeout",
-      );
-    if (!said) host.log.progress(`apt: waiting for ${h.lock}, held by pid ${h.pid} (${h.command})`);
-    said = true;
-    await host.sleep(Math.min(500, Math.max(10, deadlineMs - host.now())));
-  }
+      ),
+  });
 }
 
 export interface ApplyOptions {

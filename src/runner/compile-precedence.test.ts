@@ -2,11 +2,13 @@
  * Attribute precedence when a run is compiled: the cookbook's own defaults < the role's
  * defaults < the role's overrides, in muster's role form and in Chef's role JSON alike.
  */
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { recipe } from "../config/recipe-api.ts";
 import { loadConfigRepo } from "../config/repo.ts";
+import { UNKNOWN_PLATFORM } from "../host/platform.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { compileRun } from "./compile.ts";
 
@@ -43,7 +45,7 @@ function compile(dir: string) {
     repo,
     recipes: new Map([["app", app]]),
     role: "web",
-    node: { hostname: "h", root: "/" },
+    node: { hostname: "h", root: "/", platform: UNKNOWN_PLATFORM },
   });
 }
 

@@ -16,6 +16,7 @@ import type { Logger, ResourceContext, ResourceKind } from "../core/resource.ts"
 import { exec } from "../host/exec.ts";
 import { realPath } from "../host/host-files.ts";
 import { idResolver } from "../host/ids.ts";
+import { readPlatform } from "../host/platform.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { readHeadFromFiles } from "../resources/git-local.ts";
 import { resourceKinds } from "../resources/index.ts";
@@ -76,7 +77,13 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
     role: opts.role,
     environment: opts.environment,
     attrFlags: opts.attrFlags,
-    node: { hostname: hostname(), root: fs.root, environment: opts.environment, instance: opts.instance },
+    node: {
+      hostname: hostname(),
+      root: fs.root,
+      platform: readPlatform(fs),
+      environment: opts.environment,
+      instance: opts.instance,
+    },
   });
   const reserved = reservedPathProblems(run.resources, opts.reserved ?? []);
   if (reserved.length > 0) throw new InputError(reserved);

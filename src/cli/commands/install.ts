@@ -20,6 +20,10 @@ export function registerInstall(program: Command): void {
     .option("--muster <path>", "muster's bin/muster.js the units run (default: this one)")
     .option("--no-enable", "write the units without enabling them")
     .option("--print-user-data", "print a #cloud-config user data that installs and starts muster", false)
+    .option(
+      "--platform <name>",
+      "the image the user data is for: debian (Debian, Ubuntu: Node.js from nodejs.org) or al2023 (Amazon Linux 2023: dnf install nodejs20)",
+    )
     .option("--package <spec>", "npm spec the user data installs muster from (default: muster@VERSION)")
     .action(async (opts) => {
       const { runInstall } = await import("../run-install.ts");
