@@ -98,8 +98,9 @@ type OnFinished = (fn: () => void | Promise<void>) => void;
 async function setup(
   onTestFinished: OnFinished,
   change: (config: Record<string, any>) => void = () => {},
+  opts: { region?: string } = {},
 ): Promise<BootFixture> {
-  const fx = await bootFixture(repos);
+  const fx = await bootFixture(repos, opts);
   onTestFinished(() => fx.close());
   const config = fx.baseConfig();
   change(config);
@@ -292,16 +293,37 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
   it("identify: metadata never answers and no endpoints.region: AWS_REGION still lets the boot abandon", async ({
     onTestFinished,
   }) => {
-    const fx = await setup(onTestFinished, (c) => {
-      c.lifecycle.group = "web-asg";
-      delete c.endpoints.region;
-    });
+    // the group's API is in eu-west-1 and refuses signatures scoped to another region: only
+    // AWS_REGION names it
+    const fx = await setup(
+      onTestFinished,
+      (c) => {
+        c.lifecycle.group = "web-asg";
+        delete c.endpoints.region;
+      },
+      { region: "eu-west-1" },
+    );
     cloudInitInstanceId(fx.root);
     await fx.meta.setFault({ kind: "down", mode: "refuse" });
+    // without metadata there are no instance-profile keys: the host's own keys, in its
+    // environment, come first in the SDK's chain (an IAM user's, issued by the same account)
+    const host = fx.asg.issuer.operatorKeys(undefined, "web-host");
     const res = await muster(["boot", "--root", fx.root], {
-      env: { ...env, AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "" },
+      env: {
+        ...env,
+        AWS_REGION: "eu-west-1",
+        AWS_DEFAULT_REGION: "",
+        AWS_ACCESS_KEY_ID: host.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: host.secretAccessKey,
+        AWS_SESSION_TOKEN: "",
+      },
     });
     await expectFailedAt(fx, res, "identify", /metadata service at http:\/\/127\.0\.0\.1:\d+/);
+    expect(fx.completions("ABANDON")[0]).toMatchObject({
+      region: "eu-west-1",
+      accessKeyId: host.accessKeyId,
+      principal: "arn:aws:iam::123456789012:user/web-host",
+    });
   });
 
   it("identify: the metadata service is slow", async ({ onTestFinished }) => {

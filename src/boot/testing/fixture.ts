@@ -60,22 +60,32 @@ export async function exampleBareRepos(): Promise<{ configBare: string; appBare:
   return { configBare, appBare };
 }
 
-export async function bootFixture(repos: { configBare: string; appBare: string }): Promise<BootFixture> {
+/**
+ * `region`: the instance's (its zone is the region's first) and the one its Auto Scaling API
+ * expects signatures scoped to, as each region's endpoint does; us-east-1 unless given.
+ */
+export async function bootFixture(
+  repos: { configBare: string; appBare: string },
+  opts: { region?: string } = {},
+): Promise<BootFixture> {
+  const region = opts.region ?? "us-east-1";
   const root = tmpDir("muster-boot-root-");
   // each root's app runs as a service on an address of its own: a port just freed on 127.0.0.1
   // could be taken meanwhile by any other test's server on port 0
   const appHost = ownAddress();
   const appPort = await freePort(appHost);
   const asg = await startAutoScalingEmulator({
+    region,
     hooks: [{ group: GROUP, hook: HOOK }],
     instances: [{ instanceId: INSTANCE_ID, group: GROUP, lifecycleState: "Pending" }],
   });
   // the instance profile: the role's keys, served by the metadata service, accepted by Auto Scaling
-  const policy = defaultInstancePolicy(groupArnPattern("us-east-1", asg.issuer.account, GROUP));
+  const policy = defaultInstancePolicy(groupArnPattern(region, asg.issuer.account, GROUP));
   const meta = await startMetadataEmulator({
     instances: [
       {
         ...INSTANCE,
+        availabilityZone: `${region}a`,
         iam: { roleName: ROLE, credentials: () => asg.issuer.roleKeys(ROLE, INSTANCE_ID, policy) },
       },
     ],
@@ -86,7 +96,7 @@ export async function bootFixture(repos: { configBare: string; appBare: string }
     gate: { file: GATE_FILE },
     lifecycle: { hook: HOOK, heartbeatInterval: 0.05 },
     retries: { attempts: 2, backoffBase: 0.01, backoffCap: 0.02, jitter: 0.5, deadline: 60 },
-    endpoints: { metadata: meta.url, autoscaling: asg.url, region: "us-east-1" },
+    endpoints: { metadata: meta.url, autoscaling: asg.url, region },
     timeouts: { metadata: 1, lifecycle: 3, git: 10, deps: 60 },
     attributes: { app: { repo: repos.appBare, host: appHost, port: appPort } },
   });

@@ -15,7 +15,6 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TEST_OPERATOR_KEYS, TEST_REGION } from "../../test-support/operator-keys.ts";
 import { foldActivities, type ScalingActivity } from "./asg-activities.ts";
 import {
   type AsgConfig,
@@ -27,6 +26,9 @@ import {
 } from "./asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "./autoscaling-emulator.ts";
 import { modelGroupApi } from "./autoscaling-group-api.ts";
+
+/** The group's region (its zones'): the one the emulator expects signatures scoped to. */
+const REGION = "eu-west-1";
 
 const CFG: AsgConfig = {
   name: "web",
@@ -83,14 +85,17 @@ beforeEach(async () => {
         tags: { env: "rehearsal", team: "platform" },
         createdTime: Date.UTC(2024, 0, 1),
         accountId: "123456789012",
-        region: "eu-west-1",
+        region: REGION,
       },
     ),
+    region: REGION,
   });
+  // the operator's keys, issued by the emulator's issuer as the fleet controller issues them
+  const operator = emu.issuer.operatorKeys();
   client = new AutoScalingClient({
     endpoint: emu.url,
-    region: TEST_REGION,
-    credentials: TEST_OPERATOR_KEYS,
+    region: REGION,
+    credentials: { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey },
     maxAttempts: 1,
   });
 });

@@ -2,15 +2,16 @@
  * The Auto Scaling API of a running fleet, judged by an independent client: Debian's AWS CLI
  * (/usr/bin/aws) drives every operator action against the fleet's endpoint and the test reads its
  * JSON, and the fleet's own commands agree with it (desired capacity set through the API shows in
- * `muster fleet status --json`, and `muster fleet scale` shows in the API). One fleet for the file.
+ * `muster fleet status --json`, and `muster fleet scale` shows in the API). The CLI signs with the
+ * operator's keys the fleet issued, handed to it by `muster fleet env` (eval'd in a shell: keys
+ * through the environment only, never on a command line). One fleet for the file.
  */
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { TEST_OPERATOR_KEYS, TEST_REGION } from "../../test-support/operator-keys.ts";
-import { cleanupTmp, muster, tmpDir } from "../../test-support/tmp.ts";
+import { BIN, cleanupTmp, muster, tmpDir } from "../../test-support/tmp.ts";
 import type { FleetStatus } from "./controller.ts";
 import { testFleetYaml, until } from "./fleet-testing.ts";
 
@@ -24,25 +25,27 @@ interface AwsResult {
   json: any;
 }
 
-let endpoint = "";
 let stateDir = "";
 let awsHome = "";
+/** `muster fleet env`'s output, eval'd by the shell that runs each AWS CLI call */
+let fleetEnv = "";
 
-/** Run the AWS CLI against the fleet: keys through the environment only, its own empty config. */
-function aws(args: string[]): Promise<AwsResult> {
+/**
+ * A shell's run with an empty AWS configuration of its own (no profile, no metadata service), so
+ * that only what `script` sets reaches the CLI; `extra` adds variables.
+ */
+function shell(script: string, args: string[], extra: Record<string, string> = {}): Promise<AwsResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(AWS, ["autoscaling", ...args, "--endpoint-url", endpoint, "--output", "json"], {
+    const child = spawn("/bin/sh", ["-c", script, "sh", ...args], {
       env: {
         PATH: "/usr/bin:/bin",
         HOME: awsHome,
-        AWS_ACCESS_KEY_ID: TEST_OPERATOR_KEYS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: TEST_OPERATOR_KEYS.secretAccessKey,
-        AWS_DEFAULT_REGION: TEST_REGION,
         AWS_CONFIG_FILE: path.join(awsHome, "config"),
         AWS_SHARED_CREDENTIALS_FILE: path.join(awsHome, "credentials"),
         AWS_EC2_METADATA_DISABLED: "true",
         AWS_PAGER: "",
         AWS_MAX_ATTEMPTS: "1",
+        ...extra,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -61,6 +64,19 @@ function aws(args: string[]): Promise<AwsResult> {
       resolve({ code, stdout, stderr, json });
     });
   });
+}
+
+/**
+ * Run the AWS CLI against the fleet as its operator: the shell evals `muster fleet env`'s lines
+ * (passed in its environment) and the CLI reads the keys, region and endpoint from there.
+ */
+function aws(args: string[], after = ""): Promise<AwsResult> {
+  return shell(
+    `eval "$FLEET_ENV"; unset FLEET_ENV; ${after}
+exec ${AWS} autoscaling "$@" --endpoint-url "$AWS_ENDPOINT_URL_AUTO_SCALING" --output json`,
+    args,
+    { FLEET_ENV: fleetEnv },
+  );
 }
 
 async function status(): Promise<FleetStatus> {
@@ -104,13 +120,68 @@ describe.skipIf(!HAVE_AWS)(
       });
       expect(up.stderr).toBe("");
       expect(up.code).toBe(0);
-      endpoint = (await status()).autoscalingUrl;
+      const env = await muster(["fleet", "env", "--state-dir", stateDir]);
+      expect([env.code, env.stderr]).toEqual([0, ""]);
+      fleetEnv = env.stdout;
     }, 150_000);
 
     afterAll(async () => {
       if (stateDir) await muster(["fleet", "down", "--state-dir", stateDir]);
       cleanupTmp();
     }, 60_000);
+
+    it("`muster fleet env` hands the CLI the fleet's operator keys, region and endpoint", async () => {
+      const st = await status();
+      const kept = path.join(stateDir, "operator-keys.json");
+      // the keys' file: its owner's only
+      expect(statSync(kept).mode & 0o777).toBe(0o600);
+      const keys = JSON.parse(readFileSync(kept, "utf8")) as { accessKeyId: string; secretAccessKey: string };
+      expect(keys.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
+      // shell-quoted exports, one a line, and nothing else
+      const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+      expect(fleetEnv.trimEnd().split("\n")).toEqual([
+        `export AWS_ACCESS_KEY_ID=${q(keys.accessKeyId)}`,
+        `export AWS_SECRET_ACCESS_KEY=${q(keys.secretAccessKey)}`,
+        "export AWS_REGION='us-east-1'",
+        "export AWS_DEFAULT_REGION='us-east-1'",
+        `export AWS_ENDPOINT_URL_AUTO_SCALING=${q(st.autoscalingUrl)}`,
+        `export MUSTER_AUTOSCALING_URL=${q(st.autoscalingUrl)}`,
+        "unset AWS_SESSION_TOKEN AWS_PROFILE",
+      ]);
+      expect(st.autoscalingUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+      // as docs/fleet.md says: eval "$(muster fleet env)", then the CLI with no key on its line;
+      // a session token and a profile already in the shell do not ride along
+      const asDocumented = await shell(
+        `eval "$("$NODE" "$MUSTER" fleet env --state-dir "$STATE_DIR")"
+${AWS} autoscaling describe-auto-scaling-groups --endpoint-url "$AWS_ENDPOINT_URL_AUTO_SCALING" --output json`,
+        [],
+        {
+          NODE: process.execPath,
+          MUSTER: BIN,
+          STATE_DIR: stateDir,
+          AWS_SESSION_TOKEN: "a-token-of-another-account",
+          AWS_PROFILE: "another-account",
+        },
+      );
+      expect(asDocumented.stderr).toBe("");
+      expect(asDocumented.code).toBe(0);
+      expect(asDocumented.json.AutoScalingGroups.map((g: any) => g.AutoScalingGroupName)).toEqual(["web"]);
+
+      // keys the fleet did not issue are refused, and a wrong secret does not pass for the right one
+      const stranger = await aws(
+        ["describe-auto-scaling-groups"],
+        'export AWS_ACCESS_KEY_ID=AKIAMUSTERTESTOPER01 AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"',
+      );
+      expect(stranger.code).not.toBe(0);
+      expect(stranger.stderr).toContain("(InvalidClientTokenId)");
+      const forged = await aws(
+        ["describe-auto-scaling-groups"],
+        "export AWS_SECRET_ACCESS_KEY=not-the-secret",
+      );
+      expect(forged.code).not.toBe(0);
+      expect(forged.stderr).toContain("(SignatureDoesNotMatch)");
+    });
 
     it("describes the group, its instances, hooks, tags and warm pool as AWS shapes them", async () => {
       const g = await group();
