@@ -161,7 +161,7 @@ export function splitTable(splits: readonly BootSplit[]): string {
   const rows: string[][] = [
     ["process start -> first boot.log line (node start, module loading, boot config)", med((s) => s.start)],
     ...stageNames.map((k) => [`stage ${k}`, med((s) => s.stages[k] ?? 0)]),
-    ["between the stages (lock, state records)", med((s) => s.other)],
+    ["between the stages (state records, logs)", med((s) => s.other)],
     ["gate written (last stage's end -> gate.opened)", med((s) => s.gate)],
     ["**process start -> gate open**", med((s) => s.toGate)],
     ["gate open -> process exit (run record, logs)", med((s) => s.exit)],
