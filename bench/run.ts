@@ -5,6 +5,10 @@
  * interleaved tool by tool. Reports medians (min–max), peak RSS, each peer's time over muster's,
  * the checks of every converged tree and the issue's goals, to stdout and bench/results/.
  *
+ * Then the headline (bench/headline.ts): a new server from booted to gate open, the classic boot
+ * job (git clone + puppet apply) against `muster boot`, RUNS pairs cold and warm, to stdout and
+ * bench/results/headline.md.
+ *
  * Then, at the end, the local fleet benchmark (bench/fleet.ts: 1, 5 and 20 instances launched at
  * once, launch -> InService, muster's own share, memory), from dist/ built afresh, to stdout and
  * bench/results/fleet.md.
@@ -15,6 +19,8 @@
  *                                 part is the same as without --quick)
  *   npm run bench -- --no-fleet   leave the fleet benchmark out
  *   npm run bench -- --fleet-only the fleet benchmark alone (no peers needed)
+ *   npm run bench -- --only headline  (npm run bench:headline) the headline alone
+ *   npm run bench -- --no-headline    leave the headline out
  * RUNS (default 5; 2 with --quick) sets the runs per case for muster and puppet; FLEET_COUNTS
  * (default "1 5 20") the instance counts of the fleet benchmark.
  */
@@ -33,6 +39,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { headlineBench, headlineReport } from "./headline.ts";
 import { hasGnuTime, timed } from "./measure.ts";
 import {
   evaluateGoals,
@@ -71,6 +78,8 @@ const { values: flags } = parseArgs({
     "no-ansible": { type: "boolean", default: false },
     "no-fleet": { type: "boolean", default: false },
     "fleet-only": { type: "boolean", default: false },
+    "no-headline": { type: "boolean", default: false },
+    only: { type: "string" },
     trees: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -82,6 +91,9 @@ if (flags.help) {
       "  --no-ansible    leave ansible-playbook out\n" +
       "  --no-fleet      leave out the local fleet benchmark that runs at the end (bench/fleet.ts)\n" +
       "  --fleet-only    run only the fleet benchmark (writes bench/results/fleet.md)\n" +
+      "  --only headline run only the headline, booted to gate open: the classic boot job\n" +
+      "                  (git clone + puppet apply) against muster boot (writes bench/results/headline.md)\n" +
+      "  --no-headline   leave the headline out\n" +
       "  --trees DIR     put every tool's converged trees in DIR instead of /tmp/peerbench\n" +
       "                  (writes *-trees-elsewhere.md)\n" +
       "  RUNS=k          runs per case for muster and puppet (default 5)\n" +
@@ -91,6 +103,15 @@ if (flags.help) {
 }
 if (flags["no-fleet"] && flags["fleet-only"]) {
   process.stderr.write("bench: --no-fleet and --fleet-only exclude each other; give one\n");
+  process.exit(2);
+}
+if (flags.only !== undefined && flags.only !== "headline") {
+  process.stderr.write(`bench: --only ${flags.only}: the one part that runs alone this way is "headline"\n`);
+  process.exit(2);
+}
+const headlineOnly = flags.only === "headline";
+if (headlineOnly && (flags["fleet-only"] || flags["no-headline"])) {
+  process.stderr.write("bench: --only headline excludes --fleet-only and --no-headline; give one\n");
   process.exit(2);
 }
 
@@ -432,6 +453,59 @@ async function bootOverhead(): Promise<string | undefined> {
 }
 
 /**
+ * The headline (bench/headline.ts): booted to gate open, the classic boot job against `muster
+ * boot`, RUNS pairs cold and warm, on the private build. Writes bench/results/headline.md
+ * (headline-quick.md with --quick). Needs puppet; a failed run or tree check makes the bench exit 1.
+ */
+async function runHeadline(): Promise<void> {
+  if (!installed("puppet")) {
+    say("the headline needs puppet (apt-get install -y puppet): skipped");
+    process.exitCode = 1;
+    return;
+  }
+  if (built.rev === "?") {
+    say(`building dist/ (node scripts/build.mjs) from a copy of the sources in ${BUILD}`);
+    buildSnapshot();
+    execFileSync(path.join(PEERS_DIR, "mkrepo.sh"), { stdio: "inherit" });
+  }
+  const started = Date.now();
+  const loadAtStart = loadavg()[0].toFixed(2);
+  say(`headline: booted to gate open, classic boot job vs muster boot, N = ${N}, ${RUNS} pairs per case`);
+  const r = await headlineBench({
+    muster: MUSTER,
+    peersDir: PEERS_DIR,
+    workload: WORKLOAD,
+    dir: path.join(B, "headline"),
+    appGit: APP_GIT,
+    n: N,
+    runs: RUNS,
+    env: peerEnv,
+    moveAside,
+    say,
+  });
+  const minutes = ((Date.now() - started) / 60_000).toFixed(0);
+  const report = headlineReport(r, {
+    title: `## Headline: booted to gate open, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${quick ? " (--quick: indicative only)" : ""}`,
+    machine: [
+      ...machine(["puppet"]),
+      `- workload: /work/shared/bench, N = ${N}; ${RUNS} pairs per case, classic and muster back to back (A B A B); the headline took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
+      "- time: each side's process, spawn to exit (muster's gate opens just before it exits; see the split below); both with a server's environment (no NODE_EXTRA_CA_CERTS / NODE_OPTIONS, PATH=/usr/sbin:/usr/bin:/sbin:/bin) and a TMPDIR of their own",
+      "- cold: a fresh root every run (a fresh checkout of the config repo and of the app, no puppet vardir, no muster state, an empty recipe cache); the previous root is moved aside, not deleted (see moveAside in bench/run.ts)",
+      "- warm: the same server booting again (a reboot, or a warm-pool instance put in service): the same command on the root the last cold run left; the classic job pulls instead of cloning",
+      "- both config repos over the same local HTTP git server (git http-backend, src/fleet/control/git-server.ts) started once for the run; the app both check out is /tmp/peerbench/app.git (a path); muster's identify reads a metadata emulator on loopback (IMDSv2, started once), its role is `static:peerbench`, no lifecycle hook",
+    ],
+  });
+  process.stdout.write(report);
+  const file = path.join(REPO, "bench/results", quick ? "headline-quick.md" : "headline.md");
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, report);
+  say(
+    `wrote ${path.relative(REPO, file)}; ${r.failures === 0 ? "every check passed" : `${r.failures} check(s) FAILED`}`,
+  );
+  if (r.failures > 0) process.exitCode = 1;
+}
+
+/**
  * The local fleet benchmark, bench/fleet.ts's fleetBenchReport (it prints its report and writes
  * bench/results/fleet.md), on dist/ built from the current sources first: the fleet runs the
  * package's own bin/muster.js, and a dist/ older than src/ would measure old code. Counts come
@@ -627,9 +701,10 @@ async function convergeBench(): Promise<void> {
 
 async function main(): Promise<void> {
   // FLEET_COUNTS is checked before the long converge part, not after it
-  const fleet = flags["no-fleet"] ? undefined : await loadFleet();
+  const fleet = flags["no-fleet"] || headlineOnly ? undefined : await loadFleet();
   try {
-    if (!flags["fleet-only"]) await convergeBench();
+    if (!flags["fleet-only"] && !headlineOnly) await convergeBench();
+    if (!flags["fleet-only"] && !flags["no-headline"]) await runHeadline();
     if (fleet) await runFleet(fleet);
   } finally {
     emptyTrash();

@@ -28,5 +28,7 @@ export default recipe("peerbench", ({ attrs, directory, file, template, git }) =
   // full history, as the peers clone it (muster would fetch only the tip by default)
   git(`${root}/app`, { repository: repo, revision: "master", depth: 0 });
 
-  file(`${root}/ping.html`, { content: "ok\n", mode: "0644" });
+  // `muster boot` writes the gate itself, last, and refuses a recipe that manages it: the
+  // headline benchmark (bench/headline.ts) boots this role with peerbench.ping = false
+  if (attrs.peerbench.ping !== false) file(`${root}/ping.html`, { content: "ok\n", mode: "0644" });
 });
