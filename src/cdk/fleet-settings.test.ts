@@ -1,11 +1,11 @@
-import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import YAML from "yaml";
 import { parseBootConfig } from "../boot/boot-config.ts";
 import {
   type BootConfigInput,
-  FleetPropsError,
   checkGroupName,
   checkRoleSecurityGroupName,
+  FleetPropsError,
   fleetBootConfig,
   gateHealthCheck,
   healthCheckGraceSeconds,
@@ -28,16 +28,20 @@ const input: BootConfigInput = {
 describe("the fleet's boot config", () => {
   it("is one muster's boot accepts, naming the launch hook and the group", () => {
     const cfg = parseBootConfig(fleetBootConfig(input), "test");
-    expect(cfg.lifecycle).toMatchObject({ hook: "muster-launch", group: "Prod-Web-1234", onFailure: "abandon" });
+    expect(cfg.lifecycle).toMatchObject({
+      hook: "muster-launch",
+      group: "Prod-Web-1234",
+      onFailure: "abandon",
+    });
     expect(cfg.repo).toMatchObject({ ref: "v7", sshKey: "/etc/muster/deploy_key" });
     expect(cfg.gate.http).toMatchObject({ port: 8099, path: "/health" });
     expect(cfg.role.source).toEqual({ kind: "security-groups" });
   });
 
   it("refuses a repository URL with a token, which the user data would show to every process", () => {
-    expect(() => fleetBootConfig({ ...input, repoUrl: "https://x-token:s3cret@git.example.test/c.git" })).toThrow(
-      /repository\.url holds credentials/,
-    );
+    expect(() =>
+      fleetBootConfig({ ...input, repoUrl: "https://x-token:s3cret@git.example.test/c.git" }),
+    ).toThrow(/repository\.url holds credentials/);
   });
 
   it("refuses a deploy key without host keys, and what the boot itself would refuse", () => {
@@ -74,7 +78,11 @@ describe("the launch hook and the health check", () => {
   });
 
   it("checks the gate: muster's port, or the web server's gate file on the traffic port", () => {
-    expect(gateHealthCheck({ httpPort: 8099 })).toMatchObject({ path: "/health", port: "8099", matcher: "200" });
+    expect(gateHealthCheck({ httpPort: 8099 })).toMatchObject({
+      path: "/health",
+      port: "8099",
+      matcher: "200",
+    });
     expect(gateHealthCheck({ file: "/var/www/html/ping.html", path: "/ping.html" })).toMatchObject({
       path: "/ping.html",
       port: "traffic-port",
@@ -84,7 +92,9 @@ describe("the launch hook and the health check", () => {
   it("gives a new instance the grace of the checks that make it healthy", () => {
     const check = gateHealthCheck({ httpPort: 8099 });
     const grace = healthCheckGraceSeconds(check);
-    expect(grace).toBeGreaterThanOrEqual(check.healthyThreshold * check.intervalSeconds + check.timeoutSeconds);
+    expect(grace).toBeGreaterThanOrEqual(
+      check.healthyThreshold * check.intervalSeconds + check.timeoutSeconds,
+    );
     expect(grace).toBeLessThan(launchHeartbeatTimeout(1800, 600));
   });
 });
@@ -117,7 +127,10 @@ describe("the fleet's user data", () => {
   });
 
   it("reads an SSM parameter decrypted, and is muster's text alone without a key", () => {
-    const ssm = fleetUserData({ ...settings, deployKey: { kind: "parameter", parameterName: "/ops/deploy-key" } });
+    const ssm = fleetUserData({
+      ...settings,
+      deployKey: { kind: "parameter", parameterName: "/ops/deploy-key" },
+    });
     expect(YAML.parse(ssm).runcmd[0].join(" ")).toContain(
       "aws ssm get-parameter --region eu-west-1 --name /ops/deploy-key --with-decryption",
     );
