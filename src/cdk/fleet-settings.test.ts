@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { parseBootConfig } from "../boot/boot-config.ts";
+import {
+  type BootConfigInput,
+  checkGroupName,
+  checkRoleSecurityGroupName,
+  FleetPropsError,
+  fleetBootConfig,
+  gateHealthCheck,
+  healthCheckGraceSeconds,
+  launchHeartbeatTimeout,
+  needsMetadataTags,
+  roleSourceString,
+} from "./fleet-settings.ts";
+import { fleetUserData } from "./fleet-user-data.ts";
+
+const input: BootConfigInput = {
+  repoUrl: "git@git.example.test:ops/config.git",
+  repoRef: "v7",
+  deployKey: true,
+  knownHosts: true,
+  role: { name: "web" },
+  gate: { httpPort: 8099 },
+  groupName: "Prod-Web-1234",
+};
+
+describe("the fleet's boot config", () => {
+  it("is one muster's boot accepts, naming the launch hook and the group", () => {
+    const cfg = parseBootConfig(fleetBootConfig(input), "test");
+    expect(cfg.lifecycle).toMatchObject({
+      hook: "muster-launch",
+      group: "Prod-Web-1234",
+      onFailure: "abandon",
+    });
+    expect(cfg.repo).toMatchObject({ ref: "v7", sshKey: "/etc/muster/deploy_key" });
+    expect(cfg.gate.http).toMatchObject({ port: 8099, path: "/health" });
+    expect(cfg.role.source).toEqual({ kind: "security-groups" });
+  });
+
+  it("refuses a repository URL with a token, which the user data would show to every process", () => {
+    expect(() =>
+      fleetBootConfig({ ...input, repoUrl: "https://x-token:s3cret@git.example.test/c.git" }),
+    ).toThrow(/repository\.url holds credentials/);
+  });
+
+  it("refuses a deploy key without host keys, and what the boot itself would refuse", () => {
+    expect(() => fleetBootConfig({ ...input, knownHosts: false })).toThrow(/needs repository.knownHosts/);
+    expect(() => fleetBootConfig({ ...input, gate: { httpPort: 70000 } })).toThrow(FleetPropsError);
+    expect(() => fleetBootConfig({ ...input, repoUrl: "http://git.example.test/c.git" })).toThrow(
+      /repo\.url: plain http/,
+    );
+  });
+
+  it("reads the role from where the props say", () => {
+    expect(roleSourceString({ name: "web", source: "tag" })).toBe("tag:Role");
+    expect(roleSourceString({ name: "web", source: "tag", tagKey: "muster-role" })).toBe("tag:muster-role");
+    expect(roleSourceString({ name: "web", source: "static" })).toBe("static:web");
+    expect(needsMetadataTags({ name: "web", source: "tag" })).toBe(true);
+    expect(needsMetadataTags({ name: "web", source: "autoscaling-group" })).toBe(true);
+    expect(needsMetadataTags({ name: "web" })).toBe(false);
+  });
+
+  it("checks names AWS would refuse at deploy time", () => {
+    expect(() => checkGroupName("a b")).toThrow(/groupName "a b"/);
+    expect(checkGroupName("Prod-Web_1.x")).toBe("Prod-Web_1.x");
+    expect(() => checkRoleSecurityGroupName("sg-web")).toThrow(/not starting with "sg-"/);
+    expect(checkRoleSecurityGroupName("web")).toBe("web");
+  });
+});
+
+describe("the launch hook and the health check", () => {
+  it("waits for the whole boot plus the margin, within AWS's 30..7200 s", () => {
+    expect(launchHeartbeatTimeout(1800, 600)).toBe(2400);
+    expect(launchHeartbeatTimeout(5, 0)).toBe(30);
+    expect(launchHeartbeatTimeout(6600, 600)).toBe(7200);
+    expect(() => launchHeartbeatTimeout(6601, 600)).toThrow(/longest heartbeat timeout AWS allows/);
+  });
+
+  it("checks the gate: muster's port, or the web server's gate file on the traffic port", () => {
+    expect(gateHealthCheck({ httpPort: 8099 })).toMatchObject({
+      path: "/health",
+      port: "8099",
+      matcher: "200",
+    });
+    expect(gateHealthCheck({ file: "/var/www/html/ping.html", path: "/ping.html" })).toMatchObject({
+      path: "/ping.html",
+      port: "traffic-port",
+    });
+  });
+
+  it("gives a new instance the grace of the checks that make it healthy", () => {
+    const check = gateHealthCheck({ httpPort: 8099 });
+    const grace = healthCheckGraceSeconds(check);
+    expect(grace).toBeGreaterThanOrEqual(
+      check.healthyThreshold * check.intervalSeconds + check.timeoutSeconds,
+    );
+    expect(grace).toBeLessThan(launchHeartbeatTimeout(1800, 600));
+  });
+});
+
+describe("the fleet's user data", () => {
+  const settings = {
+    bootConfig: fleetBootConfig(input),
+    packageSpec: "muster@1.2.3",
+    nodeVersion: "20.19.0",
+    health: true,
+    region: "eu-west-1",
+    deployKey: { kind: "secret" as const, secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:key-AbCdEf" },
+    knownHosts: "git.example.test ssh-ed25519 AAAAC3",
+  };
+
+  it("is muster's cloud-config, fetching the deploy key first, 0600 from birth", () => {
+    const text = fleetUserData(settings);
+    expect(text.startsWith("#cloud-config\n")).toBe(true);
+    const doc = YAML.parse(text);
+    const first = doc.runcmd[0].join(" ");
+    expect(first).toContain("umask 077");
+    expect(first).toContain("aws secretsmanager get-secret-value --region eu-west-1 --secret-id arn:");
+    expect(first).toMatch(/> \/etc\/muster\/deploy_key\.new\n.*mv -f \/etc\/muster\/deploy_key\.new/s);
+    expect(doc.runcmd.at(-1)).toEqual(["systemctl", "start", "--no-block", "muster-boot.service"]);
+    expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual([
+      "/etc/muster/boot.json",
+      "/etc/muster/known_hosts",
+    ]);
+    expect(JSON.parse(doc.write_files[0].content).repo.ref).toBe("v7");
+  });
+
+  it("reads an SSM parameter decrypted, and is muster's text alone without a key", () => {
+    const ssm = fleetUserData({
+      ...settings,
+      deployKey: { kind: "parameter", parameterName: "/ops/deploy-key" },
+    });
+    expect(YAML.parse(ssm).runcmd[0].join(" ")).toContain(
+      "aws ssm get-parameter --region eu-west-1 --name /ops/deploy-key --with-decryption",
+    );
+    const plain = fleetUserData({ ...settings, deployKey: undefined, knownHosts: undefined });
+    expect(plain).not.toContain("deploy_key.new");
+    expect(YAML.parse(plain).runcmd[0].join(" ")).toContain("nodejs.org");
+  });
+});

@@ -1,0 +1,9 @@
+/**
+ * muster's AWS CDK construct (`import { MusterFleet } from "muster/cdk"`): an entry point of its
+ * own, so the CLI never loads aws-cdk-lib, an optional peer dependency a server does not install.
+ */
+
+export type { FleetGate, FleetRetries, FleetRole, RoleSourceKind } from "./fleet-settings.ts";
+export { FleetPropsError, LAUNCH_HOOK_NAME, TERMINATE_HOOK_NAME } from "./fleet-settings.ts";
+export type { DeployKey, MusterFleetProps, MusterFleetRepository } from "./muster-fleet.ts";
+export { MusterFleet } from "./muster-fleet.ts";

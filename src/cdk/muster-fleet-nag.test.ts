@@ -1,0 +1,58 @@
+/**
+ * cdk-nag's AwsSolutions pack on a fleet as the example deploys it: no finding, and the one
+ * suppression the construct carries (the group id in the group ARN) covers that ARN only.
+ */
+import {
+  App,
+  Aspects,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  Stack,
+  aws_sns as sns,
+  aws_ssm as ssm,
+} from "aws-cdk-lib";
+import { Annotations, Match } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { expect, it } from "vitest";
+import { MusterFleet } from "./index.ts";
+
+it("passes AwsSolutions; a wildcard added to its role is still found", () => {
+  const app = new App();
+  const stack = new Stack(app, "Nag");
+  const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, flowLogs: { all: {} } });
+  const key = new kms.Key(stack, "TopicKey", { enableKeyRotation: true });
+  const topic = new sns.Topic(stack, "Scaling", { masterKey: key, enforceSSL: true });
+  const fleet = new MusterFleet(stack, "Web", {
+    vpc,
+    repository: {
+      url: "git@git.example.test:ops/config.git",
+      deployKey: {
+        parameter: ssm.StringParameter.fromSecureStringParameterAttributes(stack, "Key", {
+          parameterName: "/ops/deploy-key",
+        }),
+      },
+      knownHosts: "git.example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI",
+    },
+    role: { name: "web" },
+    gate: { httpPort: 8099 },
+    minCapacity: 1,
+    maxCapacity: 2,
+    instanceType: new ec2.InstanceType("t3.small"),
+    machineImage: ec2.MachineImage.genericLinux({ "eu-west-1": "ami-0123456789abcdef0" }),
+    notifications: [{ topic }],
+  });
+  // what a user adds is the user's to explain: the construct's suppression must not hide it
+  fleet.instanceRole.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: ["arn:aws:s3:::artifacts/*"] }),
+  );
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  const annotations = Annotations.fromStack(stack);
+  const findings = [
+    ...annotations.findError("*", Match.stringLikeRegexp("AwsSolutions-")),
+    ...annotations.findWarning("*", Match.stringLikeRegexp("AwsSolutions-")),
+  ].map((m) => `${m.id} ${String(m.entry.data).match(/^AwsSolutions-\w+(\[[^\]]*\])?/)?.[0]}`);
+  expect(findings).toEqual([
+    "/Nag/Web/InstanceRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::arn:aws:s3:::artifacts/*]",
+  ]);
+});

@@ -1,0 +1,272 @@
+/**
+ * The construct's template, synthesized offline (an environment-agnostic stack): two stacks, the
+ * classic security-group setup and a tag-role one, synthesized once for every check below.
+ */
+import { App, Duration, aws_ec2 as ec2, Stack, aws_secretsmanager as sm, aws_ssm as ssm } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MusterFleet, type MusterFleetProps } from "./index.ts";
+
+interface Synth {
+  template: Template;
+  fleet: MusterFleet;
+}
+
+function synth(
+  props: (stack: Stack) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage">,
+): Synth {
+  const app = new App();
+  const stack = new Stack(app, "Prod");
+  const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2 });
+  const fleet = new MusterFleet(stack, "Web", {
+    vpc,
+    instanceType: new ec2.InstanceType("t3.small"),
+    machineImage: ec2.MachineImage.genericLinux({ "eu-west-1": "ami-0123456789abcdef0" }),
+    ...props(stack),
+  });
+  return { template: Template.fromStack(stack), fleet };
+}
+
+function userDataText(template: Template): string {
+  const lt = Object.values(template.findResources("AWS::EC2::LaunchTemplate"))[0]!;
+  const parts = lt.Properties.LaunchTemplateData.UserData["Fn::Base64"]["Fn::Join"][1] as unknown[];
+  return parts.map((p) => (typeof p === "string" ? p : `<${JSON.stringify(p)}>`)).join("");
+}
+
+function inlineStatements(template: Template): any[] {
+  const role = Object.values(template.findResources("AWS::IAM::Role"))[0]!;
+  return role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+}
+
+let classic: Synth;
+let tagged: Synth;
+beforeAll(() => {
+  classic = synth((stack) => ({
+    repository: {
+      url: "git@git.example.test:ops/config.git",
+      ref: "release-1",
+      deployKey: { secret: new sm.Secret(stack, "DeployKey") },
+      knownHosts: "git.example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI",
+    },
+    role: { name: "web" },
+    gate: { httpPort: 8099 },
+    minCapacity: 2,
+    maxCapacity: 6,
+    retries: { deadline: 1200 },
+    terminateHook: { heartbeatTimeout: Duration.minutes(5) },
+  }));
+  tagged = synth((stack) => ({
+    repository: {
+      url: "git@git.example.test:ops/config.git",
+      ref: "release-2",
+      deployKey: {
+        parameter: ssm.StringParameter.fromSecureStringParameterAttributes(stack, "Key", {
+          parameterName: "/ops/deploy-key",
+        }),
+      },
+      knownHosts: "git.example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI",
+    },
+    role: { name: "api", source: "tag", tagKey: "muster-role" },
+    gate: { file: "/var/www/html/ping.html", path: "/ping.html" },
+    trafficPort: 8080,
+    minCapacity: 1,
+    maxCapacity: 2,
+    metadataHopLimit: 2,
+  }));
+});
+
+describe("the launch hook", () => {
+  it("is in the group's own hook list, ABANDON by default, outlasting the boot's deadline", () => {
+    classic.template.resourceCountIs("AWS::AutoScaling::LifecycleHook", 0);
+    classic.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      LifecycleHookSpecificationList: [
+        {
+          LifecycleHookName: "muster-launch",
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          DefaultResult: "ABANDON",
+          HeartbeatTimeout: 1200 + 600,
+        },
+        {
+          LifecycleHookName: "muster-terminate",
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          DefaultResult: "CONTINUE",
+          HeartbeatTimeout: 300,
+        },
+      ],
+    });
+    expect(classic.fleet.launchHookTimeout).toBe(1800);
+    // the default deadline (1800 s) with the default margin; no terminate hook unless asked
+    tagged.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      LifecycleHookSpecificationList: [
+        Match.objectLike({ HeartbeatTimeout: 2400, DefaultResult: "ABANDON" }),
+      ],
+    });
+  });
+
+  it("is the hook the boot config names, with the group's fixed name", () => {
+    const group = Object.values(classic.template.findResources("AWS::AutoScaling::AutoScalingGroup"))[0]!;
+    expect(group.Properties.AutoScalingGroupName).toBe(classic.fleet.groupName);
+    expect(classic.fleet.groupName).toMatch(/^Prod-Web-[0-9A-F]{8}$/);
+    const text = userDataText(classic.template);
+    expect(text).toContain('"hook": "muster-launch"');
+    expect(text).toContain(`"group": "${classic.fleet.groupName}"`);
+    expect(text).toContain('"deadline": 1200');
+  });
+});
+
+describe("the launch template", () => {
+  it("requires IMDSv2 with hop limit 1, and keeps tags out of metadata when the role needs none", () => {
+    classic.template.resourceCountIs("AWS::AutoScaling::LaunchConfiguration", 0);
+    classic.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: {
+          HttpEndpoint: "enabled",
+          HttpTokens: "required",
+          HttpPutResponseHopLimit: 1,
+          InstanceMetadataTags: "disabled",
+        },
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+      }),
+    });
+  });
+
+  it("enables metadata tags for a tag role, tags launched instances with it, takes the hop limit asked for", () => {
+    tagged.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: Match.objectLike({
+          HttpTokens: "required",
+          HttpPutResponseHopLimit: 2,
+          InstanceMetadataTags: "enabled",
+        }),
+      }),
+    });
+    tagged.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      Tags: Match.arrayWith([{ Key: "muster-role", Value: "api", PropagateAtLaunch: true }]),
+    });
+    expect(userDataText(tagged.template)).toContain('"role": "tag:muster-role"');
+  });
+
+  it("carries muster's user data; the ref is in it, so a new ref is a new template version the group uses", () => {
+    const one = userDataText(classic.template);
+    const two = userDataText(tagged.template);
+    expect(one.startsWith("#cloud-config\n")).toBe(true);
+    expect(one).toContain('"ref": "release-1"');
+    expect(two).toContain('"ref": "release-2"');
+    expect(one).toMatch(/npm install --global --no-fund --no-audit muster(-fleet)?@\d/);
+    expect(one).toContain("muster-health.service"); // gate.http: muster serves the gate
+    expect(two).not.toContain("muster-health.service");
+    classic.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      LaunchTemplate: { Version: { "Fn::GetAtt": [Match.anyValue(), "LatestVersionNumber"] } },
+    });
+    // no update policy unless asked: an instance refresh replaces the servers (docs/aws.md)
+    const group = Object.values(classic.template.findResources("AWS::AutoScaling::AutoScalingGroup"))[0]!;
+    expect(group.UpdatePolicy?.AutoScalingRollingUpdate).toBeUndefined();
+    expect(group.UpdatePolicy?.AutoScalingReplacingUpdate).toBeUndefined();
+  });
+
+  it("fetches the deploy key at launch and never holds it", () => {
+    const text = userDataText(classic.template);
+    expect(text).toMatch(
+      /aws secretsmanager get-secret-value --region <\{"Ref":"AWS::Region"\}> --secret-id <\{"Ref":"DeployKey\w+"\}>/,
+    );
+    expect(userDataText(tagged.template)).toContain("aws ssm get-parameter --region");
+    expect(text).toContain('"sshKey": "/etc/muster/deploy_key"');
+  });
+});
+
+describe("health checks", () => {
+  it("are ELB checks with a grace period that starts after the hook", () => {
+    classic.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      HealthCheckType: "ELB",
+      HealthCheckGracePeriod: 35,
+      MinSize: "2",
+      MaxSize: "6",
+      DesiredCapacity: Match.absent(),
+      TargetGroupARNs: [{ Ref: Match.stringLikeRegexp("WebTargetGroup") }],
+    });
+  });
+
+  it("check the gate: muster's port and path, or the gate file on the traffic port; 200 only", () => {
+    classic.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      Port: 80,
+      HealthCheckPath: "/health",
+      HealthCheckPort: "8099",
+      HealthCheckProtocol: "HTTP",
+      HealthCheckIntervalSeconds: 10,
+      HealthCheckTimeoutSeconds: 5,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 2,
+      Matcher: { HttpCode: "200" },
+    });
+    tagged.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      Port: 8080,
+      HealthCheckPath: "/ping.html",
+      HealthCheckPort: "traffic-port",
+      Matcher: { HttpCode: "200" },
+    });
+  });
+});
+
+describe("the instance role", () => {
+  it("may complete and heartbeat this group's lifecycle actions and read its deploy key, nothing else", () => {
+    classic.template.resourceCountIs("AWS::IAM::Policy", 0); // all inline: no policy created after the group
+    const statements = inlineStatements(classic.template);
+    expect(statements).toHaveLength(2);
+    const [lifecycle, key] = statements;
+    expect(lifecycle.Action).toEqual([
+      "autoscaling:CompleteLifecycleAction",
+      "autoscaling:RecordLifecycleActionHeartbeat",
+    ]);
+    expect(lifecycle.Resource).toEqual({
+      "Fn::Join": [
+        "",
+        [
+          "arn:",
+          { Ref: "AWS::Partition" },
+          ":autoscaling:",
+          { Ref: "AWS::Region" },
+          ":",
+          { Ref: "AWS::AccountId" },
+          `:autoScalingGroup:*:autoScalingGroupName/${classic.fleet.groupName}`,
+        ],
+      ],
+    });
+    expect(key).toMatchObject({
+      Action: "secretsmanager:GetSecretValue",
+      Resource: { Ref: expect.stringMatching(/^DeployKey/) },
+    });
+    for (const s of [...statements, ...inlineStatements(tagged.template)]) expect(s.Resource).not.toBe("*");
+    const [, parameter] = inlineStatements(tagged.template);
+    expect(parameter.Action).toBe("ssm:GetParameter");
+    expect(JSON.stringify(parameter.Resource)).toContain(":parameter/ops/deploy-key");
+  });
+});
+
+describe("security groups", () => {
+  it("are named for the role when the role comes from security groups, and only then", () => {
+    classic.template.hasResourceProperties("AWS::EC2::SecurityGroup", { GroupName: "web" });
+    const sg = Object.values(tagged.template.findResources("AWS::EC2::SecurityGroup"))[0]!;
+    expect(sg.Properties.GroupName).toBeUndefined();
+  });
+});
+
+describe("props the construct refuses", () => {
+  const plain = {
+    repository: { url: "https://git.example.test/config.git" },
+    role: { name: "web" },
+    gate: { httpPort: 8099 },
+    minCapacity: 1,
+    maxCapacity: 1,
+  };
+
+  it("a token in the repository URL, and a deadline no hook can wait for", () => {
+    const withToken = { url: "https://x-token:s3cret@git.example.test/config.git" };
+    expect(() => synth(() => ({ ...plain, repository: withToken }))).toThrow(
+      /MusterFleet: repository.url holds credentials/,
+    );
+    expect(() => synth(() => ({ ...plain, retries: { deadline: 7000 } }))).toThrow(
+      /longest heartbeat timeout AWS allows/,
+    );
+    expect(() => synth(() => plain)).not.toThrow();
+  });
+});
