@@ -422,6 +422,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       {
         ref: cfg.repositories.ref,
         commit: await this.resolveConfigRef(cfg.repositories.ref).catch(() => undefined),
+        label: cfg.group.launchTemplate.version,
       },
     );
     const now = Date.now();
@@ -445,7 +446,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
           activities: () => this.activities,
           dispatch: (e) => this.dispatch(e),
           closing: () => this.closing !== undefined,
-          launchTemplateVersion: (v) => String(v ?? this.refresh.groupVersion),
+          launchTemplateVersion: (v) => this.refresh.label(v ?? this.refresh.groupVersion),
         },
         {
           instanceType: cfg.group.instanceType,
@@ -858,7 +859,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         group: this.cfg.group.name,
         preferences,
         desiredConfiguration: {
-          launchTemplate: { name: this.cfg.group.launchTemplate.name, version: String(v.version) },
+          launchTemplate: { name: this.cfg.group.launchTemplate.name, version: this.refresh.label(v.version) },
         },
       });
       return { id, version: v.version, commit };

@@ -59,11 +59,25 @@ export class InstanceRefreshRunner implements InstanceRefreshApi {
   /** the launch template each refresh asked for, as given (DescribeInstanceRefreshes shows it) */
   private readonly asked = new Map<string, LaunchTemplateRef>();
 
+  /** fleet.yaml's launch template version ($Default, $Latest or a number): version 1's label */
+  private readonly firstLabel: string;
+
   constructor(
     private readonly host: RefreshHost,
-    first: { ref: string; commit?: string },
+    first: { ref: string; commit?: string; label: string },
   ) {
-    this.versions.push({ version: 1, ...first, createdAt: Date.now() });
+    this.firstLabel = first.label;
+    this.versions.push({ version: 1, ref: first.ref, commit: first.commit, createdAt: Date.now() });
+  }
+
+  /**
+   * The version as the API shows it: version 1 as fleet.yaml names it; later ones numbered on
+   * from it (from 2 when fleet.yaml names $Default or $Latest).
+   */
+  label(v: number): string {
+    const n = /^\d+$/.test(this.firstLabel) ? Number(this.firstLabel) : undefined;
+    if (v === 1) return this.firstLabel;
+    return String(n === undefined ? v : n + v - 1);
   }
 
   /** A new launch template version carrying `ref` (resolved to `commit`). */
@@ -92,10 +106,10 @@ export class InstanceRefreshRunner implements InstanceRefreshApi {
     const v = lt.version ?? "$Default";
     if (v === "$Latest") return this.versions.length;
     if (v === "$Default") return this.groupVersion;
-    const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= 1 && n <= this.versions.length))
+    const n = this.versions.find((x) => this.label(x.version) === v)?.version;
+    if (n === undefined)
       throw validationError(
-        `The specified launch template version ${v} does not exist for launch template ${t.name} (versions 1 to ${this.versions.length}).`,
+        `The specified launch template version ${v} does not exist for launch template ${t.name} (versions ${this.versions.map((x) => this.label(x.version)).join(", ")}).`,
       );
     return n;
   }
