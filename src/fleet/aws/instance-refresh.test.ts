@@ -6,6 +6,7 @@ import {
   cancelRefresh,
   type InstanceRefresh,
   newRefresh,
+  type RefreshCommand,
   type RefreshPreferences,
 } from "./instance-refresh.ts";
 
@@ -55,7 +56,7 @@ function started(s: AsgState, p: Partial<RefreshPreferences> = {}): InstanceRefr
   return advanceRefresh(r, s, T0).refresh;
 }
 
-const replaced = (cmds: { type: string }[]) =>
+const replaced = (cmds: RefreshCommand[]) =>
   cmds.filter((c) => c.type === "replace").map((c) => (c as { instanceId: string }).instanceId);
 
 describe("the first batch keeps MinHealthyPercentage of desired (rounded up), at least one", () => {

@@ -859,7 +859,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         group: this.cfg.group.name,
         preferences,
         desiredConfiguration: {
-          launchTemplate: { name: this.cfg.group.launchTemplate.name, version: this.refresh.label(v.version) },
+          launchTemplate: {
+            name: this.cfg.group.launchTemplate.name,
+            version: this.refresh.label(v.version),
+          },
         },
       });
       return { id, version: v.version, commit };
