@@ -18,7 +18,7 @@ afterAll(cleanupTmp);
 describe("boot config", () => {
   it("fills every default from a minimal config", () => {
     const c = parseBootConfig({ repo: { url: "https://git.example.test/config.git" } }, "boot.json");
-    expect(c.repo).toEqual({ url: "https://git.example.test/config.git", ref: "master", depth: 1 });
+    expect(c.repo).toEqual({ url: "https://git.example.test/config.git", ref: "master", depth: 1, follow: false });
     expect(c.role).toEqual({ source: { kind: "security-groups" }, preference: undefined });
     expect(c.gate).toEqual({ file: "/var/lib/muster/gate.json", http: undefined });
     expect(c.retries).toEqual({

@@ -103,6 +103,8 @@ export const bootConfigSchema = z
       url: boundedString(LIMITS.url),
       /** branch, tag or full commit id */
       ref: boundedString(LIMITS.ref).default("master"),
+      /** periodic runs fetch `ref` again (follow a branch) instead of the commit the boot opened on */
+      follow: z.boolean().default(false),
       /** commits of history to fetch; 0 = all */
       depth: z.number().int().min(0).max(1_000_000).default(1),
       /** private key for ssh URLs, inside the root; must not be readable by group or others */

@@ -18,7 +18,7 @@ import { type BootConfig, gatesAnyConfigCouldName, loadBootConfig } from "./boot
 import { CLOUD_INIT_INSTANCE_DATA, CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
 import { clearLocksFromEarlierBoots } from "./locks.ts";
 import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } from "./pipeline.ts";
-import type { RunMode } from "./plan.ts";
+import { fetchRef, type RunMode } from "./plan.ts";
 import { runChecks } from "./stages/checks.ts";
 import { installDependencies } from "./stages/deps.ts";
 import { fetchConfigRepo } from "./stages/fetch.ts";
@@ -118,10 +118,16 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       stages: {
         identify: identifyStage(cfg),
         fetch: async ({ facts, remainingMs }) => {
+          const gate = mode === "periodic" ? readGate(fs, cfg.gate.file, bootId) : undefined;
+          const ref = fetchRef(
+            mode,
+            cfg.repo,
+            gate?.state === "open" ? gate.record.configRevision : undefined,
+          );
           const fetching = fetchConfigRepo({
             fs,
             stateDir,
-            repo: cfg.repo,
+            repo: ref === cfg.repo.ref ? cfg.repo : { ...cfg.repo, ref },
             timeoutMs: Math.min(remainingMs(), cfg.timeouts.gitMs),
             env,
           });

@@ -4,6 +4,7 @@ import {
   backoffMs,
   decideRetry,
   failureActions,
+  fetchRef,
   finishStages,
   isWarming,
   type RetryPolicy,
@@ -119,5 +120,18 @@ describe("retries", () => {
       retry: false,
       reason: "trying again cannot help",
     });
+  });
+});
+
+describe("fetchRef: a periodic run re-converges the pinned commit unless it follows the branch", () => {
+  const C = "a".repeat(40);
+  it.each([
+    ["boot", false, C, "master"],
+    ["periodic", false, C, C],
+    ["periodic", true, C, "master"],
+    ["periodic", false, undefined, "master"],
+    ["periodic", false, "not-a-commit", "master"],
+  ] as const)("%s, follow %s, gate opened on %s: %s", (mode, follow, openedOn, want) => {
+    expect(fetchRef(mode, { ref: "master", follow }, openedOn)).toBe(want);
   });
 });

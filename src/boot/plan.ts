@@ -120,3 +120,19 @@ export function decideRetry(i: RetryInput): RetryDecision {
     };
   return { retry: true, delayMs };
 }
+
+/**
+ * The ref a run fetches. A boot fetches `repo.ref`. A periodic re-converge re-applies the commit
+ * this boot opened the gate on (`openedOn`, from the gate record): the fleet's config revision
+ * changes only through a new launch (an instance refresh), never all at once on a timer; with
+ * `repo.follow` it fetches `repo.ref` again and follows a moving branch. Without an open gate
+ * (the boot has not succeeded) there is nothing pinned yet: `repo.ref`.
+ */
+export function fetchRef(
+  mode: RunMode,
+  repo: { ref: string; follow: boolean },
+  openedOn: string | undefined,
+): string {
+  if (mode !== "periodic" || repo.follow || !openedOn || !/^[0-9a-f]{40}$/.test(openedOn)) return repo.ref;
+  return openedOn;
+}

@@ -504,6 +504,63 @@ export async function fleetScale(n: string, opts: Where): Promise<number> {
   return 0;
 }
 
+export interface RefreshFlags extends Where {
+  ref: string;
+  minHealthyPercentage?: string;
+  instanceWarmup?: string;
+  checkpoints?: string;
+  checkpointDelay?: string;
+  skipMatching?: boolean;
+  autoRollback?: boolean;
+}
+
+/** A whole number flag within [lo, hi], or an InputError naming it. */
+function wholeFlag(name: string, v: string | undefined, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < lo || n > hi)
+    throw new InputError(`fleet refresh --${name} ${v}: expected a whole number from ${lo} to ${hi}`);
+  return n;
+}
+
+/** The refresh's Preferences from the flags, checked as StartInstanceRefresh checks them. */
+export function refreshPreferences(f: RefreshFlags): Record<string, unknown> {
+  const checkpoints = f.checkpoints?.split(",").map((c) => wholeFlag("checkpoints", c.trim(), 1, 100)!);
+  if (checkpoints?.some((c, i) => i > 0 && c <= checkpoints[i - 1]!))
+    throw new InputError(`fleet refresh --checkpoints ${f.checkpoints}: percentages must rise (e.g. 50,100)`);
+  const warmup = wholeFlag("instance-warmup", f.instanceWarmup, 0, 86_400);
+  const delay = wholeFlag("checkpoint-delay", f.checkpointDelay, 0, 172_800);
+  const p: Record<string, unknown> = {
+    minHealthyPercentage: wholeFlag("min-healthy-percentage", f.minHealthyPercentage, 0, 100),
+    instanceWarmupMs: warmup === undefined ? undefined : warmup * 1000,
+    checkpointPercentages: checkpoints,
+    checkpointDelayMs: delay === undefined ? undefined : delay * 1000,
+    skipMatching: f.skipMatching || undefined,
+    autoRollback: f.autoRollback || undefined,
+  };
+  for (const k of Object.keys(p)) if (p[k] === undefined) delete p[k];
+  return p;
+}
+
+export async function fleetRefresh(flags: RefreshFlags): Promise<number> {
+  const ref = flags.ref?.trim();
+  if (!ref)
+    throw new InputError(
+      "fleet refresh: --ref REV is required (a branch, tag or commit of the config repository)",
+    );
+  const preferences = refreshPreferences(flags);
+  const r = await controlRequest<{ id: string; version: number; commit: string }>(
+    stateDirOf(flags),
+    "POST",
+    "/refresh",
+    { ref, preferences },
+  );
+  out(`muster fleet: launch template version ${r.version} carries config ${ref} (${r.commit.slice(0, 12)})`);
+  out(`muster fleet: instance refresh ${r.id} started; \`muster fleet status\` follows it`);
+  out(r.id);
+  return 0;
+}
+
 export async function fleetFault(kind: string, value: string | undefined, opts: Where): Promise<number> {
   const fault = parseFault(kind, value);
   const r = await controlRequest<{ message: string }>(stateDirOf(opts), "POST", "/fault", fault);

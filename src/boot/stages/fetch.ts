@@ -142,13 +142,15 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     if (origin !== url) await git(["remote", "set-url", "origin", url], "git remote set-url");
   }
 
+  // a pinned commit the checkout is already at (a periodic re-converge) needs no network step
+  const atPinned = SHA.test(repo.ref) && origin !== undefined && readHeadFromFiles(dir) === repo.ref;
   const depth = repo.depth > 0 ? [`--depth=${repo.depth}`] : [];
   // a name is a branch first, then a tag, as the clone (and the git resource) take it: a bare
   // `git fetch origin NAME` would prefer the tag when both exist
   const refspecs = named ? [`+refs/heads/${repo.ref}`, `+refs/tags/${repo.ref}`] : [repo.ref];
   const started = Date.now();
   try {
-    for (const [i, refspec] of refspecs.entries()) {
+    for (const [i, refspec] of atPinned ? [] : refspecs.entries()) {
       try {
         await git(
           ["fetch", "-q", "--no-tags", ...depth, "origin", refspec],

@@ -1,4 +1,4 @@
-/** `muster fleet up|status|env|events|scale|fault|down`: the local fleet rehearsal. */
+/** `muster fleet up|status|env|events|scale|refresh|fault|down`: the local fleet rehearsal. */
 import type { Command } from "commander";
 
 export function registerFleet(program: Command): void {
@@ -115,6 +115,35 @@ export function registerFleet(program: Command): void {
   ).action(async (n: string, opts) => {
     const { fleetScale } = await import("../run-fleet.ts");
     process.exitCode = await fleetScale(n, opts);
+  });
+
+  common(
+    fleet
+      .command("refresh")
+      .description(
+        "roll a config ref out to the running instances: a new launch template version carrying it, and an instance refresh (StartInstanceRefresh) that replaces instances in batches; prints the refresh id",
+      )
+      .requiredOption("--ref <rev>", "the config repository's branch, tag or commit (pinned to its commit)")
+      .option("--min-healthy-percentage <n>", "healthy capacity kept, percent of desired (default 90)")
+      .option(
+        "--instance-warmup <s>",
+        "seconds a new instance must be healthy before it counts (default: the grace period)",
+      )
+      .option("--checkpoints <list>", "pause when these percentages are replaced, e.g. 50,100")
+      .option("--checkpoint-delay <s>", "seconds each checkpoint waits (default 3600)")
+      .option("--skip-matching", "leave instances already on this ref alone", false)
+      .option(
+        "--auto-rollback",
+        "if a new instance fails its boot or health, return the replaced ones to the previous ref",
+        false,
+      )
+      .addHelpText(
+        "after",
+        "\nFollow it with `muster fleet status` or `aws autoscaling describe-instance-refreshes` (see `muster fleet env`).",
+      ),
+  ).action(async (opts) => {
+    const { fleetRefresh } = await import("../run-fleet.ts");
+    process.exitCode = await fleetRefresh(opts);
   });
 
   common(

@@ -94,6 +94,8 @@ export function terminationCause(
       return `At ${at} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`;
     case "launch-abandoned":
       return `At ${at} an instance was taken out of service in response to a launch failure: ${modelCause}.`;
+    case "instance-refresh":
+      return `At ${at} an instance was taken out of service in response to an instance refresh: ${modelCause}.`;
     default:
       return `At ${at} an instance was taken out of service: ${modelCause}.`;
   }

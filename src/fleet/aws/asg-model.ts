@@ -114,6 +114,8 @@ export interface AsgInstance {
   cause?: string;
   /** The availability zone it was launched in (launchZone). */
   zone?: string;
+  /** The launch template version it was launched from (the group's launchVersion then). */
+  version?: number;
 }
 
 export interface AsgState {
@@ -127,6 +129,11 @@ export interface AsgState {
   /** Launches in a row that ended before InService, and the earliest time of the next launch. */
   launchFailures?: number;
   nextLaunchAt?: number;
+  /**
+   * The launch template version new instances get: the group's own, or while an instance refresh
+   * runs, its desired one (instance-refresh.ts decides it).
+   */
+  launchVersion?: number;
 }
 
 export type AsgEvent =
@@ -157,6 +164,10 @@ export type AsgEvent =
     }
   /** TerminateInstanceInAutoScalingGroup; check it first with terminateInstanceProblem. */
   | { type: "terminate-instance"; instanceId: string; decrement: boolean }
+  /** An instance refresh replaces this instance (terminated, and the capacity rule relaunches). */
+  | { type: "refresh-replace"; instanceId: string; cause: string }
+  /** New launches take this launch template version (an instance refresh began or ended). */
+  | { type: "set-launch-version"; version: number }
   /** One sample of the scaling metric: average requests per healthy target. */
   | { type: "metric"; requestsPerTarget: number };
 
@@ -212,7 +223,8 @@ export type TerminationReason =
   | "elb-health"
   | "user-health"
   | "died"
-  | "launch-abandoned";
+  | "launch-abandoned"
+  | "instance-refresh";
 
 export interface StepResult {
   state: AsgState;
@@ -553,6 +565,17 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       return;
     }
 
+    case "refresh-replace": {
+      const i = find(s, e.instanceId, actions, "instance refresh");
+      if (!i || !COUNTED.has(i.state)) return;
+      beginTermination(s, i, e.cause, "instance-refresh", now, actions);
+      return;
+    }
+
+    case "set-launch-version":
+      s.launchVersion = e.version;
+      return;
+
     case "terminate-instance": {
       const i = find(s, e.instanceId, actions, "TerminateInstanceInAutoScalingGroup");
       if (!i || !COUNTED.has(i.state)) return;
@@ -825,6 +848,7 @@ function reconcile(s: AsgState, now: number, actions: AsgAction[]): void {
       };
       const zone = launchZone(s);
       if (zone) inst.zone = zone;
+      if (s.launchVersion !== undefined) inst.version = s.launchVersion;
       s.instances.push(inst);
       actions.push({ type: "launch", instanceId: id });
       actions.push({

@@ -27,6 +27,7 @@ import {
   validationError,
   xmlEscape,
 } from "./autoscaling-xml.ts";
+import { INSTANCE_REFRESH_ACTIONS } from "./instance-refresh-actions.ts";
 
 type Handler = (api: AutoScalingGroupApi, params: Record<string, string>) => string | undefined;
 
@@ -284,6 +285,9 @@ export const AUTOSCALING_ACTIONS: Record<string, Handler> = {
     return members("Tags", page, ({ group, t }) => tagXml(group, t)) + el("NextToken", nextToken);
   },
 };
+
+for (const [name, handler] of Object.entries(INSTANCE_REFRESH_ACTIONS))
+  AUTOSCALING_ACTIONS[name] = (api, params) => handler(api.instanceRefresh, params);
 
 /** The actions answered here, in the order docs/fleet.md lists them. */
 export const OPERATOR_ACTIONS = Object.keys(AUTOSCALING_ACTIONS);

@@ -17,6 +17,7 @@ import {
   terminateInstanceProblem,
 } from "./asg-model.ts";
 import { activityInProgress, QueryError, resourceContention, validationError } from "./autoscaling-xml.ts";
+import type { InstanceRefreshApi } from "./instance-refresh-actions.ts";
 
 export interface LaunchTemplateView {
   id?: string;
@@ -80,6 +81,8 @@ export interface AutoScalingGroupApi {
   setInstanceHealth(instanceId: string, health: string, respectGracePeriod: boolean): void;
   /** Returns the termination's activity. */
   terminateInstance(instanceId: string, decrement: boolean): ScalingActivity;
+  /** The group's instance refreshes; none: the refresh actions are refused. */
+  instanceRefresh?: InstanceRefreshApi;
 }
 
 /** The facts about a group that fleet.yaml gives and the model does not decide. */
@@ -100,6 +103,11 @@ export interface ModelHost {
   dispatch(event: AsgEvent): void;
   /** True while the group is being shut down: acts get ResourceContention. */
   closing(): boolean;
+  /**
+   * The launch template version to report: an instance's (the one it was launched from), or with
+   * undefined the group's; without this, the version fleet.yaml names.
+   */
+  launchTemplateVersion?(instanceVersion: number | undefined): string;
 }
 
 const hex = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
@@ -122,6 +130,8 @@ export function modelGroupApi(host: ModelHost, facts: GroupFacts): AutoScalingGr
     const c = s.config;
     const arns = groupArns(facts, c.name);
     const lt = { id: arns.launchTemplateId, ...facts.launchTemplate };
+    const versioned = (v: number | undefined) =>
+      host.launchTemplateVersion ? { ...lt, version: host.launchTemplateVersion(v) } : lt;
     const zones = c.availabilityZones?.length ? c.availabilityZones : [facts.defaultZone];
     const hooks: LifecycleHookView[] = [];
     for (const [h, transition] of [
@@ -151,7 +161,7 @@ export function modelGroupApi(host: ModelHost, facts: GroupFacts): AutoScalingGr
       desired: s.desired,
       defaultCooldownSec: 300,
       availabilityZones: zones,
-      launchTemplate: lt,
+      launchTemplate: versioned(undefined),
       healthCheckType: c.healthCheckType,
       healthCheckGracePeriodSec: Math.round(c.healthCheckGracePeriodMs / 1000),
       targetGroupARNs: [arns.targetGroup],
@@ -168,7 +178,7 @@ export function modelGroupApi(host: ModelHost, facts: GroupFacts): AutoScalingGr
           lifecycleState: i.state,
           health: i.health,
           instanceType: facts.instanceType,
-          launchTemplate: lt,
+          launchTemplate: versioned(i.version),
           protectedFromScaleIn: false,
         })),
     };

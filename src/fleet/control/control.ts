@@ -6,6 +6,7 @@
  *   GET  /status                    FleetStatus
  *   GET  /events?after=SEQ&wait=MS  events after SEQ (waits up to MS for one when there is none)
  *   POST /scale   {"desired": N}
+ *   POST /refresh {"ref": REV, "preferences": {...}}: a new launch template version and a refresh to it
  *   POST /fault   FleetFault
  *   POST /down                      answers, then the daemon stops everything and exits
  */
@@ -73,6 +74,8 @@ export async function controlAction(
 ): Promise<unknown> {
   if (action === "scale") return c.scale(Number(input.desired));
   if (action === "fault") return { message: await c.fault(input as unknown as FleetFault) };
+  if (action === "refresh")
+    return c.startRefresh(String(input.ref ?? ""), (input.preferences ?? {}) as Record<string, never>);
   throw new InputError(`no such action: ${action}`);
 }
 
@@ -122,7 +125,7 @@ export async function startControlServer(
             }
             return send(200, { events, lastSeq: c.lastSeq });
           }
-          if (req.method === "POST" && (url.pathname === "/scale" || url.pathname === "/fault"))
+          if (req.method === "POST" && ["/scale", "/fault", "/refresh"].includes(url.pathname))
             return send(200, await controlAction(c, url.pathname.slice(1), input));
           if (req.method === "POST" && url.pathname === "/down") {
             send(200, { stopping: true, pid: process.pid });

@@ -4,8 +4,9 @@
  * (daemon.ts) and its control endpoint and client (control.ts); fleet.yaml (fleet-config.ts); the
  * state directory (state-dir.ts); the checks before `fleet up` starts anything (preflight.ts); the
  * status table (status-table.ts); the git server the instances fetch from (git-server.ts); and the
- * whole-fleet tests with their helpers (fleet-testing.ts). What steers a whole fleet lands here
- * next (the group read from a synthesized template, instance refresh).
+ * whole-fleet tests with their helpers (fleet-testing.ts); launch template versions and instance
+ * refreshes (instance-refresh-runner.ts). What steers a whole fleet lands here next (the group read
+ * from a synthesized template).
  *
  * The fleet controller: starts the rehearsal's parts on loopback (the git server, the Auto Scaling
  * emulator, the load balancer, one metadata listener per instance) and runs the autoscaling group.
@@ -43,8 +44,10 @@ import {
   step,
 } from "../aws/asg-model.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "../aws/autoscaling-emulator.ts";
-import { modelGroupApi } from "../aws/autoscaling-group-api.ts";
+import { groupArns, modelGroupApi } from "../aws/autoscaling-group-api.ts";
+import { QueryError } from "../aws/autoscaling-xml.ts";
 import { CredentialsIssuer } from "../aws/credentials-issuer.ts";
+import type { InstanceRefreshView, StartRefreshRequest } from "../aws/instance-refresh-actions.ts";
 import { type InstanceProfile, type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
 import { targetLifecycleState } from "../aws/target-lifecycle-state.ts";
 import {
@@ -61,6 +64,7 @@ import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
 import { addressAt, type FleetConfig } from "./fleet-config.ts";
 import { type GitServer, type GitServerFault, startGitServer } from "./git-server.ts";
+import { InstanceRefreshRunner, type LaunchTemplateVersion } from "./instance-refresh-runner.ts";
 import { readOperatorKeys, writeOperatorKeys } from "./operator-keys.ts";
 import { ensureStateDir, FLEET_FILES } from "./state-dir.ts";
 
@@ -97,6 +101,11 @@ export interface InstanceStatus {
   cause?: string;
   /** when the lifecycle hook it waits on times out (ms since the epoch), while one does */
   lifecycleTimeoutAt?: number;
+  /** the launch template version it was launched from, and the config ref that version carries */
+  launchTemplateVersion?: number;
+  configRef?: string;
+  /** its booted config revision is the group's (the group's launch template ref, resolved) */
+  configMatches?: boolean;
   root: string;
   bootId: string;
   boot: {
@@ -150,7 +159,11 @@ export interface FleetStatus {
     counts: Record<LifecycleState, number>;
     /** launches in a row that ended before InService (reset by one that gets there) */
     launchFailures: number;
+    /** the group's launch template version and the config ref (and commit) it carries */
+    launchTemplate: LaunchTemplateVersion;
   };
+  /** the newest instance refresh, if any */
+  instanceRefresh?: InstanceRefreshView;
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
   processes: PidRecord[];
@@ -175,6 +188,16 @@ export interface ControllerOptions {
 }
 
 const MAX_EVENTS = 5000;
+
+/** The account and region the rehearsal's ARNs name, and the facts an ARN does not use. */
+const GROUP_FACTS = {
+  instanceType: "",
+  defaultZone: "",
+  tags: {},
+  createdTime: 0,
+  accountId: "123456789012",
+  region: "us-east-1",
+};
 
 /**
  * Parse an instance name: the full id; its launch number in decimal, as people count ("10" is
@@ -221,6 +244,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private git!: GitServer;
   private asg!: AutoScalingEmulator;
   private issuer!: CredentialsIssuer;
+  private refresh!: InstanceRefreshRunner;
   lb!: FleetLoadBalancer;
   /** set by the daemon once its dashboard listens (status() carries it) */
   dashboardUrl?: string;
@@ -382,8 +406,30 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     if (tt) this.metricTimer = setInterval(() => this.sampleMetric(tt.samplePeriodMs), tt.samplePeriodMs);
 
     // the group's config is validated and resolved by fleet-config; the model keeps its own copy
+    // launch template version 1 carries fleet.yaml's repositories.ref
+    this.refresh = new InstanceRefreshRunner(
+      {
+        group: cfg.group.name,
+        template: {
+          id: groupArns({ ...GROUP_FACTS, launchTemplate: cfg.group.launchTemplate }, cfg.group.name)
+            .launchTemplateId,
+          name: cfg.group.launchTemplate.name,
+        },
+        state: () => this.state,
+        dispatch: (e) => this.dispatch(e),
+        note: (m) => this.record("note", m),
+      },
+      {
+        ref: cfg.repositories.ref,
+        commit: await this.resolveConfigRef(cfg.repositories.ref).catch(() => undefined),
+        label: cfg.group.launchTemplate.version,
+      },
+    );
     const now = Date.now();
     const created = createGroup(cfg.group, now, cfg.group.desired);
+    // the first instances come from launch template version 1 (the model's state is new, ours)
+    created.state.launchVersion = 1;
+    for (const i of created.state.instances) i.version = 1;
     this.activities = foldActivities([], {
       before: { ...created.state, desired: 0, instances: [] },
       after: created.state,
@@ -393,13 +439,14 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     });
     this.state = created.state;
     // the operators' actions of the Auto Scaling API read and change this group, not a copy
-    this.asg.setGroupApi(
-      modelGroupApi(
+    this.asg.setGroupApi({
+      ...modelGroupApi(
         {
           state: () => this.state,
           activities: () => this.activities,
           dispatch: (e) => this.dispatch(e),
           closing: () => this.closing !== undefined,
+          launchTemplateVersion: (v) => this.refresh.label(v ?? this.refresh.groupVersion),
         },
         {
           instanceType: cfg.group.instanceType,
@@ -407,11 +454,12 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
           defaultZone: cfg.group.availabilityZones[0]!,
           tags: cfg.role.tags,
           createdTime: this.startedAt,
-          accountId: "123456789012",
+          accountId: GROUP_FACTS.accountId,
           region: regionOfZone(cfg.group.availabilityZones[0]!),
         },
       ),
-    );
+      instanceRefresh: this.refresh,
+    });
     for (const a of created.actions) this.perform(a);
     this.schedule();
   }
@@ -538,6 +586,8 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         });
         this.state = r.state;
         for (const a of r.actions) this.perform(a);
+        // the refresh looks at the group once its events are all in (its commands queue more)
+        if (this.queue.length === 0) this.refresh?.advance();
       }
     } finally {
       this.busy = false;
@@ -548,8 +598,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private schedule(): void {
     clearTimeout(this.tickTimer);
     if (this.closing) return;
-    const due = nextDeadline(this.state);
-    if (due === undefined) return;
+    const dues = [nextDeadline(this.state), this.refresh?.nextDeadline()].filter((d) => d !== undefined);
+    if (dues.length === 0) return;
+    const due = Math.min(...dues);
     this.tickTimer = setTimeout(() => this.dispatch({ type: "tick" }), Math.max(0, due - Date.now()) + 5);
   }
 
@@ -659,12 +710,18 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       );
       return;
     }
+    // the instance boots the config ref of the launch template version the group launched it from
+    const template = this.refresh.version(this.state.instances.find((i) => i.id === id)?.version);
+    const ref = template.version > 1 && template.commit ? template.commit : template.ref;
     const inst = new FleetInstance({
       id,
       address,
       bootId: randomUUID(),
       dir: path.join(this.cfg.stateDir, "instances", id),
-      cfg: this.cfg,
+      cfg:
+        ref === this.cfg.repositories.ref
+          ? this.cfg
+          : { ...this.cfg, repositories: { ...this.cfg.repositories, ref } },
       imageDir: this.imageDir,
       autoscalingUrl: this.asg.url,
       availabilityZone: this.state.instances.find((i) => i.id === id)?.zone,
@@ -767,6 +824,58 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
 
   // ---- requests from the CLI ----
 
+  /** The commit a config ref names in the fleet's config repository. */
+  private async resolveConfigRef(ref: string): Promise<string> {
+    const gitDir = path.join(this.cfg.stateDir, "repos", "config.git");
+    const r = await execOk(
+      ["git", "--git-dir", gitDir, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`],
+      { timeoutMs: 10_000 },
+    ).catch(() => undefined);
+    const commit = r?.stdout.trim();
+    if (!commit)
+      throw new InputError(
+        `fleet refresh --ref ${ref}: the fleet's config repository has no branch, tag or commit "${ref}"; \`git log\` in it lists them`,
+      );
+    return commit;
+  }
+
+  /**
+   * `muster fleet refresh --ref REV`: a new launch template version carrying REV (resolved to a
+   * commit), and an instance refresh to it, as StartInstanceRefresh with that DesiredConfiguration.
+   */
+  async startRefresh(
+    ref: string,
+    preferences: StartRefreshRequest["preferences"],
+  ): Promise<{ id: string; version: number; commit: string }> {
+    const commit = await this.resolveConfigRef(ref);
+    const active = this.refresh.active();
+    if (active)
+      throw new InputError(
+        `fleet refresh: instance refresh ${active.id} is ${active.status}; wait for it to end, or cancel it (aws autoscaling cancel-instance-refresh)`,
+      );
+    const v = this.refresh.addVersion(ref, commit);
+    try {
+      const id = this.refresh.start({
+        group: this.cfg.group.name,
+        preferences,
+        desiredConfiguration: {
+          launchTemplate: {
+            name: this.cfg.group.launchTemplate.name,
+            version: this.refresh.label(v.version),
+          },
+        },
+      });
+      return { id, version: v.version, commit };
+    } catch (err) {
+      throw err instanceof QueryError ? new InputError(`fleet refresh: ${err.message}`) : err;
+    }
+  }
+
+  /** The group's instance refreshes, newest first. */
+  instanceRefreshes(): InstanceRefreshView[] {
+    return this.refresh.list(this.cfg.group.name);
+  }
+
   scale(desired: number): { from: number; to: number } {
     if (!Number.isInteger(desired) || desired < 0)
       throw new InputError(`fleet scale ${desired}: expected a whole number >= 0`);
@@ -857,7 +966,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         desired: s.desired,
         counts: countByState(s),
         launchFailures: s.launchFailures ?? 0,
+        launchTemplate: this.refresh.version(this.refresh.groupVersion),
       },
+      instanceRefresh: this.refresh.list(s.config.name)[0],
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),
       dashboard: this.dashboardUrl ? { url: this.dashboardUrl } : undefined,
@@ -881,6 +992,11 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       terminatedAt: i.terminatedAt,
       cause: i.cause,
       lifecycleTimeoutAt: i.lifecycleAction?.timeoutAt,
+      launchTemplateVersion: i.version ?? 1,
+      configRef: this.refresh.version(i.version).ref,
+      configMatches: rec?.configRevision
+        ? rec.configRevision === this.refresh.version(this.refresh.groupVersion).commit
+        : undefined,
       root: inst?.root ?? "",
       bootId: inst?.bootId ?? "",
       boot: {

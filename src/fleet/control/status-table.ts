@@ -54,6 +54,33 @@ function loadBalancerLine(lb: FleetStatus["loadBalancer"], s: Style): string {
   return `${head}${restarts}`;
 }
 
+/**
+ * An instance's config: the revision it booted (short), "=" when it is the group's (its launch
+ * template's ref, resolved), "!" when not; "vN" while its boot has not recorded one.
+ */
+export function configText(i: InstanceStatus): string {
+  const rev = i.boot.configRevision;
+  if (!rev) return i.launchTemplateVersion ? `v${i.launchTemplateVersion}` : "-";
+  return `${rev.slice(0, 8)} ${i.configMatches === false ? "!" : i.configMatches ? "=" : "?"}`;
+}
+
+/** The group's launch template (config ref) and its newest instance refresh. */
+function refreshLines(st: FleetStatus, s: Style): string[] {
+  const lt = st.group.launchTemplate;
+  if (!lt) return [];
+  const lines = [
+    `config: launch template version ${lt.version}, ref ${lt.ref}${lt.commit ? ` (${lt.commit.slice(0, 8)})` : ""}`,
+  ];
+  const r = st.instanceRefresh;
+  if (r) {
+    const bad = r.status === "Failed" || r.status.startsWith("Rollback");
+    lines.push(
+      `instance refresh ${r.id}: ${(bad ? s.red : (x: string) => x)(r.status)} ${r.percentageComplete}% (${r.instancesToUpdate} to update)${r.statusReason ? `: ${r.statusReason}` : ""}`,
+    );
+  }
+  return lines;
+}
+
 /** Lines for the status; `history` terminated instances are shown (most recent first), default 5. */
 export function statusLines(
   st: FleetStatus,
@@ -70,8 +97,9 @@ export function statusLines(
     `fleet ${g.name}: desired ${g.desired} (min ${g.min}, max ${g.max}), InService ${g.counts.InService}` +
       `${faults.length ? `  ${s.red(`faults: ${faults.join(", ")}`)}` : ""}`,
     loadBalancerLine(st.loadBalancer, s),
+    ...refreshLines(st, s),
     s.dim(
-      `${pad("INSTANCE", 20)}${pad("ADDRESS", 16)}${pad("STATE", 17)}${pad("TARGET", 10)}${pad("GATE", 7)}${pad("REQS", 6)}BOOT`,
+      `${pad("INSTANCE", 20)}${pad("ADDRESS", 16)}${pad("STATE", 17)}${pad("TARGET", 10)}${pad("GATE", 7)}${pad("REQS", 6)}${pad("CONFIG", 13)}BOOT`,
     ),
   ];
   const live = st.instances.filter((i) => i.state !== "Terminated");
@@ -89,6 +117,7 @@ export function statusLines(
       pad(gone ? "-" : (i.targetState ?? "-"), 10) +
       pad(gone ? "-" : i.gate.state, 7) +
       pad(String(i.requests), 6) +
+      pad(configText(i), 13) +
       bootText(i, now) +
       (i.state.startsWith("Terminat") && i.cause ? s.dim(`  (${i.cause})`) : "");
     lines.push(gone ? s.dim(row) : row);
