@@ -58,12 +58,12 @@ describe("departureTrigger", () => {
     [
       "spot notice while in service",
       { targetState: "InService", spot, served: true },
-      { reason: "spot", drain: true, deadline: T0 },
+      { reason: "spot", drain: true, deadline: T0, hookAction: false },
     ],
     [
       "spot notice wins over Terminated",
       { targetState: "Terminated", spot, served: true },
-      { reason: "spot", deadline: T0 },
+      { reason: "spot", deadline: T0, hookAction: true },
     ],
   ])("%s", (_name, obs, want) => {
     const t = departureTrigger(obs);
@@ -73,7 +73,12 @@ describe("departureTrigger", () => {
 });
 
 describe("nextDepartureAction", () => {
-  const terminate: DepartureTrigger = { reason: "terminate", cause: "Terminated", drain: true };
+  const terminate: DepartureTrigger = {
+    reason: "terminate",
+    cause: "Terminated",
+    drain: true,
+    hookAction: true,
+  };
   const base: DepartureState = {
     trigger: terminate,
     step: "started",
@@ -109,7 +114,7 @@ describe("nextDepartureAction", () => {
       {
         step: "gate-closed",
         drainStartedAt: T0 - 60_000,
-        trigger: { reason: "spot", cause: "spot", drain: true, deadline: T0 + 60_000 },
+        trigger: { reason: "spot", cause: "spot", drain: true, deadline: T0 + 60_000, hookAction: false },
       },
       { kind: "drained", how: "timeout" },
     ],
@@ -118,13 +123,18 @@ describe("nextDepartureAction", () => {
       {
         step: "gate-closed",
         drainStartedAt: T0 - 59_000,
-        trigger: { reason: "spot", cause: "spot", drain: true, deadline: T0 + 61_000 },
+        trigger: { reason: "spot", cause: "spot", drain: true, deadline: T0 + 61_000, hookAction: false },
       },
       { kind: "wait-drain", connections: 3 },
     ],
     ["drained: shutdown run list", { step: "drained" }, { kind: "shutdown" }],
     ["shut down: CONTINUE", { step: "shut-down" }, { kind: "complete", result: "CONTINUE" }],
     ["shut down, no hook: done", { step: "shut-down", hook: false }, { kind: "done" }],
+    [
+      "spot, the group not terminating: no action waits",
+      { step: "shut-down", trigger: { ...terminate, reason: "spot", hookAction: false } },
+      { kind: "done" },
+    ],
     ["completed: done", { step: "completed" }, { kind: "done" }],
   ])("%s", (_name, patch, want) => {
     expect(nextDepartureAction({ ...base, ...patch })).toEqual(want);
@@ -144,7 +154,13 @@ describe("nextDepartureAction", () => {
 
   it("drain budget: drain.timeout, or half the spot notice left", () => {
     expect(drainBudgetMs({ trigger: terminate, drainTimeoutMs: 5000 }, T0)).toBe(5000);
-    const spot: DepartureTrigger = { reason: "spot", cause: "", drain: true, deadline: T0 + 120_000 };
+    const spot: DepartureTrigger = {
+      reason: "spot",
+      cause: "",
+      drain: true,
+      deadline: T0 + 120_000,
+      hookAction: false,
+    };
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 300_000 }, T0)).toBe(60_000);
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 10_000 }, T0)).toBe(10_000);
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 10_000 }, T0 + 200_000)).toBe(0);

@@ -31,6 +31,12 @@ export interface DepartureTrigger {
   drain: boolean;
   /** a spot notice's deadline (ms since the epoch): everything must be done before it */
   deadline?: number;
+  /**
+   * a terminate hook's action may wait for this instance: the group is terminating it (or moving
+   * it to its warm pool). EC2 interrupting a spot instance is no action of the group's: nothing
+   * waits for CONTINUE then, unless the group has started terminating it too.
+   */
+  hookAction: boolean;
 }
 
 export interface Observation {
@@ -66,17 +72,19 @@ export function parseSpotNotice(text: string | undefined): SpotNotice | undefine
  * to the pool (Warmed:Stopped to Warmed:Terminated) never served, so there is nothing to drain.
  */
 export function departureTrigger(o: Observation): DepartureTrigger | undefined {
+  const s = o.targetState;
   if (o.spot)
     return {
       reason: "spot",
       cause: `spot interruption: ${o.spot.action}`,
       drain: o.served,
       deadline: o.spot.at,
+      hookAction: s === "Terminated",
     };
-  const s = o.targetState;
-  if (s === "Terminated") return { reason: "terminate", cause: s, drain: o.served };
-  if (s === "Warmed:Terminated") return { reason: "terminate", cause: s, drain: o.served };
-  if (s?.startsWith("Warmed:") && o.served) return { reason: "warm-pool", cause: s, drain: true };
+  if (s === "Terminated" || s === "Warmed:Terminated")
+    return { reason: "terminate", cause: s, drain: o.served, hookAction: true };
+  if (s?.startsWith("Warmed:") && o.served)
+    return { reason: "warm-pool", cause: s, drain: true, hookAction: true };
   return undefined;
 }
 
@@ -138,7 +146,7 @@ export function nextDepartureAction(s: DepartureState): DepartureAction {
     case "drained":
       return { kind: "shutdown" };
     case "shut-down":
-      return s.hook ? { kind: "complete", result: "CONTINUE" } : { kind: "done" };
+      return s.hook && s.trigger.hookAction ? { kind: "complete", result: "CONTINUE" } : { kind: "done" };
     case "completed":
       return { kind: "done" };
   }
