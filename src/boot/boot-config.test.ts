@@ -115,7 +115,6 @@ describe("boot config", () => {
           /^\/etc\/muster\/boot\.json: repo\.sshKey: must be an absolute path inside the root/,
         ),
         expect.stringMatching(/^\/etc\/muster\/boot\.json: gate\.http\.port: /),
-        expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.hook: /),
         expect.stringMatching(/^\/etc\/muster\/boot\.json: lifecycle\.onFailure: /),
         expect.stringMatching(/^\/etc\/muster\/boot\.json: checks\[0\]\.url: expected an http/),
         '/etc/muster/boot.json: unknown field "colour"',

@@ -301,20 +301,21 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
     return identity;
   };
 
+  return withDeadline(
+    read(),
+    deadlineMs,
+    `metadata service at ${endpoint}: reading the instance identity took longer than ${deadlineMs} ms`,
+  );
+}
+
+/** `work`, or a TimeoutError saying `message` once `ms` have passed. */
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TimeoutError(
-            `metadata service at ${endpoint}: reading the instance identity took longer than ${deadlineMs} ms`,
-          ),
-        ),
-      deadlineMs,
-    );
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
   });
   try {
-    return await Promise.race([read(), deadline]);
+    return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
   }
@@ -339,31 +340,16 @@ export interface DepartureSignals {
  * whole is bounded by the session's deadline.
  */
 export async function readDepartureSignals(session: MetadataSession): Promise<DepartureSignals> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TimeoutError(
-            `metadata service at ${session.endpoint}: polling the lifecycle state took longer than ${session.deadlineMs} ms`,
-          ),
-        ),
-      session.deadlineMs,
-    );
-  });
-  try {
-    const [state, spot] = await Promise.race([
-      Promise.all([
-        session.get(DEPARTURE_PATHS.targetLifecycleState, true),
-        session.get(DEPARTURE_PATHS.spotInstanceAction, true),
-      ]),
-      deadline,
-    ]);
-    const out: DepartureSignals = {};
-    if (state?.trim()) out.targetLifecycleState = state.trim();
-    if (spot?.trim()) out.spotInstanceAction = spot.trim();
-    return out;
-  } finally {
-    clearTimeout(timer);
-  }
+  const [state, spot] = await withDeadline(
+    Promise.all([
+      session.get(DEPARTURE_PATHS.targetLifecycleState, true),
+      session.get(DEPARTURE_PATHS.spotInstanceAction, true),
+    ]),
+    session.deadlineMs,
+    `metadata service at ${session.endpoint}: polling the lifecycle state took longer than ${session.deadlineMs} ms`,
+  );
+  const out: DepartureSignals = {};
+  if (state?.trim()) out.targetLifecycleState = state.trim();
+  if (spot?.trim()) out.spotInstanceAction = spot.trim();
+  return out;
 }
