@@ -120,7 +120,7 @@ describe("boot config", () => {
         '/etc/muster/boot.json: unknown field "colour"',
       ]),
     );
-    expect(problems.length).toBeGreaterThanOrEqual(7);
+    expect(problems.length).toBeGreaterThanOrEqual(6);
   });
 
   it("checks what only the whole config can tell", () => {
