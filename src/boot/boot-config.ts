@@ -142,8 +142,13 @@ export const bootConfigSchema = z
       .prefault({}),
     lifecycle: z
       .strictObject({
-        /** AWS: a lifecycle hook name and an Auto Scaling group name are 1 to 255 characters */
-        hook: boundedString(LIMITS.name),
+        /**
+         * the launch hook (EC2_INSTANCE_LAUNCHING) the boot completes; AWS: a lifecycle hook name
+         * and an Auto Scaling group name are 1 to 255 characters
+         */
+        hook: boundedString(LIMITS.name).optional(),
+        /** the terminate hook (EC2_INSTANCE_TERMINATING) `muster watch` completes as the server departs */
+        terminateHook: boundedString(LIMITS.name).optional(),
         /** default: the instance's aws:autoscaling:groupName tag */
         group: boundedString(LIMITS.name).optional(),
         /** below the hook's heartbeat timeout, which is at most 7200 s */
@@ -151,6 +156,25 @@ export const bootConfigSchema = z
         onFailure: z.enum(["abandon", "none"]).default("abandon"),
       })
       .optional(),
+    drain: z
+      .strictObject({
+        /**
+         * the longest `muster watch` waits for in-flight connections as the server departs, seconds;
+         * default 300, the load balancer's default deregistration delay
+         */
+        timeout: seconds({ orZero: true, max: 3600 }).default(300),
+        /** the app's local port whose ESTABLISHED connections are counted; none: no drain wait */
+        port: z.number().int().min(1).max(65535).optional(),
+        /** only connections to this local address (the port on one address of several) */
+        address: z.ipv4().optional(),
+      })
+      .prefault({}),
+    watch: z
+      .strictObject({
+        /** seconds between `muster watch`'s metadata polls */
+        interval: seconds({ min: 0.1, max: 300 }).default(5),
+      })
+      .prefault({}),
     retries: z
       .strictObject({
         /** attempts of the whole pipeline, the first included */
@@ -249,6 +273,12 @@ export const bootConfigSchema = z
         path: ["retries", "backoffCap"],
         message: `must be at least backoffBase (${cfg.retries.backoffBase})`,
       });
+    if (cfg.lifecycle && !cfg.lifecycle.hook && !cfg.lifecycle.terminateHook)
+      ctx.addIssue({
+        code: "custom",
+        path: ["lifecycle"],
+        message: "names no hook: give hook (the launch hook), terminateHook, or both",
+      });
     if (cfg.endpoints.metadata === "off") {
       if (!source.startsWith("static:"))
         ctx.addIssue({
@@ -274,12 +304,14 @@ export type BootConfigFile = z.infer<typeof bootConfigSchema>;
 export interface BootConfig
   extends Omit<
     BootConfigFile,
-    "role" | "gate" | "lifecycle" | "retries" | "checks" | "timeouts" | "periodic"
+    "role" | "gate" | "lifecycle" | "retries" | "checks" | "timeouts" | "periodic" | "drain" | "watch"
   > {
   role: { source: RoleSource; preference?: string[] };
   gate: { file: string; http?: NonNullable<BootConfigFile["gate"]["http"]> };
   lifecycle?: {
-    hook: string;
+    /** the launch hook; absent: the boot completes none */
+    hook?: string;
+    terminateHook?: string;
     group?: string;
     heartbeatIntervalMs: number;
     onFailure: "abandon" | "none";
@@ -288,6 +320,8 @@ export interface BootConfig
   checks: HttpCheck[];
   timeouts: { metadataMs: number; lifecycleMs: number; gitMs: number; depsMs: number };
   periodic: { intervalMs: number; closeGateOnFailure: boolean };
+  drain: { timeoutMs: number; port?: number; address?: string };
+  watch: { intervalMs: number };
   /** where it was read from, as shown in messages */
   file: string;
 }
@@ -302,13 +336,14 @@ export function parseBootConfig(data: unknown, where: string): BootConfig {
   if (!r.success) throw new InputError(zodProblems(where, r.error, [], "field"));
   const cfg = r.data;
   const role = typeof cfg.role === "string" ? { source: cfg.role } : cfg.role;
-  const { lifecycle, retries, timeouts, periodic } = cfg;
+  const { lifecycle, retries, timeouts, periodic, drain } = cfg;
   return {
     ...cfg,
     role: { source: parseRoleSource(role.source), preference: role.preference },
     gate: { file: cfg.gate.file ?? path.posix.join(cfg.stateDir, "gate.json"), http: cfg.gate.http },
     lifecycle: lifecycle && {
       hook: lifecycle.hook,
+      terminateHook: lifecycle.terminateHook,
       group: lifecycle.group,
       heartbeatIntervalMs: secondsToMs(lifecycle.heartbeatInterval),
       onFailure: lifecycle.onFailure,
@@ -328,6 +363,8 @@ export function parseBootConfig(data: unknown, where: string): BootConfig {
       depsMs: secondsToMs(timeouts.deps),
     },
     periodic: { intervalMs: secondsToMs(periodic.interval), closeGateOnFailure: periodic.closeGateOnFailure },
+    drain: { timeoutMs: secondsToMs(drain.timeout), port: drain.port, address: drain.address },
+    watch: { intervalMs: secondsToMs(cfg.watch.interval) },
     file: where,
   };
 }

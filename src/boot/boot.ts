@@ -86,7 +86,8 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId}, run ${runId.slice(0, 8)})`,
   );
 
-  const lifecycle = cfg.lifecycle && mode === "boot" ? lifecyclePort(cfg, fs, env, log, say) : undefined;
+  const lifecycle =
+    cfg.lifecycle?.hook && mode === "boot" ? lifecyclePort(cfg, fs, env, log, say) : undefined;
   // Run the Auto Scaling client's modules (their start-up code, some milliseconds of CPU) while
   // git fetches in its own process: not at the start, where they would hold up identify (the
   // metadata client's run then), nor when the gate is about to open.
@@ -279,6 +280,34 @@ function readIfReadable(fs: RootFs, p: string): string | undefined {
   }
 }
 
+/**
+ * Where to complete `hook` for this instance (the launch hook for the boot, the terminate hook for
+ * `muster watch`): the group, region and instance id from the config, metadata or cloud-init.
+ */
+export function hookTarget(
+  cfg: BootConfig,
+  fs: RootFs,
+  env: Record<string, string | undefined>,
+  hook: string,
+  identity: Facts["identity"],
+): LifecycleTarget {
+  const t = lifecycleTargetFor({
+    hook,
+    group: cfg.lifecycle?.group,
+    endpoint: cfg.endpoints.autoscaling,
+    // the instance profile's keys come from the metadata service the identity comes from
+    metadataEndpoint: cfg.endpoints.metadata === "off" ? undefined : cfg.endpoints.metadata,
+    region: cfg.endpoints.region,
+    timeoutMs: cfg.timeouts.lifecycleMs,
+    identity,
+    cloudInitInstanceId: fs.readText(CLOUD_INIT_INSTANCE_ID),
+    env: { AWS_REGION: env.AWS_REGION, AWS_DEFAULT_REGION: env.AWS_DEFAULT_REGION },
+    cloudInitInstanceData: readIfReadable(fs, CLOUD_INIT_INSTANCE_DATA),
+  });
+  if ("problem" in t) throw new RunError(t.problem);
+  return t.target;
+}
+
 /** The Auto Scaling side of a boot: heartbeats while it runs, CONTINUE or ABANDON at the end. */
 function lifecyclePort(
   cfg: BootConfig,
@@ -288,23 +317,7 @@ function lifecyclePort(
   say: (l: string) => void,
 ): LifecyclePort {
   const lc = cfg.lifecycle!;
-  const target = (facts: Facts): LifecycleTarget => {
-    const t = lifecycleTargetFor({
-      hook: lc.hook,
-      group: lc.group,
-      endpoint: cfg.endpoints.autoscaling,
-      // the instance profile's keys come from the metadata service the identity comes from
-      metadataEndpoint: cfg.endpoints.metadata === "off" ? undefined : cfg.endpoints.metadata,
-      region: cfg.endpoints.region,
-      timeoutMs: cfg.timeouts.lifecycleMs,
-      identity: facts.identity,
-      cloudInitInstanceId: fs.readText(CLOUD_INIT_INSTANCE_ID),
-      env: { AWS_REGION: env.AWS_REGION, AWS_DEFAULT_REGION: env.AWS_DEFAULT_REGION },
-      cloudInitInstanceData: readIfReadable(fs, CLOUD_INIT_INSTANCE_DATA),
-    });
-    if ("problem" in t) throw new RunError(t.problem);
-    return t.target;
-  };
+  const target = (facts: Facts): LifecycleTarget => hookTarget(cfg, fs, env, lc.hook!, facts.identity);
   return {
     async complete(result, facts) {
       const t = target(facts);

@@ -32,6 +32,7 @@ function lexists(p: string): boolean {
 const UNITS = [
   "muster-boot.service",
   "muster-health.service",
+  "muster-watch.service",
   "muster-converge.service",
   "muster-converge.timer",
 ];
@@ -81,8 +82,17 @@ describe("systemd units", () => {
     expect(wantedBy(u)).toEqual({
       "muster-boot.service": "multi-user.target",
       "muster-health.service": "multi-user.target",
+      "muster-watch.service": "multi-user.target",
       "muster-converge.timer": "timers.target",
     });
+  });
+
+  it("the departure watch runs after the boot, for as long as the server runs", () => {
+    const w = systemdUnits(settings)["muster-watch.service"]!;
+    expect(w).toContain(`ExecStart=${process.execPath} ${BIN} watch --root /`);
+    expect(w).toMatch(/^Type=simple$/m);
+    expect(w).toMatch(/^After=network-online\.target muster-boot\.service$/m);
+    expect(w).toMatch(/^Restart=on-failure$/m);
   });
 
   it("quotes paths with spaces for ExecStart", () => {
@@ -119,6 +129,9 @@ describe("systemd units", () => {
     // links as `systemctl enable` makes them: absolute, meant for the machine whose root this is
     expect(readlinkSync(path.join(dir, "multi-user.target.wants/muster-health.service"))).toBe(
       "/etc/systemd/system/muster-health.service",
+    );
+    expect(readlinkSync(path.join(dir, "multi-user.target.wants/muster-watch.service"))).toBe(
+      "/etc/systemd/system/muster-watch.service",
     );
     expect(readlinkSync(path.join(dir, "timers.target.wants/muster-converge.timer"))).toBe(
       "/etc/systemd/system/muster-converge.timer",

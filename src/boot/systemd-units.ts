@@ -87,6 +87,25 @@ SyslogIdentifier=muster-health
 [Install]
 WantedBy=multi-user.target
 `,
+    // The departure half: watches for the target state Terminated and spot notices, then drains,
+    // runs the shutdown run list and completes the terminate hook. After the boot, so a server
+    // that is still booting is not mistaken for one that departs.
+    "muster-watch.service": `# Written by muster install.
+[Unit]
+Description=muster watch: drain this server and complete its terminate hook when it departs
+Wants=network-online.target
+After=network-online.target muster-boot.service
+
+[Service]
+Type=simple
+ExecStart=${exec(s, ["watch", "--root", "/"])}
+Restart=on-failure
+RestartSec=5
+SyslogIdentifier=muster-watch
+
+[Install]
+WantedBy=multi-user.target
+`,
     "muster-converge.service": `# Written by muster install. Started by muster-converge.timer.
 [Unit]
 Description=muster re-converge: keep this server in step with its config repo

@@ -17,6 +17,7 @@ import { registerInstall } from "./commands/install.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerSupervise } from "./commands/supervise.ts";
+import { registerWatch } from "./commands/watch.ts";
 import { EXIT, handleError, jsonError } from "./errors.ts";
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerInstall(program);
   registerSchema(program);
   registerStatus(program);
+  registerWatch(program);
   oneLineUsageErrors(program);
   return program;
 }

@@ -89,6 +89,8 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     const targets = wantedBy(units);
     // the health endpoint needs a port: enabled only when the boot config has gate.http
     if (!config?.gate.http) delete targets["muster-health.service"];
+    // a host outside EC2 has no metadata to watch: the unit is written, not enabled
+    if (config?.endpoints.metadata === "off") delete targets["muster-watch.service"];
     for (const [unit, target] of Object.entries(targets)) {
       const wants = `${UNIT_DIR}/${target}.wants`;
       if (!fs.stat(wants)) fs.mkdir(wants, 0o755, true);

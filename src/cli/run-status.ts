@@ -1,5 +1,6 @@
 /** The status command's body: the last run's record, read from the state directory. */
 import { gateSettings } from "../boot/boot-config.ts";
+import { departureLines, readDepartureRecord } from "../boot/departure-record.ts";
 import { exitCode } from "../boot/pipeline.ts";
 import { lifecycleOutcome, readRecordChecked } from "../boot/state.ts";
 import { currentBootId } from "../gate/boot-id.ts";
@@ -27,6 +28,7 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
   const { stateDir, gateFile } = gateSettings(fs.root, flags.config);
   const read = readRecordChecked(fs, stateDir);
   const record = "record" in read ? read.record : undefined;
+  const departure = readDepartureRecord(fs, stateDir);
   let gate: { state: string; reason?: string } = { state: "unknown" };
   let bootId: string | undefined;
   try {
@@ -51,7 +53,9 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     record.outcome === "running" &&
     (!alive(record.pid) || (bootId !== undefined && record.bootId !== bootId));
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ lastRun: { ...record, interrupted }, gate }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ lastRun: { ...record, interrupted }, gate, departure: departure ?? null }, null, 2)}\n`,
+    );
   } else {
     const lines: string[] = [];
     const took = record.durationMs !== undefined ? ` in ${(record.durationMs / 1000).toFixed(2)} s` : "";
@@ -71,6 +75,7 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     if (record.gaveUp) lines.push(`  stopped:         ${record.gaveUp}`);
     if (record.lifecycle) lines.push(`  lifecycle:       ${lifecycleOutcome(record.lifecycle)}`);
     lines.push(`  gate:            ${gate.state}${gate.reason ? ` (${gate.reason})` : ""}`);
+    if (departure) lines.push(...departureLines(departure));
     process.stdout.write(`${lines.join("\n")}\n`);
   }
   return interrupted ? 1 : exitCode(record);

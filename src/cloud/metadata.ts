@@ -143,11 +143,19 @@ function describeFailure(
 }
 
 /**
- * Read the instance's identity. Instance id, security groups and availability zone are required;
- * region, tags, target lifecycle state and user data are optional (404 = absent). Any other
- * failure of any path fails the whole read (fail closed).
+ * One IMDSv2 session: a token asked for once (again only when the service rejects it), and GETs
+ * that carry it, each bounded and retried as `opts` says. readIdentity reads through one; `muster
+ * watch` keeps one for its polls.
  */
-export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<InstanceIdentity> {
+export interface MetadataSession {
+  endpoint: string;
+  timeoutMs: number;
+  deadlineMs: number;
+  /** GET a path; `undefined` when optional and the service answers 404. */
+  get(path: string, optional?: boolean): Promise<string | undefined>;
+}
+
+export async function openMetadataSession(opts: ReadIdentityOptions = {}): Promise<MetadataSession> {
   const endpoint = (opts.endpoint ?? DEFAULT_METADATA_ENDPOINT).replace(/\/+$/, "");
   let url: URL;
   try {
@@ -234,6 +242,16 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
     }
   };
 
+  return { endpoint, timeoutMs, deadlineMs, get };
+}
+
+/**
+ * Read the instance's identity. Instance id, security groups and availability zone are required;
+ * region, tags, target lifecycle state and user data are optional (404 = absent). Any other
+ * failure of any path fails the whole read (fail closed).
+ */
+export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<InstanceIdentity> {
+  const { endpoint, get, deadlineMs } = await openMetadataSession(opts);
   const read = async (): Promise<InstanceIdentity> => {
     // One required path first: if the service is unreachable, fail on it alone.
     const instanceId = ((await get(P.instanceId)) ?? "").trim();
@@ -283,21 +301,55 @@ export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<Inst
     return identity;
   };
 
+  return withDeadline(
+    read(),
+    deadlineMs,
+    `metadata service at ${endpoint}: reading the instance identity took longer than ${deadlineMs} ms`,
+  );
+}
+
+/** `work`, or a TimeoutError saying `message` once `ms` have passed. */
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TimeoutError(
-            `metadata service at ${endpoint}: reading the instance identity took longer than ${deadlineMs} ms`,
-          ),
-        ),
-      deadlineMs,
-    );
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
   });
   try {
-    return await Promise.race([read(), deadline]);
+    return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+export const DEPARTURE_PATHS = {
+  targetLifecycleState: P.lifecycle,
+  spotInstanceAction: "/latest/meta-data/spot/instance-action",
+} as const;
+
+export interface DepartureSignals {
+  /** `autoscaling/target-lifecycle-state`; undefined when absent (404: not in a group) */
+  targetLifecycleState?: string;
+  /** `spot/instance-action`'s body; undefined until EC2 announces an interruption (404) */
+  spotInstanceAction?: string;
+}
+
+/**
+ * One poll of what tells a server it is leaving, as AWS documents it: "Retrieve the target
+ * lifecycle state through instance metadata" (Amazon EC2 Auto Scaling user guide) and "Spot
+ * Instance interruption notices" (Amazon EC2 user guide). Both are optional paths; the poll as a
+ * whole is bounded by the session's deadline.
+ */
+export async function readDepartureSignals(session: MetadataSession): Promise<DepartureSignals> {
+  const [state, spot] = await withDeadline(
+    Promise.all([
+      session.get(DEPARTURE_PATHS.targetLifecycleState, true),
+      session.get(DEPARTURE_PATHS.spotInstanceAction, true),
+    ]),
+    session.deadlineMs,
+    `metadata service at ${session.endpoint}: polling the lifecycle state took longer than ${session.deadlineMs} ms`,
+  );
+  const out: DepartureSignals = {};
+  if (state?.trim()) out.targetLifecycleState = state.trim();
+  if (spot?.trim()) out.spotInstanceAction = spot.trim();
+  return out;
 }

@@ -16,6 +16,7 @@ function role(
     envRunLists: Object.fromEntries(
       Object.entries(env).map(([k, v]) => [k, v.map((e) => parseRunListItem(e)!)]),
     ),
+    shutdownRunList: [],
     defaultAttributes: defaults,
     overrideAttributes: overrides,
     file: `roles/${name}.json`,

@@ -22,6 +22,8 @@ export function expandRunList(
   top: RunListItem[],
   environment?: string,
   from = "run list",
+  /** which of a role's lists to expand: its run list, or its shutdown run list */
+  which: "run" | "shutdown" = "run",
 ): Expansion {
   const recipes: string[] = [];
   const applied: string[] = [];
@@ -44,7 +46,10 @@ export function expandRunList(
         const known = [...roles.keys()].sort().join(", ") || "none";
         throw new InputError(`${origin}: unknown role "${item.name}" (roles: ${known})`);
       }
-      const list = (environment && role.envRunLists[environment]) || role.runList;
+      const list =
+        which === "shutdown"
+          ? role.shutdownRunList
+          : (environment && role.envRunLists[environment]) || role.runList;
       visit(list, [...stack, item.name], role.file);
       applied.push(item.name);
       defaults = deepMerge(defaults, role.defaultAttributes);

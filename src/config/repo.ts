@@ -130,6 +130,7 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
       envRunLists: Object.fromEntries(
         Object.entries(r.data.env_run_lists ?? {}).map(([env, l]) => [env, items(l, `env_run_lists.${env}`)]),
       ),
+      shutdownRunList: items(r.data.shutdown_run_list ?? [], "shutdown_run_list"),
       defaultAttributes: r.data.default_attributes ?? {},
       overrideAttributes: r.data.override_attributes ?? {},
       file: rel,
@@ -149,6 +150,7 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
     envRunLists: Object.fromEntries(
       Object.entries(r.data.envRunLists ?? {}).map(([env, l]) => [env, items(l, `envRunLists.${env}`)]),
     ),
+    shutdownRunList: items(r.data.shutdownRunList ?? [], "shutdownRunList"),
     defaultAttributes: r.data.defaultAttributes ?? {},
     overrideAttributes: r.data.overrideAttributes ?? {},
     file: rel,
@@ -170,6 +172,7 @@ function runListProblems(role: Role, recipes: Map<string, string>, roles: Map<st
       );
     });
   check(role.runList, field);
+  check(role.shutdownRunList, role.format === "chef" ? "shutdown_run_list" : "shutdownRunList");
   for (const [env, list] of Object.entries(role.envRunLists))
     check(list, `${field === "run_list" ? "env_run_lists" : "envRunLists"}.${env}`);
   return problems;

@@ -12,6 +12,8 @@ export const musterRoleSchema = z.strictObject({
   description: z.string().optional(),
   runList: z.array(z.string().min(1)),
   envRunLists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  /** what `muster watch` converges when the server departs (same attributes as the run list) */
+  shutdownRunList: z.array(z.string().min(1)).optional(),
   defaultAttributes: attrs.optional(),
   overrideAttributes: attrs.optional(),
 });
@@ -23,6 +25,8 @@ export const chefRoleSchema = z.strictObject({
   chef_type: z.literal("role").optional(),
   run_list: z.array(z.string().min(1)),
   env_run_lists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  /** muster's addition beside Chef's run_list: converged when the server departs */
+  shutdown_run_list: z.array(z.string().min(1)).optional(),
   default_attributes: attrs.optional(),
   override_attributes: attrs.optional(),
 });
@@ -34,6 +38,8 @@ export interface Role {
   description?: string;
   runList: RunListItem[];
   envRunLists: Record<string, RunListItem[]>;
+  /** converged by `muster watch` when the server departs; empty when the role has none */
+  shutdownRunList: RunListItem[];
   defaultAttributes: Record<string, any>;
   overrideAttributes: Record<string, any>;
   /** relative to the config repo: "roles/web.json" */

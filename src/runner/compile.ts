@@ -36,6 +36,11 @@ export interface CompileInput {
   /** --attr flags, already parsed, in order */
   attrFlags?: Attrs[];
   node: Omit<NodeInfo, "role">;
+  /**
+   * "shutdown": the recipes of the role's shutdown run list (`muster watch`, as the server
+   * departs), with the attributes its run list gives, so they see the node as the boot did
+   */
+  runList?: "run" | "shutdown";
 }
 
 export function compileRun(input: CompileInput): CompiledRun {
@@ -53,8 +58,18 @@ export function compileRun(input: CompileInput): CompiledRun {
     input.environment,
     "--role",
   );
+  const recipesToRun =
+    input.runList === "shutdown"
+      ? expandRunList(
+          repo.roles,
+          [{ type: "role", name: input.role }],
+          input.environment,
+          "--role",
+          "shutdown",
+        ).recipes
+      : expansion.recipes;
   let attrs: Attrs = {};
-  for (const cookbook of new Set(expansion.recipes.map(cookbookOf)))
+  for (const cookbook of new Set([...expansion.recipes, ...recipesToRun].map(cookbookOf)))
     attrs = deepMerge(attrs, repo.cookbookAttributes.get(cookbook) ?? {});
   attrs = deepMerge(attrs, expansion.defaultAttributes);
   attrs = deepMerge(attrs, expansion.overrideAttributes);
@@ -90,7 +105,7 @@ export function compileRun(input: CompileInput): CompiledRun {
       }
     }
   };
-  for (const name of expansion.recipes) runRecipe(name, `roles/${input.role}`);
+  for (const name of recipesToRun) runRecipe(name, `roles/${input.role}`);
   problems.push(...duplicateProblems(resources), ...notificationProblems(resources));
   if (problems.length > 0) throw new InputError(problems);
   return { role: input.role, roles: expansion.roles, recipes: ran, attrs, resources };

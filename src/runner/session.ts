@@ -48,6 +48,8 @@ export interface SessionOptions {
    * old way, would put a half-configured server in service).
    */
   reserved?: Array<{ path: string; why: string }>;
+  /** "shutdown": converge the role's shutdown run list instead of its run list (`muster watch`) */
+  runList?: "run" | "shutdown";
 }
 
 /** PURE: one problem per declared resource whose path is a reserved one. */
@@ -84,6 +86,7 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
       environment: opts.environment,
       instance: opts.instance,
     },
+    runList: opts.runList,
   });
   const reserved = reservedPathProblems(run.resources, opts.reserved ?? []);
   if (reserved.length > 0) throw new InputError(reserved);

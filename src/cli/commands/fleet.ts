@@ -150,10 +150,13 @@ export function registerFleet(program: Command): void {
     fleet
       .command("fault")
       .description("break something on purpose")
-      .argument("<kind>", "git-down | git-up | git-slow | metadata-slow | kill | break-health")
+      .argument(
+        "<kind>",
+        "git-down | git-up | git-slow | metadata-slow | kill | break-health | spot-interrupt",
+      )
       .argument(
         "[value]",
-        "MS for git-slow and metadata-slow (0 clears, at most 3600000), INSTANCE for kill and break-health",
+        "MS for git-slow and metadata-slow (0 clears, at most 3600000), INSTANCE for kill, break-health and spot-interrupt",
       )
       .addHelpText(
         "after",
@@ -162,6 +165,8 @@ export function registerFleet(program: Command): void {
           "  metadata-slow MS      every metadata answer waits MS ms (0: normal again)\n" +
           "  kill INSTANCE         SIGKILL every process of the instance (the machine is gone)\n" +
           "  break-health INSTANCE close its gate: its health check fails, ELB health replaces it\n" +
+          "  spot-interrupt INSTANCE  announce a spot interruption in its metadata (spot/instance-action),\n" +
+          "                        then terminate it instances.spotNotice seconds later (default 120)\n" +
           "INSTANCE is an id (i-0000000000000000a), its launch number (10) or the end of its id (i-a).",
       ),
   ).action(async (kind: string, value: string | undefined, opts) => {

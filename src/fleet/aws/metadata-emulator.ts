@@ -39,6 +39,11 @@ export interface EmulatedInstance {
   targetLifecycleState?: string;
   /** `/latest/user-data`; absent = 404. */
   userData?: string;
+  /**
+   * `spot/instance-action` (and `spot/termination-time`): absent = 404, as until EC2 decides to
+   * interrupt a spot instance ("Spot Instance interruption notices", Amazon EC2 user guide)
+   */
+  spotInstanceAction?: { action: "terminate" | "stop" | "hibernate"; time: string };
   /** `instance-life-cycle`: default "on-demand". */
   marketType?: "on-demand" | "spot";
   /** The primary interface's `security-group-ids`; default: made-up ids of `securityGroups`. */
@@ -204,6 +209,16 @@ function instanceTree(inst: EmulatedInstance): Map<string, Node> {
     meta.set("tags", new Map<string, Node>([["instance", new Map<string, Node>(Object.entries(inst.tags))]]));
   }
   if (inst.iam !== undefined) meta.set("iam", iamTree(inst.iam, inst.accountId ?? "123456789012"));
+  if (inst.spotInstanceAction !== undefined) {
+    const a = inst.spotInstanceAction;
+    meta.set(
+      "spot",
+      new Map<string, Node>([
+        ["instance-action", JSON.stringify({ action: a.action, time: a.time })],
+        ...(a.action === "terminate" ? ([["termination-time", a.time]] as [string, Node][]) : []),
+      ]),
+    );
+  }
   if (inst.targetLifecycleState !== undefined) {
     meta.set("autoscaling", new Map<string, Node>([["target-lifecycle-state", inst.targetLifecycleState]]));
   }

@@ -177,7 +177,8 @@ export type FleetFault =
   | { kind: "git-slow"; ms: number }
   | { kind: "metadata-slow"; ms: number }
   | { kind: "kill"; instance: string }
-  | { kind: "break-health"; instance: string };
+  | { kind: "break-health"; instance: string }
+  | { kind: "spot-interrupt"; instance: string };
 
 export interface ControllerOptions {
   node?: string;
@@ -311,17 +312,19 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       host: "127.0.0.1",
       issuer: this.issuer,
       region: cfg.group.region,
-      // the group model owns the hook's timeout; the emulator's own timer never fires first
-      hooks: hook
-        ? [
-            {
-              group: cfg.group.name,
-              hook: hook.name,
-              defaultResult: hook.defaultResult,
-              heartbeatTimeoutMs: 48 * 3600_000,
-            },
-          ]
-        : [],
+      // the group model owns the hooks' timeouts; the emulator's own timer never fires first
+      hooks: [hook, cfg.group.terminateHook].flatMap((h) =>
+        h
+          ? [
+              {
+                group: cfg.group.name,
+                hook: h.name,
+                defaultResult: h.defaultResult,
+                heartbeatTimeoutMs: 48 * 3600_000,
+              },
+            ]
+          : [],
+      ),
     });
     this.asg.on("complete", (c) => {
       if (c.via !== "api") return;
@@ -936,9 +939,30 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         msg = `closed the gate of ${inst.id}: its health check fails from now on`;
         break;
       }
+      case "spot-interrupt":
+        msg = this.spotInterrupt(this.instanceFor(f.instance));
+        break;
     }
     this.record("fault", msg, "instance" in f ? this.instanceFor(f.instance).id : undefined);
     return msg;
+  }
+
+  /**
+   * EC2 interrupts a spot instance: the notice in its metadata now, and the instance terminated
+   * (its processes stopped, as a shutdown stops them) when the notice's time comes. The group
+   * hears of it as the instance's death and replaces it, as Auto Scaling does.
+   */
+  private spotInterrupt(inst: FleetInstance): string {
+    const noticeMs = this.cfg.instances.spotNoticeMs;
+    const time = new Date(Date.now() + noticeMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+    inst.announceSpotInterruption({ action: "terminate", time });
+    const timer = setTimeout(() => {
+      if (this.closing) return;
+      this.record("fault", "spot interruption: EC2 terminates the instance", inst.id);
+      this.terminate(inst.id);
+    }, noticeMs);
+    timer.unref();
+    return `spot interruption announced for ${inst.id}: terminated at ${time} (in ${noticeMs / 1000} s)`;
   }
 
   status(): FleetStatus {

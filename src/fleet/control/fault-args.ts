@@ -45,9 +45,11 @@ export function parseFault(kind: string, value: string | undefined): FleetFault 
       return { kind, instance: instance() };
     case "break-health":
       return { kind, instance: instance() };
+    case "spot-interrupt":
+      return { kind, instance: instance() };
     default:
       throw new InputError(
-        `fleet fault ${kind}: unknown fault; use git-down, git-up, git-slow MS, metadata-slow MS, kill INSTANCE or break-health INSTANCE`,
+        `fleet fault ${kind}: unknown fault; use git-down, git-up, git-slow MS, metadata-slow MS, kill INSTANCE, break-health INSTANCE or spot-interrupt INSTANCE`,
       );
   }
 }

@@ -145,6 +145,21 @@ export const fleetConfigSchema = z
             })
             .prefault({}),
         ),
+        /**
+         * the EC2_INSTANCE_TERMINATING hook that `muster watch` completes as an instance departs;
+         * the shape of launchHook, off by default (`terminateHook: true` for its defaults)
+         */
+        terminateHook: z.preprocess(
+          (v) => (v === undefined || v === false ? { enabled: false } : v === true ? {} : v),
+          z
+            .strictObject({
+              enabled: z.boolean().default(true),
+              name: boundedString(LIMITS.name).default("terminate"),
+              heartbeatTimeout: seconds({ max: LIFECYCLE_HOOK.heartbeatTimeoutMax }).default(30),
+              defaultResult: z.enum(["CONTINUE", "ABANDON"]).default("CONTINUE"),
+            })
+            .prefault({ enabled: false }),
+        ),
         /** target tracking on the load balancer's requests per target */
         targetTracking: z
           .strictObject({
@@ -217,6 +232,13 @@ export const fleetConfigSchema = z
         metadataTags: z.boolean().default(false),
         /** what meta-data/instance-life-cycle answers: on-demand, or spot (InstanceMarketOptions) */
         marketType: z.enum(["on-demand", "spot"]).default("on-demand"),
+        /**
+         * seconds from `muster fleet fault spot-interrupt` announcing an interruption in the
+         * instance's metadata to the instance being terminated (EC2 gives two minutes)
+         */
+        spotNotice: seconds({ max: 3600 }).default(120),
+        /** seconds between the polls of each instance's `muster watch` (the boot config's watch.interval) */
+        watchInterval: seconds({ min: 0.1, max: 300 }).default(1),
         /**
          * more environment for every instance's processes (its init and its boot), like a unit's
          * Environment= lines; they start from systemd's clean environment, not the daemon's
@@ -513,6 +535,8 @@ export interface FleetConfig {
     /** instance tags are in instance metadata (InstanceMetadataTags enabled) */
     metadataTags: boolean;
     marketType: "on-demand" | "spot";
+    spotNoticeMs: number;
+    watchInterval: number;
     /** added to every instance's environment (values as strings) */
     environment: Record<string, string>;
     /** the port the load balancer sends traffic to */
@@ -644,6 +668,7 @@ export function parseFleetConfig(
 
   const g = c.group;
   const hook = g.launchHook.enabled ? g.launchHook : undefined;
+  const terminateHook = g.terminateHook.enabled ? g.terminateHook : undefined;
   const heartbeatTimeoutMs = hook ? Math.round(hook.heartbeatTimeout * 1000) : 30_000;
   const tt = g.targetTracking;
   const stateDir = path.resolve(stateDirFlag ?? (c.stateDir ? abs(c.stateDir) : defaultStateDir()));
@@ -663,6 +688,13 @@ export function parseFleetConfig(
       launchTemplate: { name: g.launchTemplate.name ?? g.name, version: g.launchTemplate.version },
       launchHook: hook
         ? { name: hook.name, heartbeatTimeoutMs, defaultResult: hook.defaultResult }
+        : undefined,
+      terminateHook: terminateHook
+        ? {
+            name: terminateHook.name,
+            heartbeatTimeoutMs: Math.round(terminateHook.heartbeatTimeout * 1000),
+            defaultResult: terminateHook.defaultResult,
+          }
         : undefined,
       targetTracking: tt
         ? {
@@ -687,6 +719,8 @@ export function parseFleetConfig(
       nginx: c.instances.nginx,
       metadataTags: c.instances.metadataTags,
       marketType: c.instances.marketType,
+      spotNoticeMs: Math.round(c.instances.spotNotice * 1000),
+      watchInterval: c.instances.watchInterval,
       environment: Object.fromEntries(
         Object.entries(c.instances.environment).map(([k, v]) => [k, String(v)]),
       ),

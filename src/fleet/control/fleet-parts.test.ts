@@ -223,7 +223,9 @@ describe("the status table", () => {
     expect(lines[3]).toMatch(
       /^i-00000000000000001 127\.77\.0\.1 +InService +healthy +open +12 +(-|v\d+|[0-9a-f]{8} [=!?]) +open, app abcdef0 in 1\.5 s$/,
     );
-    expect(lines[4]).toMatch(/^i-00000000000000002 .*Pending:Wait +- +closed +0 +- +running 2\.5 s, fetch ok$/);
+    expect(lines[4]).toMatch(
+      /^i-00000000000000002 .*Pending:Wait +- +closed +0 +- +running 2\.5 s, fetch ok$/,
+    );
     expect(lines[5]).toMatch(
       /^i-00000000000000003 .*Terminated +- +- .*FAILED at fetch \(ABANDON\) +\(launch lifecycle action completed: ABANDON\)$/,
     );

@@ -28,6 +28,7 @@ export interface InstanceEndpoints {
 export function instanceBootConfig(cfg: FleetConfig, e: InstanceEndpoints): Record<string, unknown> {
   const b = cfg.instances.boot;
   const hook = cfg.group.launchHook;
+  const terminateHook = cfg.group.terminateHook;
   return {
     repo: { url: e.configRepoUrl, ref: cfg.repositories.ref, depth: 1 },
     role: cfg.role.source,
@@ -40,9 +41,24 @@ export function instanceBootConfig(cfg: FleetConfig, e: InstanceEndpoints): Reco
         appCheck: `http://${e.address}:${cfg.instances.appPort}/health`,
       },
     },
-    ...(hook
-      ? { lifecycle: { hook: hook.name, group: cfg.group.name, heartbeatInterval: b.heartbeatInterval } }
+    ...(hook || terminateHook
+      ? {
+          lifecycle: {
+            ...(hook ? { hook: hook.name } : {}),
+            ...(terminateHook ? { terminateHook: terminateHook.name } : {}),
+            group: cfg.group.name,
+            heartbeatInterval: b.heartbeatInterval,
+          },
+        }
       : {}),
+    // the drain waits for the load balancer's connections to the traffic port, as long as its
+    // deregistration delay at most
+    drain: {
+      timeout: cfg.loadBalancer.settings.deregistrationDelayMs / 1000,
+      port: cfg.instances.trafficPort,
+      address: e.address,
+    },
+    watch: { interval: cfg.instances.watchInterval },
     retries: {
       attempts: b.attempts,
       backoffBase: b.backoffBase,
@@ -62,6 +78,8 @@ export interface UnitCommands {
   boot: string[];
   /** muster-health.service's ExecStart */
   health: string[];
+  /** muster-watch.service's ExecStart */
+  watch: string[];
 }
 
 /**
@@ -94,6 +112,7 @@ export function unitCommands(s: {
     bootPre: line("muster-boot.service", "ExecStartPre"),
     boot: line("muster-boot.service", "ExecStart"),
     health: line("muster-health.service", "ExecStart"),
+    watch: line("muster-watch.service", "ExecStart"),
   };
 }
 
@@ -109,6 +128,19 @@ export function healthService(command: string[], bootId: string): ServiceDefinit
     environment: { MUSTER_BOOT_ID: bootId },
     restart: "always",
     builtin: "health",
+  };
+}
+
+/**
+ * muster-watch as a service of the instance's supervisor: the unit's command line in a process of
+ * its own, started once the boot has run (the unit's After=muster-boot.service).
+ */
+export function watchService(command: string[], bootId: string): ServiceDefinition {
+  return {
+    description: "muster watch: the departure (muster-watch.service)",
+    command,
+    environment: { MUSTER_BOOT_ID: bootId },
+    restart: "on-failure",
   };
 }
 

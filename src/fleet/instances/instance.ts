@@ -57,6 +57,7 @@ import {
   nginxDirs,
   nginxService,
   unitCommands,
+  watchService,
 } from "./instance-files.ts";
 import { instanceProcesses, type PidRecord, procStart, signal, stillRunning, waitGone } from "./processes.ts";
 
@@ -242,6 +243,9 @@ export class FleetInstance {
       write(enabledMarker("muster-health"), "");
     }
 
+    // muster-watch.service: started after the boot (afterBoot), as its unit's After= orders it
+    write(definitionPath("muster-watch"), definitionText(watchService(cmds.watch, this.bootId)));
+
     // the init: the supervisor, which starts the enabled services and keeps them running
     const logDir = path.join(this.root, "var/log/muster");
     mkdirSync(logDir, { recursive: true });
@@ -355,9 +359,18 @@ export class FleetInstance {
     });
   }
 
-  /** After the boot: the web server the boot unit is ordered before; note the services' pids. */
+  /**
+   * After the boot: the web server the boot unit is ordered before, and the departure watch
+   * (muster-watch.service, ordered after it); note the services' pids.
+   */
   private async afterBoot(): Promise<void> {
     await this.supervisorUp;
+    if (this.stopping || this.dead) return;
+    try {
+      await supervisorRequest(this.root, { op: "start", name: "muster-watch" }, 15_000);
+    } catch (err) {
+      this.log(`${this.id}: muster watch did not start: ${errorMessage(err)}`);
+    }
     if (this.o.cfg.instances.webServer === "nginx") {
       try {
         await supervisorRequest(this.root, { op: "start", name: "nginx" }, 15_000);
@@ -399,6 +412,11 @@ export class FleetInstance {
   /** Close the gate (`muster gate close`): its health check fails from now on. */
   breakHealth(): void {
     closeGate(new RootFs(this.root), this.gateFile);
+  }
+
+  /** EC2 announces a spot interruption: `spot/instance-action` answers from now on. */
+  announceSpotInterruption(action: { action: "terminate"; time: string }): void {
+    this.metadata?.updateInstance(this.id, { spotInstanceAction: action });
   }
 
   async setMetadataFault(fault: MetadataFault | undefined): Promise<void> {

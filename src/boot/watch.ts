@@ -1,0 +1,376 @@
+/**
+ * `muster watch` (muster-watch.service): the other half of a server's life. It polls the metadata
+ * service every `watch.interval` (IMDSv2: `autoscaling/target-lifecycle-state` and
+ * `spot/instance-action`, each poll bounded) and, when the server is leaving, carries out what
+ * departure-plan.ts decides: close the gate, wait for the drain, converge the role's shutdown run
+ * list, complete the terminate hook with CONTINUE, with heartbeats meanwhile. Each step lands in
+ * STATE/departure.json and ROOT/var/log/muster/watch.log.
+ */
+import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "../cloud/lifecycle.ts";
+import {
+  type InstanceIdentity,
+  openMetadataSession,
+  readDepartureSignals,
+  readIdentity,
+} from "../cloud/metadata.ts";
+import { InputError, RunError } from "../core/errors.ts";
+import { currentBootId } from "../gate/boot-id.ts";
+import { closeGate, readGate } from "../gate/gate-file.ts";
+import { establishedConnections } from "../host/connections.ts";
+import { pathExists } from "../host/host-files.ts";
+import { RootFs } from "../host/root-fs.ts";
+import { openRunLog, type RunLog } from "../runner/run-log.ts";
+import { hookTarget } from "./boot.ts";
+import { type BootConfig, loadBootConfig } from "./boot-config.ts";
+import {
+  type DepartureState,
+  type DepartureTrigger,
+  departureTrigger,
+  nextDepartureAction,
+  parseSpotNotice,
+  stepAfter,
+} from "./departure-plan.ts";
+import { type DepartureRecord, type DepartureStepRecord, saveDepartureRecord } from "./departure-record.ts";
+import { describeError } from "./pipeline.ts";
+import { readRecord } from "./state.ts";
+
+export interface WatchOptions {
+  root: string;
+  config?: string;
+  bootId?: string;
+  say?: (line: string) => void;
+  env?: Record<string, string | undefined>;
+  /** stop watching (tests; a service is stopped by SIGTERM) */
+  signal?: AbortSignal;
+}
+
+/** How long CompleteLifecycleAction is tried again while no action waits yet (the load balancer may still be draining). */
+const COMPLETE_WAIT_MS = 60_000;
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+
+/** Watch until the server departs (exit 0 when every step worked, 1 otherwise). */
+export async function runWatch(o: WatchOptions): Promise<number> {
+  const fs = new RootFs(o.root);
+  const cfg = loadBootConfig(fs.root, o.config);
+  if (cfg.endpoints.metadata === "off")
+    throw new InputError(
+      `${cfg.file}: endpoints.metadata is "off": \`muster watch\` reads the target lifecycle state and spot notices from the metadata service; remove muster-watch.service on this host`,
+    );
+  const env = o.env ?? process.env;
+  const bootId = currentBootId(o.bootId, env);
+  const say = o.say ?? (() => {});
+  const log = openRunLog(fs.root, "watch.log", { runId: randomUUID() });
+  const endpoint = cfg.endpoints.metadata;
+  const timeoutMs = cfg.timeouts.metadataMs;
+  // one session for the whole watch: a token that lasts (renewed when the service rejects it)
+  const session = await openMetadataSession({
+    endpoint,
+    timeoutMs,
+    retries: 1,
+    backoffMs: Math.min(200, timeoutMs),
+    deadlineMs: Math.max(2000, timeoutMs * 3),
+    tokenTtlSeconds: 21_600,
+  });
+  say(`muster watch: polling ${session.endpoint} every ${cfg.watch.intervalMs / 1000} s (boot ${bootId})`);
+  log.event("watch.start", { bootId, intervalMs: cfg.watch.intervalMs });
+  let served = false;
+  let lastError: string | undefined;
+  let lastState: string | undefined;
+  try {
+    while (!o.signal?.aborted) {
+      served ||= readGate(fs, cfg.gate.file, bootId).state === "open";
+      try {
+        const signals = await readDepartureSignals(session);
+        lastError = undefined;
+        if (signals.targetLifecycleState !== lastState) {
+          lastState = signals.targetLifecycleState;
+          log.event("target-state", { state: lastState ?? null });
+        }
+        const trigger = departureTrigger({
+          targetState: signals.targetLifecycleState,
+          spot: parseSpotNotice(signals.spotInstanceAction),
+          served,
+        });
+        if (trigger) {
+          const code = await depart(cfg, fs, env, bootId, trigger, signals.targetLifecycleState, log, say);
+          // back in a warm pool the instance may serve again later: keep watching
+          if (trigger.reason !== "warm-pool") return code;
+          served = false;
+        }
+      } catch (err) {
+        const e = describeError(err);
+        if (e !== lastError) log.event("poll.error", { error: e });
+        lastError = e;
+      }
+      await sleep(cfg.watch.intervalMs, o.signal);
+    }
+    return 0;
+  } finally {
+    log.event("watch.end", {});
+    log.close();
+  }
+}
+
+async function depart(
+  cfg: BootConfig,
+  fs: RootFs,
+  env: Record<string, string | undefined>,
+  bootId: string,
+  trigger: DepartureTrigger,
+  targetState: string | undefined,
+  log: RunLog,
+  say: (l: string) => void,
+): Promise<number> {
+  const boot = readRecord(fs, cfg.stateDir);
+  const record: DepartureRecord = {
+    bootId,
+    pid: process.pid,
+    instanceId: boot?.instanceId,
+    reason: trigger.reason,
+    cause: trigger.cause,
+    startedAt: new Date().toISOString(),
+    outcome: "running",
+    steps: [],
+    heartbeats: 0,
+  };
+  const save = () => {
+    try {
+      saveDepartureRecord(fs, cfg.stateDir, record);
+    } catch (err) {
+      log.event("state.error", { error: describeError(err) });
+    }
+  };
+  const step = (s: Omit<DepartureStepRecord, "at">) => {
+    record.steps.push({ ...s, at: new Date().toISOString() });
+    log.event(`departure.${s.step}`, { ok: s.ok, durationMs: s.durationMs, detail: s.detail });
+    say(`  ${s.step} ${s.ok ? "ok" : "FAILED"}${s.detail ? `: ${s.detail}` : ""}`);
+    save();
+  };
+  say(`muster watch: departing (${trigger.cause})`);
+  log.event("departure.start", { reason: trigger.reason, cause: trigger.cause, drain: trigger.drain });
+  save();
+
+  // the facts the boot gave recipes (node.instance), as they are now
+  let identity: InstanceIdentity | undefined;
+  try {
+    identity = await readIdentity({
+      endpoint: cfg.endpoints.metadata === "off" ? undefined : cfg.endpoints.metadata,
+      timeoutMs: cfg.timeouts.metadataMs,
+      retries: 1,
+      deadlineMs: Math.max(5000, cfg.timeouts.metadataMs * 4),
+      userData: false,
+    });
+    record.instanceId = identity.instanceId;
+  } catch (err) {
+    log.event("identity.error", { error: describeError(err) });
+  }
+
+  const hook = cfg.lifecycle?.terminateHook;
+  let target: LifecycleTarget | undefined;
+  if (hook) {
+    try {
+      target = hookTarget(cfg, fs, env, hook, identity);
+    } catch (err) {
+      record.error = describeError(err);
+      log.event("lifecycle.error", { error: record.error });
+    }
+  }
+  let stopBeats: (() => Promise<void>) | undefined;
+  if (target)
+    stopBeats = startHeartbeats(target, Math.max(1, cfg.lifecycle!.heartbeatIntervalMs), {
+      onBeat: () => {
+        record.heartbeats++;
+        log.event("heartbeat", { hook });
+        save();
+      },
+      onError: (err) => log.event("heartbeat.error", { error: describeError(err) }),
+    });
+
+  const state: DepartureState = {
+    trigger,
+    step: "started",
+    connections: 0,
+    now: Date.now(),
+    drainTimeoutMs: cfg.drain.timeoutMs,
+    hook: hook !== undefined,
+  };
+  let failed = record.error !== undefined;
+  const count = () =>
+    cfg.drain.port === undefined ? 0 : establishedConnections(cfg.drain.port, cfg.drain.address);
+  let lastCount = -1;
+  try {
+    for (;;) {
+      state.now = Date.now();
+      state.connections = state.step === "gate-closed" ? count() : 0;
+      const a = nextDepartureAction(state);
+      if (a.kind === "done") break;
+      const started = Date.now();
+      switch (a.kind) {
+        case "close-gate":
+          try {
+            closeGate(fs, cfg.gate.file);
+            step({ step: "close-gate", ok: true, detail: cfg.gate.file });
+          } catch (err) {
+            failed = true;
+            step({ step: "close-gate", ok: false, detail: describeError(err) });
+          }
+          state.drainStartedAt = Date.now();
+          break;
+        case "wait-drain":
+          if (a.connections !== lastCount) log.event("drain.waiting", { connections: a.connections });
+          lastCount = a.connections;
+          await sleep(Math.min(500, cfg.watch.intervalMs));
+          continue;
+        case "drained": {
+          const waitedMs = Date.now() - (state.drainStartedAt ?? Date.now());
+          record.drain = { how: a.how, waitedMs, connectionsLeft: state.connections };
+          step({
+            step: "drain",
+            ok: true,
+            durationMs: waitedMs,
+            detail:
+              a.how === "idle"
+                ? "no connection left"
+                : a.how === "timeout"
+                  ? `${state.connections} connection(s) left when the drain's time ran out`
+                  : "never in service: nothing to drain",
+          });
+          break;
+        }
+        case "shutdown":
+          try {
+            const detail = await shutdownRunList(cfg, fs, env, bootId, identity, targetState, log);
+            step({ step: "shutdown", ok: true, durationMs: Date.now() - started, detail });
+          } catch (err) {
+            failed = true;
+            step({
+              step: "shutdown",
+              ok: false,
+              durationMs: Date.now() - started,
+              detail: describeError(err),
+            });
+          }
+          break;
+        case "complete": {
+          await stopBeats?.();
+          stopBeats = undefined;
+          const result = await completeWhenWaiting(target!, log);
+          record.lifecycle = { hook: hook!, result: "CONTINUE", ...result };
+          if (!result.ok) failed = true;
+          step({
+            step: "lifecycle",
+            ok: result.ok,
+            durationMs: Date.now() - started,
+            detail: result.ok
+              ? result.noAction
+                ? "no action was waiting: the group's default result decided"
+                : `CONTINUE sent on ${hook}`
+              : result.error,
+          });
+          break;
+        }
+      }
+      state.step = stepAfter(a, state.step);
+    }
+  } finally {
+    await stopBeats?.();
+  }
+  record.outcome = failed ? "failed" : "done";
+  record.finishedAt = new Date().toISOString();
+  save();
+  log.event("departure.end", { outcome: record.outcome, heartbeats: record.heartbeats });
+  say(`muster watch: departure ${record.outcome}`);
+  return failed ? 1 : 0;
+}
+
+/**
+ * CONTINUE on the terminate hook. The action may not wait yet: Auto Scaling puts the instance in
+ * Terminating:Wait only once the load balancer has finished deregistering it, so "No active
+ * Lifecycle Action" is tried again for a while before it counts as none.
+ */
+async function completeWhenWaiting(
+  target: LifecycleTarget,
+  log: RunLog,
+): Promise<{ ok: boolean; error?: string; noAction?: boolean }> {
+  const until = Date.now() + COMPLETE_WAIT_MS;
+  for (;;) {
+    try {
+      await completeLifecycleAction({ ...target, result: "CONTINUE" });
+      log.event("lifecycle.complete", {
+        result: "CONTINUE",
+        hook: target.hook,
+        instanceId: target.instanceId,
+      });
+      return { ok: true };
+    } catch (err) {
+      const e = describeError(err);
+      if (!/No active Lifecycle Action/i.test(e)) {
+        log.event("lifecycle.error", { error: e });
+        return { ok: false, error: e };
+      }
+      if (Date.now() > until) {
+        log.event("lifecycle.none", { error: e });
+        return { ok: true, noAction: true };
+      }
+      await sleep(1000);
+    }
+  }
+}
+
+/** Converge the role's shutdown run list on the checkout the boot converged from. */
+async function shutdownRunList(
+  cfg: BootConfig,
+  fs: RootFs,
+  env: Record<string, string | undefined>,
+  bootId: string,
+  identity: InstanceIdentity | undefined,
+  targetState: string | undefined,
+  log: RunLog,
+): Promise<string> {
+  const boot = readRecord(fs, cfg.stateDir);
+  const checkout = fs.hostPath(path.posix.join(cfg.stateDir, "config"));
+  if (!boot?.role || boot.bootId !== bootId || !pathExists(checkout))
+    return "no role was converged on this boot: nothing to shut down";
+  const { convergeSession } = await import("../runner/session.ts");
+  const report = await convergeSession({
+    repoDir: checkout,
+    role: boot.role,
+    root: fs.root,
+    environment: cfg.environment,
+    attrFlags: cfg.attributes ? [cfg.attributes] : [],
+    instance: identity
+      ? {
+          instanceId: identity.instanceId,
+          availabilityZone: identity.availabilityZone,
+          region: identity.region,
+          securityGroups: identity.securityGroups,
+          tags: identity.tags,
+          targetLifecycleState: targetState ?? identity.targetLifecycleState,
+        }
+      : undefined,
+    runList: "shutdown",
+    reserved: [
+      { path: cfg.gate.file, why: `is the gate file (gate.file in ${cfg.file}), which only the boot writes` },
+    ],
+    lockWaitMs: 60_000,
+    env,
+  });
+  log.event("shutdown.report", { outcome: report.outcome, totals: report.totals });
+  if (report.outcome !== "converged") {
+    const bad = report.resources.find((r) => r.status === "failed");
+    throw new RunError(
+      bad ? `${bad.id} failed: ${bad.error}` : `shutdown run list: ${report.error ?? "failed"}`,
+    );
+  }
+  return `role ${boot.role}: ${report.resources.length} resource(s), ${report.totals.updated ?? 0} updated`;
+}
