@@ -36,20 +36,10 @@ export interface FailureRecord {
   log: string[];
 }
 
-export interface FailureInput {
-  instanceId?: string;
-  bootId: string;
-  runId: string;
-  stage: string;
-  cause: string;
-  attempts: number;
-  gaveUp?: string;
-  role?: string;
-  configRevision?: string;
-  at: string;
+export type FailureInput = Omit<FailureRecord, "muster" | "log"> & {
   /** the tail of the boot log file, as read (JSON lines; other runs' lines are left out) */
   logTail: string[];
-}
+};
 
 const SECRET_PATTERNS: [RegExp, string][] = [
   // an Authorization header's signature or bearer value

@@ -2,9 +2,6 @@
  * The CloudWatch Logs emulator through the official SDK client (muster's own failure-log writer
  * included) and, as an independent judge, Debian's AWS CLI (botocore signs and parses itself).
  */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { promisify } from "node:util";
 import {
   CloudWatchLogsClient,
   CreateLogStreamCommand,
@@ -13,14 +10,13 @@ import {
   PutLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { putFailureRecord } from "../../cloud/failure-log.ts";
+import { type FailureLogTarget, putFailureRecord } from "../../cloud/failure-log.ts";
+import { awsCli, type CliKeys, haveAwsCli } from "../../test-support/aws-cli.ts";
 import { defaultInstancePolicy, groupArnPattern } from "./autoscaling-auth.ts";
 import type { IssuedKey } from "./credentials-issuer.ts";
 import { type LogsEmulator, startLogsEmulator } from "./logs-emulator.ts";
 
-const run = promisify(execFile);
-const AWS = "/usr/bin/aws";
-const haveAws = existsSync(AWS);
+const haveAws = haveAwsCli;
 const GROUP = "/muster/fleet/web";
 const INSTANCE = "i-0bbbbbbbbbbbbbbb1";
 
@@ -43,21 +39,24 @@ afterAll(async () => {
   await logs?.close();
 });
 
+/** muster's writer's target in the fleet's group, as the instance writes it. */
+const target = (over: Partial<FailureLogTarget>): FailureLogTarget => ({
+  logGroup: GROUP,
+  logStream: INSTANCE,
+  region: "us-east-1",
+  endpoint: logs.url,
+  timeoutMs: 2000,
+  deadlineMs: 5000,
+  ...over,
+});
+
 const client = (keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
   new CloudWatchLogsClient({ region: "us-east-1", endpoint: logs.url, credentials: keys, maxAttempts: 1 });
 
 describe("the CloudWatch Logs emulator through the SDK client", () => {
   it("muster's writer makes the missing stream, puts the record, and GetLogEvents reads it back", async () => {
     await putFailureRecord(
-      {
-        logGroup: GROUP,
-        logStream: INSTANCE,
-        region: "us-east-1",
-        endpoint: logs.url,
-        timeoutMs: 2000,
-        deadlineMs: 5000,
-        credentials: role,
-      },
+      target({ credentials: role }),
       '{"muster":"boot-failure","stage":"fetch"}',
       Date.now(),
     );
@@ -114,21 +113,7 @@ describe("the CloudWatch Logs emulator through the SDK client", () => {
         }),
       ),
     ).rejects.toMatchObject({ name: "InvalidSignatureException" });
-    await expect(
-      putFailureRecord(
-        {
-          logGroup: GROUP,
-          logStream: INSTANCE,
-          region: "us-east-1",
-          endpoint: logs.url,
-          timeoutMs: 2000,
-          deadlineMs: 5000,
-          credentials: forged,
-        },
-        "x",
-        Date.now(),
-      ),
-    ).rejects.toThrow(
+    await expect(putFailureRecord(target({ credentials: forged }), "x", Date.now())).rejects.toThrow(
       /refused the record for \/muster\/fleet\/web\/i-0bbbbbbbbbbbbbbb1: InvalidSignatureException/,
     );
   });
@@ -137,15 +122,7 @@ describe("the CloudWatch Logs emulator through the SDK client", () => {
     const started = Date.now();
     await expect(
       putFailureRecord(
-        {
-          logGroup: GROUP,
-          logStream: INSTANCE,
-          region: "us-east-1",
-          endpoint: "http://127.0.0.1:9",
-          timeoutMs: 300,
-          deadlineMs: 1000,
-          credentials: role,
-        },
+        target({ endpoint: "http://127.0.0.1:9", timeoutMs: 300, deadlineMs: 1000, credentials: role }),
         "x",
         Date.now(),
       ),
@@ -154,35 +131,8 @@ describe("the CloudWatch Logs emulator through the SDK client", () => {
   });
 });
 
-/** The AWS CLI with only these keys, through the environment: nothing of this machine's AWS setup. */
-async function aws(
-  keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string> = {
-    PATH: "/usr/bin:/bin",
-    HOME: "/nonexistent",
-    AWS_CONFIG_FILE: "/nonexistent/config",
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-    AWS_ACCESS_KEY_ID: keys.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-    AWS_DEFAULT_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_PAGER: "",
-    AWS_MAX_ATTEMPTS: "1",
-  };
-  if (keys.sessionToken) env.AWS_SESSION_TOKEN = keys.sessionToken;
-  try {
-    const r = await run(AWS, ["logs", ...args, "--endpoint-url", logs.url, "--output", "json"], {
-      env,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+/** The AWS CLI with only these keys (test-support/aws-cli.ts). */
+const aws = (keys: CliKeys, args: string[]) => awsCli("logs", logs.url, keys, args);
 
 describe.skipIf(!haveAws)(
   haveAws

@@ -15,10 +15,9 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloud
 import { afterAll, describe, expect, it } from "vitest";
 import { parseFailureRecord, recordFromConsole } from "../../boot/failure-record.ts";
 import { BIN, cleanupTmp } from "../../test-support/tmp.ts";
-import { procStart } from "../instances/processes.ts";
 import { type ControlServer, controlSocketPath, startControlServer } from "./control.ts";
 import { FleetController } from "./controller.ts";
-import { writeInfo } from "./daemon.ts";
+import { daemonInfo, writeInfo } from "./daemon.ts";
 import { failureLogGroup } from "./fleet-config.ts";
 import { shutdownLeftovers, testFleetConfig, until } from "./fleet-testing.ts";
 import { readOperatorKeys } from "./operator-keys.ts";
@@ -58,15 +57,7 @@ describe("a boot that fails: its record outlives the instance", () => {
     c = await FleetController.start(cfg, { musterBin: BIN });
     await c.fault({ kind: "git-down" });
     control = await startControlServer(c, controlSocketPath(cfg.stateDir), () => {});
-    writeInfo(cfg.stateDir, {
-      pid: process.pid,
-      pidStart: procStart(process.pid),
-      startedAt: new Date(c.startedAt).toISOString(),
-      stateDir: cfg.stateDir,
-      source: cfg.source,
-      socket: control.socket,
-      loadBalancer: c.lb.url,
-    });
+    writeInfo(cfg.stateDir, daemonInfo(c, control.socket));
     const first = (await until("the first instance", () => c!.status().instances[0]))!.id;
     const dead = await until(
       "the first instance terminated and replaced",
