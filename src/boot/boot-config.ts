@@ -206,10 +206,32 @@ export const bootConfigSchema = z
         metadata: z.union([httpUrl, z.literal("off")]).optional(),
         /** the Auto Scaling API, default AWS's regional endpoint */
         autoscaling: httpUrl.optional(),
+        /** CloudWatch Logs, for failureLog; default AWS's regional endpoint */
+        logs: httpUrl.optional(),
         /** default: the instance's region from metadata */
         region: boundedString(LIMITS.name).optional(),
       })
       .prefault({}),
+    /**
+     * where a boot that gives up puts its failure record besides the console: a CloudWatch Logs
+     * group (it must exist), in a stream named after the instance unless logStream says otherwise
+     */
+    failureLog: z
+      .strictObject({
+        logGroup: z
+          .string()
+          .regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, { message: "1 to 512 of letters, digits and . - _ / #" }),
+        logStream: z
+          .string()
+          .regex(/^[^:*]{1,512}$/, { message: "1 to 512 characters, none of them : or *" })
+          .optional(),
+      })
+      .optional(),
+    /**
+     * the console the failure record's line is written to (`aws ec2 get-console-output` reads it
+     * back), inside the root; it is only opened, never made; "off" writes none
+     */
+    console: z.union([insidePath, z.literal("off")]).default("/dev/console"),
     timeouts: z
       .strictObject({
         /** each metadata request */

@@ -9,9 +9,11 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer as createHttp, type Server as HttpServer } from "node:http";
@@ -21,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitTo, headOf } from "../demo/example-repos.ts";
 import { execOk } from "../host/exec.ts";
 import { type CliResult, cleanupTmp, muster } from "../test-support/tmp.ts";
+import { recordFromConsole } from "./failure-record.ts";
 import type { BootRecord } from "./state.ts";
 import {
   BOOT_ID,
@@ -348,20 +351,58 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
     const fx = await setup(onTestFinished, (c) => {
       c.repo.url = `https://deploy:s3cret@127.0.0.1:${port}/config.git`;
     });
+    // the console the failure record goes to (on a host a device; here a file, as the fleet makes it)
+    mkdirSync(path.join(fx.root, "dev"));
+    writeFileSync(path.join(fx.root, "dev/console"), "");
     const res = await boot(fx);
-    await expectFailedAt(
+    const record = await expectFailedAt(
       fx,
       res,
       "fetch",
       `config repo https://***@127.0.0.1:${port}/config.git: fetching master failed`,
     );
+    const consoleText = readFileSync(path.join(fx.root, "dev/console"), "utf8");
+    expect(consoleText.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(recordFromConsole(consoleText)).toMatchObject({
+      instanceId: INSTANCE_ID,
+      bootId: BOOT_ID,
+      stage: "fetch",
+      cause: record.error,
+      attempts: 2,
+    });
+    // the console line went out before the ABANDON
+    const events = bootLog(fx.root).map((e) => e.event);
+    expect(events.indexOf("failure-record.console")).toBeGreaterThan(-1);
+    expect(events.indexOf("failure-record.console")).toBeLessThan(events.lastIndexOf("lifecycle.complete"));
     const everything = [
       res.stdout,
       res.stderr,
+      consoleText,
       readFileSync(path.join(fx.root, "var/log/muster/boot.log"), "utf8"),
       readFileSync(path.join(fx.root, "var/lib/muster/last-run.json"), "utf8"),
     ].join("\n");
     expect(everything).not.toContain("s3cret");
+  });
+
+  it("the failure record is never written through a link at the console's name, nor to one it would make", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "no-such-branch";
+      c.console = "/dev/ttyS9";
+    });
+    const outside = path.join(path.dirname(fx.root), `${path.basename(fx.root)}-victim`);
+    writeFileSync(outside, "");
+    onTestFinished(() => rmSync(outside, { force: true }));
+    mkdirSync(path.join(fx.root, "dev"));
+    symlinkSync(outside, path.join(fx.root, "dev/ttyS9"));
+    await expectFailedAt(fx, await boot(fx), "fetch", /no-such-branch/);
+    expect(readFileSync(outside, "utf8")).toBe("");
+    expect(bootLog(fx.root).find((e) => e.event === "failure-record.no-console")).toMatchObject({
+      why: [expect.stringContaining("is a symbolic link")],
+    });
+    // a console is only opened, never made: nothing new beside the link
+    expect(readdirSync(path.join(fx.root, "dev"))).toEqual(["ttyS9"]);
   });
 
   it("fetch: a git host that never answers runs into the timeout", async ({ onTestFinished }) => {

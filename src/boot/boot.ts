@@ -15,6 +15,7 @@ import { acquireLock } from "../runner/lock.ts";
 import type { ResourceResult } from "../runner/report.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
 import { type BootConfig, gatesAnyConfigCouldName, loadBootConfig } from "./boot-config.ts";
+import { failureReporter } from "./failure-report.ts";
 import { CLOUD_INIT_INSTANCE_DATA, CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
 import { clearLocksFromEarlierBoots } from "./locks.ts";
 import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } from "./pipeline.ts";
@@ -250,6 +251,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
         }
       },
       lifecycle,
+      reportFailure: failureReporter({ cfg, fs, env, log, say }),
       save: (r) => saveRecord(fs, stateDir, r),
       log: (event, fields) => {
         log.event(event, fields);

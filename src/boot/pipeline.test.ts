@@ -240,6 +240,46 @@ describe("the boot pipeline", () => {
     expect(h.gateOpen).toBe(false);
   });
 
+  it("a boot that gives up writes its failure record before the ABANDON, with stage and cause", async () => {
+    const h = harness({ fail: { fetch: 99 } });
+    const seen: { stage?: string; error?: string; attempts: number; instanceId?: string }[] = [];
+    h.options.reportFailure = async (r, facts) => {
+      h.events.push("failure-record");
+      seen.push({
+        stage: r.failedStage,
+        error: r.error,
+        attempts: r.attempts,
+        instanceId: facts.identity?.instanceId,
+      });
+    };
+    await runPipeline(h.options);
+    expect(seen).toEqual([{ stage: "fetch", error: "fetch broke (3)", attempts: 3, instanceId: "i-1" }]);
+    expect(h.events.indexOf("failure-record")).toBeLessThan(h.events.indexOf("lifecycle:ABANDON"));
+  });
+
+  it("a failure record that cannot be written changes nothing: the ABANDON still goes out", async () => {
+    const h = harness({ fail: { deps: 99 } });
+    const logged: string[] = [];
+    h.options.log = (event) => logged.push(event);
+    h.options.reportFailure = async () => {
+      throw new RunError("CloudWatch Logs unreachable");
+    };
+    const r = await runPipeline(h.options);
+    expect(h.completions).toEqual(["ABANDON"]);
+    expect(r.lifecycle).toMatchObject({ result: "ABANDON", ok: true });
+    expect(logged).toContain("failure-record.error");
+  });
+
+  it("a periodic run that fails writes no failure record (the instance is in service)", async () => {
+    const h = harness({ fail: { converge: 99 }, mode: "periodic", attempts: 1 });
+    let called = false;
+    h.options.reportFailure = async () => {
+      called = true;
+    };
+    await runPipeline(h.options);
+    expect(called).toBe(false);
+  });
+
   it("onFailure none: no ABANDON", async () => {
     const h = harness({ fail: { role: 99 }, attempts: 1 });
     h.options.onFailure = "none";

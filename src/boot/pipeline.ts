@@ -4,7 +4,8 @@
  *
  * The bracketed stages form one attempt; a failed attempt is tried again by the retry policy
  * (plan.ts decides), and when it gives up the gate stays closed and the lifecycle action
- * completes with ABANDON, once. Stages, gate, lock, lifecycle and clock are handed in, so the
+ * completes with ABANDON, once, after the boot's failure record is written where it outlives the
+ * instance (reportFailure). Stages, gate, lock, lifecycle and clock are handed in, so the
  * whole flow runs in tests with fakes; boot.ts wires the real ones.
  */
 import type { InstanceIdentity } from "../cloud/metadata.ts";
@@ -70,6 +71,11 @@ export interface PipelineOptions {
   /** "busy" when another run holds the lock and this one should not wait (periodic runs) */
   lock(): Promise<{ release(): void } | "busy">;
   lifecycle?: LifecyclePort;
+  /**
+   * A boot that gives up leaves its failure record where it outlives the instance (the console,
+   * CloudWatch Logs), before the ABANDON. Its failure is logged and changes nothing else.
+   */
+  reportFailure?(record: BootRecord, facts: Facts): Promise<void>;
   save(record: BootRecord): void;
   log(event: string, fields?: Record<string, unknown>): void;
   say(line: string): void;
@@ -174,6 +180,13 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
         o.log("gate.closed", { why: `stage ${f.stage} failed` });
       } catch (err) {
         o.log("gate.error", { error: describeError(err) });
+      }
+    }
+    if (o.mode === "boot" && o.reportFailure) {
+      try {
+        await o.reportFailure(record, facts);
+      } catch (err) {
+        o.log("failure-record.error", { error: describeError(err) });
       }
     }
     await stopBeats();

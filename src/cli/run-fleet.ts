@@ -9,6 +9,7 @@ import {
   type FleetStatus,
   formatEvent,
   type InstanceStatus,
+  resolveInstanceId,
 } from "../fleet/control/controller.ts";
 import { runFleetDaemon, writeInfo } from "../fleet/control/daemon.ts";
 import { parseFault } from "../fleet/control/fault-args.ts";
@@ -27,7 +28,7 @@ import {
   stateDirAccessProblem,
   stopLeftovers,
 } from "../fleet/control/state-dir.ts";
-import { launchTrouble, statusLines, watchLines } from "../fleet/control/status-table.ts";
+import { failureLines, launchTrouble, statusLines, watchLines } from "../fleet/control/status-table.ts";
 import type { RequestSample } from "../fleet/dashboard/rate-series.ts";
 import { tailLines } from "../fleet/dashboard/tail.ts";
 import {
@@ -490,6 +491,34 @@ export async function fleetEvents(opts: Where & { follow: boolean; json: boolean
     process.off("SIGINT", onInt);
     process.stdout.off("error", onGone);
   }
+  return 0;
+}
+
+/**
+ * `muster fleet why INSTANCE`: the record its boot left when it gave up, kept after the
+ * instance is gone. 0 printed, 1 the instance left none, 2 no such instance.
+ */
+export async function fleetWhy(name: string, opts: Where & { json: boolean }): Promise<number> {
+  const st = await controlRequest<FleetStatus>(stateDirOf(opts), "GET", "/status");
+  const id = resolveInstanceId(
+    name,
+    st.instances.map((i) => i.id),
+  );
+  const inst = st.instances.find((i) => i.id === id);
+  if (!inst)
+    throw new InputError(
+      `fleet why ${name}: no such instance in the fleet; \`muster fleet status\` lists them`,
+    );
+  if (!inst.failure) {
+    if (opts.json) out(JSON.stringify({ instanceId: inst.id, failure: null }));
+    else
+      out(
+        `${inst.id} (${inst.state}): no boot failure record (its boot has not given up${inst.boot.outcome ? `; last outcome ${inst.boot.outcome}` : ""})`,
+      );
+    return 1;
+  }
+  if (opts.json) out(JSON.stringify({ instanceId: inst.id, failure: inst.failure }, null, 2));
+  else for (const l of failureLines(inst)) out(l);
   return 0;
 }
 

@@ -103,3 +103,22 @@ export function removeFile(file: string): void {
 export function realPath(p: string): string {
   return fs.realpathSync(p);
 }
+
+/** The last `maxBytes` of a file as text ("" when it is absent or unreadable): a log's tail. */
+export function readTail(hostPath: string, maxBytes: number): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const size = fs.fstatSync(fd).size;
+    const len = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    const text = buf.toString("utf8");
+    // a tail that starts mid-line: that first partial line is left out
+    return len < size ? text.slice(text.indexOf("\n") + 1) : text;
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

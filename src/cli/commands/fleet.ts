@@ -1,4 +1,4 @@
-/** `muster fleet up|status|env|events|scale|refresh|fault|down`: the local fleet rehearsal. */
+/** `muster fleet up|status|why|env|events|scale|refresh|fault|down`: the local fleet rehearsal. */
 import type { Command } from "commander";
 
 export function registerFleet(program: Command): void {
@@ -71,6 +71,29 @@ export function registerFleet(program: Command): void {
   ).action(async (opts) => {
     const { fleetStatus } = await import("../run-fleet.ts");
     process.exitCode = await fleetStatus(opts);
+  });
+
+  common(
+    fleet
+      .command("why")
+      .description(
+        "why an instance never reached InService: the failure record its boot left (kept after it is terminated)",
+      )
+      .argument(
+        "<instance>",
+        "an id (i-0000000000000000a), its launch number (10) or the end of its id (i-a)",
+      )
+      .option("--json", "print the record as JSON", false)
+      .addHelpText(
+        "after",
+        "\nA boot that gives up writes a record (stage, cause, attempts, its last log lines, redacted) to\n" +
+          "its console and to the fleet's CloudWatch Logs group before it completes the lifecycle action\n" +
+          "with ABANDON; the fleet keeps it after the instance is gone.\n" +
+          "\nExit codes: 0 printed, 1 the instance left no record, 2 no such instance.",
+      ),
+  ).action(async (instance: string, opts) => {
+    const { fleetWhy } = await import("../run-fleet.ts");
+    process.exitCode = await fleetWhy(instance, opts);
   });
 
   common(

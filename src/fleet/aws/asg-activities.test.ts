@@ -23,7 +23,11 @@ const I1 = instanceIdFor(1);
 const I2 = instanceIdFor(2);
 
 /** Run events through the model, folding activities as the controller does. */
-function run(desired: number, events: [number, AsgEvent][]): { state: AsgState; log: ScalingActivity[] } {
+function run(
+  desired: number,
+  events: [number, AsgEvent][],
+  failureOf?: (id: string) => string | undefined,
+): { state: AsgState; log: ScalingActivity[] } {
   let n = 0;
   const newId = () => `act-${++n}`;
   const created = createGroup(CFG, 0, desired);
@@ -37,7 +41,7 @@ function run(desired: number, events: [number, AsgEvent][]): { state: AsgState; 
   let state = created.state;
   for (const [now, e] of events) {
     const r = step(state, e, now);
-    log = foldActivities(log, { before: state, after: r.state, actions: r.actions, now, newId });
+    log = foldActivities(log, { before: state, after: r.state, actions: r.actions, now, newId, failureOf });
     state = r.state;
   }
   return { state, log };
@@ -96,6 +100,21 @@ describe("scaling activities", () => {
     expect([launch.statusCode, launch.progress, launch.endTime]).toEqual([code, 100, at]);
     expect(launch.statusMessage).toMatch(message);
     expect(log.some((a) => a.description === `Terminating EC2 instance: ${I1}`)).toBe(true);
+  });
+
+  it("an abandoned launch names the boot's failure record (stage and cause) in its StatusMessage", () => {
+    const { log } = run(
+      1,
+      [
+        [1000, { type: "instance-launched", instanceId: I1 }],
+        [2000, { type: "lifecycle-action-completed", instanceId: I1, result: "ABANDON" }],
+      ],
+      (id) => (id === I1 ? "boot failed at stage fetch after 3 attempts: git refused" : undefined),
+    );
+    const launch = log.find((a) => a.description === `Launching a new EC2 instance: ${I1}`)!;
+    expect(launch.statusMessage).toBe(
+      "Instance failed to complete user's Lifecycle Action: launch lifecycle action completed: ABANDON; boot failed at stage fetch after 3 attempts: git refused",
+    );
   });
 
   it("a replacement: the termination's cause, then the launch's, which carries it first", () => {

@@ -5,7 +5,8 @@
  * Every launch is an activity ("Launching a new EC2 instance: i-..."), from its Pending to
  * InService (Successful), or to its end before InService: Cancelled when its launch lifecycle
  * action was abandoned (by the instance, or the heartbeat timeout's default result), Failed when
- * it died or could not start; the StatusMessage says which. Every termination is one too
+ * it died or could not start; the StatusMessage says which, and names the boot's failure record
+ * (its stage and cause) when the instance left one before it went. Every termination is one too
  * ("Terminating EC2 instance: i-..."), its Cause in AWS's words for why the group took the
  * instance out of service; a replacement's launch carries the termination's cause before its own,
  * as AWS writes it. Shapes and status codes:
@@ -53,6 +54,11 @@ export interface ActivityStep {
   actions: AsgAction[];
   now: number;
   newId: () => string;
+  /**
+   * What the instance's boot left as its failure record, one line (stage and cause), when it
+   * left one: a launch that ends before InService names it in its StatusMessage
+   */
+  failureOf?: (instanceId: string) => string | undefined;
 }
 
 /** The most activities kept (AWS keeps six weeks of them). */
@@ -167,10 +173,22 @@ export function foldActivities(log: readonly ScalingActivity[], st: ActivityStep
     }
     if (a.to === "Terminating") {
       if (current?.kind === "launch") {
+        const failure = st.failureOf?.(a.instanceId);
+        const record = failure ? `; ${failure}` : "";
         if (a.why === "launch-abandoned")
-          close(current, "Cancelled", `Instance failed to complete user's Lifecycle Action: ${a.cause}`);
-        else if (a.why === "died") close(current, "Failed", `Instance failed before InService: ${a.cause}`);
-        else close(current, "Cancelled", `Instance was taken out of service before InService: ${a.cause}`);
+          close(
+            current,
+            "Cancelled",
+            `Instance failed to complete user's Lifecycle Action: ${a.cause}${record}`,
+          );
+        else if (a.why === "died")
+          close(current, "Failed", `Instance failed before InService: ${a.cause}${record}`);
+        else
+          close(
+            current,
+            "Cancelled",
+            `Instance was taken out of service before InService: ${a.cause}${record}`,
+          );
       }
       const shrinking =
         (a.why === "scale-in" || a.why === "user-request") && st.after.desired < countedBefore

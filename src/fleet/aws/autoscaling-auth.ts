@@ -12,10 +12,9 @@
  * Describe* actions support no resource-level permissions and are authorized on "*".
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
 import type { CredentialsIssuer, Principal } from "./credentials-issuer.ts";
 import { accessDeniedMessage, evaluatePolicies } from "./iam-policy.ts";
-import { verifySigV4 } from "./sigv4-verify.ts";
+import { type SignedRequest, verifySigV4 } from "./sigv4-verify.ts";
 
 export interface AuthRefusal {
   status: number;
@@ -54,42 +53,56 @@ export class AutoScalingAuth {
   }
 
   /** Who signed the request (the signature checked), or AWS's refusal. */
-  async authenticate(req: {
-    method: string;
-    url: string;
-    headers: IncomingHttpHeaders;
-    body: string;
-  }): Promise<AuthResult> {
-    const sig = await verifySigV4(req, {
-      service: "autoscaling",
-      region: this.region,
-      now: this.now(),
-      findKey: (id) => this.issuer.find(id),
-    });
-    if (!sig.ok) return { ok: false, status: 403, code: sig.code, message: sig.message };
-    const key = this.issuer.find(sig.accessKeyId)!;
-    return { ok: true, principal: key.principal, accessKeyId: sig.accessKeyId };
+  authenticate(req: SignedRequest): Promise<AuthResult> {
+    return authenticateRequest(req, this.issuer, "autoscaling", this.region, this.now());
   }
 
   /** AccessDenied as AWS words it when the principal's policy does not allow the action, else undefined. */
   authorize(principal: Principal, action: string, params: Record<string, string>): AuthRefusal | undefined {
-    const iamAction = `autoscaling:${action}`;
-    const resource = this.resourceFor(action, params);
-    const decision = evaluatePolicies([principal.policy], iamAction, resource);
-    if (decision === "allow") return undefined;
-    return {
-      status: 403,
-      code: "AccessDenied",
-      message: accessDeniedMessage(principal.arn, iamAction, resource, decision),
-    };
+    return authorizeAction(principal, `autoscaling:${action}`, this.resourceFor(action, params));
   }
 }
 
 /**
- * What an instance's role needs for muster's boot and nothing more: complete the launch
- * lifecycle action and send heartbeats, on its own group only.
+ * Who signed a request to `service` (its SigV4 signature checked against the issued keys), or
+ * AWS's refusal: shared by the fleet's emulators (Auto Scaling, CloudWatch Logs).
  */
-export function defaultInstancePolicy(groupArnPattern: string) {
+export async function authenticateRequest(
+  req: SignedRequest,
+  issuer: CredentialsIssuer,
+  service: string,
+  region: string,
+  now: number,
+): Promise<AuthResult> {
+  const sig = await verifySigV4(req, { service, region, now, findKey: (id) => issuer.find(id) });
+  if (!sig.ok) return { ok: false, status: 403, code: sig.code, message: sig.message };
+  const key = issuer.find(sig.accessKeyId)!;
+  return { ok: true, principal: key.principal, accessKeyId: sig.accessKeyId };
+}
+
+/** AccessDenied as AWS words it when the principal's policy does not allow `iamAction` on `resource`. */
+export function authorizeAction(
+  principal: Principal,
+  iamAction: string,
+  resource: string,
+): AuthRefusal | undefined {
+  const decision = evaluatePolicies([principal.policy], iamAction, resource);
+  if (decision === "allow") return undefined;
+  return {
+    status: 403,
+    code: "AccessDenied",
+    message: accessDeniedMessage(principal.arn, iamAction, resource, decision),
+  };
+}
+
+/**
+ * What an instance's role needs for muster's boot and nothing more: complete the launch
+ * lifecycle action and send heartbeats, on its own group only; and, with a failure log group,
+ * make its stream and put the failure record in it, in that log group only (CreateLogStream is
+ * authorized on the log group's ARN, PutLogEvents on the stream's: "Actions, resources, and
+ * condition keys for Amazon CloudWatch Logs").
+ */
+export function defaultInstancePolicy(groupArnPattern: string, logGroupArn?: string) {
   return {
     Version: "2012-10-17" as const,
     Statement: [
@@ -99,8 +112,23 @@ export function defaultInstancePolicy(groupArnPattern: string) {
         Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         Resource: groupArnPattern,
       },
+      ...(logGroupArn
+        ? [
+            {
+              Sid: "MusterBootFailureRecord",
+              Effect: "Allow" as const,
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
+            },
+          ]
+        : []),
     ],
   };
+}
+
+/** A CloudWatch Logs log group's ARN (the log-group resource type). */
+export function logGroupArn(region: string, account: string, logGroup: string): string {
+  return `arn:aws:logs:${region}:${account}:log-group:${logGroup}`;
 }
 
 /** The ARN pattern of a group by name, whatever its UUID: what a policy names. */

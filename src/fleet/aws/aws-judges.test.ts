@@ -8,14 +8,14 @@ import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awsCli, type CliKeys, haveAwsCli } from "../../test-support/aws-cli.ts";
 import { defaultInstancePolicy, groupArnPattern } from "./autoscaling-auth.ts";
 import { type AutoScalingEmulator, startAutoScalingEmulator } from "./autoscaling-emulator.ts";
 import type { IssuedKey } from "./credentials-issuer.ts";
 import { type MetadataEmulator, startMetadataEmulator } from "./metadata-emulator.ts";
 
 const run = promisify(execFile);
-const AWS = "/usr/bin/aws";
-const haveAws = existsSync(AWS);
+const haveAws = haveAwsCli;
 /** Debian's python3 (the one in PATH may be a version manager's shim without botocore) */
 const PYTHON = "/usr/bin/python3";
 const BOTOCORE = "botocore.utils";
@@ -57,35 +57,8 @@ afterAll(async () => {
   await meta?.close();
 });
 
-/** The AWS CLI with only these keys: nothing of the operator's own AWS setup reaches it. */
-async function aws(
-  keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string> = {
-    PATH: "/usr/bin:/bin",
-    HOME: "/nonexistent",
-    AWS_CONFIG_FILE: "/nonexistent/config",
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-    AWS_ACCESS_KEY_ID: keys.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
-    AWS_DEFAULT_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_PAGER: "",
-    AWS_MAX_ATTEMPTS: "1",
-  };
-  if (keys.sessionToken) env.AWS_SESSION_TOKEN = keys.sessionToken;
-  try {
-    const r = await run(AWS, ["autoscaling", ...args, "--endpoint-url", asg.url, "--output", "json"], {
-      env,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+/** The AWS CLI with only these keys (test-support/aws-cli.ts). */
+const aws = (keys: CliKeys, args: string[]) => awsCli("autoscaling", asg.url, keys, args);
 
 describe.skipIf(!haveAws)(
   haveAws

@@ -35,10 +35,10 @@ export interface IssuedKey {
   principal: Principal;
 }
 
-/** Full rights on Auto Scaling: what the operator's keys may do. */
+/** Full rights on Auto Scaling and CloudWatch Logs (the failure records): what the operator's keys may do. */
 export const OPERATOR_POLICY: PolicyDocument = {
   Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Action: "autoscaling:*", Resource: "*" }],
+  Statement: [{ Effect: "Allow", Action: ["autoscaling:*", "logs:*"], Resource: "*" }],
 };
 
 export interface CredentialsIssuerOptions {

@@ -27,6 +27,12 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
+import {
+  type FailureRecord,
+  failureSummary,
+  parseFailureRecord,
+  recordFromConsole,
+} from "../../boot/failure-record.ts";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
 import { execOk } from "../../host/exec.ts";
@@ -48,6 +54,7 @@ import { groupArns, modelGroupApi } from "../aws/autoscaling-group-api.ts";
 import { QueryError } from "../aws/autoscaling-xml.ts";
 import { CredentialsIssuer } from "../aws/credentials-issuer.ts";
 import type { InstanceRefreshView, StartRefreshRequest } from "../aws/instance-refresh-actions.ts";
+import { type LogsEmulator, startLogsEmulator } from "../aws/logs-emulator.ts";
 import { type InstanceProfile, type MetadataFault, regionOfZone } from "../aws/metadata-emulator.ts";
 import { targetLifecycleState } from "../aws/target-lifecycle-state.ts";
 import {
@@ -62,7 +69,7 @@ import { startLoadBalancer } from "../balancing/load-balancer.ts";
 import { requestsPerTarget } from "../balancing/metrics.ts";
 import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
-import { addressAt, type FleetConfig } from "./fleet-config.ts";
+import { addressAt, type FleetConfig, failureLogGroup } from "./fleet-config.ts";
 import { type GitServer, type GitServerFault, startGitServer } from "./git-server.ts";
 import { InstanceRefreshRunner, type LaunchTemplateVersion } from "./instance-refresh-runner.ts";
 import { readOperatorKeys, writeOperatorKeys } from "./operator-keys.ts";
@@ -129,6 +136,11 @@ export interface InstanceStatus {
     lifecycle?: { result: string; ok: boolean; error?: string };
   };
   gate: { state: string; openedAt?: string; reason?: string };
+  /**
+   * the record its boot left when it gave up (CloudWatch Logs, else its console): kept after the
+   * instance is terminated
+   */
+  failure?: FailureRecord;
   /** requests the load balancer sent it */
   requests: number;
   firstRequestAt?: number;
@@ -148,6 +160,10 @@ export interface FleetStatus {
   } & LoadBalancerProcess;
   gitServer: { url: string; fault?: GitServerFault };
   autoscalingUrl: string;
+  /** the CloudWatch Logs API (boot failure records) */
+  logsUrl: string;
+  /** the log group the instances put their failure records in */
+  failureLogGroup: string;
   /** the region its Auto Scaling API signs for */
   region: string;
   metadataFault?: MetadataFault;
@@ -244,6 +260,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   private readonly node: string;
   private git!: GitServer;
   private asg!: AutoScalingEmulator;
+  private logs!: LogsEmulator;
+  /** every instance's boot failure record, as it reached CloudWatch Logs (kept after termination) */
+  private readonly failures = new Map<string, FailureRecord>();
   private issuer!: CredentialsIssuer;
   private refresh!: InstanceRefreshRunner;
   lb!: FleetLoadBalancer;
@@ -277,6 +296,11 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
   /** The Auto Scaling API emulator (its recorded calls show what the instances sent). */
   get autoscaling(): AutoScalingEmulator {
     return this.asg;
+  }
+
+  /** The CloudWatch Logs emulator (the failed boots' records). */
+  get cloudWatchLogs(): LogsEmulator {
+    return this.logs;
   }
 
   /** The git server (its request records show what the instances fetched). */
@@ -331,6 +355,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       this.record("lifecycle", `CompleteLifecycleAction ${c.result} (hook ${c.hook})`, c.instanceId);
       this.dispatch({ type: "lifecycle-action-completed", instanceId: c.instanceId, result: c.result });
     });
+    // the boots' failure records: started before any instance, so none is lost
+    this.logs = await startLogsEmulator({ host: "127.0.0.1", issuer: this.issuer, region: cfg.group.region });
+    this.logs.ensureLogGroup(failureLogGroup(cfg.group.name));
+    this.logs.on("put", (p) => this.onLogEvents(p.logStreamName, p.events));
     this.asg.on("heartbeat", (h) => this.dispatch({ type: "lifecycle-heartbeat", instanceId: h.instanceId }));
     // a completion after the group decided (the heartbeat timeout passed, the instance is gone)
     // is refused as AWS refuses it; the event log says so, or the instance's fate looks unexplained
@@ -403,7 +431,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     this.record(
       "fleet",
       `fleet up: group ${cfg.group.name} (min ${cfg.group.min}, max ${cfg.group.max}, desired ${cfg.group.desired}), ` +
-        `load balancer ${this.lb.url} (${this.lb.kind}), git ${this.git.url}, Auto Scaling API ${this.asg.url}`,
+        `load balancer ${this.lb.url} (${this.lb.kind}), git ${this.git.url}, Auto Scaling API ${this.asg.url}, CloudWatch Logs ${this.logs.url}`,
     );
     const tt = cfg.group.targetTracking;
     if (tt) this.metricTimer = setInterval(() => this.sampleMetric(tt.samplePeriodMs), tt.samplePeriodMs);
@@ -586,6 +614,10 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
           actions: r.actions,
           now,
           newId: randomUUID,
+          failureOf: (id) => {
+            const f = this.failureOf(id);
+            return f ? failureSummary(f) : undefined;
+          },
         });
         this.state = r.state;
         for (const a of r.actions) this.perform(a);
@@ -727,6 +759,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
           : { ...this.cfg, repositories: { ...this.cfg.repositories, ref } },
       imageDir: this.imageDir,
       autoscalingUrl: this.asg.url,
+      logsUrl: this.logs.url,
       availabilityZone: this.state.instances.find((i) => i.id === id)?.zone,
       instanceProfile: this.instanceProfile(id),
       configRepoUrl: this.git.repoUrl("config.git"),
@@ -782,6 +815,25 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         this.addressOf.delete(id);
         this.dispatch({ type: "instance-died", instanceId: id, reason: "stopped" });
       });
+  }
+
+  /** A failure record reached CloudWatch Logs: kept by instance, and said in the event log. */
+  private onLogEvents(stream: string, events: { message: string }[]): void {
+    for (const e of events) {
+      const r = parseFailureRecord(e.message);
+      if (!r) continue;
+      const id = r.instanceId ?? stream;
+      this.failures.set(id, r);
+      this.record("boot", `failure record: ${failureSummary(r)}`, this.instances.has(id) ? id : undefined);
+    }
+  }
+
+  /** The instance's boot failure record: from CloudWatch Logs, else the last one on its console. */
+  failureOf(id: string): FailureRecord | undefined {
+    const logged = this.failures.get(id);
+    if (logged) return logged;
+    const text = this.instances.get(id)?.consoleOutput();
+    return text ? recordFromConsole(text) : undefined;
   }
 
   private sampleMetric(periodMs: number): void {
@@ -981,6 +1033,8 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
       },
       gitServer: { url: this.git.url, fault: this.git.fault },
       autoscalingUrl: this.asg.url,
+      logsUrl: this.logs.url,
+      failureLogGroup: failureLogGroup(this.cfg.group.name),
       region: this.cfg.group.region,
       metadataFault: this.metadataFault,
       group: {
@@ -1043,6 +1097,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
           : undefined,
       },
       gate,
+      failure: this.failureOf(id),
       requests: served?.count ?? 0,
       firstRequestAt: served?.first,
       lastRequestAt: served?.last,
@@ -1068,6 +1123,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     await this.lb?.close().catch((err) => this.record("error", `load balancer: ${errorMessage(err)}`));
     await this.git?.close().catch(() => {});
     await this.asg?.close().catch(() => {});
+    await this.logs?.close().catch(() => {});
     const started = this.startedProcesses().filter((p) => p.pid !== process.pid);
     let left = stillRunning(started);
     for (const p of left) signal(p.pid, "SIGKILL");

@@ -27,6 +27,19 @@ export function writeInfo(stateDir: string, info: FleetInfo): void {
   replaceNoFollow(path.join(stateDir, FLEET_FILES.info), `${JSON.stringify(info, null, 2)}\n`);
 }
 
+/** STATE/fleet.json's content for a fleet this process runs, serving its control endpoint at `socket`. */
+export function daemonInfo(c: FleetController, socket: string): FleetInfo {
+  return {
+    pid: process.pid,
+    pidStart: procStart(process.pid),
+    startedAt: new Date(c.startedAt).toISOString(),
+    stateDir: c.cfg.stateDir,
+    source: c.cfg.source,
+    socket,
+    loadBalancer: c.lb.url,
+  };
+}
+
 /** Run the fleet until asked to stop; resolves with the exit code (1 when a process was left). */
 export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Promise<number> {
   const other = runningFleet(cfg.stateDir);
@@ -60,16 +73,7 @@ export async function runFleetDaemon(cfg: FleetConfig, opts: DaemonOptions): Pro
       opts.say?.(`muster fleet: no dashboard: ${errorMessage(err)} (--dashboard-port 0 takes any free port)`);
     }
   }
-  const info: FleetInfo = {
-    pid: process.pid,
-    pidStart: procStart(process.pid),
-    startedAt: new Date(c.startedAt).toISOString(),
-    stateDir: cfg.stateDir,
-    source: cfg.source,
-    socket: control.socket,
-    loadBalancer: c.lb.url,
-    dashboard: dashboard?.url,
-  };
+  const info: FleetInfo = { ...daemonInfo(c, control.socket), dashboard: dashboard?.url };
   writeInfo(cfg.stateDir, info);
   opts.onReady?.(c, info);
 

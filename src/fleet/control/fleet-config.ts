@@ -28,7 +28,7 @@ import {
 import { z } from "../../core/zod.ts";
 import { zodProblems } from "../../core/zod-problems.ts";
 import type { AsgConfig } from "../aws/asg-model.ts";
-import { defaultInstancePolicy, groupArnPattern } from "../aws/autoscaling-auth.ts";
+import { defaultInstancePolicy, groupArnPattern, logGroupArn } from "../aws/autoscaling-auth.ts";
 import { DEFAULT_ACCOUNT } from "../aws/credentials-issuer.ts";
 import { type PolicyDocument, policyDocumentSchema } from "../aws/iam-policy.ts";
 import { regionOfZone } from "../aws/metadata-emulator.ts";
@@ -259,7 +259,10 @@ export const fleetConfigSchema = z
               .string()
               .regex(/^[\w+=,.@-]{1,64}$/, { message: "1 to 64 of letters, digits and + = , . @ _ -" })
               .default("muster-instance"),
-            /** an identity-based policy; default: CompleteLifecycleAction and heartbeats on the group */
+            /**
+             * an identity-based policy; default: CompleteLifecycleAction and heartbeats on the
+             * group, CreateLogStream and PutLogEvents in the fleet's failure log group
+             */
             policy: policyDocumentSchema.optional(),
             /** lifetime of the role's temporary keys; new ones are served before they expire */
             credentialLifetime: seconds().default(21600),
@@ -731,6 +734,7 @@ export function parseFleetConfig(
           (c.instances.iamRole.policy as PolicyDocument | undefined) ??
           defaultInstancePolicy(
             groupArnPattern(regionOfZone(g.availabilityZones[0]!), DEFAULT_ACCOUNT, g.name),
+            logGroupArn(regionOfZone(g.availabilityZones[0]!), DEFAULT_ACCOUNT, failureLogGroup(g.name)),
           ),
         credentialLifetimeMs: Math.round(c.instances.iamRole.credentialLifetime * 1000),
       },
@@ -787,4 +791,13 @@ export function loadFleetConfig(
 
 export function fleetConfigJsonSchema(): unknown {
   return z.toJSONSchema(fleetConfigSchema, { io: "input", unrepresentable: "any" });
+}
+
+/**
+ * The CloudWatch Logs group the fleet's instances put their boot failure records in (the fleet's
+ * logs emulator makes it at start): /muster/fleet/<group>, with any character a log group name
+ * cannot hold as "-".
+ */
+export function failureLogGroup(groupName: string): string {
+  return `/muster/fleet/${groupName.replace(/[^.\-_/#A-Za-z0-9]/g, "-")}`;
 }

@@ -187,3 +187,17 @@ export function watchLines(
     );
   return lines;
 }
+
+/** `muster fleet why`: an instance's boot failure record for people, PURE. */
+export function failureLines(i: InstanceStatus): string[] {
+  const f = i.failure;
+  if (!f) return [];
+  return [
+    `${i.id} (${i.state}${i.terminatedAt ? ` since ${new Date(i.terminatedAt).toISOString()}` : ""}): boot failed at stage ${f.stage}`,
+    `  cause:    ${f.cause}`,
+    `  attempts: ${f.attempts}${f.gaveUp ? ` (${f.gaveUp})` : ""}`,
+    `  boot:     ${f.bootId}, run ${f.runId}, at ${f.at}${f.role ? `, role ${f.role}` : ""}${f.configRevision ? `, config ${f.configRevision.slice(0, 12)}` : ""}`,
+    `  last ${f.log.length} log line${f.log.length === 1 ? "" : "s"}:`,
+    ...f.log.map((l) => `    ${l}`),
+  ];
+}

@@ -9,17 +9,22 @@ import * as path from "node:path";
 import { systemdUnits } from "../../boot/systemd-units.ts";
 import type { ServiceDefinition } from "../../providers/supervisor-policy.ts";
 import { splitCommand } from "../../providers/supervisor-policy.ts";
-import type { FleetConfig } from "../control/fleet-config.ts";
+import { type FleetConfig, failureLogGroup } from "../control/fleet-config.ts";
 
 /** The gate file inside an instance's root: muster's default, or the web root's ping.html for nginx. */
 export function gateFileFor(cfg: FleetConfig): string {
   return cfg.instances.webServer === "nginx" ? "/srv/www/ping.html" : "/var/lib/muster/gate.json";
 }
 
+/** The console of an instance, inside its root: a regular file the fleet makes at launch. */
+export const INSTANCE_CONSOLE = "/dev/console";
+
 export interface InstanceEndpoints {
   address: string;
   metadataUrl: string;
   autoscalingUrl: string;
+  /** the fleet's CloudWatch Logs emulator, where a failed boot's record goes */
+  logsUrl?: string;
   configRepoUrl: string;
   appRepoUrl: string;
 }
@@ -66,7 +71,16 @@ export function instanceBootConfig(cfg: FleetConfig, e: InstanceEndpoints): Reco
       jitter: 0.3,
       deadline: b.deadline,
     },
-    endpoints: { metadata: e.metadataUrl, autoscaling: e.autoscalingUrl, region: cfg.group.region },
+    endpoints: {
+      metadata: e.metadataUrl,
+      autoscaling: e.autoscalingUrl,
+      ...(e.logsUrl ? { logs: e.logsUrl } : {}),
+      region: cfg.group.region,
+    },
+    ...(e.logsUrl ? { failureLog: { logGroup: failureLogGroup(cfg.group.name) } } : {}),
+    // the instance's console: a file in its root the fleet made (INSTANCE_CONSOLE), read as the
+    // hypervisor's console log after the instance is gone
+    console: INSTANCE_CONSOLE,
     timeouts: { metadata: b.metadataTimeout, lifecycle: 2, git: b.gitTimeout, deps: 300 },
     attributes: { app: { repo: e.appRepoUrl, host: e.address, port: cfg.instances.appPort } },
   };

@@ -29,6 +29,7 @@ import { errorMessage, RunError, TimeoutError } from "../../core/errors.ts";
 import { closeGate, readGate } from "../../gate/gate-file.ts";
 import type { GateVerdict } from "../../gate/gate-state.ts";
 import { resolveCommand } from "../../host/command-path.ts";
+import { readTail } from "../../host/host-files.ts";
 import { replaceFile } from "../../host/replace-file.ts";
 import { RootFs } from "../../host/root-fs.ts";
 import { openAppendNoFollow, replaceNoFollow } from "../../host/write-no-follow.ts";
@@ -52,6 +53,7 @@ import { instanceEnvironment } from "./instance-env.ts";
 import {
   gateFileFor,
   healthService,
+  INSTANCE_CONSOLE,
   instanceBootConfig,
   nginxConf,
   nginxDirs,
@@ -72,6 +74,8 @@ export interface InstanceOptions {
   /** the tree the root is copied from (its run/ is left out: a tmpfs on a real host) */
   imageDir?: string;
   autoscalingUrl: string;
+  /** the fleet's CloudWatch Logs emulator */
+  logsUrl?: string;
   /** where the group placed it (the metadata service's placement/availability-zone) */
   availabilityZone?: string;
   /** the instance's role: its metadata service serves the role's keys */
@@ -216,10 +220,13 @@ export class FleetInstance {
       address: this.address,
       metadataUrl: this.metadata.url,
       autoscalingUrl: this.o.autoscalingUrl,
+      logsUrl: this.o.logsUrl,
       configRepoUrl: this.o.configRepoUrl,
       appRepoUrl: this.o.appRepoUrl,
     });
     write("/etc/muster/boot.json", `${JSON.stringify(boot, null, 2)}\n`);
+    // the console a failed boot writes its record to: empty at every launch, as a new machine's
+    write(INSTANCE_CONSOLE, "", 0o600);
     // what cloud-init records on EC2: the boot can still abandon when metadata does not answer
     write("/var/lib/cloud/data/instance-id", `${this.id}\n`);
     const cmds = this.commands();
@@ -443,6 +450,11 @@ export class FleetInstance {
     const all = [...recorded];
     for (const f of found) if (!all.some((a) => a.pid === f.pid)) all.push(f);
     return all;
+  }
+
+  /** What its console shows (the end of it, as `get-console-output` returns the last 64 KB). */
+  consoleOutput(): string {
+    return readTail(path.join(this.root, INSTANCE_CONSOLE), 64 * 1024);
   }
 
   /** Stop every process of the instance; resolves when none is left. */
