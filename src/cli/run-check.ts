@@ -13,12 +13,17 @@ import { InputError } from "../core/errors.ts";
 import { exec } from "../host/exec.ts";
 import { compileTemplate } from "../resources/template-render.ts";
 import { compileRun } from "../runner/compile.ts";
-import { musterPackageRoot } from "./package-root.ts";
+import { ADD_TYPESCRIPT, findTsc } from "./find-tsc.ts";
+import { musterPackageRoot, PACKAGE_NAME } from "./package-root.ts";
 
 export interface CheckFlags {
   repo: string;
   role?: string;
-  typecheck: boolean;
+  /**
+   * true (--typecheck): a missing TypeScript compiler is a problem; false (--no-typecheck): no
+   * type-check; undefined: type-check when a compiler is there, else a warning says how to add one
+   */
+  typecheck?: boolean;
 }
 
 /** Prints problems and a summary; returns how many problems were found. */
@@ -35,7 +40,8 @@ export async function collectProblems(flags: CheckFlags): Promise<string[]> {
   const problems: string[] = [];
   const repo = loadConfigRepo(flags.repo, problems); // a repo that cannot be read at all throws: exit 2
   problems.push(...templateProblems(repo.dir));
-  if (flags.typecheck) problems.push(...(await typeCheck(repo.dir, [...repo.recipeFiles.values()])));
+  if (flags.typecheck !== false)
+    problems.push(...(await typeCheck(repo.dir, [...repo.recipeFiles.values()], flags.typecheck === true)));
   let recipes: Awaited<ReturnType<typeof compileRecipes>>;
   try {
     recipes = await compileRecipes(repo);
@@ -74,13 +80,25 @@ function templateProblems(dir: string): string[] {
 
 /**
  * Type-check the recipes with the TypeScript compiler (TS 7 has no JS API, so its binary runs on
- * a generated tsconfig that maps "muster" to this muster's own types).
+ * a generated tsconfig that maps "muster" and "muster-fleet" to muster's own types). Without a
+ * compiler or muster's sources, the step is skipped with a warning, or is a problem when demanded.
  */
-async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
+async function typeCheck(repoDir: string, files: string[], demanded: boolean): Promise<string[]> {
   if (files.length === 0) return [];
   const pkg = musterPackageRoot();
-  const tsc = path.join(pkg, "node_modules/typescript/bin/tsc");
-  if (!existsSync(tsc)) return [];
+  const tsc = findTsc(repoDir, pkg, process.env.PATH);
+  // the release archive carries the bundle only; a source checkout or the npm package has src/
+  const types = [pkg, path.join(repoDir, "node_modules", PACKAGE_NAME)]
+    .map((dir) => path.join(dir, "src/index.ts"))
+    .find((f) => existsSync(f));
+  if (!tsc || !types) {
+    const missing = !tsc
+      ? `no TypeScript compiler (the config repository's node_modules/typescript, or tsc on PATH); add one with \`${ADD_TYPESCRIPT}\` in ${repoDir}`
+      : `this muster has no TypeScript sources to check recipes against (a release archive); add them with \`npm install --save-dev ${PACKAGE_NAME}\` in ${repoDir}`;
+    if (demanded) return [`--typecheck: ${missing}`];
+    process.stderr.write(`muster check: warning: recipes not type-checked: ${missing}\n`);
+    return [];
+  }
   const work = mkdtempSync(path.join(tmpdir(), "muster-check-"));
   try {
     const config = {
@@ -94,14 +112,14 @@ async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
         allowImportingTsExtensions: true,
         types: ["node"],
         typeRoots: [path.join(repoDir, "node_modules/@types"), path.join(pkg, "node_modules/@types")],
-        paths: { muster: [path.join(pkg, "src/index.ts")] },
+        paths: { muster: [types], [PACKAGE_NAME]: [types] },
       },
       files,
     };
     const tsconfig = path.join(work, "tsconfig.json");
     writeFileSync(tsconfig, JSON.stringify(config));
     // tsc names files relative to its working directory: the repository's, as every message does
-    const res = await exec([process.execPath, tsc, "-p", tsconfig, "--pretty", "false"], {
+    const res = await exec([...tsc, "-p", tsconfig, "--pretty", "false"], {
       cwd: repoDir,
       timeoutMs: 120_000,
     });
