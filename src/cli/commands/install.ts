@@ -1,6 +1,5 @@
 /** `muster install`: systemd units for the boot, the health endpoint and the periodic re-converge. */
 import type { Command } from "commander";
-import { PINNED_NODE } from "../../boot/user-data.ts";
 
 /** a repeatable option's values, in order */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -49,7 +48,7 @@ export function registerInstall(program: Command): void {
     )
     .option(
       "--node-version <version>",
-      `user data: the Node.js tarball installed where the image has no Node.js 20 (default ${PINNED_NODE.version})`,
+      "user data: the Node.js tarball's version where the image has no Node.js 20 (default: the one muster pins, with its SHA-256 values)",
     )
     .option(
       "--node-sha256-x64 <hex>",
