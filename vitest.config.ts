@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "bench/**/*.test.ts", "bin/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "bench/**/*.test.ts", "bin/**/*.test.ts", "scripts/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     globalSetup: ["src/test-support/global-setup.ts"],

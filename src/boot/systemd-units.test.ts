@@ -10,13 +10,11 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import YAML from "yaml";
 import { resolveCommand } from "../host/command-path.ts";
 import { exec } from "../host/exec.ts";
 import { BIN, cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
 import { loadBootConfig, parseBootConfig } from "./boot-config.ts";
 import { systemdUnits, unitSeconds, unitWord, wantedBy } from "./systemd-units.ts";
-import { cloudInitUserData } from "./user-data.ts";
 
 afterAll(cleanupTmp);
 
@@ -231,72 +229,6 @@ describe("systemd units", () => {
     expect(readFileSync(path.join(root, "etc/systemd/system/muster-boot.service"), "utf8")).toContain(
       "ExecStartPre=/bin/rm -f /var/lib/muster/gate.json",
     );
-  });
-});
-
-describe("cloud-init user data", () => {
-  it("installs Node.js and muster, writes the boot config, installs the units and starts the boot", async () => {
-    const dir = tmpDir();
-    const config = JSON.stringify({
-      repo: { url: "https://git.example.test/config.git" },
-      lifecycle: { hook: "launch" },
-    });
-    writeFileSync(path.join(dir, "boot.json"), config);
-    const res = await muster([
-      "install",
-      "--print-user-data",
-      "--config",
-      path.join(dir, "boot.json"),
-      "--package",
-      "muster@0.1.0",
-    ]);
-    expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout.startsWith("#cloud-config\n")).toBe(true);
-    const doc = YAML.parse(res.stdout);
-    expect(doc.write_files).toEqual([
-      { path: "/etc/muster/boot.json", permissions: "0644", owner: "root:root", content: `${config}\n` },
-    ]);
-    // a boot config with a token in a URL is written readable by root only
-    const secret = cloudInitUserData({
-      bootConfig: JSON.stringify({ repo: { url: "https://deploy:tok3n@git.example.test/config.git" } }),
-      bootConfigFormat: "json",
-      packageSpec: "muster",
-      nodeVersion: "20.0.0",
-      health: false,
-    });
-    expect(YAML.parse(secret).write_files[0].permissions).toBe("0600");
-    const cmds = doc.runcmd.map((c: string[]) => c.join(" "));
-    expect(cmds[0]).toContain(
-      `https://nodejs.org/dist/v${process.versions.node}/node-v${process.versions.node}-linux-$arch.tar.xz`,
-    );
-    expect(cmds).toEqual(
-      expect.arrayContaining([
-        expect.stringContaining("npm install --global --no-fund --no-audit muster@0.1.0"),
-        expect.stringContaining("muster install --root /"),
-        "systemctl daemon-reload",
-        "systemctl start --no-block muster-converge.timer",
-        "systemctl start --no-block muster-boot.service",
-      ]),
-    );
-    // the node install script is valid shell
-    expect((await exec(["sh", "-n", "-c", doc.runcmd[0][2]])).code).toBe(0);
-  });
-
-  it("starts the health endpoint only when the config has gate.http", () => {
-    const text = cloudInitUserData({
-      bootConfig: "{}",
-      bootConfigFormat: "json",
-      packageSpec: "muster",
-      nodeVersion: "20.20.2",
-      health: true,
-    });
-    expect(text).toContain("muster-health.service");
-  });
-
-  it("needs a boot config to carry", async () => {
-    const res = await muster(["install", "--print-user-data", "--root", tmpDir()]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain("the user data carries the boot config; pass --config FILE");
   });
 });
 

@@ -1,21 +1,57 @@
 /**
  * `muster install --print-user-data`: a cloud-init user data (#cloud-config) that makes a plain
- * image a muster server: Node.js (unless the image has 20 or later), muster from npm, the boot
- * config, the systemd units, and a first boot run. On Debian and Ubuntu Node.js comes from
- * nodejs.org's tarball; on Amazon Linux 2023 from its own `nodejs20` package, through dnf.
- * PURE: settings in, text out.
+ * image a muster server: Node.js (unless the image has 20 or later), muster, the boot config, the
+ * systemd units, and a first boot run. On Debian and Ubuntu Node.js comes from the distribution
+ * when it is new enough, else from nodejs.org's tarball; on Amazon Linux 2023 from its own
+ * `nodejs20` package, through dnf (its repositories are signed). PURE: settings in, text out.
+ *
+ * Everything the server downloads and runs as root is checked first against a digest carried in
+ * the user data: the Node.js tarball against the SHA-256 its release publishes (SHASUMS256.txt),
+ * muster's release archive against the SHA-256 `npm run release` wrote beside it (or a registry
+ * package against its sha512 integrity). A download is written to a directory of its own, checked
+ * with sha256sum/sha512sum -c, and only then unpacked or installed; each step runs under
+ * `set -eu`, so a failed check stops the step before anything runs, and cloud-init goes on to no
+ * muster at all rather than one it could not verify.
  */
 import YAML from "yaml";
 import { holdsCredentials } from "../resources/git-credentials.ts";
+
+/** The CPUs the user data installs for: `uname -m` on the server, and the names of their builds. */
+export const CPUS = [
+  { uname: "x86_64", arch: "x64" },
+  { uname: "aarch64", arch: "arm64" },
+] as const;
+export type Arch = (typeof CPUS)[number]["arch"];
+
+/** A Node.js release from its official tarballs, with the SHA-256 of each linux-<arch>.tar.xz. */
+export interface NodeRelease {
+  version: string;
+  sha256: Record<Arch, string>;
+}
+
+/**
+ * The Node.js installed where the image's distribution has none new enough (Debian 12 and Ubuntu
+ * 24.04 ship 18): v20.19.0, with the SHA-256 values of its SHASUMS256.txt.
+ */
+export const PINNED_NODE: NodeRelease = {
+  version: "20.19.0",
+  sha256: {
+    x64: "b4e336584d62abefad31baecff7af167268be9bb7dd11f1297112e6eed3ca0d5",
+    arm64: "dbe339e55eb393955a213e6b872066880bb9feceaa494f4d44c7aac205ec2ab9",
+  },
+};
+
+/** Where muster comes from: release archives (one per CPU) or a registry package. */
+export type MusterSource =
+  | { kind: "release"; archives: Partial<Record<Arch, { url: string; sha256: string }>> }
+  | { kind: "package"; spec: string; sha512: string };
 
 export interface UserDataSettings {
   /** the boot config's text (JSON or YAML), written to /etc/muster/boot.<ext> */
   bootConfig: string;
   bootConfigFormat: "json" | "yaml";
-  /** npm install spec for muster (a version, a tarball URL, a git URL) */
-  packageSpec: string;
-  /** Node.js version installed from nodejs.org when the image has none (or one older than 20) */
-  nodeVersion: string;
+  muster: MusterSource;
+  node: NodeRelease;
   /** start muster-health.service too (the boot config has gate.http) */
   health: boolean;
   /** the image's distribution: "debian" (Debian, Ubuntu; the default) or "al2023" */
@@ -45,14 +81,94 @@ export function al2023NodeScript(): string {
   ].join("\n");
 }
 
-export function nodeInstallScript(version: string): string {
-  const v = version.replace(/^v/, "");
+/** `npm` and the `node` it runs, wherever the Node.js step put them */
+const WITH_NODE_PATH = "PATH=/usr/local/bin:$PATH";
+
+/**
+ * A `case` on the CPU that sets the variables of each branch (values: shell words), and stops
+ * with a message on a CPU it has no branch for.
+ */
+function perCpu(branches: Partial<Record<Arch, Record<string, string>>>, what: string): string {
+  const lines = ['case "$(uname -m)" in'];
+  for (const { uname, arch } of CPUS) {
+    const vars = branches[arch];
+    if (vars)
+      lines.push(
+        `  ${uname}) ${Object.entries(vars)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")} ;;`,
+      );
+  }
+  lines.push(
+    `  *) echo "muster: this user data has no ${what} for this CPU ($(uname -m))" >&2; exit 1 ;;`,
+    "esac",
+  );
+  return lines.join("\n");
+}
+
+/**
+ * Download $url into a new private directory as $file and check it against the digest in $sum
+ * (hex, for the sha<bits>sum tool) before anything else happens; the directory goes at exit.
+ */
+function fetchVerified(bits: 256 | 512): string[] {
+  return [
+    // root's mktemp: a new directory, mode 0700, that no other user can have made first
+    "dir=$(mktemp -d)",
+    `trap 'rm -rf "$dir"' EXIT`,
+    'curl -fsSL --retry 5 -o "$dir/$file" "$url"',
+    `(cd "$dir" && echo "$sum  $file" | sha${bits}sum -c -)`,
+  ];
+}
+
+/**
+ * Node.js 20 or later: the image's, else the distribution's package when it is new enough (with
+ * npm), else the official tarball for this CPU, checked against its pinned SHA-256.
+ */
+export function nodeInstallScript(node: NodeRelease): string {
+  const v = node.version.replace(/^v/, "");
   return [
     "set -eu",
-    `if ${NO_NODE_20}; then`,
-    '  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "muster: unsupported CPU $(uname -m)" >&2; exit 1 ;; esac',
-    `  curl -fsSL "https://nodejs.org/dist/v${v}/node-v${v}-linux-$arch.tar.xz" | tar -xJ -C /usr/local --strip-components=1 --no-same-owner`,
-    "fi",
+    `if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then exit 0; fi`,
+    // the major version of the distribution's candidate, past an epoch ("1:20.1.0-1" -> 20);
+    // none ("(none)", no apt) or older: the tarball
+    `major=$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *\\([0-9]*:\\)\\{0,1\\}\\([0-9]*\\).*/\\2/p')`,
+    'if [ "$major" -ge 20 ] 2>/dev/null; then apt-get install -y nodejs npm; exit 0; fi',
+    perCpu(
+      Object.fromEntries(CPUS.map(({ arch }) => [arch, { arch, sum: node.sha256[arch] }])),
+      "Node.js build",
+    ),
+    `file="node-v${v}-linux-$arch.tar.xz"`,
+    `url="https://nodejs.org/dist/v${v}/$file"`,
+    ...fetchVerified(256),
+    'tar -xJf "$dir/$file" -C /usr/local --strip-components=1 --no-same-owner',
+  ].join("\n");
+}
+
+/** muster from its release archive for this CPU, or from the registry, checked before npm sees it. */
+export function musterInstallScript(source: MusterSource): string {
+  if (source.kind === "release")
+    return [
+      "set -eu",
+      perCpu(
+        Object.fromEntries(
+          Object.entries(source.archives).map(([arch, a]) => [
+            arch,
+            { url: shellWord(a.url), sum: a.sha256 },
+          ]),
+        ),
+        "muster release archive",
+      ),
+      'file="muster-fleet.tgz"',
+      ...fetchVerified(256),
+      `${WITH_NODE_PATH} npm install --global --offline --no-fund --no-audit "$dir/$file"`,
+    ].join("\n");
+  return [
+    "set -eu",
+    "dir=$(mktemp -d)",
+    `trap 'rm -rf "$dir"' EXIT`,
+    `file=$(cd "$dir" && ${WITH_NODE_PATH} npm pack --silent ${shellWord(source.spec)})`,
+    `(cd "$dir" && echo "${source.sha512}  $file" | sha512sum -c -)`,
+    `${WITH_NODE_PATH} npm install --global --no-fund --no-audit "$dir/$file"`,
   ].join("\n");
 }
 
@@ -72,13 +188,9 @@ export function cloudInitUserData(s: UserDataSettings): string {
       },
     ],
     runcmd: [
-      ["sh", "-c", al2023 ? al2023NodeScript() : nodeInstallScript(s.nodeVersion)],
-      [
-        "sh",
-        "-c",
-        `PATH=/usr/local/bin:$PATH npm install --global --no-fund --no-audit ${shellWord(s.packageSpec)}`,
-      ],
-      ["sh", "-c", "PATH=/usr/local/bin:$PATH muster install --root /"],
+      ["sh", "-c", s.platform === "al2023" ? al2023NodeScript() : nodeInstallScript(s.node)],
+      ["sh", "-c", musterInstallScript(s.muster)],
+      ["sh", "-c", `${WITH_NODE_PATH} muster install --root /`],
       ["systemctl", "daemon-reload"],
       [
         "systemctl",
@@ -90,7 +202,7 @@ export function cloudInitUserData(s: UserDataSettings): string {
       ["systemctl", "start", "--no-block", "muster-boot.service"],
     ],
   };
-  return `#cloud-config\n# muster: Node.js, muster, /etc/muster/boot.${s.bootConfigFormat}, systemd units, then the first boot run.\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+  return `#cloud-config\n# muster: Node.js, muster (each checked against its SHA before it runs), /etc/muster/boot.${s.bootConfigFormat}, systemd units, then the first boot run.\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }
 
 function shellWord(s: string): string {

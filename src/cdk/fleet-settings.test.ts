@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { parseBootConfig } from "../boot/boot-config.ts";
+import { PINNED_NODE } from "../boot/user-data.ts";
 import {
   type BootConfigInput,
   checkGroupName,
@@ -102,8 +103,8 @@ describe("the launch hook and the health check", () => {
 describe("the fleet's user data", () => {
   const settings = {
     bootConfig: fleetBootConfig(input),
-    packageSpec: "muster@1.2.3",
-    nodeVersion: "20.19.0",
+    muster: { kind: "package" as const, spec: "muster-fleet@1.2.3", sha512: "c".repeat(128) },
+    node: PINNED_NODE,
     health: true,
     region: "eu-west-1",
     deployKey: { kind: "secret" as const, secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:key-AbCdEf" },

@@ -7,7 +7,7 @@
  * metadata service): the instance role reads it, into a file only root can read.
  */
 import YAML from "yaml";
-import { cloudInitUserData } from "../boot/user-data.ts";
+import { cloudInitUserData, type MusterSource, type NodeRelease } from "../boot/user-data.ts";
 import { DEPLOY_KEY_PATH, KNOWN_HOSTS_PATH } from "./fleet-settings.ts";
 
 /** Where the deploy key is kept: a Secrets Manager secret or an SSM parameter (a SecureString). */
@@ -17,8 +17,9 @@ export type DeployKeySource =
 
 export interface FleetUserDataSettings {
   bootConfig: Record<string, unknown>;
-  packageSpec: string;
-  nodeVersion: string;
+  /** where muster comes from, with its digest: the user data installs nothing it cannot verify */
+  muster: MusterSource;
+  node: NodeRelease;
   health: boolean;
   /** the region the secrets store is called in (a CDK token is fine) */
   region: string;
@@ -46,8 +47,8 @@ export function fleetUserData(s: FleetUserDataSettings): string {
   const text = cloudInitUserData({
     bootConfig: JSON.stringify(s.bootConfig, null, 2),
     bootConfigFormat: "json",
-    packageSpec: s.packageSpec,
-    nodeVersion: s.nodeVersion,
+    muster: s.muster,
+    node: s.node,
     health: s.health,
   });
   if (!s.deployKey && s.knownHosts === undefined) return text;

@@ -1,5 +1,5 @@
 /**
- * muster's AWS CDK construct (`import { MusterFleet } from "muster/cdk"`): an entry point of its
+ * muster's AWS CDK construct (`import { MusterFleet } from "muster-fleet/cdk"`): an entry point of its
  * own, so the CLI never loads aws-cdk-lib, an optional peer dependency a server does not install.
  */
 

@@ -25,6 +25,7 @@ it("passes AwsSolutions; a wildcard added to its role is still found", () => {
   const topic = new sns.Topic(stack, "Scaling", { masterKey: key, enforceSSL: true });
   const fleet = new MusterFleet(stack, "Web", {
     vpc,
+    muster: { kind: "package", spec: "muster-fleet@0.1.0", sha512: "c".repeat(128) },
     repository: {
       url: "git@git.example.test:ops/config.git",
       deployKey: {

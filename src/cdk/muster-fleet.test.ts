@@ -12,8 +12,16 @@ interface Synth {
   fleet: MusterFleet;
 }
 
+/** a release archive the servers install muster from, with its digest */
+const MUSTER_SOURCE = {
+  kind: "release" as const,
+  archives: {
+    x64: { url: "https://downloads.example.test/muster-fleet-0.1.0-linux-x64.tgz", sha256: "a".repeat(64) },
+  },
+};
+
 function synth(
-  props: (stack: Stack) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage">,
+  props: (stack: Stack) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage" | "muster">,
 ): Synth {
   const app = new App();
   const stack = new Stack(app, "Prod");
@@ -22,6 +30,7 @@ function synth(
     vpc,
     instanceType: new ec2.InstanceType("t3.small"),
     machineImage: ec2.MachineImage.genericLinux({ "eu-west-1": "ami-0123456789abcdef0" }),
+    muster: MUSTER_SOURCE,
     ...props(stack),
   });
   return { template: Template.fromStack(stack), fleet };
@@ -152,7 +161,10 @@ describe("the launch template", () => {
     expect(one.startsWith("#cloud-config\n")).toBe(true);
     expect(one).toContain('"ref": "release-1"');
     expect(two).toContain('"ref": "release-2"');
-    expect(one).toMatch(/npm install --global --no-fund --no-audit muster(-fleet)?@\d/);
+    // muster from the release archive it was given, checked against its SHA-256 before npm sees it
+    expect(one).toContain(MUSTER_SOURCE.archives.x64.url);
+    expect(one).toContain("sha256sum -c");
+    expect(one).toMatch(/npm install --global --offline/);
     expect(one).toContain("muster-health.service"); // gate.http: muster serves the gate
     expect(two).not.toContain("muster-health.service");
     classic.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {

@@ -22,7 +22,7 @@ import {
   Token,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
-import pkg from "../../package.json" with { type: "json" };
+import { type MusterSource, type NodeRelease, PINNED_NODE } from "../boot/user-data.ts";
 import {
   bootDeadline,
   checkGroupName,
@@ -92,10 +92,15 @@ export interface MusterFleetProps {
   checks?: { url: string; status?: number; timeout?: number }[];
   attributes?: Record<string, unknown>;
   environment?: string;
-  /** npm spec muster is installed from on a plain image @default this package at its version */
-  packageSpec?: string;
-  /** Node.js installed on an image without 20 or later @default "20.19.0" */
-  nodeVersion?: string;
+  /**
+   * where servers install muster from, with its digest, as `muster install --print-user-data`
+   * takes it: release archives (`npm run release` writes them and their .sha256 files) at URLs the
+   * servers can reach, or a registry package with its sha512 integrity. Required: the user data
+   * installs nothing it cannot verify.
+   */
+  muster: MusterSource;
+  /** Node.js installed from its tarball on an image without 20 or later @default muster's pinned release */
+  node?: NodeRelease;
   /** CloudFormation's update policy @default none: start an instance refresh (docs/aws.md) */
   updatePolicy?: autoscaling.UpdatePolicy;
   /** scaling notifications */
@@ -202,8 +207,8 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
     const gate = gateHealthCheck(props.gate);
     const userData = fleetUserData({
       bootConfig,
-      packageSpec: props.packageSpec ?? `${pkg.name}@${pkg.version}`,
-      nodeVersion: props.nodeVersion ?? "20.19.0",
+      muster: props.muster,
+      node: props.node ?? PINNED_NODE,
       health: !("file" in props.gate),
       region: Aws.REGION,
       deployKey: deployKeySource(props.repository.deployKey),

@@ -1,7 +1,16 @@
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupTmp, EXAMPLES, muster, tmpDir } from "../test-support/tmp.ts";
+import { cleanupTmp, EXAMPLES, muster, packageCopy, REPO_ROOT, tmpDir } from "../test-support/tmp.ts";
 
 afterAll(cleanupTmp);
 
@@ -59,5 +68,82 @@ describe("muster check", () => {
     // from any working directory, the type errors name the file in the repository as well
     const fromRoot = await muster(["check", "--repo", repo], { cwd: "/" });
     expect(problemLines(fromRoot.stderr)).toEqual(lines);
+  });
+});
+
+describe("muster check: where the TypeScript compiler comes from", () => {
+  /**
+   * muster as installed without TypeScript (it is no dependency): a copy of the package whose
+   * node_modules has everything but typescript, and a PATH with node and the system only.
+   */
+  function musterWithoutTypeScript(): { bin: string; env: NodeJS.ProcessEnv } {
+    const pkg = packageCopy();
+    unlinkSync(path.join(pkg.dir, "node_modules"));
+    mkdirSync(path.join(pkg.dir, "node_modules"));
+    for (const name of readdirSync(path.join(REPO_ROOT, "node_modules")))
+      if (name !== "typescript" && name !== "@typescript" && name !== ".bin")
+        symlinkSync(path.join(REPO_ROOT, "node_modules", name), path.join(pkg.dir, "node_modules", name));
+    symlinkSync(path.join(REPO_ROOT, "src"), path.join(pkg.dir, "src"));
+    return { bin: pkg.bin, env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } };
+  }
+  /** the example repo with a type error only tsc sees (esbuild strips types, the compile phase runs) */
+  function repoWithTypeError(): string {
+    const repo = tmpDir("muster-check-tsc-");
+    cpSync(path.join(EXAMPLES, "config-repo"), repo, { recursive: true });
+    const base = path.join(repo, "recipes/base.ts");
+    writeFileSync(base, `const n: number = "not a number";\nvoid n;\n${readFileSync(base, "utf8")}`);
+    return repo;
+  }
+  const typeError = /^muster: recipes\/base\.ts:1: Type 'string' is not assignable to type 'number'\.$/m;
+  /** stderr without check's progress lines ("muster check: templates ...", "...: done (0.1 s)") */
+  const withoutProgress = (stderr: string) =>
+    stderr
+      .split("\n")
+      .filter((l) => !/^muster check: .*( \.\.\.|: done \(\d+(\.\d+)? s\))$/.test(l))
+      .join("\n");
+
+  it("none found: recipes are not type-checked, a warning says how to add one, exit 0", async () => {
+    const { bin, env } = musterWithoutTypeScript();
+    const repo = repoWithTypeError();
+    const res = await muster(["check", "--repo", repo], { bin, env });
+    expect(withoutProgress(res.stderr)).toBe(
+      `muster check: warning: recipes not type-checked: no TypeScript compiler (the config repository's node_modules/typescript, or tsc on PATH); add one with \`npm install --save-dev typescript\` in ${repo}\n`,
+    );
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(`muster check: ${repo}: ok\n`);
+  });
+
+  it("none found and --typecheck demands it: a problem, exit 2; --no-typecheck: silent", async () => {
+    const { bin, env } = musterWithoutTypeScript();
+    const repo = repoWithTypeError();
+    const res = await muster(["check", "--repo", repo, "--typecheck"], { bin, env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(
+      "muster: --typecheck: no TypeScript compiler (the config repository's node_modules/typescript, or tsc on PATH); add one with `npm install --save-dev typescript`",
+    );
+    const off = await muster(["check", "--repo", repo, "--no-typecheck"], { bin, env });
+    expect(off.code).toBe(0);
+    expect(withoutProgress(off.stderr)).toBe("");
+  });
+
+  it("the config repository's node_modules/typescript, or a tsc on PATH, finds the type error", async () => {
+    const { bin, env } = musterWithoutTypeScript();
+    const repo = repoWithTypeError();
+    mkdirSync(path.join(repo, "node_modules"));
+    symlinkSync(path.join(REPO_ROOT, "node_modules/typescript"), path.join(repo, "node_modules/typescript"));
+    const own = await muster(["check", "--repo", repo], { bin, env });
+    expect(own.code).toBe(2);
+    expect(own.stderr).toMatch(typeError);
+
+    rmSync(path.join(repo, "node_modules"), { recursive: true });
+    const tools = tmpDir("muster-check-path-");
+    writeFileSync(
+      path.join(tools, "tsc"),
+      `#!/bin/sh\nexec "${process.execPath}" "${path.join(REPO_ROOT, "node_modules/typescript/bin/tsc")}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    const onPath = await muster(["check", "--repo", repo], { bin, env: { PATH: `${tools}:${env.PATH}` } });
+    expect(onPath.code).toBe(2);
+    expect(onPath.stderr).toMatch(typeError);
   });
 });

@@ -5,8 +5,14 @@
  * check sees.
  */
 import * as path from "node:path";
+import { PACKAGE_NAME } from "./package-root.ts";
 
-export function recipeCompilerOptions(musterRoot: string, typeRoots: string[] = []): Record<string, unknown> {
+export function recipeCompilerOptions(
+  musterRoot: string,
+  typeRoots: string[] = [],
+  // muster's own types: its src/index.ts, in a source checkout or the npm package
+  types = path.join(musterRoot, "src/index.ts"),
+): Record<string, unknown> {
   return {
     target: "ES2022",
     module: "ESNext",
@@ -17,6 +23,7 @@ export function recipeCompilerOptions(musterRoot: string, typeRoots: string[] = 
     allowImportingTsExtensions: true,
     types: ["node"],
     typeRoots: [...typeRoots, path.join(musterRoot, "node_modules/@types")],
-    paths: { muster: [path.join(musterRoot, "src/index.ts")] },
+    // recipes import "muster" or the package's name, "muster-fleet"
+    paths: { muster: [types], [PACKAGE_NAME]: [types] },
   };
 }

@@ -14,14 +14,19 @@ import { exec } from "../host/exec.ts";
 import type { Platform } from "../host/platform.ts";
 import { compileTemplate } from "../resources/template-render.ts";
 import { compileRun } from "../runner/compile.ts";
-import { musterPackageRoot } from "./package-root.ts";
+import { ADD_TYPESCRIPT, findTsc } from "./find-tsc.ts";
+import { musterPackageRoot, PACKAGE_NAME } from "./package-root.ts";
 import { createProgress, type Progress, seconds } from "./progress.ts";
 import { recipeCompilerOptions } from "./recipe-tsconfig.ts";
 
 export interface CheckFlags {
   repo: string;
   role?: string;
-  typecheck: boolean;
+  /**
+   * true (--typecheck): a missing TypeScript compiler is a problem; false (--no-typecheck): no
+   * type-check; undefined: type-check when a compiler is there, else a warning says how to add one
+   */
+  typecheck?: boolean;
 }
 
 /** Prints problems and a summary; returns how many problems were found. */
@@ -61,10 +66,10 @@ export async function collectProblems(flags: CheckFlags, progress?: Progress): P
   // a repo that cannot be read at all throws: exit 2
   const repo = await step("load", "roles and recipes", () => loadConfigRepo(flags.repo, problems));
   problems.push(...(await step("templates", "templates", () => templateProblems(repo.dir))));
-  if (flags.typecheck)
+  if (flags.typecheck !== false)
     problems.push(
       ...(await step("typecheck", "type-check of the recipes", () =>
-        typeCheck(repo.dir, [...repo.recipeFiles.values()]),
+        typeCheck(repo.dir, [...repo.recipeFiles.values()], flags.typecheck === true),
       )),
     );
   let recipes: Awaited<ReturnType<typeof compileRecipes>>;
@@ -114,23 +119,35 @@ function templateProblems(dir: string): string[] {
 
 /**
  * Type-check the recipes with the TypeScript compiler (TS 7 has no JS API, so its binary runs on
- * a generated tsconfig that maps "muster" to this muster's own types).
+ * a generated tsconfig that maps "muster" and "muster-fleet" to muster's own types). Without a
+ * compiler or muster's sources, the step is skipped with a warning, or is a problem when demanded.
  */
-async function typeCheck(repoDir: string, files: string[]): Promise<string[]> {
+async function typeCheck(repoDir: string, files: string[], demanded: boolean): Promise<string[]> {
   if (files.length === 0) return [];
   const pkg = musterPackageRoot();
-  const tsc = path.join(pkg, "node_modules/typescript/bin/tsc");
-  if (!existsSync(tsc)) return [];
+  const tsc = findTsc(repoDir, pkg, process.env.PATH);
+  // the release archive carries the bundle only; a source checkout or the npm package has src/
+  const types = [pkg, path.join(repoDir, "node_modules", PACKAGE_NAME)]
+    .map((dir) => path.join(dir, "src/index.ts"))
+    .find((f) => existsSync(f));
+  if (!tsc || !types) {
+    const missing = !tsc
+      ? `no TypeScript compiler (the config repository's node_modules/typescript, or tsc on PATH); add one with \`${ADD_TYPESCRIPT}\` in ${repoDir}`
+      : `this muster has no TypeScript sources to check recipes against (a release archive); add them with \`npm install --save-dev ${PACKAGE_NAME}\` in ${repoDir}`;
+    if (demanded) return [`--typecheck: ${missing}`];
+    process.stderr.write(`muster check: warning: recipes not type-checked: ${missing}\n`);
+    return [];
+  }
   const work = mkdtempSync(path.join(tmpdir(), "muster-check-"));
   try {
     const config = {
-      compilerOptions: recipeCompilerOptions(pkg, [path.join(repoDir, "node_modules/@types")]),
+      compilerOptions: recipeCompilerOptions(pkg, [path.join(repoDir, "node_modules/@types")], types),
       files,
     };
     const tsconfig = path.join(work, "tsconfig.json");
     writeFileSync(tsconfig, JSON.stringify(config));
     // tsc names files relative to its working directory: the repository's, as every message does
-    const res = await exec([process.execPath, tsc, "-p", tsconfig, "--pretty", "false"], {
+    const res = await exec([...tsc, "-p", tsconfig, "--pretty", "false"], {
       cwd: repoDir,
       timeoutMs: 120_000,
     });

@@ -4,19 +4,18 @@ import * as path from "node:path";
 import { BOOT_CONFIG_PATHS, findBootConfig, gateSettings } from "../boot/boot-config.ts";
 import { systemdUnits, wantedBy } from "../boot/systemd-units.ts";
 import { cloudInitUserData, USER_DATA_PLATFORMS, type UserDataPlatform } from "../boot/user-data.ts";
+import { type UserDataFlags, userDataSources } from "../boot/user-data-flags.ts";
 import { InputError } from "../core/errors.ts";
 import { RootFs } from "../host/root-fs.ts";
-import { VERSION } from "../version.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
-export interface InstallFlags {
+export interface InstallFlags extends UserDataFlags {
   root: string;
   config?: string;
   node?: string;
   muster?: string;
   enable: boolean;
   printUserData: boolean;
-  package?: string;
   platform?: string;
 }
 
@@ -32,16 +31,18 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
         `install --platform ${platform}: unknown platform; use ${USER_DATA_PLATFORMS.join(" or ")}`,
       );
     const loc = findBootConfig(fs.root, flags.config);
+    const sources = userDataSources(flags);
+    const problems = "problems" in sources ? [...sources.problems] : [];
     if (!loc || !config)
-      throw new InputError(
+      problems.unshift(
         "install --print-user-data: the user data carries the boot config; pass --config FILE (or write ROOT/etc/muster/boot.json)",
       );
+    if (!loc || !config || "problems" in sources) throw new InputError(problems);
     process.stdout.write(
       cloudInitUserData({
         bootConfig: readFileSync(loc.hostPath, "utf8"),
         bootConfigFormat: loc.hostPath.endsWith(".json") ? "json" : "yaml",
-        packageSpec: flags.package ?? `muster@${VERSION}`,
-        nodeVersion: process.versions.node,
+        ...sources,
         health: config.gate.http !== undefined,
         platform: platform as UserDataPlatform,
       }),

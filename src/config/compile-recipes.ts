@@ -1,23 +1,25 @@
 /**
  * Recipes are TypeScript compiled at run time with esbuild, so users need no build step. All of
  * a repo's recipes go into one bundle (imports between recipes and from the repo's node_modules
- * are resolved by esbuild), cached by the hash of its inputs. The bare import "muster" resolves
- * to the running muster through a virtual module, so a config repo needs no node_modules of its
+ * are resolved by esbuild), cached by the hash of its inputs. The bare import "muster" (or
+ * "muster-fleet", the package's name) resolves to the running muster through a virtual module, so a config repo needs no node_modules of its
  * own. The bundle carries a source map, so a resource's declaration maps back to recipe:line.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError } from "../core/errors.ts";
 import { importModule } from "../core/import-module.ts";
 import { VERSION } from "../version.ts";
+import { loadEsbuild } from "./load-esbuild.ts";
 import { isRecipe, type RecipeDefinition, recipe } from "./recipe-api.ts";
 import { recipeCacheDir } from "./recipe-cache-dir.ts";
 import type { ConfigRepo } from "./repo.ts";
 
 const RUNTIME_KEY = "__musterRuntime";
+/** the names a recipe imports muster's API by */
+const RECIPE_API_IMPORT = /^muster(-fleet)?$/;
 (globalThis as Record<string, unknown>)[RUNTIME_KEY] = { recipe };
 
 export interface CompileOptions {
@@ -99,9 +101,7 @@ function fileHash(file: string): string {
 }
 
 async function bundle(repo: ConfigRepo, entry: string, cacheDir: string): Promise<string> {
-  // required, not imported: esbuild's API is CommonJS, and an ESM import of it first has Node
-  // scan its whole source for export names (about 10 ms of every cold converge)
-  const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  const esbuild = loadEsbuild();
   mkdirSync(cacheDir, { recursive: true });
   const out = path.join(cacheDir, "bundle.mjs"); // esbuild's notional output, for the source map
   try {
@@ -121,7 +121,10 @@ async function bundle(repo: ConfigRepo, entry: string, cacheDir: string): Promis
         {
           name: "muster-runtime",
           setup(build) {
-            build.onResolve({ filter: /^muster$/ }, () => ({ path: "muster", namespace: "muster-runtime" }));
+            build.onResolve({ filter: RECIPE_API_IMPORT }, () => ({
+              path: "muster",
+              namespace: "muster-runtime",
+            }));
             build.onLoad({ filter: /.*/, namespace: "muster-runtime" }, () => ({
               contents: `export const recipe = globalThis.${RUNTIME_KEY}.recipe;`,
               loader: "js",

@@ -16,7 +16,7 @@ import {
 } from "aws-cdk-lib";
 import { AwsSolutionsChecks, NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
-import { MusterFleet } from "muster/cdk";
+import { MusterFleet } from "muster-fleet/cdk";
 
 class WebFleetStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -56,6 +56,12 @@ class WebFleetStack extends Stack {
         [context("muster:imageRegion")]: context("muster:imageId"),
       }),
       notifications: [{ topic: scalingTopic }],
+      // muster's release archive for the servers' CPU, where they can fetch it, and its SHA-256
+      // (`npm run release` in muster's checkout writes both)
+      muster: {
+        kind: "release",
+        archives: { x64: { url: context("muster:releaseUrl"), sha256: context("muster:releaseSha256") } },
+      },
     });
 
     const lb = new elbv2.ApplicationLoadBalancer(this, "LoadBalancer", { vpc, internetFacing: true });
