@@ -38,6 +38,7 @@ import {
   countByState,
   createGroup,
   instanceIdFor,
+  type LifecycleHookConfig,
   type LifecycleState,
   nextDeadline,
   step,
@@ -57,6 +58,7 @@ import { HaproxyLoadBalancer } from "../balancing/haproxy.ts";
 import { slotCount } from "../balancing/haproxy-slots.ts";
 import { startLoadBalancer } from "../balancing/load-balancer.ts";
 import { requestsPerTarget } from "../balancing/metrics.ts";
+import type { TargetGroupSettings } from "../balancing/target-health.ts";
 import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
 import { addressAt, type FleetConfig } from "./fleet-config.ts";
@@ -150,7 +152,15 @@ export interface FleetStatus {
     counts: Record<LifecycleState, number>;
     /** launches in a row that ended before InService (reset by one that gets there) */
     launchFailures: number;
+    healthCheckType: "ELB" | "EC2";
+    healthCheckGracePeriodMs: number;
+    launchHook?: LifecycleHookConfig;
+    terminateHook?: LifecycleHookConfig;
   };
+  /** the target group's health check and deregistration delay */
+  targetGroup: TargetGroupSettings;
+  /** `fleet up --from-template`: the template, its group, what of it is not rehearsed */
+  template?: FleetConfig["template"];
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
   processes: PidRecord[];
@@ -857,7 +867,13 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         desired: s.desired,
         counts: countByState(s),
         launchFailures: s.launchFailures ?? 0,
+        healthCheckType: s.config.healthCheckType,
+        healthCheckGracePeriodMs: s.config.healthCheckGracePeriodMs,
+        launchHook: s.config.launchHook,
+        terminateHook: s.config.terminateHook,
       },
+      targetGroup: this.cfg.loadBalancer.settings,
+      template: this.cfg.template,
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),
       dashboard: this.dashboardUrl ? { url: this.dashboardUrl } : undefined,
