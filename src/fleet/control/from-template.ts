@@ -663,8 +663,7 @@ function readSecurityGroups(
     const sg = reh.r.target(g);
     if (follow(sg, "AWS::EC2::SecurityGroup")) {
       const props = resources[sg!]!.Properties ?? {};
-      if (props.GroupName === undefined)
-        {
+      if (props.GroupName === undefined) {
         reh.skip(
           sg!,
           "GroupName",
@@ -683,8 +682,8 @@ function readSecurityGroups(
       if (/^sg-[0-9a-f]+$/.test(String(v)))
         reh.skip(id, `${at}[${i}]`, `${String(v)}: a group id, whose name is known only in the account`);
       else names.push(String(v));
-    }
-  });
+    });
+  }
   if (names.length > 0) reh.set("role.securityGroups", names);
 }
 
@@ -755,11 +754,7 @@ function readUserData(reh: Rehearsal, id: string, at: string, text: string): voi
     boot = undefined;
   }
   if (!isRecord(boot)) {
-    reh.skip(
-      id,
-      at,
-      "no muster boot config found in it (cloud-config write_files /etc/muster/boot.json)",
-    );
+    reh.skip(id, at, "no muster boot config found in it (cloud-config write_files /etc/muster/boot.json)");
     return;
   }
   const bootAt = `${at}(boot config)`;
