@@ -110,6 +110,7 @@ function template(
               {
                 Effect: "Allow",
                 Action: "s3:GetObject",
+                // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax
                 Resource: { "Fn::Sub": "arn:${AWS::Partition}:s3:::b-${AWS::Region}/*" },
               },
             ],
