@@ -16,10 +16,13 @@ import { parseFault } from "../fleet/control/fault-args.ts";
 import {
   DEFAULT_ADDRESSES,
   defaultStateDir,
+  type FleetConfig,
   fleetCommand,
   loadFleetConfig,
   parseAddressRange,
+  type TemplateChoice,
 } from "../fleet/control/fleet-config.ts";
+import { notRehearsedLine } from "../fleet/control/from-template.ts";
 import { fleetEnvLines, operatorKeysPath, readOperatorKeys } from "../fleet/control/operator-keys.ts";
 import { describeTaken, preflightProblems, replacementBlock } from "../fleet/control/preflight.ts";
 import {
@@ -119,9 +122,24 @@ function dashboardArgs(port: number | false): string[] {
 }
 
 export async function fleetUp(
-  opts: Where & DashboardFlags & { foreground: boolean; wait: boolean; timeout?: string; addresses?: string },
+  opts: Where &
+    DashboardFlags & {
+      foreground: boolean;
+      wait: boolean;
+      timeout?: string;
+      addresses?: string;
+      fromTemplate?: string;
+      group?: string;
+    },
 ): Promise<number> {
   const dashboard = dashboardPort(opts);
+  if (opts.group !== undefined && opts.fromTemplate === undefined)
+    throw new InputError(
+      `--group ${opts.group}: it chooses a group of --from-template; add --from-template FILE`,
+    );
+  const template = opts.fromTemplate
+    ? { file: path.resolve(opts.fromTemplate), group: opts.group }
+    : undefined;
   if (!opts.wait && opts.timeout !== undefined)
     throw new InputError(`--timeout ${opts.timeout}: it limits --wait; add --wait, or leave --timeout out`);
   const timeoutS = Number(opts.timeout ?? "120");
@@ -137,7 +155,7 @@ export async function fleetUp(
   if (config && !opts.config && !daemon) out(`muster fleet: using ${config}`);
   const stateDirFlag = opts.stateDir ? path.resolve(opts.stateDir) : undefined;
   let addresses = opts.addresses;
-  let cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses });
+  let cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses, template });
   // the daemon `up` starts detached (PREFLIGHT_DONE) was checked by it; `--foreground` by hand is not
   if (!daemon) {
     // a fleet on this state directory whose daemon died left services holding its addresses:
@@ -151,13 +169,14 @@ export async function fleetUp(
     const moved = await replacementBlock(cfg);
     if (moved) {
       addresses = moved.block;
-      cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses });
+      cfg = loadFleetConfig(config, pkg, stateDirFlag, { addresses, template });
       out(
         `muster fleet: the default address block ${DEFAULT_ADDRESSES} is in use (${describeTaken(moved.taken)}); this fleet takes ${moved.block} (choose one with --addresses or instances.addresses)`,
       );
     }
     const problems = await preflightProblems(cfg);
     if (problems.length > 0) throw new InputError(problems);
+    if (cfg.template) for (const l of templateLines(cfg.template)) out(l);
   }
   if (opts.foreground) {
     return runFleetDaemon(cfg, {
@@ -170,7 +189,7 @@ export async function fleetUp(
       },
     });
   }
-  const info = await startFleetDaemon(config, cfg.stateDir, addresses, dashboard);
+  const info = await startFleetDaemon(config, cfg.stateDir, addresses, dashboard, template);
   out(`muster fleet: up (pid ${info.pid}); load balancer ${info.loadBalancer}`);
   if (info.dashboard) out(`  dashboard ${info.dashboard}`);
   // the commands as they find this fleet: with its state directory unless it is the default one
@@ -191,6 +210,17 @@ export async function fleetUp(
   return 0;
 }
 
+/** PURE: what `fleet up --from-template` says before it starts: the fields it took, what it leaves out. */
+export function templateLines(t: NonNullable<FleetConfig["template"]>): string[] {
+  return [
+    `muster fleet: rehearsing ${t.group} of ${t.file}`,
+    ...(t.overridden.length > 0
+      ? [`muster fleet: the template's values replace fleet.yaml's ${t.overridden.join(", ")}`]
+      : []),
+    ...t.notRehearsed.map((n) => `  ${notRehearsedLine(n)}`),
+  ];
+}
+
 /**
  * Start `muster fleet up --foreground` detached (its own session, output to STATE/daemon.log)
  * and wait until it answers; its STATE/fleet.json.
@@ -200,6 +230,7 @@ export async function startFleetDaemon(
   stateDir: string,
   addresses?: string,
   dashboard: number | false = 0,
+  template?: TemplateChoice,
 ): Promise<FleetInfo> {
   const bin = path.join(musterPackageRoot(), "bin/muster.js");
   const other = runningFleet(stateDir);
@@ -217,6 +248,8 @@ export async function startFleetDaemon(
     "--foreground",
     ...(config ? ["--config", config] : []),
     ...(addresses ? ["--addresses", addresses] : []),
+    ...(template ? ["--from-template", template.file] : []),
+    ...(template?.group !== undefined ? ["--group", template.group] : []),
     "--state-dir",
     stateDir,
     ...dashboardArgs(dashboard),

@@ -60,6 +60,10 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "group.launchHook.heartbeatTimeout": "seconds (0.001 to 7200; AWS allows 30 to 7200, a rehearsal may go faster) the group waits for CONTINUE/ABANDON or a heartbeat; then defaultResult. Default: 30.",
     "group.launchHook.defaultResult": "applied when the heartbeat timeout runs out. Default: ABANDON.",
     "group.terminateHook": "the EC2_INSTANCE_TERMINATING hook muster watch completes, the shape of launchHook (name default terminate, heartbeatTimeout default 30, defaultResult default CONTINUE); true for these defaults. A terminating instance's target is deregistered when termination starts; once the load balancer has drained it, the group holds it in Terminating:Wait until CONTINUE or ABANDON (the same for a terminate hook) or the heartbeat timeout. Default: off.",
+    "group.terminateHook.enabled": "false: no terminate hook. Default: true once given.",
+    "group.terminateHook.name": "the hook's name, at most 255 characters. Default: terminate.",
+    "group.terminateHook.heartbeatTimeout": "seconds (0.001 to 7200) a terminating instance waits for CONTINUE/ABANDON or a heartbeat; then defaultResult. Default: 30.",
+    "group.terminateHook.defaultResult": "applied when the heartbeat timeout runs out. Default: CONTINUE.",
     "instances.watchInterval": "seconds between each instance's muster watch polls (its boot config's watch.interval). Default: 1.",
     "instances.spotNotice": "seconds from muster fleet fault spot-interrupt I announcing the interruption (spot/instance-action answers {\"action\":\"terminate\",\"time\":\"...\"}) to EC2 terminating the instance (EC2 gives two minutes). Default: 120.",
     "group.targetTracking.requestsPerTarget": "target value: requests per healthy target per sample period. Default: (no policy).",
@@ -104,6 +108,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "loadBalancer.healthCheck.timeout": "seconds; the timeout must be less than the interval; at most 300 and 120, as AWS allows. Default: the preset's.",
     "loadBalancer.healthCheck.healthyThreshold": "consecutive passes / failures, at most 10. Default: the preset's.",
     "loadBalancer.healthCheck.unhealthyThreshold": "consecutive passes / failures, at most 10. Default: the preset's.",
+    "loadBalancer.healthCheck.matcher": "the HTTP codes that pass (the target group's Matcher HttpCode): \"200\", \"200,204\", \"200-299\". Default: 200.",
     "loadBalancer.deregistrationDelay": "seconds a deregistered target may drain, at most 3600. Default: the preset's.",
     "loadBalancer.haproxy": "the haproxy binary. Default: haproxy.",
     "stateDir": "the state directory (--state-dir wins). Default: /var/lib/muster/fleet (root), else ~/.local/state/muster/fleet."

@@ -41,9 +41,22 @@ export function registerFleet(program: Command): void {
         "serve the dashboard on 127.0.0.1 at this port (default: 0, any free port); its URL is printed",
       )
       .option("--no-dashboard", "serve no dashboard")
+      .option(
+        "--from-template <file>",
+        "rehearse a synthesized CloudFormation template (cdk.out/<Stack>.template.json): its group, hooks, health checks, instance role; over fleet.yaml's fields",
+      )
+      .option(
+        "--group <logicalId>",
+        "with --from-template: the Auto Scaling group to rehearse, when it has several",
+      )
       .addHelpText(
         "after",
-        "\nWithout --addresses or instances.addresses the fleet takes 127.77.0.1-127.77.0.254, or, when\n" +
+        "\nWith --from-template the template gives the AWS side (capacity, lifecycle hooks, health check\n" +
+          "type and grace period, the target group's health check, metadata options, the instance role's\n" +
+          "policy, the boot config's role source and retries) and replaces fleet.yaml's values for them;\n" +
+          "the repositories, addresses and ports stay fleet.yaml's. Whatever it cannot follow is printed as\n" +
+          "`not rehearsed: <LogicalId>.<Property>: why` and kept in `fleet status --json` (template).\n" +
+          "\nWithout --addresses or instances.addresses the fleet takes 127.77.0.1-127.77.0.254, or, when\n" +
           "something listens there already, the first free 127.77.N.1-127.77.N.254, and says which.\n" +
           "\nThe dashboard's URL carries the fleet's key after '#': open it as printed (also in\n" +
           "`muster fleet status --json` as dashboard.url). It shows the group, its instances, their boots and\n" +

@@ -45,6 +45,7 @@ import {
   countByState,
   createGroup,
   instanceIdFor,
+  type LifecycleHookConfig,
   type LifecycleState,
   nextDeadline,
   step,
@@ -67,6 +68,7 @@ import { HaproxyLoadBalancer } from "../balancing/haproxy.ts";
 import { slotCount } from "../balancing/haproxy-slots.ts";
 import { startLoadBalancer } from "../balancing/load-balancer.ts";
 import { requestsPerTarget } from "../balancing/metrics.ts";
+import type { TargetGroupSettings } from "../balancing/target-health.ts";
 import { FleetInstance } from "../instances/instance.ts";
 import { type PidRecord, procStart, signal, stillRunning, waitGone } from "../instances/processes.ts";
 import { addressAt, type FleetConfig, failureLogGroup } from "./fleet-config.ts";
@@ -177,9 +179,17 @@ export interface FleetStatus {
     launchFailures: number;
     /** the group's launch template version and the config ref (and commit) it carries */
     launchTemplate: LaunchTemplateVersion;
+    healthCheckType: "ELB" | "EC2";
+    healthCheckGracePeriodMs: number;
+    launchHook?: LifecycleHookConfig;
+    terminateHook?: LifecycleHookConfig;
   };
   /** the newest instance refresh, if any */
   instanceRefresh?: InstanceRefreshView;
+  /** the target group's health check and deregistration delay */
+  targetGroup: TargetGroupSettings;
+  /** `fleet up --from-template`: the template, its group, what of it is not rehearsed */
+  template?: FleetConfig["template"];
   instances: InstanceStatus[];
   /** processes of the fleet that run now */
   processes: PidRecord[];
@@ -1045,8 +1055,14 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         counts: countByState(s),
         launchFailures: s.launchFailures ?? 0,
         launchTemplate: this.refresh.version(this.refresh.groupVersion),
+        healthCheckType: s.config.healthCheckType,
+        healthCheckGracePeriodMs: s.config.healthCheckGracePeriodMs,
+        launchHook: s.config.launchHook,
+        terminateHook: s.config.terminateHook,
       },
       instanceRefresh: this.refresh.list(s.config.name)[0],
+      targetGroup: this.cfg.loadBalancer.settings,
+      template: this.cfg.template,
       instances: s.instances.map((i) => this.instanceStatus(i.id)),
       processes: stillRunning(this.startedProcesses()),
       dashboard: this.dashboardUrl ? { url: this.dashboardUrl } : undefined,

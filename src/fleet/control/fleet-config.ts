@@ -34,6 +34,12 @@ import { type PolicyDocument, policyDocumentSchema } from "../aws/iam-policy.ts"
 import { regionOfZone } from "../aws/metadata-emulator.ts";
 import { type PresetName, resolveSettings, type TargetGroupSettings } from "../balancing/target-health.ts";
 import { reservedVariable } from "../instances/instance-env.ts";
+import {
+  type NotRehearsed,
+  overlayTemplate,
+  rehearseTemplate,
+  type TemplateRehearsal,
+} from "./from-template.ts";
 
 /** The configuration `muster fleet up` uses when no --config is given (paths: muster's package). */
 export const EMBEDDED_FLEET_YAML = `# muster's embedded fleet: the example repositories, two web instances.
@@ -308,6 +314,13 @@ export const fleetConfigSchema = z
             timeout: seconds({ max: TARGET_GROUP.timeoutMax }).optional(),
             healthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
             unhealthyThreshold: z.number().int().min(1).max(TARGET_GROUP.thresholdMax).optional(),
+            /** the HTTP codes that pass (the target group's Matcher HttpCode): "200", "200,204", "200-299" */
+            matcher: z
+              .string()
+              .regex(/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/, {
+                message: 'HTTP codes, e.g. "200", "200,204" or "200-299"',
+              })
+              .optional(),
           })
           .prefault({}),
         deregistrationDelay: seconds({ orZero: true, max: TARGET_GROUP.deregistrationDelayMax }).optional(),
@@ -495,6 +508,7 @@ function lbSettings(c: FleetConfigFile): TargetGroupSettings {
   if (hc.timeout !== undefined) overrides.timeoutMs = ms(hc.timeout);
   if (hc.healthyThreshold !== undefined) overrides.healthyThreshold = hc.healthyThreshold;
   if (hc.unhealthyThreshold !== undefined) overrides.unhealthyThreshold = hc.unhealthyThreshold;
+  if (hc.matcher !== undefined) overrides.successCodes = hc.matcher;
   return resolveSettings(
     {
       healthCheck: overrides,
@@ -564,6 +578,14 @@ export interface FleetConfig {
     haproxy: string;
   };
   stateDir: string;
+  /** `fleet up --from-template`: the template, its group, and what of it is not rehearsed */
+  template?: {
+    file: string;
+    group: string;
+    /** fleet.yaml fields the template's values replaced */
+    overridden: string[];
+    notRehearsed: NotRehearsed[];
+  };
 }
 
 /**
@@ -763,14 +785,63 @@ export function loadFleetConfig(
   file: string | undefined,
   packageRoot: string,
   stateDirFlag?: string,
-  opts: { checkPaths?: boolean; addresses?: string } = {},
+  opts: { checkPaths?: boolean; addresses?: string; template?: TemplateChoice } = {},
 ): FleetConfig {
+  const { template, ...parseOpts } = opts;
+  const { data, where, baseDir } = readFleetYaml(file, packageRoot);
+  const settings = { stateDir: stateDirFlag, packageRoot, ...parseOpts };
+  if (!template) return parseFleetConfig(data, where, baseDir, settings);
+  const t = readTemplate(template, data);
+  const merged = overlayTemplate(data, t.fleet);
+  const cfg = parseFleetConfig(merged.data, `${template.file} (${t.group}) over ${where}`, baseDir, settings);
+  return {
+    ...cfg,
+    template: {
+      file: path.resolve(template.file),
+      group: t.group,
+      overridden: merged.overridden,
+      notRehearsed: t.notRehearsed,
+    },
+  };
+}
+
+/** `fleet up --from-template FILE [--group ID]`. */
+export interface TemplateChoice {
+  file: string;
+  group?: string;
+}
+
+/** A synthesized template read for the rehearsal; bad input is one line naming the file. */
+function readTemplate(choice: TemplateChoice, fleetYaml: unknown): TemplateRehearsal {
+  const { file } = choice;
+  if (!existsSync(file) || statSync(file).isDirectory())
+    throw new InputError(
+      `--from-template ${file}: no such file; pass a synthesized template, e.g. cdk.out/<Stack>.template.json (npx cdk synth)`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new InputError(`${file}: not JSON (${errorMessage(err)}); pass the .template.json cdk synth wrote`);
+  }
+  // Ref AWS::Region: the region of the zones fleet.yaml (or the default) gives, when the group names none
+  const zones =
+    isRecord(fleetYaml) && isRecord(fleetYaml.group) ? fleetYaml.group.availabilityZones : undefined;
+  const zone = Array.isArray(zones) && typeof zones[0] === "string" ? zones[0] : DEFAULT_ZONES[0];
+  return rehearseTemplate(json, file, {
+    group: choice.group,
+    region: zone.slice(0, -1),
+    account: DEFAULT_ACCOUNT,
+  });
+}
+
+/** fleet.yaml's data, the name messages give it, and the directory its paths are relative to. */
+function readFleetYaml(
+  file: string | undefined,
+  packageRoot: string,
+): { data: unknown; where: string; baseDir: string } {
   if (file === undefined)
-    return parseFleetConfig(YAML.parse(EMBEDDED_FLEET_YAML), "(embedded default)", packageRoot, {
-      stateDir: stateDirFlag,
-      packageRoot,
-      ...opts,
-    });
+    return { data: YAML.parse(EMBEDDED_FLEET_YAML), where: "(embedded default)", baseDir: packageRoot };
   if (!existsSync(file))
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
   if (statSync(file).isDirectory())
@@ -782,11 +853,7 @@ export function loadFleetConfig(
     throw new InputError(
       `${file}: empty; write the fleet's settings in it (muster schema fleet), or leave out --config for the embedded default`,
     );
-  return parseFleetConfig(data, file, path.dirname(path.resolve(file)), {
-    stateDir: stateDirFlag,
-    packageRoot,
-    ...opts,
-  });
+  return { data, where: file, baseDir: path.dirname(path.resolve(file)) };
 }
 
 export function fleetConfigJsonSchema(): unknown {
