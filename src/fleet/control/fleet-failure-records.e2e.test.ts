@@ -53,7 +53,7 @@ async function fleetCli(
 
 describe("a boot that fails: its record outlives the instance", () => {
   it("is readable after termination with fleet why, status, the console, CloudWatch Logs and the activity", async () => {
-    const cfg = testFleetConfig(57, { group: { min: 1, desired: 1, max: 2 } });
+    const cfg = testFleetConfig(58, { group: { min: 1, desired: 1, max: 2 } });
     c = await FleetController.start(cfg, { musterBin: BIN });
     await c.fault({ kind: "git-down" });
     control = await startControlServer(c, controlSocketPath(cfg.stateDir), () => {});

@@ -21,7 +21,7 @@ let configGit = "";
 const status = (): FleetStatus => c.status();
 
 beforeAll(async () => {
-  const cfg = testFleetConfig(57, { group: { healthCheckGracePeriod: 2 } });
+  const cfg = testFleetConfig(59, { group: { healthCheckGracePeriod: 2 } });
   c = await FleetController.start(cfg, { musterBin: BIN });
   configGit = path.join(cfg.stateDir, "repos/config.git");
   await until("two instances InService", () => stable(status(), 2), 60_000);

@@ -12,9 +12,12 @@ import { fleetProcesses, type PidRecord, type ProcInfo, stillRunning } from "../
 import type { FleetController, FleetStatus, InstanceStatus } from "./controller.ts";
 import { type FleetConfig, parseFleetConfig } from "./fleet-config.ts";
 
-/** A /24 under 127.77 for this process and `salt` (one per test file). */
+/** A /24 under 127.77 for this test run and `salt` (one per test file). */
 export function addressBlock(salt: number): string {
-  const third = 20 + ((process.pid * 7 + salt * 31) % 230);
+  // one block per salt within a test run: its files run in workers forked from one vitest process
+  // (the same parent pid), and distinct salts below 230 give distinct blocks (31 and 230 share no
+  // factor); another run at the same time (a second checkout's) has another parent, so other blocks
+  const third = 20 + ((process.ppid * 7 + salt * 31) % 230);
   return `127.77.${third}.1-127.77.${third}.254`;
 }
 
