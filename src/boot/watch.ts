@@ -267,6 +267,10 @@ async function depart(
           const result = await completeWhenWaiting(target!, log);
           record.lifecycle = { hook: hook!, result: "CONTINUE", ...result };
           if (!result.ok) failed = true;
+          // the last step: once CONTINUE is taken the group terminates the instance at once, and
+          // this process may not get to the end of the loop, so the outcome goes in with the step
+          record.outcome = failed ? "failed" : "done";
+          record.finishedAt = new Date().toISOString();
           step({
             step: "lifecycle",
             ok: result.ok,
