@@ -67,7 +67,7 @@ describe("muster install --print-user-data", () => {
       "sh -c PATH=/usr/local/bin:$PATH muster install --root /",
       "systemctl daemon-reload",
       "systemctl start --no-block muster-converge.timer",
-      "systemctl start --no-block muster-boot.service",
+      "systemctl start --no-block muster-boot.service muster-watch.service",
     ]);
     for (const step of [node!, install!]) {
       expect(step.slice(0, 2)).toEqual(["sh", "-c"]);
@@ -154,10 +154,37 @@ describe("muster install --print-user-data", () => {
       muster: { kind: "package", spec: "muster-fleet@0.1.0", sha512: "c".repeat(128) },
       node: PINNED_NODE,
       health: false,
+      watch: true,
     };
     expect(YAML.parse(cloudInitUserData(settings)).write_files[0].permissions).toBe("0600");
     expect(cloudInitUserData(settings)).not.toContain("muster-health.service");
     expect(cloudInitUserData({ ...settings, health: true })).toContain("muster-health.service");
+  });
+
+  it("starts muster-watch.service with the boot exactly when `muster install` enables it", async () => {
+    const configs = {
+      metadata: { repo: { url: "https://git.example.test/config.git" } },
+      "metadata off": {
+        repo: { url: "https://git.example.test/config.git" },
+        role: "static:web",
+        endpoints: { metadata: "off" },
+      },
+    };
+    for (const [name, body] of Object.entries(configs)) {
+      const config = bootConfigFile(body);
+      const res = await muster(["install", "--print-user-data", "--config", config, ...RELEASE]);
+      expect(res.code, res.stderr).toBe(0);
+      const started = (YAML.parse(res.stdout).runcmd as string[][])
+        .filter((c) => c[0] === "systemctl" && c[1] === "start")
+        .flatMap((c) => c.slice(3));
+      const root = tmpDir();
+      const installed = await muster(["install", "--root", root, "--config", config]);
+      expect(installed.code, installed.stderr).toBe(0);
+      const enabled = [...installed.stdout.matchAll(/^enabled (\S+)/gm)].map((m) => m[1]);
+      expect(enabled, name).toContain("muster-boot.service");
+      expect(started.includes("muster-watch.service"), name).toBe(enabled.includes("muster-watch.service"));
+      expect(started.includes("muster-watch.service"), name).toBe(name === "metadata");
+    }
   });
 
   it("needs a boot config to carry", async () => {
@@ -237,6 +264,7 @@ function steps(settings: Partial<UserDataSettings>): { node: string; install: st
       muster: { kind: "release", archives: {} },
       node: PINNED_NODE,
       health: false,
+      watch: true,
       ...settings,
     }),
   );
@@ -352,6 +380,7 @@ describe("user data for Amazon Linux 2023", () => {
       },
       node: PINNED_NODE,
       health: true,
+      watch: true,
       platform,
     });
 

@@ -54,6 +54,11 @@ export interface UserDataSettings {
   node: NodeRelease;
   /** start muster-health.service too (the boot config has gate.http) */
   health: boolean;
+  /**
+   * start muster-watch.service too, after the boot (the boot config reads instance metadata:
+   * endpoints.metadata is not "off"), as `muster install` enables it for the boots after this one
+   */
+  watch: boolean;
   /** the image's distribution: "debian" (Debian, Ubuntu; the default) or "al2023" */
   platform?: UserDataPlatform;
 }
@@ -199,7 +204,14 @@ export function cloudInitUserData(s: UserDataSettings): string {
         ...(s.health ? ["muster-health.service"] : []),
         "muster-converge.timer",
       ],
-      ["systemctl", "start", "--no-block", "muster-boot.service"],
+      // one transaction: the watch's After=muster-boot.service holds it until the boot has run
+      [
+        "systemctl",
+        "start",
+        "--no-block",
+        "muster-boot.service",
+        ...(s.watch ? ["muster-watch.service"] : []),
+      ],
     ],
   };
   return `#cloud-config\n# muster: Node.js, muster (each checked against its SHA before it runs), /etc/muster/boot.${s.bootConfigFormat}, systemd units, then the first boot run.\n${YAML.stringify(doc, { lineWidth: 0 })}`;

@@ -119,7 +119,13 @@ describe("the fleet's user data", () => {
     expect(first).toContain("umask 077");
     expect(first).toContain("aws secretsmanager get-secret-value --region eu-west-1 --secret-id arn:");
     expect(first).toMatch(/> \/etc\/muster\/deploy_key\.new\n.*mv -f \/etc\/muster\/deploy_key\.new/s);
-    expect(doc.runcmd.at(-1)).toEqual(["systemctl", "start", "--no-block", "muster-boot.service"]);
+    expect(doc.runcmd.at(-1)).toEqual([
+      "systemctl",
+      "start",
+      "--no-block",
+      "muster-boot.service",
+      "muster-watch.service",
+    ]);
     expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual([
       "/etc/muster/boot.json",
       "/etc/muster/known_hosts",

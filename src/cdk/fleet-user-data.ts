@@ -50,6 +50,7 @@ export function fleetUserData(s: FleetUserDataSettings): string {
     muster: s.muster,
     node: s.node,
     health: s.health,
+    watch: (s.bootConfig.endpoints as { metadata?: unknown } | undefined)?.metadata !== "off",
   });
   if (!s.deployKey && s.knownHosts === undefined) return text;
   const doc = YAML.parseDocument(text);

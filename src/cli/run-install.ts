@@ -44,6 +44,8 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
         bootConfigFormat: loc.hostPath.endsWith(".json") ? "json" : "yaml",
         ...sources,
         health: config.gate.http !== undefined,
+        // as `install --enable` below: a host outside EC2 has no metadata to watch
+        watch: config.endpoints.metadata !== "off",
         platform: platform as UserDataPlatform,
       }),
     );

@@ -494,7 +494,7 @@ describe("muster fleet (CLI)", () => {
     }
   });
 
-  it("muster demo keeps its three promises well within two minutes and leaves nothing running", async () => {
+  it("muster demo keeps its six promises well within two minutes and leaves nothing running", async () => {
     const before = new Set(allProcesses().map((p) => p.pid));
     const t0 = Date.now();
     const r = await muster(["demo"], { timeoutMs: 150_000 });
@@ -505,6 +505,24 @@ describe("muster fleet (CLI)", () => {
     expect(r.stdout).toContain("✓ new commit + scale-out");
     expect(r.stdout).toContain("✓ fail closed");
     expect(r.stdout).toContain("✓ zero errors");
+    expect(r.stdout).toContain("✓ drained departure");
+    expect(r.stdout).toContain("✓ instance refresh");
+    expect(r.stdout).toContain("✓ auto rollback");
+    expect(r.stdout).not.toContain("✗");
+    // the figures behind them: every departed instance ran its shutdown run list and sent CONTINUE
+    const departed =
+      /✓ (\d+) of (\d+) departed instances wrote var\/log\/app\/departed \(shutdown run list\) and (\d+) completed the terminate hook with CONTINUE; 0 failed/.exec(
+        r.stdout,
+      );
+    expect(departed).not.toBeNull();
+    expect(Number(departed![2])).toBeGreaterThan(0);
+    expect(new Set(departed!.slice(1))).toEqual(new Set([departed![2]]));
+    expect(r.stdout).toMatch(
+      /✓ refresh Successful after pausing at its 50% checkpoint: 2 of 2 instances on \w{7} .*, 0 failed/,
+    );
+    expect(r.stdout).toMatch(
+      /✓ refresh RollbackSuccessful: \d+ instances? tried \w{7} and 0 went in service; 2 of 2 instances on \w{7}, the previous commit; \d+ requests, 0 failed/,
+    );
     expect(r.stdout).toMatch(/none is left \(checked by pid\)/);
     // plain lines when not on a terminal: the instances' lifecycle as it happened
     expect(r.stdout).toMatch(
