@@ -1,5 +1,6 @@
 /** The status command's body: the last run's record, read from the state directory. */
 import { gateSettings } from "../boot/boot-config.ts";
+import { configRefAgreement, configRefText } from "../boot/config-ref.ts";
 import { departureLines, readDepartureRecord } from "../boot/departure-record.ts";
 import { exitCode } from "../boot/pipeline.ts";
 import { lifecycleOutcome, readRecordChecked } from "../boot/state.ts";
@@ -25,7 +26,7 @@ function alive(pid: number): boolean {
 
 export async function runStatus(flags: StatusFlags): Promise<number> {
   const fs = new RootFs(flags.root);
-  const { stateDir, gateFile } = gateSettings(fs.root, flags.config);
+  const { stateDir, gateFile, config } = gateSettings(fs.root, flags.config);
   const read = readRecordChecked(fs, stateDir);
   const record = "record" in read ? read.record : undefined;
   const departure = readDepartureRecord(fs, stateDir);
@@ -52,9 +53,11 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
   const interrupted =
     record.outcome === "running" &&
     (!alive(record.pid) || (bootId !== undefined && record.bootId !== bootId));
+  // no boot config (a converge-only root): no ref to compare with
+  const configRef = config ? configRefAgreement(config.repo, record.configRevision) : undefined;
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ lastRun: { ...record, interrupted }, gate, departure: departure ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ lastRun: { ...record, interrupted }, configRef: configRef ?? null, gate, departure: departure ?? null }, null, 2)}\n`,
     );
   } else {
     const lines: string[] = [];
@@ -67,6 +70,7 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     lines.push(`last ${record.mode} run: ${outcome}${took}, started ${record.startedAt}`);
     lines.push(`  role:            ${record.role ?? "-"}`);
     lines.push(`  config revision: ${record.configRevision ?? "-"}`);
+    if (configRef) lines.push(`  config ref:      ${configRefText(configRef)}`);
     lines.push(`  app revision:    ${record.appRevision ?? "-"}`);
     if (record.instanceId) lines.push(`  instance:        ${record.instanceId}`);
     lines.push(`  attempts:        ${record.attempts}`);

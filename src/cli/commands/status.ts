@@ -4,7 +4,9 @@ import type { Command } from "commander";
 export function registerStatus(program: Command): void {
   program
     .command("status")
-    .description("show the last run: outcome, role, config and app revisions, duration, failed stage")
+    .description(
+      "show the last run: outcome, role, revisions (against the pinned config ref), duration, failed stage",
+    )
     .option("--root <dir>", "root every path is resolved under", "/")
     .option("--config <file>", "boot config file (default: ROOT/etc/muster/boot.json or boot.yaml)")
     .option("--json", "print the run's record as JSON", false)
