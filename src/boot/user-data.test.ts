@@ -187,6 +187,41 @@ describe("muster install --print-user-data", () => {
     }
   });
 
+  it("an S3 source: the bucket, key and digest per CPU, the AWS CLI's copy, checked before npm", () => {
+    const doc = YAML.parse(
+      cloudInitUserData({
+        bootConfig: "{}",
+        bootConfigFormat: "json",
+        muster: {
+          kind: "s3",
+          region: "eu-west-1",
+          archives: {
+            x64: { bucket: "cdk-assets-1-eu-west-1", key: "abc.tgz", sha256: X64 },
+            arm64: { bucket: "cdk-assets-1-eu-west-1", key: "def.tgz", sha256: ARM64 },
+          },
+        },
+        node: PINNED_NODE,
+        health: false,
+        watch: false,
+      }),
+    );
+    const install: string = doc.runcmd[1][2];
+    expect(install).toContain(`x86_64) bucket=cdk-assets-1-eu-west-1 key=abc.tgz sum=${X64} ;;`);
+    expect(install).toContain(`aarch64) bucket=cdk-assets-1-eu-west-1 key=def.tgz sum=${ARM64} ;;`);
+    const lines = install.split("\n");
+    const copy = lines.findIndex((l) => l.startsWith("aws s3 cp "));
+    const check = lines.findIndex((l) => l.includes("sha256sum -c"));
+    const npm = lines.findIndex((l) => l.includes("npm install --global --offline"));
+    expect(lines[copy]).toBe(
+      'aws s3 cp --only-show-errors --region eu-west-1 "s3://$bucket/$key" "$dir/$file"',
+    );
+    expect(copy).toBeGreaterThan(0);
+    expect(check).toBeGreaterThan(copy);
+    expect(npm).toBeGreaterThan(check);
+    expect(install).not.toContain("curl");
+    expect(spawnSync("sh", ["-n", "-c", install]).status).toBe(0);
+  });
+
   it("needs a boot config to carry", async () => {
     const res = await muster(["install", "--print-user-data", "--root", tmpDir(), ...RELEASE]);
     expect(res.code).toBe(2);
@@ -215,6 +250,11 @@ function sandbox() {
     "curl",
     `out=; url=; while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift ;; -*) ;; *) url=$1 ;; esac; shift; done
 src='${dir}/serve/'$(basename "$url"); [ -f "$src" ] || exit 22; cp "$src" "$out"`,
+  );
+  fake(
+    "aws",
+    `[ "$1 $2" = "s3 cp" ] || exit 2; src=; out=; for a; do case "$a" in s3://*) src=$a ;; -*|s3|cp) ;; *) out=$a ;; esac; done
+f='${dir}/serve/'$(basename "$src"); [ -f "$f" ] || exit 1; cp "$f" "$out"`,
   );
   fake("node", "echo 18");
   fake(
@@ -322,6 +362,37 @@ describe("the user data's install steps, run in a sandbox", () => {
     expect(tampered.log).not.toContain("npm");
 
     box.serve(archive, right);
+    const good = box.run(script);
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+    expect(good.log).toMatch(
+      /^npm install --global --offline --no-fund --no-audit \/\S+\/muster-fleet\.tgz$/m,
+    );
+  });
+
+  it("muster release archive in S3: fetched with the AWS CLI, a tampered file fails before npm runs", () => {
+    const box = sandbox();
+    const right = box.tarball("0123abcd.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
+    const script = steps({
+      muster: {
+        kind: "s3",
+        region: "eu-west-1",
+        archives: { [ARCH]: { bucket: "assets-bucket", key: "0123abcd.tgz", sha256: sha256(right) } },
+      },
+    }).install;
+
+    box.tarball("0123abcd.tgz", "package", {
+      "package.json": '{"name":"muster-fleet","scripts":{"x":"evil"}}',
+    });
+    const tampered = box.run(script);
+    expect(tampered.code).not.toBe(0);
+    expect(tampered.stderr).toContain("computed checksum did NOT match");
+    expect(tampered.log).toMatch(
+      /^aws s3 cp --only-show-errors --region eu-west-1 s3:\/\/assets-bucket\/0123abcd\.tgz \/\S+\/muster-fleet\.tgz$/m,
+    );
+    expect(tampered.log).not.toContain("npm");
+
+    box.serve("0123abcd.tgz", right);
     const good = box.run(script);
     expect(good.stderr).toBe("");
     expect(good.code).toBe(0);

@@ -41,9 +41,21 @@ export const PINNED_NODE: NodeRelease = {
   },
 };
 
-/** Where muster comes from: release archives (one per CPU) or a registry package. */
+/** A release archive in an S3 bucket (e.g. a CDK asset), read with the instance role. */
+export interface S3Archive {
+  bucket: string;
+  key: string;
+  sha256: string;
+}
+
+/**
+ * Where muster comes from: release archives (one per CPU) at URLs, release archives in S3 (the
+ * AWS CLI fetches them with the instance's credentials; `region` is the bucket's), or a registry
+ * package.
+ */
 export type MusterSource =
   | { kind: "release"; archives: Partial<Record<Arch, { url: string; sha256: string }>> }
+  | { kind: "s3"; region: string; archives: Partial<Record<Arch, S3Archive>> }
   | { kind: "package"; spec: string; sha512: string };
 
 export interface UserDataSettings {
@@ -115,13 +127,27 @@ function perCpu(branches: Partial<Record<Arch, Record<string, string>>>, what: s
  * Download $url into a new private directory as $file and check it against the digest in $sum
  * (hex, for the sha<bits>sum tool) before anything else happens; the directory goes at exit.
  */
-function fetchVerified(bits: 256 | 512): string[] {
+function fetchVerified(bits: 256 | 512, download = 'curl -fsSL --retry 5 -o "$dir/$file" "$url"'): string[] {
   return [
     // root's mktemp: a new directory, mode 0700, that no other user can have made first
     "dir=$(mktemp -d)",
     `trap 'rm -rf "$dir"' EXIT`,
-    'curl -fsSL --retry 5 -o "$dir/$file" "$url"',
+    download,
     `(cd "$dir" && echo "$sum  $file" | sha${bits}sum -c -)`,
+  ];
+}
+
+/**
+ * The AWS CLI, for what the instance role reads: Amazon Linux has it; on Ubuntu it is the
+ * aws-cli snap (signed by its store, as dnf's repositories are), whose commands are in /snap/bin.
+ */
+export function awsCliScript(): string[] {
+  return [
+    'PATH="$PATH:/snap/bin"',
+    "if ! command -v aws >/dev/null 2>&1; then",
+    "  if command -v snap >/dev/null 2>&1; then snap install aws-cli --classic",
+    '  else echo "muster: the AWS CLI (aws) is not in this image; install it or bake it in" >&2; exit 1; fi',
+    "fi",
   ];
 }
 
@@ -149,7 +175,10 @@ export function nodeInstallScript(node: NodeRelease): string {
   ].join("\n");
 }
 
-/** muster from its release archive for this CPU, or from the registry, checked before npm sees it. */
+/**
+ * muster from its release archive for this CPU (at a URL or in S3), or from the registry, checked
+ * before npm sees it.
+ */
 export function musterInstallScript(source: MusterSource): string {
   if (source.kind === "release")
     return [
@@ -165,6 +194,26 @@ export function musterInstallScript(source: MusterSource): string {
       ),
       'file="muster-fleet.tgz"',
       ...fetchVerified(256),
+      `${WITH_NODE_PATH} npm install --global --offline --no-fund --no-audit "$dir/$file"`,
+    ].join("\n");
+  if (source.kind === "s3")
+    return [
+      "set -eu",
+      ...awsCliScript(),
+      perCpu(
+        Object.fromEntries(
+          Object.entries(source.archives).map(([arch, a]) => [
+            arch,
+            { bucket: shellWord(a.bucket), key: shellWord(a.key), sum: a.sha256 },
+          ]),
+        ),
+        "muster release archive",
+      ),
+      'file="muster-fleet.tgz"',
+      ...fetchVerified(
+        256,
+        `aws s3 cp --only-show-errors --region ${shellWord(source.region)} "s3://$bucket/$key" "$dir/$file"`,
+      ),
       `${WITH_NODE_PATH} npm install --global --offline --no-fund --no-audit "$dir/$file"`,
     ].join("\n");
   return [

@@ -5,13 +5,17 @@ import { PINNED_NODE } from "../boot/user-data.ts";
 import {
   type BootConfigInput,
   checkGroupName,
+  checkReleaseDigest,
   checkRoleSecurityGroupName,
   FleetPropsError,
   fleetBootConfig,
   gateHealthCheck,
   healthCheckGraceSeconds,
+  instanceRefreshCommand,
+  instanceRefreshPreferences,
   launchHeartbeatTimeout,
   needsMetadataTags,
+  platformDefaults,
   roleSourceString,
 } from "./fleet-settings.ts";
 import { fleetUserData } from "./fleet-user-data.ts";
@@ -105,6 +109,7 @@ describe("the fleet's user data", () => {
     bootConfig: fleetBootConfig(input),
     muster: { kind: "package" as const, spec: "muster-fleet@1.2.3", sha512: "c".repeat(128) },
     node: PINNED_NODE,
+    platform: "debian" as const,
     health: true,
     region: "eu-west-1",
     deployKey: { kind: "secret" as const, secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:key-AbCdEf" },
@@ -144,5 +149,72 @@ describe("the fleet's user data", () => {
     const plain = fleetUserData({ ...settings, deployKey: undefined, knownHosts: undefined });
     expect(plain).not.toContain("deploy_key.new");
     expect(YAML.parse(plain).runcmd[0].join(" ")).toContain("nodejs.org");
+  });
+});
+
+describe("the platform", () => {
+  it("Amazon Linux 2023 by default (dnf, /dev/xvda); Ubuntu takes Debian's steps, /dev/sda1 and Canonical's image", () => {
+    expect(platformDefaults(undefined)).toEqual({ userData: "al2023", rootDevice: "/dev/xvda" });
+    const ubuntu = platformDefaults("ubuntu");
+    expect(ubuntu.userData).toBe("debian");
+    expect(ubuntu.rootDevice).toBe("/dev/sda1");
+    expect(ubuntu.ssmImageParameter?.("arm64")).toBe(
+      "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id",
+    );
+    expect(() => platformDefaults("centos" as never)).toThrow(
+      'MusterFleet: platform "centos": use "al2023" or "ubuntu"',
+    );
+  });
+});
+
+describe("a release archive's digest", () => {
+  const sum = "d".repeat(64);
+  it("is the file's own; its .sha256 beside it must agree", () => {
+    expect(checkReleaseDigest("r/m.tgz", sum, undefined)).toBe(sum);
+    expect(checkReleaseDigest("r/m.tgz", sum, `${sum}  m.tgz\n`)).toBe(sum);
+    expect(() => checkReleaseDigest("r/m.tgz", sum, `${"e".repeat(64)}  m.tgz\n`)).toThrow(
+      /muster archive r\/m.tgz: its SHA-256 is d+, but r\/m.tgz.sha256 says e+; the archive was changed/,
+    );
+    expect(() => checkReleaseDigest("r/m.tgz", sum, "garbage")).toThrow(
+      /r\/m.tgz.sha256: not a sha256sum line/,
+    );
+  });
+});
+
+describe("the instance refresh", () => {
+  it("defaults to the rehearsed rollout: checkpoints at 50 and 100, auto rollback, warmup = grace", () => {
+    expect(instanceRefreshPreferences(undefined, 35)).toEqual({
+      MinHealthyPercentage: 90,
+      InstanceWarmup: 35,
+      CheckpointPercentages: [50, 100],
+      CheckpointDelay: 600,
+      SkipMatching: true,
+      AutoRollback: true,
+    });
+    expect(
+      instanceRefreshPreferences(
+        { minHealthyPercentage: 50, checkpointPercentages: [], autoRollback: false },
+        35,
+      ),
+    ).toMatchObject({ MinHealthyPercentage: 50, CheckpointPercentages: [], AutoRollback: false });
+  });
+
+  it("refuses what AWS would refuse, and checkpoints that leave part of the fleet behind", () => {
+    for (const [bad, message] of [
+      [{ minHealthyPercentage: 101 }, /minHealthyPercentage 101: give a whole number from 0 to 100/],
+      [{ checkpointPercentages: [50, 20, 100] }, /checkpointPercentages \[50, 20, 100\]: give ascending/],
+      [{ checkpointPercentages: [50] }, /ending at 100/],
+      [{ checkpointDelay: 200000 }, /checkpointDelay 200000/],
+      [{ instanceWarmup: -1 }, /instanceWarmup -1/],
+    ] as const)
+      expect(() => instanceRefreshPreferences(bad, 35)).toThrow(message);
+  });
+
+  it("is started with the new version as the desired configuration, so a rollback is possible", () => {
+    const prefs = instanceRefreshPreferences(undefined, 35);
+    const command = instanceRefreshCommand("web-prod", "lt-0abc", "7", prefs);
+    expect(command).toBe(
+      `aws autoscaling start-instance-refresh --auto-scaling-group-name web-prod --desired-configuration '{"LaunchTemplate":{"LaunchTemplateId":"lt-0abc","Version":"7"}}' --preferences '${JSON.stringify(prefs)}'`,
+    );
   });
 });

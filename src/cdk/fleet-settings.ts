@@ -214,3 +214,137 @@ export function checkRoleSecurityGroupName(name: string): string {
     );
   return name;
 }
+
+/** The image's platform: what the default image is, and how the user data installs Node.js. */
+export type FleetPlatform = "al2023" | "ubuntu";
+
+export interface PlatformDefaults {
+  /** the user data's platform (src/boot/user-data.ts): Ubuntu takes Debian's steps */
+  userData: "al2023" | "debian";
+  /** the root volume's device name on that platform's images */
+  rootDevice: string;
+  /** the SSM public parameter of the latest image for a CPU, for Ubuntu (AL2023 has CDK's own) */
+  ssmImageParameter?: (cpu: "amd64" | "arm64") => string;
+}
+
+/**
+ * Per platform: Amazon Linux 2023 (the default: Node.js 20 from dnf, the AWS CLI in the image)
+ * or Ubuntu 24.04 LTS (Node.js from its checked tarball, the AWS CLI from its snap). Both default
+ * images are read from SSM public parameters at deploy time, so a synth needs no AWS account.
+ */
+export function platformDefaults(platform: FleetPlatform | undefined): PlatformDefaults {
+  switch (platform ?? "al2023") {
+    case "al2023":
+      return { userData: "al2023", rootDevice: "/dev/xvda" };
+    case "ubuntu":
+      return {
+        userData: "debian",
+        rootDevice: "/dev/sda1",
+        ssmImageParameter: (cpu) =>
+          `/aws/service/canonical/ubuntu/server/24.04/stable/current/${cpu}/hvm/ebs-gp3/ami-id`,
+      };
+    default:
+      throw new FleetPropsError(`platform "${platform}": use "al2023" or "ubuntu"`);
+  }
+}
+
+/**
+ * The SHA-256 of a release archive, as computed from its bytes, checked against the
+ * `<archive>.sha256` line `npm run release` wrote beside it (sha256sum's format) when there is one:
+ * an archive that does not match its own .sha256 was changed or mixed up after the release.
+ */
+export function checkReleaseDigest(file: string, computed: string, sha256File: string | undefined): string {
+  if (sha256File === undefined) return computed;
+  const written = sha256File.trim().split(/\s+/)[0]?.toLowerCase() ?? "";
+  if (!/^[0-9a-f]{64}$/.test(written))
+    throw new FleetPropsError(`${file}.sha256: not a sha256sum line; run npm run release again`);
+  if (written !== computed)
+    throw new FleetPropsError(
+      `muster archive ${file}: its SHA-256 is ${computed}, but ${file}.sha256 says ${written}; the archive was changed after the release: run npm run release again`,
+    );
+  return computed;
+}
+
+/** How a config change rolls out: the preferences of `aws autoscaling start-instance-refresh`. */
+export interface FleetInstanceRefresh {
+  /** percent of desired capacity kept healthy while instances are replaced @default 90 */
+  minHealthyPercentage?: number;
+  /** seconds a new instance must be healthy before it counts @default the health check grace period */
+  instanceWarmup?: number;
+  /** percentages replaced at which the refresh pauses, ascending, ending at 100 @default [50, 100] */
+  checkpointPercentages?: readonly number[];
+  /** seconds each checkpoint waits @default 600 */
+  checkpointDelay?: number;
+  /** leave instances already on the new launch template version alone @default true */
+  skipMatching?: boolean;
+  /** a failed replacement rolls the group back to the previous version @default true */
+  autoRollback?: boolean;
+}
+
+/** StartInstanceRefresh's Preferences, in the API's own field names. */
+export interface InstanceRefreshPreferences {
+  MinHealthyPercentage: number;
+  InstanceWarmup: number;
+  CheckpointPercentages: number[];
+  CheckpointDelay: number;
+  SkipMatching: boolean;
+  AutoRollback: boolean;
+}
+
+/**
+ * The instance refresh's preferences, with the rollout muster rehearses (`muster fleet refresh
+ * --checkpoints 50,100 --auto-rollback`) as the default: half the fleet first, a pause to look,
+ * and a failed canary (a launch the hook abandoned, or an unhealthy target) rolls back by itself.
+ * Values AWS would refuse, and checkpoints that stop before the whole fleet is replaced, fail the
+ * synth instead of the rollout.
+ */
+export function instanceRefreshPreferences(
+  input: FleetInstanceRefresh | undefined,
+  graceSeconds: number,
+): InstanceRefreshPreferences {
+  const prefs: InstanceRefreshPreferences = {
+    MinHealthyPercentage: input?.minHealthyPercentage ?? 90,
+    InstanceWarmup: input?.instanceWarmup ?? graceSeconds,
+    CheckpointPercentages: [...(input?.checkpointPercentages ?? [50, 100])],
+    CheckpointDelay: input?.checkpointDelay ?? 600,
+    SkipMatching: input?.skipMatching ?? true,
+    AutoRollback: input?.autoRollback ?? true,
+  };
+  const whole = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
+  if (!whole(prefs.MinHealthyPercentage, 0, 100))
+    throw new FleetPropsError(
+      `instanceRefresh.minHealthyPercentage ${prefs.MinHealthyPercentage}: give a whole number from 0 to 100`,
+    );
+  if (!whole(prefs.InstanceWarmup, 0, Number.MAX_SAFE_INTEGER))
+    throw new FleetPropsError(
+      `instanceRefresh.instanceWarmup ${prefs.InstanceWarmup}: give whole seconds, 0 or more`,
+    );
+  if (!whole(prefs.CheckpointDelay, 0, 172800))
+    throw new FleetPropsError(
+      `instanceRefresh.checkpointDelay ${prefs.CheckpointDelay}: give whole seconds, 0 to 172800 (two days)`,
+    );
+  const points = prefs.CheckpointPercentages;
+  if (
+    points.length > 0 &&
+    (!points.every((p, i) => whole(p, 1, 100) && (i === 0 || p > points[i - 1]!)) || points.at(-1) !== 100)
+  )
+    throw new FleetPropsError(
+      `instanceRefresh.checkpointPercentages [${points.join(", ")}]: give ascending whole percentages from 1 to 100 ending at 100 (or none), e.g. [50, 100]`,
+    );
+  return prefs;
+}
+
+/**
+ * The command an operator (or a pipeline) runs after `cdk deploy` to roll the new launch template
+ * version out. The desired configuration names that version: AWS rolls back only a refresh that
+ * has one (and only to a numbered version, which the group uses).
+ */
+export function instanceRefreshCommand(
+  groupName: string,
+  launchTemplateId: string,
+  version: string,
+  prefs: InstanceRefreshPreferences,
+): string {
+  const desired = `{"LaunchTemplate":{"LaunchTemplateId":"${launchTemplateId}","Version":"${version}"}}`;
+  return `aws autoscaling start-instance-refresh --auto-scaling-group-name ${groupName} --desired-configuration '${desired}' --preferences '${JSON.stringify(prefs)}'`;
+}

@@ -7,7 +7,13 @@
  * metadata service): the instance role reads it, into a file only root can read.
  */
 import YAML from "yaml";
-import { cloudInitUserData, type MusterSource, type NodeRelease } from "../boot/user-data.ts";
+import {
+  awsCliScript,
+  cloudInitUserData,
+  type MusterSource,
+  type NodeRelease,
+  type UserDataPlatform,
+} from "../boot/user-data.ts";
 import { DEPLOY_KEY_PATH, KNOWN_HOSTS_PATH } from "./fleet-settings.ts";
 
 /** Where the deploy key is kept: a Secrets Manager secret or an SSM parameter (a SecureString). */
@@ -20,6 +26,7 @@ export interface FleetUserDataSettings {
   /** where muster comes from, with its digest: the user data installs nothing it cannot verify */
   muster: MusterSource;
   node: NodeRelease;
+  platform: UserDataPlatform;
   health: boolean;
   /** the region the secrets store is called in (a CDK token is fine) */
   region: string;
@@ -35,6 +42,7 @@ export function deployKeyFetchScript(source: DeployKeySource, region: string): s
       : `aws ssm get-parameter --region ${region} --name ${source.parameterName} --with-decryption --query Parameter.Value --output text`;
   return [
     "set -eu",
+    ...awsCliScript(),
     // the key is born 0600 (umask), under a name of root's own directory, then renamed into place
     "umask 077",
     "mkdir -p /etc/muster",
@@ -51,6 +59,7 @@ export function fleetUserData(s: FleetUserDataSettings): string {
     node: s.node,
     health: s.health,
     watch: (s.bootConfig.endpoints as { metadata?: unknown } | undefined)?.metadata !== "off",
+    platform: s.platform,
   });
   if (!s.deployKey && s.knownHosts === undefined) return text;
   const doc = YAML.parseDocument(text);

@@ -2,6 +2,9 @@
  * cdk-nag's AwsSolutions pack on a fleet as the example deploys it: no finding, and the one
  * suppression the construct carries (the group id in the group ARN) covers that ARN only.
  */
+
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import {
   App,
   Aspects,
@@ -14,10 +17,15 @@ import {
 } from "aws-cdk-lib";
 import { Annotations, Match } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { MusterFleet } from "./index.ts";
 
-it("passes AwsSolutions; a wildcard added to its role is still found", () => {
+afterAll(cleanupTmp);
+
+it("passes AwsSolutions with muster as an asset; a wildcard added to its role is still found", () => {
+  const archive = path.join(tmpDir("muster-release-"), "muster-fleet-0.1.0-linux-x64.tgz");
+  writeFileSync(archive, "archive bytes\n");
   const app = new App();
   const stack = new Stack(app, "Nag");
   const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, flowLogs: { all: {} } });
@@ -25,7 +33,7 @@ it("passes AwsSolutions; a wildcard added to its role is still found", () => {
   const topic = new sns.Topic(stack, "Scaling", { masterKey: key, enforceSSL: true });
   const fleet = new MusterFleet(stack, "Web", {
     vpc,
-    muster: { kind: "package", spec: "muster-fleet@0.1.0", sha512: "c".repeat(128) },
+    muster: { kind: "asset", archives: { x64: archive } },
     repository: {
       url: "git@git.example.test:ops/config.git",
       deployKey: {
@@ -40,7 +48,6 @@ it("passes AwsSolutions; a wildcard added to its role is still found", () => {
     minCapacity: 1,
     maxCapacity: 2,
     instanceType: new ec2.InstanceType("t3.small"),
-    machineImage: ec2.MachineImage.genericLinux({ "eu-west-1": "ami-0123456789abcdef0" }),
     notifications: [{ topic }],
   });
   // what a user adds is the user's to explain: the construct's suppression must not hide it

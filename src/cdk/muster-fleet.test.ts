@@ -2,14 +2,21 @@
  * The construct's template, synthesized offline (an environment-agnostic stack): two stacks, the
  * classic security-group setup and a tag-role one, synthesized once for every check below.
  */
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { App, Duration, aws_ec2 as ec2, Stack, aws_secretsmanager as sm, aws_ssm as ssm } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { MusterFleet, type MusterFleetProps } from "./index.ts";
+
+afterAll(cleanupTmp);
 
 interface Synth {
   template: Template;
   fleet: MusterFleet;
+  app: App;
 }
 
 /** a release archive the servers install muster from, with its digest */
@@ -21,7 +28,10 @@ const MUSTER_SOURCE = {
 };
 
 function synth(
-  props: (stack: Stack) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage" | "muster">,
+  props: (
+    stack: Stack,
+  ) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage" | "muster"> &
+    Partial<Pick<MusterFleetProps, "instanceType" | "machineImage" | "muster">>,
 ): Synth {
   const app = new App();
   const stack = new Stack(app, "Prod");
@@ -33,12 +43,14 @@ function synth(
     muster: MUSTER_SOURCE,
     ...props(stack),
   });
-  return { template: Template.fromStack(stack), fleet };
+  return { template: Template.fromStack(stack), fleet, app };
 }
 
 function userDataText(template: Template): string {
   const lt = Object.values(template.findResources("AWS::EC2::LaunchTemplate"))[0]!;
-  const parts = lt.Properties.LaunchTemplateData.UserData["Fn::Base64"]["Fn::Join"][1] as unknown[];
+  const data = lt.Properties.LaunchTemplateData.UserData["Fn::Base64"];
+  // a plain string when nothing in it is known only at deploy
+  const parts = (typeof data === "string" ? [data] : data["Fn::Join"][1]) as unknown[];
   return parts.map((p) => (typeof p === "string" ? p : `<${JSON.stringify(p)}>`)).join("");
 }
 
@@ -280,5 +292,168 @@ describe("props the construct refuses", () => {
       /longest heartbeat timeout AWS allows/,
     );
     expect(() => synth(() => plain)).not.toThrow();
+  });
+});
+
+const plainProps = {
+  repository: { url: "https://git.example.test/config.git" },
+  role: { name: "web" },
+  gate: { httpPort: 8099 },
+  minCapacity: 1,
+  maxCapacity: 2,
+};
+
+describe("muster's release archive as a CDK asset", () => {
+  /** a release archive and its .sha256, as `npm run release` writes them */
+  function release(sha256File?: (sum: string) => string) {
+    const dir = tmpDir("muster-release-");
+    const file = path.join(dir, "muster-fleet-0.1.0-linux-x64.tgz");
+    const bytes = Buffer.from("not really a tarball, but bytes with a digest\n");
+    writeFileSync(file, bytes);
+    const sum = createHash("sha256").update(bytes).digest("hex");
+    writeFileSync(
+      `${file}.sha256`,
+      sha256File ? sha256File(sum) : `${sum}  muster-fleet-0.1.0-linux-x64.tgz\n`,
+    );
+    return { file, sum, bytes };
+  }
+
+  it("is uploaded as a file asset, readable by the instance role (that object only), fetched and checked by the user data", () => {
+    const { file, sum, bytes } = release();
+    const { template, app } = synth(() => ({
+      ...plainProps,
+      muster: { kind: "asset", archives: { x64: file } },
+    }));
+
+    // in the cloud assembly: the file itself, uploaded as is
+    const assembly = app.synth();
+    const manifest = JSON.parse(readFileSync(path.join(assembly.directory, "Prod.assets.json"), "utf8"));
+    const [hash, entry] = Object.entries<any>(manifest.files).find(([, f]) =>
+      f.source.path.endsWith(".tgz"),
+    )!;
+    expect(entry.source.packaging).toBe("file");
+    expect(readFileSync(path.join(assembly.directory, entry.source.path))).toEqual(bytes);
+    const key = `${hash}.tgz`;
+    expect((Object.values(entry.destinations)[0] as any).objectKey).toBe(key);
+
+    // the role: s3:GetObject on that object's ARN, nothing wider
+    const statement = inlineStatements(template).find((st) => st.Sid === "MusterRelease");
+    expect(statement.Action).toBe("s3:GetObject");
+    const arn = JSON.stringify(statement.Resource);
+    expect(arn).toContain(":s3:::");
+    expect(arn).toContain(`/${key}`);
+    expect(arn).not.toContain("*");
+    for (const st of inlineStatements(template))
+      expect(JSON.stringify(st.Resource)).not.toMatch(/\/\*"|"\*"/);
+
+    // the user data: the bucket and key, the digest computed at synth, the AWS CLI's copy, the check
+    const text = userDataText(template);
+    expect(text).toMatch(
+      /x86_64\) bucket='?<\{"Fn::Sub":"cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}"\}>'? /,
+    );
+    expect(text).toContain(`key=${key} sum=${sum} ;;`);
+    expect(text).toContain("aws s3 cp --only-show-errors --region");
+    expect(text).toContain("sha256sum -c");
+    expect(text).not.toContain("curl"); // Amazon Linux: Node.js from dnf, muster from S3
+  });
+
+  it("refuses an archive its .sha256 disagrees with, and a file that is not there", () => {
+    const { file } = release(() => `${"0".repeat(64)}  muster-fleet-0.1.0-linux-x64.tgz\n`);
+    expect(() =>
+      synth(() => ({ ...plainProps, muster: { kind: "asset", archives: { x64: file } } })),
+    ).toThrow(
+      /MusterFleet: muster archive .*muster-fleet-0.1.0-linux-x64.tgz: its SHA-256 is [0-9a-f]{64}, but .*\.sha256 says 0{64}/,
+    );
+    expect(() =>
+      synth(() => ({ ...plainProps, muster: { kind: "asset", archives: { x64: `${file}.missing` } } })),
+    ).toThrow(/MusterFleet: muster.archives.x64 .*\.missing: no such file; run npm run release/);
+  });
+});
+
+describe("the platform", () => {
+  function imageParameter(template: Template): string {
+    const params = Object.values(template.toJSON().Parameters ?? {}) as any[];
+    const image = params.find((p) => p.Type === "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>");
+    return image?.Default;
+  }
+
+  it("Amazon Linux 2023 by default: its latest image from SSM at deploy (offline synth), Node.js from dnf, /dev/xvda", () => {
+    const { template } = synth(() => ({ ...plainProps, machineImage: undefined }));
+    expect(imageParameter(template)).toBe(
+      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+    );
+    const text = userDataText(template);
+    expect(text).toContain("dnf install -y nodejs20 nodejs20-npm git");
+    expect(text).not.toContain("nodejs.org");
+    template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [Match.objectLike({ DeviceName: "/dev/xvda" })],
+      }),
+    });
+  });
+
+  it("Ubuntu 24.04 LTS: Canonical's image for the CPU, Node.js from its checked tarball, /dev/sda1", () => {
+    const { template } = synth(() => ({
+      ...plainProps,
+      platform: "ubuntu",
+      machineImage: undefined,
+      instanceType: new ec2.InstanceType("t4g.small"),
+    }));
+    expect(imageParameter(template)).toBe(
+      "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id",
+    );
+    const text = userDataText(template);
+    expect(text).toContain("nodejs.org/dist/");
+    expect(text).not.toContain("dnf install");
+    template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [Match.objectLike({ DeviceName: "/dev/sda1" })],
+      }),
+    });
+  });
+});
+
+describe("rolling out a config change", () => {
+  function output(template: Template, name: string): any {
+    const outputs = template.toJSON().Outputs as Record<string, any>;
+    const id = Object.keys(outputs).find((k) => k.startsWith(`Web${name}`));
+    expect(id, `output ${name}`).toBeDefined();
+    return outputs[id!].Value;
+  }
+
+  it("gives the instance refresh's preferences and the command that starts it as outputs", () => {
+    const prefs = JSON.parse(output(classic.template, "InstanceRefreshPreferences"));
+    expect(prefs).toEqual({
+      MinHealthyPercentage: 90,
+      InstanceWarmup: 35,
+      CheckpointPercentages: [50, 100],
+      CheckpointDelay: 600,
+      SkipMatching: true,
+      AutoRollback: true,
+    });
+    expect(classic.fleet.instanceRefreshPreferences).toEqual(prefs);
+    const [, parts] = output(classic.template, "InstanceRefreshCommand")["Fn::Join"];
+    const text = parts.map((p: unknown) => (typeof p === "string" ? p : JSON.stringify(p))).join("");
+    expect(text).toMatch(
+      new RegExp(
+        `^aws autoscaling start-instance-refresh --auto-scaling-group-name ${classic.fleet.groupName} --desired-configuration '\\{"LaunchTemplate":\\{"LaunchTemplateId":"\\{"Ref":"WebLaunchTemplate\\w+"\\}","Version":"\\{"Fn::GetAtt":\\["WebLaunchTemplate\\w+","LatestVersionNumber"\\]\\}"\\}\\}' --preferences '`,
+      ),
+    );
+    expect(text.endsWith(`--preferences '${JSON.stringify(prefs)}'`)).toBe(true);
+  });
+
+  it("takes the team's own preferences", () => {
+    const { template } = synth(() => ({
+      ...plainProps,
+      instanceRefresh: { minHealthyPercentage: 50, checkpointPercentages: [25, 100], checkpointDelay: 300 },
+    }));
+    expect(JSON.parse(output(template, "InstanceRefreshPreferences"))).toMatchObject({
+      MinHealthyPercentage: 50,
+      CheckpointPercentages: [25, 100],
+      CheckpointDelay: 300,
+    });
+    expect(() => synth(() => ({ ...plainProps, instanceRefresh: { checkpointPercentages: [50] } }))).toThrow(
+      /MusterFleet: instanceRefresh.checkpointPercentages \[50\]/,
+    );
   });
 });

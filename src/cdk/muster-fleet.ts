@@ -8,6 +8,7 @@ import {
   ArnFormat,
   Aws,
   aws_autoscaling as autoscaling,
+  CfnOutput,
   type CfnResource,
   Duration,
   aws_ec2 as ec2,
@@ -28,18 +29,25 @@ import {
   checkGroupName,
   checkRoleSecurityGroupName,
   type FleetGate,
+  type FleetInstanceRefresh,
+  type FleetPlatform,
   FleetPropsError,
   type FleetRetries,
   type FleetRole,
   fleetBootConfig,
   gateHealthCheck,
   healthCheckGraceSeconds,
+  type InstanceRefreshPreferences,
+  instanceRefreshCommand,
+  instanceRefreshPreferences,
   LAUNCH_HOOK_NAME,
   launchHeartbeatTimeout,
   needsMetadataTags,
+  platformDefaults,
   TERMINATE_HOOK_NAME,
 } from "./fleet-settings.ts";
 import { type DeployKeySource, fleetUserData } from "./fleet-user-data.ts";
+import { type MusterReleaseFiles, releaseAssets } from "./release-asset.ts";
 
 /** The deploy key of an ssh config repository: where the instance role reads it at launch. */
 export type DeployKey =
@@ -71,8 +79,16 @@ export interface MusterFleetProps {
   /** leave out to let scaling policies own it (a set value resets the group on every deploy) */
   desiredCapacity?: number;
   instanceType: ec2.InstanceType;
-  /** an image with Node.js 20 and muster baked in boots fastest (docs/aws.md) */
-  machineImage: ec2.IMachineImage;
+  /**
+   * the image's platform: how the user data installs Node.js (dnf on Amazon Linux 2023, the
+   * checked tarball on Ubuntu), the default image and the root volume's device @default "al2023"
+   */
+  platform?: FleetPlatform;
+  /**
+   * an image with Node.js 20 and muster baked in boots fastest (docs/aws.md) @default the latest
+   * image of `platform` for the instance type's CPU, read from its SSM public parameter at deploy
+   */
+  machineImage?: ec2.IMachineImage;
   /** @default a name made from the construct path */
   groupName?: string;
   /** the boot's retries; `deadline` sizes the launch hook */
@@ -83,7 +99,7 @@ export interface MusterFleetProps {
   terminateHook?: { heartbeatTimeout: Duration; defaultResult?: autoscaling.DefaultResult };
   /**
    * the image's root volume, made encrypted: `/dev/xvda` on Amazon Linux, `/dev/sda1` on Ubuntu
-   * and Debian @default { deviceName: "/dev/xvda", sizeGiB: 16 }
+   * and Debian @default { deviceName: the platform's, sizeGiB: 16 }
    */
   rootVolume?: { deviceName?: string; sizeGiB?: number };
   /** IMDSv2 PUT hop limit: 1 keeps containers on the host from the metadata service @default 1 */
@@ -93,16 +109,24 @@ export interface MusterFleetProps {
   attributes?: Record<string, unknown>;
   environment?: string;
   /**
-   * where servers install muster from, with its digest, as `muster install --print-user-data`
-   * takes it: release archives (`npm run release` writes them and their .sha256 files) at URLs the
-   * servers can reach, or a registry package with its sha512 integrity. Required: the user data
-   * installs nothing it cannot verify.
+   * where servers install muster from, with its digest: release archives on this machine
+   * (`{ kind: "asset", archives: { x64: "release/muster-fleet-<v>-linux-x64.tgz" } }`, uploaded as
+   * CDK assets, their SHA-256 computed at synth), or as `muster install --print-user-data` takes
+   * it: release archives at URLs the servers can reach, or a registry package with its sha512
+   * integrity. Required: the user data installs nothing it cannot verify.
    */
-  muster: MusterSource;
+  muster: MusterSource | MusterReleaseFiles;
   /** Node.js installed from its tarball on an image without 20 or later @default muster's pinned release */
   node?: NodeRelease;
   /** CloudFormation's update policy @default none: start an instance refresh (docs/aws.md) */
   updatePolicy?: autoscaling.UpdatePolicy;
+  /**
+   * how a new launch template version (a new config ref) rolls out: the preferences of the
+   * instance refresh, given as the stack's outputs with the command that starts it @default
+   * 90 % healthy, warmup = the grace period, checkpoints at 50 and 100 % 600 s apart, skip
+   * matching, auto rollback
+   */
+  instanceRefresh?: FleetInstanceRefresh;
   /** scaling notifications */
   notifications?: autoscaling.NotificationConfiguration[];
 }
@@ -118,6 +142,10 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
   readonly groupName: string;
   /** the launch hook's heartbeat timeout, seconds */
   readonly launchHookTimeout: number;
+  /** StartInstanceRefresh's preferences for rolling out a config change (also an output) */
+  readonly instanceRefreshPreferences: InstanceRefreshPreferences;
+  /** the `aws autoscaling start-instance-refresh` command (also an output; a CDK token) */
+  readonly instanceRefreshCommand: string;
   private readonly trafficPort: number;
   private readonly gatePort: string;
 
@@ -162,6 +190,7 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
       resourceName: `*:autoScalingGroupName/${this.groupName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    const release = props.muster.kind === "asset" ? releaseAssets(this, props.muster) : undefined;
     const statements = [
       new iam.PolicyStatement({
         sid: "MusterLifecycle",
@@ -169,6 +198,7 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
         resources: [groupArn],
       }),
       ...deployKeyStatements(props.repository.deployKey),
+      ...(release ? [release.statement] : []),
     ];
     this.instanceRole = new iam.Role(this, "InstanceRole", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
@@ -205,9 +235,11 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
     this.connections = this.securityGroup.connections;
 
     const gate = gateHealthCheck(props.gate);
+    const platform = platformDefaults(props.platform);
     const userData = fleetUserData({
       bootConfig,
-      muster: props.muster,
+      platform: platform.userData,
+      muster: release?.source ?? (props.muster as MusterSource),
       node: props.node ?? PINNED_NODE,
       health: !("file" in props.gate),
       region: Aws.REGION,
@@ -216,7 +248,7 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
     });
     this.launchTemplate = new ec2.LaunchTemplate(this, "LaunchTemplate", {
       instanceType: props.instanceType,
-      machineImage: props.machineImage,
+      machineImage: props.machineImage ?? defaultImage(props.platform, props.instanceType),
       userData: ec2.UserData.custom(userData),
       role: this.instanceRole,
       securityGroup: this.securityGroup,
@@ -228,7 +260,7 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
       // an encrypted root volume: the checkout, the deploy key and the app's data live on it
       blockDevices: [
         {
-          deviceName: props.rootVolume?.deviceName ?? "/dev/xvda",
+          deviceName: props.rootVolume?.deviceName ?? platform.rootDevice,
           volume: ec2.BlockDeviceVolume.ebs(props.rootVolume?.sizeGiB ?? 16, {
             encrypted: true,
             volumeType: ec2.EbsDeviceVolumeType.GP3,
@@ -279,6 +311,27 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
         applyToLaunchedInstances: true,
       });
 
+    // a new ref is a new launch template version: the rollout is an instance refresh to it,
+    // started after `cdk deploy` (CloudFormation has no instance refresh of its own)
+    this.instanceRefreshPreferences = instanceRefreshPreferences(
+      props.instanceRefresh,
+      healthCheckGraceSeconds(gate),
+    );
+    this.instanceRefreshCommand = instanceRefreshCommand(
+      this.groupName,
+      this.launchTemplate.launchTemplateId!,
+      this.launchTemplate.latestVersionNumber,
+      this.instanceRefreshPreferences,
+    );
+    new CfnOutput(this, "InstanceRefreshPreferences", {
+      description: `muster: the instance refresh preferences of ${this.groupName}`,
+      value: JSON.stringify(this.instanceRefreshPreferences),
+    });
+    new CfnOutput(this, "InstanceRefreshCommand", {
+      description: `muster: roll the launch template's latest version out to ${this.groupName} (docs/aws.md)`,
+      value: this.instanceRefreshCommand,
+    });
+
     const trafficPort = props.trafficPort ?? 80;
     this.trafficPort = trafficPort;
     this.gatePort = gate.port;
@@ -308,6 +361,19 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
     for (const port of ports)
       this.connections.allowFrom(loadBalancer, ec2.Port.tcp(port), "load balancer to muster servers");
   }
+}
+
+/** The platform's latest image for the instance type's CPU, from an SSM public parameter at deploy. */
+function defaultImage(
+  platform: FleetPlatform | undefined,
+  instanceType: ec2.InstanceType,
+): ec2.IMachineImage {
+  const arm = instanceType.architecture === ec2.InstanceArchitecture.ARM_64;
+  const ubuntu = platformDefaults(platform).ssmImageParameter;
+  if (ubuntu) return ec2.MachineImage.fromSsmParameter(ubuntu(arm ? "arm64" : "amd64"));
+  return ec2.MachineImage.latestAmazonLinux2023({
+    cpuType: arm ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+  });
 }
 
 function deployKeySource(key: DeployKey | undefined): DeployKeySource | undefined {

@@ -1,7 +1,8 @@
 /**
  * A muster fleet on AWS: a VPC, an internet-facing load balancer, and the MusterFleet behind it.
- * Environment-agnostic (no account or region), so `npx cdk synth` runs offline; the image id and
- * the config repository come from cdk.json's context (`-c muster:configRef=...` to change one).
+ * Environment-agnostic (no account or region), so `npx cdk synth` runs offline; the platform, the
+ * config repository and muster's release come from cdk.json's context (`-c muster:configRef=...`
+ * to change one).
  */
 import {
   App,
@@ -21,12 +22,21 @@ import { MusterFleet } from "muster-fleet/cdk";
 class WebFleetStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    const context = (key: string): string => {
+    const optional = (key: string): string | undefined => {
       const value = this.node.tryGetContext(key);
-      if (typeof value !== "string" || value === "")
+      return typeof value === "string" && value !== "" ? value : undefined;
+    };
+    const context = (key: string): string => {
+      const value = optional(key);
+      if (value === undefined)
         throw new Error(`cdk.json: context "${key}" is missing; set it there or pass -c ${key}=VALUE`);
       return value;
     };
+    const platform = context("muster:platform");
+    if (platform !== "al2023" && platform !== "ubuntu")
+      throw new Error(`cdk.json: context "muster:platform" is "${platform}"; use al2023 or ubuntu`);
+    const imageId = optional("muster:imageId");
+    const releaseArchive = optional("muster:releaseArchive");
 
     const vpc = new ec2.Vpc(this, "Vpc", { maxAzs: 2, natGateways: 1, flowLogs: { all: {} } });
     const scalingKey = new kms.Key(this, "ScalingTopicKey", { enableKeyRotation: true });
@@ -51,17 +61,25 @@ class WebFleetStack extends Stack {
       minCapacity: 2,
       maxCapacity: 6,
       instanceType: new ec2.InstanceType("t3.small"),
-      // a baked image (docs/aws.md); its id per region, from the context, so synth needs no lookup
-      machineImage: ec2.MachineImage.genericLinux({
-        [context("muster:imageRegion")]: context("muster:imageId"),
-      }),
+      // Amazon Linux 2023 or Ubuntu 24.04: without an image id, the platform's latest image (read
+      // from SSM at deploy); with one, a baked image (docs/aws.md), its id per region, no lookup
+      platform,
+      machineImage: imageId
+        ? ec2.MachineImage.genericLinux({ [context("muster:imageRegion")]: imageId })
+        : undefined,
       notifications: [{ topic: scalingTopic }],
-      // muster's release archive for the servers' CPU, where they can fetch it, and its SHA-256
-      // (`npm run release` in muster's checkout writes both)
-      muster: {
-        kind: "release",
-        archives: { x64: { url: context("muster:releaseUrl"), sha256: context("muster:releaseSha256") } },
-      },
+      // muster's release archive for the servers' CPU (`npm run release` in muster's checkout
+      // writes it and its .sha256): with -c muster:releaseArchive=PATH uploaded as a CDK asset,
+      // else fetched from a URL of your own and checked against its SHA-256
+      muster: releaseArchive
+        ? { kind: "asset", archives: { x64: releaseArchive } }
+        : {
+            kind: "release",
+            archives: { x64: { url: context("muster:releaseUrl"), sha256: context("muster:releaseSha256") } },
+          },
+      // a config change rolls out in two halves, with a pause to look, and rolls back by itself
+      // when a new server fails its boot or its health check (the stack's outputs: the command)
+      instanceRefresh: { checkpointPercentages: [50, 100], checkpointDelay: 600, autoRollback: true },
     });
 
     const lb = new elbv2.ApplicationLoadBalancer(this, "LoadBalancer", { vpc, internetFacing: true });
