@@ -1,6 +1,6 @@
 /**
  * The headline benchmark: a new server from "booted" to "gate open" on the standard workload
- * (shared/bench (the peer benchmark beside the repository)), the classic way and muster's, side by side in one run.
+ * (../shared/bench beside the repository), the classic way and muster's, side by side in one run.
  *
  * - classic: a shell boot job as a team would write it: `git clone` of the config repo (the
  *   peer's puppet module), `puppet apply` of the workload, whose last resource is ping.html.
@@ -174,7 +174,7 @@ export function splitTable(splits: readonly BootSplit[]): string {
 export interface HeadlineOptions {
   /** argv that starts muster (node and bin/muster.js of a private build) */
   muster: string[];
-  /** shared/bench (the peer benchmark beside the repository)/peers */
+  /** ../shared/bench/peers beside the repository */
   peersDir: string;
   /** muster's version of the workload (bench/workload) */
   workload: string;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: muster's converge side by side with ansible-playbook and puppet apply on the
- * standard workload (shared/bench (the peer benchmark beside the repository): 21 directories, N plain files, 50 server blocks from one
+ * standard workload (../shared/bench beside the repository: 21 directories, N plain files, 50 server blocks from one
  * template, a checkout of /tmp/peerbench/app.git, ping.html last), in the same run, runs
  * interleaved tool by tool. Reports medians (min–max), peak RSS, each peer's time over muster's,
  * the checks of every converged tree and the issue's goals, to stdout and bench/results/.
@@ -489,7 +489,7 @@ async function runHeadline(): Promise<void> {
     title: `## Headline: booted to gate open, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${quick ? " (--quick: indicative only)" : ""}`,
     machine: [
       ...machine(["puppet"]),
-      `- workload: shared/bench (the peer benchmark beside the repository), N = ${N}; ${RUNS} pairs per case, classic and muster back to back (A B A B); the headline took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
+      `- workload: the shared peer benchmark, N = ${N}; ${RUNS} pairs per case, classic and muster back to back (A B A B); the headline took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
       "- time: each side's process, spawn to exit (muster's gate opens just before it exits; see the split below); both with a server's environment (no NODE_EXTRA_CA_CERTS / NODE_OPTIONS, PATH=/usr/sbin:/usr/bin:/sbin:/bin) and a TMPDIR of their own",
       "- cold: a fresh root every run (a fresh checkout of the config repo and of the app, no puppet vardir, no muster state, an empty recipe cache); the previous root is moved aside, not deleted (see moveAside in bench/run.ts)",
       "- warm: the same server booting again (a reboot, or a warm-pool instance put in service): the same command on the root the last cold run left; the classic job pulls instead of cloning",
@@ -666,7 +666,7 @@ async function convergeBench(): Promise<void> {
     "",
     ...machine(peers),
     `- runs per case: muster and puppet ${RUNS} (RUNS), ansible ${ANSIBLE_RUNS}; start-up ${RUNS} after one warm-up; runs interleaved tool by tool (ansible's one run in the last round); the bench took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
-    `- workload: shared/bench (the peer benchmark beside the repository) (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
+    `- workload: the shared peer benchmark (N = ${N}, scaled N = ${NS}); muster's tree is bench/workload converged into a sandbox root; ${NMID} is muster alone (linearity)`,
     `- converged trees in ${TREES}${TREES === B ? " (as the shared reference)" : " (--trees; the shared reference puts them in /tmp/peerbench)"}; cold: the tree moved aside before each run and deleted when the bench is done, and a cold case starts at least 61 s after ansible's last run (muster also starts with an empty recipe cache); no-op: the converged tree again, zero changes; muster's code cache (dist/.code-cache, one per command) is as its own runs leave it: the first converge of the bench writes it, as a server's first converge would (or the image it came from)`,
     ...(caLine ? [caLine] : []),
     "",
