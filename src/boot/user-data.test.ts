@@ -311,134 +311,142 @@ function steps(settings: Partial<UserDataSettings>): { node: string; install: st
   return { node: doc.runcmd[0][2], install: doc.runcmd[1][2] };
 }
 
-describe("the user data's install steps, run in a sandbox", () => {
-  it("Node.js tarball: a tampered file fails the SHA-256 check before tar; the right one is unpacked", () => {
-    const box = sandbox();
-    const version = "20.99.0";
-    const name = `node-v${version}-linux-${ARCH}.tar.xz`;
-    const top = `node-v${version}-linux-${ARCH}`;
-    const right = box.tarball(name, top, { "bin/node": "the real node\n" });
-    const node = { version, sha256: { x64: sha256(right), arm64: sha256(right) } };
-    const script = steps({ node }).node;
+/** the sandbox binds its own /usr/local over the real one in a mount namespace of its own: root only */
+const CAN_UNSHARE = spawnSync("unshare", ["--mount", "true"]).status === 0;
 
-    // the attack: the download is swapped for another tarball
-    box.tarball(name, top, { "bin/node": "someone else's node\n", "bin/evil": "ran\n" });
-    const tampered = box.run(script);
-    expect(tampered.code).not.toBe(0);
-    expect(tampered.stderr).toContain("computed checksum did NOT match");
-    expect(tampered.log).toContain(`curl -fsSL --retry 5 -o`);
-    expect(box.usrLocal()).toEqual([]); // nothing unpacked
+describe.skipIf(!CAN_UNSHARE)(
+  `the user data's install steps, run in a sandbox${CAN_UNSHARE ? "" : " (skipped: needs root for a mount namespace)"}`,
+  () => {
+    it("Node.js tarball: a tampered file fails the SHA-256 check before tar; the right one is unpacked", () => {
+      const box = sandbox();
+      const version = "20.99.0";
+      const name = `node-v${version}-linux-${ARCH}.tar.xz`;
+      const top = `node-v${version}-linux-${ARCH}`;
+      const right = box.tarball(name, top, { "bin/node": "the real node\n" });
+      const node = { version, sha256: { x64: sha256(right), arm64: sha256(right) } };
+      const script = steps({ node }).node;
 
-    box.serve(name, right);
-    const good = box.run(script);
-    expect(good.stderr).toBe("");
-    expect(good.code).toBe(0);
-    expect(readFileSync(path.join(box.dir, "usr-local/bin/node"), "utf8")).toBe("the real node\n");
-  });
+      // the attack: the download is swapped for another tarball
+      box.tarball(name, top, { "bin/node": "someone else's node\n", "bin/evil": "ran\n" });
+      const tampered = box.run(script);
+      expect(tampered.code).not.toBe(0);
+      expect(tampered.stderr).toContain("computed checksum did NOT match");
+      expect(tampered.log).toContain(`curl -fsSL --retry 5 -o`);
+      expect(box.usrLocal()).toEqual([]); // nothing unpacked
 
-  it("Node.js from the distribution when its candidate is 20 or later; nothing downloaded", () => {
-    const box = sandbox();
-    const r = box.run(steps({}).node, { FAKE_CANDIDATE: "20.19.2+dfsg-1" });
-    expect(r.code).toBe(0);
-    expect(r.log).toContain("apt-get install -y nodejs npm");
-    expect(r.log).not.toContain("curl");
-  });
-
-  it("muster release archive: a tampered file fails before npm runs; the right one is installed offline", () => {
-    const box = sandbox();
-    const archive = `muster-fleet-0.1.0-linux-${ARCH}.tgz`;
-    const right = box.tarball(archive, "package", { "package.json": '{"name":"muster-fleet"}' });
-    const script = steps({
-      muster: {
-        kind: "release",
-        archives: { [ARCH]: { url: `https://downloads.example.test/${archive}`, sha256: sha256(right) } },
-      },
-    }).install;
-
-    box.tarball(archive, "package", { "package.json": '{"name":"muster-fleet","scripts":{"x":"evil"}}' });
-    const tampered = box.run(script);
-    expect(tampered.code).not.toBe(0);
-    expect(tampered.stderr).toContain("computed checksum did NOT match");
-    expect(tampered.log).not.toContain("npm");
-
-    box.serve(archive, right);
-    const good = box.run(script);
-    expect(good.stderr).toBe("");
-    expect(good.code).toBe(0);
-    expect(good.log).toMatch(
-      /^npm install --global --offline --no-fund --no-audit \/\S+\/muster-fleet\.tgz$/m,
-    );
-  });
-
-  it("muster release archive in S3: fetched with the AWS CLI, a tampered file fails before npm runs", () => {
-    const box = sandbox();
-    const right = box.tarball("0123abcd.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
-    const script = steps({
-      muster: {
-        kind: "s3",
-        region: "eu-west-1",
-        archives: { [ARCH]: { bucket: "assets-bucket", key: "0123abcd.tgz", sha256: sha256(right) } },
-      },
-    }).install;
-
-    box.tarball("0123abcd.tgz", "package", {
-      "package.json": '{"name":"muster-fleet","scripts":{"x":"evil"}}',
+      box.serve(name, right);
+      const good = box.run(script);
+      expect(good.stderr).toBe("");
+      expect(good.code).toBe(0);
+      expect(readFileSync(path.join(box.dir, "usr-local/bin/node"), "utf8")).toBe("the real node\n");
     });
-    const tampered = box.run(script);
-    expect(tampered.code).not.toBe(0);
-    expect(tampered.stderr).toContain("computed checksum did NOT match");
-    expect(tampered.log).toMatch(
-      /^aws s3 cp --only-show-errors --region eu-west-1 s3:\/\/assets-bucket\/0123abcd\.tgz \/\S+\/muster-fleet\.tgz$/m,
-    );
-    expect(tampered.log).not.toContain("npm");
 
-    box.serve("0123abcd.tgz", right);
-    const good = box.run(script);
-    expect(good.stderr).toBe("");
-    expect(good.code).toBe(0);
-    expect(good.log).toMatch(
-      /^npm install --global --offline --no-fund --no-audit \/\S+\/muster-fleet\.tgz$/m,
-    );
-  });
+    it("Node.js from the distribution when its candidate is 20 or later; nothing downloaded", () => {
+      const box = sandbox();
+      const r = box.run(steps({}).node, { FAKE_CANDIDATE: "20.19.2+dfsg-1" });
+      expect(r.code).toBe(0);
+      expect(r.log).toContain("apt-get install -y nodejs npm");
+      expect(r.log).not.toContain("curl");
+    });
 
-  it("muster release archive for another CPU only: refused before any download", () => {
-    const box = sandbox();
-    const other = ARCH === "x64" ? "arm64" : "x64";
-    const script = steps({
-      muster: {
-        kind: "release",
-        archives: { [other]: { url: "https://h.example.test/a.tgz", sha256: X64 } },
-      },
-    }).install;
-    const r = box.run(script);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/^muster: this user data has no muster release archive for this CPU/);
-    expect(r.log).toBe("");
-  });
+    it("muster release archive: a tampered file fails before npm runs; the right one is installed offline", () => {
+      const box = sandbox();
+      const archive = `muster-fleet-0.1.0-linux-${ARCH}.tgz`;
+      const right = box.tarball(archive, "package", { "package.json": '{"name":"muster-fleet"}' });
+      const script = steps({
+        muster: {
+          kind: "release",
+          archives: { [ARCH]: { url: `https://downloads.example.test/${archive}`, sha256: sha256(right) } },
+        },
+      }).install;
 
-  it("muster from the registry: npm pack's file is checked against the integrity before npm install", () => {
-    const box = sandbox();
-    const right = box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
-    const script = steps({
-      muster: {
-        kind: "package",
-        spec: "muster-fleet@1.2.3",
-        sha512: createHash("sha512").update(right).digest("hex"),
-      },
-    }).install;
+      box.tarball(archive, "package", { "package.json": '{"name":"muster-fleet","scripts":{"x":"evil"}}' });
+      const tampered = box.run(script);
+      expect(tampered.code).not.toBe(0);
+      expect(tampered.stderr).toContain("computed checksum did NOT match");
+      expect(tampered.log).not.toContain("npm");
 
-    box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet","evil":true}' });
-    const tampered = box.run(script);
-    expect(tampered.code).not.toBe(0);
-    expect(tampered.log).toContain("npm pack --silent muster-fleet@1.2.3");
-    expect(tampered.log).not.toContain("npm install");
+      box.serve(archive, right);
+      const good = box.run(script);
+      expect(good.stderr).toBe("");
+      expect(good.code).toBe(0);
+      expect(good.log).toMatch(
+        /^npm install --global --offline --no-fund --no-audit \/\S+\/muster-fleet\.tgz$/m,
+      );
+    });
 
-    box.serve("pack.tgz", right);
-    const good = box.run(script);
-    expect(good.code, good.stderr).toBe(0);
-    expect(good.log).toMatch(/^npm install --global --no-fund --no-audit \/\S+\/muster-fleet-1\.2\.3\.tgz$/m);
-  });
-});
+    it("muster release archive in S3: fetched with the AWS CLI, a tampered file fails before npm runs", () => {
+      const box = sandbox();
+      const right = box.tarball("0123abcd.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
+      const script = steps({
+        muster: {
+          kind: "s3",
+          region: "eu-west-1",
+          archives: { [ARCH]: { bucket: "assets-bucket", key: "0123abcd.tgz", sha256: sha256(right) } },
+        },
+      }).install;
+
+      box.tarball("0123abcd.tgz", "package", {
+        "package.json": '{"name":"muster-fleet","scripts":{"x":"evil"}}',
+      });
+      const tampered = box.run(script);
+      expect(tampered.code).not.toBe(0);
+      expect(tampered.stderr).toContain("computed checksum did NOT match");
+      expect(tampered.log).toMatch(
+        /^aws s3 cp --only-show-errors --region eu-west-1 s3:\/\/assets-bucket\/0123abcd\.tgz \/\S+\/muster-fleet\.tgz$/m,
+      );
+      expect(tampered.log).not.toContain("npm");
+
+      box.serve("0123abcd.tgz", right);
+      const good = box.run(script);
+      expect(good.stderr).toBe("");
+      expect(good.code).toBe(0);
+      expect(good.log).toMatch(
+        /^npm install --global --offline --no-fund --no-audit \/\S+\/muster-fleet\.tgz$/m,
+      );
+    });
+
+    it("muster release archive for another CPU only: refused before any download", () => {
+      const box = sandbox();
+      const other = ARCH === "x64" ? "arm64" : "x64";
+      const script = steps({
+        muster: {
+          kind: "release",
+          archives: { [other]: { url: "https://h.example.test/a.tgz", sha256: X64 } },
+        },
+      }).install;
+      const r = box.run(script);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/^muster: this user data has no muster release archive for this CPU/);
+      expect(r.log).toBe("");
+    });
+
+    it("muster from the registry: npm pack's file is checked against the integrity before npm install", () => {
+      const box = sandbox();
+      const right = box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
+      const script = steps({
+        muster: {
+          kind: "package",
+          spec: "muster-fleet@1.2.3",
+          sha512: createHash("sha512").update(right).digest("hex"),
+        },
+      }).install;
+
+      box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet","evil":true}' });
+      const tampered = box.run(script);
+      expect(tampered.code).not.toBe(0);
+      expect(tampered.log).toContain("npm pack --silent muster-fleet@1.2.3");
+      expect(tampered.log).not.toContain("npm install");
+
+      box.serve("pack.tgz", right);
+      const good = box.run(script);
+      expect(good.code, good.stderr).toBe(0);
+      expect(good.log).toMatch(
+        /^npm install --global --no-fund --no-audit \/\S+\/muster-fleet-1\.2\.3\.tgz$/m,
+      );
+    });
+  },
+);
 
 describe("user data for Amazon Linux 2023", () => {
   const userData = (platform?: "debian" | "al2023") =>
