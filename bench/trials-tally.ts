@@ -186,7 +186,13 @@ export interface TrialsReport {
   seed: number;
   badInputs?: BadInputResult[];
   kills?: { tally: KillTally; trials: KillTrial[] };
-  churn?: { lb: string; tally: ChurnTally; durationS: number; notes: string[] }[];
+  churn?: {
+    lb: string;
+    tally: ChurnTally;
+    durationS: number;
+    inFlightMs: { before: number; after: number };
+    notes: string[];
+  }[];
   secrets?: SecretsResult;
   health?: HealthResult[];
 }
@@ -259,6 +265,8 @@ export function trialsMarkdown(r: TrialsReport): string {
       `${t.runs} boots started: ${t.killed} killed before their gate opened, ${t.killedAfterGate} killed after it opened (its gate earned: checks passed in that run), ${t.finishedFirst} finished before their kill. Open gates after a kill mid-way: ${t.openGates}.`,
       `Later uninterrupted boots: ${t.recoveries}, of which ${t.recoveredOpen} opened the gate.`,
       "",
+      '"after X": stage X was the last one the run recorded, so the kill landed in the stage after it (after role: in converge); "before its record": node was still starting, or the run had not yet written its record.',
+      "",
       "| where the kill landed | kills |",
       "|---|---|",
       ...Object.entries(t.landedIn)
@@ -277,6 +285,11 @@ export function trialsMarkdown(r: TrialsReport): string {
         (c) =>
           `| ${c.lb} | ${c.durationS} | ${c.tally.requests} | ${c.tally.errors} | ${c.tally.errorsAtKills} | ${c.tally.otherErrors} | ${c.tally.failedBoots} | ${c.tally.requestsToFailedBoots} |`,
       ),
+    );
+    out.push(
+      "",
+      `A request counts as in flight to a killed instance from ${r.churn[0]?.inFlightMs.before} ms before its kill to ${r.churn[0]?.inFlightMs.after} ms after it. A failed boot: exit code not 0, outcome failed, or ABANDON sent.`,
+      "",
     );
     for (const c of r.churn) for (const n of c.notes) out.push(`- ${c.lb}: ${n}`);
   }

@@ -42,6 +42,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
 import type { BootRecord } from "../src/boot/state.ts";
+import { revisionPusher, seededRandom } from "../src/boot/testing/crash-trials.ts";
 import { type BootFixture, bootFixture, exampleBareRepos, GATE_FILE } from "../src/boot/testing/fixture.ts";
 import { bareRepoFrom } from "../src/demo/example-repos.ts";
 import { startTraffic } from "../src/fleet/balancing/traffic.ts";
@@ -57,7 +58,6 @@ import {
 } from "../src/fleet/control/fleet-testing.ts";
 import { judgeGate } from "../src/gate/gate-state.ts";
 import { healthAnswer } from "../src/gate/health-server.ts";
-import { execOk } from "../src/host/exec.ts";
 import { RootFs } from "../src/host/root-fs.ts";
 import { BIN, cleanupTmp, EXAMPLES } from "../src/test-support/tmp.ts";
 import {
@@ -81,19 +81,6 @@ import {
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const env = { ...process.env, NO_COLOR: "1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
-const GIT_ID = ["-c", "user.name=muster", "-c", "user.email=muster@localhost", "-c", "commit.gpgsign=false"];
-
-/** mulberry32, as the crash test: a small seeded generator of numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Run the built CLI in a process group of its own; the whole group gets SIGKILL after `timeoutMs`
@@ -230,6 +217,17 @@ function writeFleet(t: TrialDir, over: (f: any) => void): string {
   return p;
 }
 
+/** `fleet up` of a valid fleet.yaml on the trial's state directory, with these flags */
+const fleetUp = (t: TrialDir, ...flags: string[]) => [
+  "fleet",
+  "up",
+  "--config",
+  writeFleet(t, () => {}),
+  "--state-dir",
+  t.state,
+  ...flags,
+];
+
 const fleetCase = (name: string, over: (f: any) => void, mentions: string[] = []): BadCase => ({
   name: `fleet.yaml: ${name}`,
   args: (t) => ["fleet", "up", "--config", writeFleet(t, over), "--state-dir", t.state, "--no-dashboard"],
@@ -241,6 +239,20 @@ const recipe = (t: TrialDir, name: string, body: string) =>
     path.join(t.repo, "recipes", `${name}.ts`),
     `import { recipe } from "muster";\nexport default recipe("${name}", (${body}));\n`,
   );
+/** a role file written into the repository; the converge of `role` must refuse it */
+const roleCase = (name: string, role: string, file: string, text: string, mentions: string[]): BadCase => ({
+  name: `role ${name}`,
+  setup: (t) => writeRole(t, file, text),
+  args: (t) => converge(t, role),
+  mentions: () => mentions,
+});
+/** a recipe `base` with this body; the converge of role base must refuse it */
+const recipeCase = (name: string, body: string, mentions: string[] = []): BadCase => ({
+  name: `recipe: ${name}`,
+  setup: (t) => recipe(t, "base", body),
+  args: (t) => converge(t, "base"),
+  mentions: () => mentions,
+});
 const converge = (t: TrialDir, role = "base") => [
   "converge",
   "--repo",
@@ -276,18 +288,14 @@ const BAD_CASES: BadCase[] = [
     name: "converge --environment over-long",
     args: (t) => [...converge(t), "--environment", "e".repeat(5000)],
   },
-  {
-    name: "role (Chef form) not JSON",
-    setup: (t) => writeRole(t, "web.json", '{"name": "web", "run_list": [,]}'),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["web.json"],
-  },
-  {
-    name: "role (Chef form) run_list not an array",
-    setup: (t) => writeRole(t, "web.json", JSON.stringify({ name: "web", run_list: "recipe[web]" })),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["web.json", "run_list"],
-  },
+  roleCase("(Chef form) not JSON", "web", "web.json", '{"name": "web", "run_list": [,]}', ["web.json"]),
+  roleCase(
+    "(Chef form) run_list not an array",
+    "web",
+    "web.json",
+    JSON.stringify({ name: "web", run_list: "recipe[web]" }),
+    ["web.json", "run_list"],
+  ),
   {
     name: "role (Chef form) unknown key",
     setup: (t) =>
@@ -295,48 +303,42 @@ const BAD_CASES: BadCase[] = [
     args: (t) => converge(t, "web"),
     mentions: () => ["web.json", "runlist"],
   },
-  {
-    name: "role (Chef form) name differs from file",
-    setup: (t) => writeRole(t, "web.json", JSON.stringify({ name: "webx", run_list: ["recipe[web]"] })),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["web.json"],
-  },
-  {
-    name: "role (Chef form) misspelt recipe",
-    setup: (t) => writeRole(t, "web.json", JSON.stringify({ name: "web", run_list: ["recipe[webb]"] })),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["webb"],
-  },
-  {
-    name: "role (Chef form) unknown role in run_list",
-    setup: (t) => writeRole(t, "web.json", JSON.stringify({ name: "web", run_list: ["role[bsae]"] })),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["bsae"],
-  },
-  {
-    name: "role (muster form) bad YAML",
-    setup: (t) => writeRole(t, "extra.yaml", "name: extra\nrunList: [base\n"),
-    args: (t) => converge(t, "extra"),
-    mentions: () => ["extra.yaml"],
-  },
-  {
-    name: "role (muster form) unknown key",
-    setup: (t) => writeRole(t, "extra.yaml", "name: extra\nrunList: [base]\nrun_lists: []\n"),
-    args: (t) => converge(t, "extra"),
-    mentions: () => ["extra.yaml", "run_lists"],
-  },
-  {
-    name: "role (muster form) runList entry a number",
-    setup: (t) => writeRole(t, "extra.yaml", "name: extra\nrunList: [42]\n"),
-    args: (t) => converge(t, "extra"),
-    mentions: () => ["extra.yaml", "runList"],
-  },
-  {
-    name: "role (muster form) misspelt recipe",
-    setup: (t) => writeRole(t, "extra.yaml", "name: extra\nrunList: [bsae]\n"),
-    args: (t) => converge(t, "extra"),
-    mentions: () => ["bsae"],
-  },
+  roleCase(
+    "(Chef form) name differs from file",
+    "web",
+    "web.json",
+    JSON.stringify({ name: "webx", run_list: ["recipe[web]"] }),
+    ["web.json"],
+  ),
+  roleCase(
+    "(Chef form) misspelt recipe",
+    "web",
+    "web.json",
+    JSON.stringify({ name: "web", run_list: ["recipe[webb]"] }),
+    ["webb"],
+  ),
+  roleCase(
+    "(Chef form) unknown role in run_list",
+    "web",
+    "web.json",
+    JSON.stringify({ name: "web", run_list: ["role[bsae]"] }),
+    ["bsae"],
+  ),
+  roleCase("(muster form) bad YAML", "extra", "extra.yaml", "name: extra\nrunList: [base\n", ["extra.yaml"]),
+  roleCase(
+    "(muster form) unknown key",
+    "extra",
+    "extra.yaml",
+    "name: extra\nrunList: [base]\nrun_lists: []\n",
+    ["extra.yaml", "run_lists"],
+  ),
+  roleCase("(muster form) runList entry a number", "extra", "extra.yaml", "name: extra\nrunList: [42]\n", [
+    "extra.yaml",
+    "runList",
+  ]),
+  roleCase("(muster form) misspelt recipe", "extra", "extra.yaml", "name: extra\nrunList: [bsae]\n", [
+    "bsae",
+  ]),
   {
     name: "role (muster form) over-long description",
     setup: (t) =>
@@ -348,41 +350,22 @@ const BAD_CASES: BadCase[] = [
     args: (t) => converge(t, "base"),
     mentions: () => ["base.yaml"],
   },
-  {
-    name: "recipe: unknown prop",
-    setup: (t) => recipe(t, "base", '({ file }) => { file("/etc/motd", { content: "x", modee: "0644" }); }'),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["modee"],
-  },
-  {
-    name: "recipe: bad mode",
-    setup: (t) => recipe(t, "base", '({ file }) => { file("/etc/motd", { content: "x", mode: "999" }); }'),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["/etc/motd"],
-  },
-  {
-    name: "recipe: deletes /",
-    setup: (t) => recipe(t, "base", '({ directory }) => { directory("/", { action: "delete" }); }'),
-    args: (t) => converge(t, "base"),
-  },
-  {
-    name: "recipe: relative path",
-    setup: (t) => recipe(t, "base", '({ file }) => { file("etc/motd", { content: "x" }); }'),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["etc/motd"],
-  },
-  {
-    name: "role (muster form) broken, and another role includes it",
-    setup: (t) => writeRole(t, "base.yaml", "name: base\nrunList: [base]\nrun_lists: []\n"),
-    args: (t) => converge(t, "web"),
-    mentions: () => ["base.yaml"],
-  },
-  {
-    name: "recipe: file content a number",
-    setup: (t) => recipe(t, "base", '({ file }) => { file("/etc/motd", { content: 5 }); }'),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["/etc/motd"],
-  },
+  recipeCase("unknown prop", '({ file }) => { file("/etc/motd", { content: "x", modee: "0644" }); }', [
+    "modee",
+  ]),
+  recipeCase("bad mode", '({ file }) => { file("/etc/motd", { content: "x", mode: "999" }); }', [
+    "/etc/motd",
+  ]),
+  recipeCase("deletes /", '({ directory }) => { directory("/", { action: "delete" }); }'),
+  recipeCase("relative path", '({ file }) => { file("etc/motd", { content: "x" }); }', ["etc/motd"]),
+  roleCase(
+    "(muster form) broken, and another role includes it",
+    "web",
+    "base.yaml",
+    "name: base\nrunList: [base]\nrun_lists: []\n",
+    ["base.yaml"],
+  ),
+  recipeCase("file content a number", '({ file }) => { file("/etc/motd", { content: 5 }); }', ["/etc/motd"]),
   {
     name: "recipe: the same resource twice, differently",
     setup: (t) =>
@@ -394,12 +377,7 @@ const BAD_CASES: BadCase[] = [
     args: (t) => converge(t, "base"),
     mentions: () => ["/etc/motd"],
   },
-  {
-    name: "recipe: syntax error",
-    setup: (t) => recipe(t, "base", "({ file }) => { file(; }"),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["base.ts"],
-  },
+  recipeCase("syntax error", "({ file }) => { file(; }", ["base.ts"]),
   {
     name: "recipe: name differs from its file",
     setup: (t) =>
@@ -433,12 +411,9 @@ const BAD_CASES: BadCase[] = [
     args: (t) => converge(t, "base"),
     mentions: () => ["site.conf.eta"],
   },
-  {
-    name: "recipe: missing template",
-    setup: (t) => recipe(t, "base", '({ template }) => { template("/etc/x.conf", { source: "nope.eta" }); }'),
-    args: (t) => converge(t, "base"),
-    mentions: () => ["nope.eta"],
-  },
+  recipeCase("missing template", '({ template }) => { template("/etc/x.conf", { source: "nope.eta" }); }', [
+    "nope.eta",
+  ]),
   {
     name: "attributes file not JSON",
     setup: (t) => writeFileSync(path.join(t.repo, "attributes/web.json"), "{ app: "),
@@ -645,43 +620,15 @@ const BAD_CASES: BadCase[] = [
   },
   {
     name: "fleet up --addresses garbage",
-    args: (t) => [
-      "fleet",
-      "up",
-      "--config",
-      writeFleet(t, () => {}),
-      "--state-dir",
-      t.state,
-      "--addresses",
-      "x-y",
-    ],
+    args: (t) => fleetUp(t, "--addresses", "x-y"),
   },
   {
     name: "fleet up --dashboard-port 99999",
-    args: (t) => [
-      "fleet",
-      "up",
-      "--config",
-      writeFleet(t, () => {}),
-      "--state-dir",
-      t.state,
-      "--dashboard-port",
-      "99999",
-    ],
+    args: (t) => fleetUp(t, "--dashboard-port", "99999"),
   },
   {
     name: "fleet up --timeout abc",
-    args: (t) => [
-      "fleet",
-      "up",
-      "--config",
-      writeFleet(t, () => {}),
-      "--state-dir",
-      t.state,
-      "--wait",
-      "--timeout",
-      "abc",
-    ],
+    args: (t) => fleetUp(t, "--wait", "--timeout", "abc"),
   },
   {
     name: "fleet up with a state dir open to others",
@@ -816,26 +763,8 @@ function readText(p: string): string | undefined {
 
 async function killTrials(seed: number, wanted: number): Promise<KillTrial[]> {
   const fx: BootFixture = await bootFixture(await exampleBareRepos());
-  const work: { dir: string; file: string }[] = [];
-  let commits = 0;
   // a new commit in both repositories before each boot, so each stage has real work to be killed in
-  const newRevisions = async () => {
-    commits++;
-    if (work.length === 0)
-      for (const [bare, file] of [
-        [fx.configBare, "README.md"],
-        [fx.appBare, "public/index.html"],
-      ] as const) {
-        const dir = mkdtempSync(`${bare}.work-`);
-        await execOk(["git", "clone", "-q", bare, dir]);
-        work.push({ dir, file });
-      }
-    for (const { dir, file } of work) {
-      writeFileSync(path.join(dir, file), `revision ${commits}\n`);
-      await execOk(["git", "-C", dir, ...GIT_ID, "commit", "-qam", `revision ${commits}`]);
-      await execOk(["git", "-C", dir, "push", "-q", "origin", "master"]);
-    }
-  };
+  const newRevisions = revisionPusher(fx);
   const random = seededRandom(seed);
   let boots = 0;
   const nextBootId = () => `trial-boot-${++boots}`;
@@ -932,6 +861,12 @@ async function killTrials(seed: number, wanted: number): Promise<KillTrial[]> {
 // 3. churn
 
 const HAPROXY = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => existsSync(p));
+/**
+ * A request in flight to a killed instance: sent up to this long before its kill (a request that
+ * was being answered) or after it (SIGKILL to the socket closing and the load balancer noticing
+ * take a moment on a loaded machine); the HAProxy fault test uses 1000 and 300 ms.
+ */
+const IN_FLIGHT = { before: 1500, after: 1000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Did this instance's boot fail (given up, exit code non-zero, or ABANDON)? */
@@ -1006,13 +941,19 @@ async function churnTrial(lb: "builtin" | "haproxy", seconds: number) {
       accessLog,
       failedBoots: failedBoots.filter((id) => !killed.has(id)),
       kills,
-      inFlightBeforeMs: 1500,
-      inFlightAfterMs: 1000,
+      inFlightBeforeMs: IN_FLIGHT.before,
+      inFlightAfterMs: IN_FLIGHT.after,
     });
     notes.push(
       `${seen.size} instances launched, ${kills.length} killed; failures seen: ${t.failures.slice(0, 3).join(" | ") || "none"}`,
     );
-    return { lb, tally, durationS: Math.round((Date.now() - started) / 1000), notes };
+    return {
+      lb,
+      tally,
+      durationS: Math.round((Date.now() - started) / 1000),
+      inFlightMs: IN_FLIGHT,
+      notes,
+    };
   } finally {
     clearInterval(poll);
     await traffic?.stop();

@@ -5,14 +5,14 @@
  * stamp, converge with a git checkout) for the kill to land in.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { judgeGate } from "../gate/gate-state.ts";
-import { execOk } from "../host/exec.ts";
 import { BIN, cleanupTmp, muster } from "../test-support/tmp.ts";
 import { runBoot } from "./boot.ts";
 import type { BootRecord } from "./state.ts";
+import { revisionPusher, seededRandom } from "./testing/crash-trials.ts";
 import { type BootFixture, bootFixture, exampleBareRepos, GATE_FILE } from "./testing/fixture.ts";
 
 const TRIALS = 20;
@@ -22,18 +22,6 @@ const TRIALS = 20;
  */
 const SEED = Number(process.env.MUSTER_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
 
-/** mulberry32: a small, well-known 32-bit generator; numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-const GIT_ID = ["-c", "user.name=muster", "-c", "user.email=muster@localhost", "-c", "commit.gpgsign=false"];
 const env = { ...process.env, NO_COLOR: "1" };
 let fx: BootFixture;
 
@@ -84,35 +72,13 @@ function readJson<T>(p: string): T | undefined {
   }
 }
 
-/** Work clones of both repositories, kept for the whole file: a new commit is two git commands. */
-const work: { dir: string; file: string }[] = [];
-let commits = 0;
-async function newRevisions(): Promise<void> {
-  commits++;
-  if (work.length === 0)
-    for (const [bare, file] of [
-      [fx.configBare, "README.md"],
-      [fx.appBare, "public/index.html"],
-    ] as const) {
-      const dir = mkdtempSync(`${bare}.work-`);
-      await execOk(["git", "clone", "-q", bare, dir]);
-      work.push({ dir, file });
-    }
-  await Promise.all(
-    work.map(async ({ dir, file }) => {
-      writeFileSync(path.join(dir, file), `revision ${commits}\n`);
-      await execOk(["git", "-C", dir, ...GIT_ID, "commit", "-qam", `revision ${commits}`]);
-      await execOk(["git", "-C", dir, "push", "-q", "origin", "master"]);
-    }),
-  );
-}
-
 describe("crash safety", () => {
   it(`${TRIALS} boots killed at random moments: never an unearned open gate; the next boot succeeds`, async () => {
     onTestFailed(() => {
       console.error(`crash test: kill moments from seed ${SEED} (replay with MUSTER_CRASH_SEED=${SEED})`);
     });
     const random = seededRandom(SEED);
+    const newRevisions = revisionPusher(fx);
     // Every boot is a boot of the server: a boot id of its own, as after a reboot. The gate a
     // previous boot opened is then stale before the killed boot even starts.
     let boots = 0;
