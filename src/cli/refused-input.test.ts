@@ -152,3 +152,37 @@ describe("a source that is a link out of the config repo", () => {
     expect(readFileSync(path.join(s.root, "etc/motd2"), "utf8")).toBe("hello\n");
   });
 });
+
+describe("inputs the trials found accepted, now bounded", () => {
+  it("an over-long --environment is one line, exit 2, and the root is untouched", async () => {
+    const s = setup('directory("/srv/x", {});');
+    const before = treeHash(s.root);
+    const res = await muster([
+      "converge",
+      ...["--repo", s.repo, "--role", "web", "--root", s.root],
+      ...["--environment", "e".repeat(5000)],
+    ]);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr).toMatch(/--environment e+\.\.\.: expected a name/);
+    expect(treeHash(s.root)).toBe(before);
+  });
+
+  it("a role's description of 100 kB is bad input naming the field", async () => {
+    const role = { name: "web", description: "d".repeat(100_000), run_list: ["recipe[web]"] };
+    const s = setup('directory("/srv/x", {});', { "roles/web.json": JSON.stringify(role) });
+    const before = treeHash(s.root);
+    const res = await muster(["converge", "--repo", s.repo, "--role", "web", "--root", s.root]);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/roles\/web\.json: description: must be at most 4096 characters long/);
+    expect(treeHash(s.root)).toBe(before);
+  });
+
+  it("fleet scale past what any fleet can hold is bad input, before any fleet is asked", async () => {
+    const res = await muster(["fleet", "scale", "1000000000000", "--state-dir", tmpDir("muster-no-fleet-")]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toBe(
+      "muster: fleet scale 1000000000000: expected a whole number from 0 to 4096",
+    );
+  });
+});

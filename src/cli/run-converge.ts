@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { parseAttrFlag } from "../config/attributes.ts";
 import { InputError } from "../core/errors.ts";
+import { LIMITS } from "../core/schema-parts.ts";
 import { convergeSession } from "../runner/session.ts";
 import { resourceLines, style, summaryLine, useColour } from "./human-report.ts";
 
@@ -23,6 +24,11 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
   if (!Number.isFinite(lockWait) || lockWait < 0)
     throw new InputError(`--lock-wait ${flags.lockWait}: expected seconds`);
   const attrFlags = flags.attr.map(parseAttrFlag);
+  // an environment names a key of the roles' env_run_lists: a name, as the boot config's is
+  if (flags.environment !== undefined && !/^[\w.-]{1,255}$/.test(flags.environment))
+    throw new InputError(
+      `--environment ${flags.environment.slice(0, 40)}${flags.environment.length > 40 ? "..." : ""}: expected a name of letters, digits, . _ - (at most ${LIMITS.name} characters)`,
+    );
   const s = style(useColour(process.stdout));
   const human = !flags.json;
   const header = convergeHeader(flags);

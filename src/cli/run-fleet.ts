@@ -557,8 +557,9 @@ export async function fleetWhy(name: string, opts: Where & { json: boolean }): P
 
 export async function fleetScale(n: string, opts: Where): Promise<number> {
   const desired = Number(n);
-  if (!/^\d+$/.test(n.trim()) || !Number.isSafeInteger(desired))
-    throw new InputError(`fleet scale ${n}: expected a whole number >= 0`);
+  // 4096: the most instances a fleet's address block can give (fleet.yaml's group.max bound)
+  if (!/^\d+$/.test(n.trim()) || !Number.isSafeInteger(desired) || desired > 4096)
+    throw new InputError(`fleet scale ${n}: expected a whole number from 0 to 4096`);
   const r = await controlRequest<{ from: number; to: number }>(stateDirOf(opts), "POST", "/scale", {
     desired,
   });

@@ -9,7 +9,7 @@ const attrs = z.record(z.string(), z.unknown());
 export const musterRoleSchema = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1),
-  description: z.string().optional(),
+  description: z.string().max(4096).optional(),
   runList: z.array(z.string().min(1)),
   envRunLists: z.record(z.string(), z.array(z.string().min(1))).optional(),
   /** what `muster watch` converges when the server departs (same attributes as the run list) */
@@ -20,7 +20,7 @@ export const musterRoleSchema = z.strictObject({
 
 export const chefRoleSchema = z.strictObject({
   name: z.string().min(1),
-  description: z.string().optional(),
+  description: z.string().max(4096).optional(),
   json_class: z.literal("Chef::Role").optional(),
   chef_type: z.literal("role").optional(),
   run_list: z.array(z.string().min(1)),
