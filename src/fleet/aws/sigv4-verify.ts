@@ -216,7 +216,8 @@ export async function verifySigV4(req: SignedRequest, exp: SigV4Expectation): Pr
   if (claimed !== undefined && claimed !== createHash("sha256").update(req.body).digest("hex"))
     return refuse("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
   // The request again, with exactly the headers the client signed, signed with the key's secret.
-  const target = new URL(req.url, "http://placeholder");
+  // prefixed, not resolved against a base: a target "//other/x" is a path, not a host
+  const target = new URL(`http://placeholder${req.url.startsWith("/") ? "" : "/"}${req.url}`);
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of target.searchParams) {
     const prev = query[k];
@@ -247,7 +248,10 @@ export async function verifySigV4(req: SignedRequest, exp: SigV4Expectation): Pr
       method: req.method,
       protocol: "http:",
       hostname: (headers.host ?? "").replace(/:\d+$/, ""),
-      path: decodeURIComponent(target.pathname),
+      // as received, percent-encoded: the SDK signs the encoded path and the signer encodes it
+      // once more (AWS's double encoding for every service but S3); decoding it here would
+      // refuse every signed path with an escape in it, and throw on a malformed one
+      path: target.pathname,
       query,
       headers,
       body: req.body,
