@@ -301,3 +301,69 @@ describe("operators' Auto Scaling actions through the SDK", () => {
     expect(bad.message).toBe("Instance Id not found - No managed instance found for instance ID: i-nope");
   });
 });
+
+describe("actions that name only an instance are authorized on its group", () => {
+  const groupArn = `arn:aws:autoscaling:${REGION}:123456789012:autoScalingGroup:*:autoScalingGroupName/web`;
+  const roleClient = (policy: Parameters<AutoScalingEmulator["issuer"]["roleKeys"]>[2]) => {
+    const k = emu.issuer.roleKeys("ops", "i-ops", policy);
+    return new AutoScalingClient({
+      endpoint: emu.url,
+      region: REGION,
+      credentials: {
+        accessKeyId: k.accessKeyId,
+        secretAccessKey: k.secretAccessKey,
+        sessionToken: k.sessionToken,
+      },
+      maxAttempts: 1,
+    });
+  };
+
+  it("a Deny on the group's ARN stops TerminateInstanceInAutoScalingGroup and SetInstanceHealth", async () => {
+    const c = roleClient({
+      Statement: [
+        { Effect: "Allow", Action: "autoscaling:*", Resource: "*" },
+        {
+          Effect: "Deny",
+          Action: ["autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:SetInstanceHealth"],
+          Resource: groupArn,
+        },
+      ],
+    });
+    try {
+      const terminate = await errorOf(
+        c.send(
+          new TerminateInstanceInAutoScalingGroupCommand({
+            InstanceId: instanceIdFor(1),
+            ShouldDecrementDesiredCapacity: false,
+          }),
+        ),
+      );
+      expect(terminate).toMatchObject({ name: "AccessDenied", status: 403 });
+      expect(terminate.message).toContain("autoScalingGroupName/web");
+      const health = await errorOf(
+        c.send(new SetInstanceHealthCommand({ InstanceId: instanceIdFor(1), HealthStatus: "Unhealthy" })),
+      );
+      expect(health).toMatchObject({ name: "AccessDenied", status: 403 });
+      expect(host.state.instances.map((i) => i.id)).toContain(instanceIdFor(1));
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it("an Allow on the group's ARN lets them through", async () => {
+    const c = roleClient({
+      Statement: { Effect: "Allow", Action: "autoscaling:SetInstanceHealth", Resource: groupArn },
+    });
+    try {
+      await c.send(
+        new SetInstanceHealthCommand({
+          InstanceId: instanceIdFor(1),
+          HealthStatus: "Unhealthy",
+          ShouldRespectGracePeriod: false,
+        }),
+      );
+    } finally {
+      c.destroy();
+    }
+  });
+});

@@ -45,10 +45,19 @@ export class AutoScalingAuth {
     return `arn:aws:autoscaling:${this.region}:${this.issuer.account}:autoScalingGroup:${id}:autoScalingGroupName/${group}`;
   }
 
-  /** The resource an action is authorized on. */
-  resourceFor(action: string, params: Record<string, string>): string {
+  /**
+   * The resource an action is authorized on. An action that names only an instance
+   * (SetInstanceHealth, TerminateInstanceInAutoScalingGroup) acts on that instance's group and is
+   * authorized on the group's ARN, as on AWS: on "*" a Deny scoped to the group would not apply.
+   */
+  resourceFor(
+    action: string,
+    params: Record<string, string>,
+    groupOfInstance: (instanceId: string) => string | undefined = () => undefined,
+  ): string {
     if (action.startsWith("Describe")) return "*";
-    const group = params.AutoScalingGroupName;
+    const group =
+      params.AutoScalingGroupName ?? (params.InstanceId ? groupOfInstance(params.InstanceId) : undefined);
     return group ? this.groupArn(group) : "*";
   }
 
@@ -58,8 +67,17 @@ export class AutoScalingAuth {
   }
 
   /** AccessDenied as AWS words it when the principal's policy does not allow the action, else undefined. */
-  authorize(principal: Principal, action: string, params: Record<string, string>): AuthRefusal | undefined {
-    return authorizeAction(principal, `autoscaling:${action}`, this.resourceFor(action, params));
+  authorize(
+    principal: Principal,
+    action: string,
+    params: Record<string, string>,
+    groupOfInstance?: (instanceId: string) => string | undefined,
+  ): AuthRefusal | undefined {
+    return authorizeAction(
+      principal,
+      `autoscaling:${action}`,
+      this.resourceFor(action, params, groupOfInstance),
+    );
   }
 }
 

@@ -526,7 +526,7 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
             `Could not find operation ${action} for version ${version || "NO_VERSION_SPECIFIED"}`,
           );
         }
-        const denied = this.auth.authorize(signer.principal, action, params);
+        const denied = this.auth.authorize(signer.principal, action, params, (id) => this.groupOf(id));
         if (denied) throw new QueryError(denied.status, denied.code, denied.message);
         send(200, this.perform(action, params, requestId));
       } catch (err) {
@@ -591,6 +591,12 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
         return queryResponse(action, handler(this.groupApi ?? this.recordsApi(), params), requestId);
       }
     }
+  }
+
+  /** The group an instance is in, for the actions that name only the instance. */
+  private groupOf(instanceId: string): string | undefined {
+    const api = this.groupApi ?? this.recordsApi();
+    return api.groups().find((g) => g.instances.some((i) => i.instanceId === instanceId))?.name;
   }
 
   private findAction(params: Record<string, string>): ActionState {
