@@ -56,8 +56,9 @@ function musterSource(f: UserDataFlags, problems: string[]): MusterSource | unde
   for (const [i, url] of urls.entries()) {
     const sum = sums[i]!.toLowerCase();
     // the archive's own name says its CPU: muster-fleet-<version>-linux-<arch>.tgz
-    const arch = /-linux-(x64|arm64)\.tgz$/.exec(new URL(url, "file:///").pathname)?.[1] as Arch | undefined;
-    if (!/^https?:\/\//.test(url))
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    const arch = parsed && (/-linux-(x64|arm64)\.tgz$/.exec(parsed.pathname)?.[1] as Arch | undefined);
+    if (!/^https?:\/\//.test(url) || !parsed)
       problems.push(`install --release-url ${url}: give an http(s) URL the server can download`);
     else if (!arch)
       problems.push(

@@ -123,6 +123,10 @@ describe("muster install --print-user-data", () => {
         "install --release-url/--release-sha256: 1 URL(s) and 0 SHA-256(s)",
       ],
       [
+        ["--release-url", "https://[h/muster-fleet-0.1.0-linux-x64.tgz", "--release-sha256", X64],
+        "install --release-url https://[h/muster-fleet-0.1.0-linux-x64.tgz: give an http(s) URL the server can download",
+      ],
+      [
         ["--package", "muster-fleet@0.1.0"],
         "install --integrity (none): give the package's sha512 integrity",
       ],
