@@ -144,6 +144,10 @@ describe("boot config", () => {
     expect(
       problems({ repo: { url: "/srv/config.git" }, retries: { backoffBase: 10, backoffCap: 1 } }),
     ).toEqual(["b.yaml: retries.backoffCap: must be at least backoffBase (10)"]);
+    // the root as the gate file is one line saying so, not also "must be an absolute path"
+    expect(problems({ repo: { url: "/srv/config.git" }, gate: { file: "/" } })).toEqual([
+      "b.yaml: gate.file: names the root itself; give a path inside it",
+    ]);
     expect(
       problems({
         repo: { url: "/srv/config.git" },

@@ -35,7 +35,10 @@ export const DEFAULT_STATE_DIR = "/var/lib/muster";
 const insidePath = z
   .string()
   .max(LIMITS.path)
-  .regex(/^\/./, { message: "must be an absolute path inside the root (start with /)" })
+  // "/" alone is left to the root check below: one line saying what is wrong with it
+  .refine((p) => p === "/" || /^\/./.test(p), {
+    message: "must be an absolute path inside the root (start with /)",
+  })
   .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' })
   // "//" and "/." are the root itself: removed or cleared by image prepare, that is the whole root
   .refine((p) => path.posix.normalize(p) !== "/", {
