@@ -339,7 +339,8 @@ export const fleetConfigSchema = z
       issue(["group", "availabilityZones"], `zones of one region only (got ${[...regions].join(", ")})`);
     if (new Set(g.availabilityZones).size !== g.availabilityZones.length)
       issue(["group", "availabilityZones"], "names a zone twice");
-    if (g.desired !== undefined && (g.desired < g.min || g.desired > g.max))
+    // with min > max there is no range to be in: that one problem is said above, once
+    if (g.desired !== undefined && g.min <= g.max && (g.desired < g.min || g.desired > g.max))
       issue(["group", "desired"], `must be within [min, max] = [${g.min}, ${g.max}] (got ${g.desired})`);
     try {
       parseRoleSource(c.role.source);
