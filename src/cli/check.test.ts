@@ -15,6 +15,17 @@ import { cleanupTmp, EXAMPLES, muster, packageCopy, REPO_ROOT, tmpDir } from "..
 afterAll(cleanupTmp);
 
 describe("muster check", () => {
+  it("a nested role that cannot be read is one problem, not also an unknown role where it is named", async () => {
+    const repo = path.join(tmpDir(), "repo");
+    cpSync(path.join(EXAMPLES, "config-repo"), repo, { recursive: true });
+    writeFileSync(path.join(repo, "roles/base.yaml"), "name: base\nrun_list: [\n");
+    const res = await muster(["check", "--no-typecheck", "--repo", repo]);
+    expect(res.code).toBe(2);
+    const problems = res.stderr.split("\n").filter((l) => l.startsWith("muster: "));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^muster: roles\/base\.yaml: not valid YAML/);
+  });
+
   it("passes the example config repo", async () => {
     const res = await muster(["check", "--repo", path.join(EXAMPLES, "config-repo")]);
     expect(res.code).toBe(0);

@@ -90,7 +90,8 @@ export async function collectProblems(flags: CheckFlags, progress?: Progress): P
           compileRun({ repo, recipes, role, node: { hostname: "check", root: "/", platform } });
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
-          for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+          for (const p of err.problems)
+            if (!problems.includes(p) && !saidAlready(p, problems)) problems.push(p);
         }
     }
   });
@@ -165,4 +166,13 @@ async function typeCheck(repoDir: string, files: string[], demanded: boolean): P
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * A role that could not be read is "unknown" to every role that names it: that is the same
+ * problem again, already said by its own file's line (roles/base.yaml: ...).
+ */
+function saidAlready(problem: string, problems: string[]): boolean {
+  const unknown = /: unknown role "([^"]+)"/.exec(problem)?.[1];
+  return unknown !== undefined && problems.some((p) => p.startsWith(`roles/${unknown}.`));
 }

@@ -48,9 +48,10 @@ export function loadConfigRepo(dir: string, collect?: string[]): ConfigRepo {
     );
   const problems: string[] = [];
   const recipeFiles = findRecipes(abs);
-  const roles = loadRoles(abs, problems);
+  const unreadable = new Set<string>();
+  const roles = loadRoles(abs, problems, unreadable);
   const cookbookAttributes = loadCookbookAttributes(abs, problems);
-  for (const role of roles.values()) problems.push(...runListProblems(role, recipeFiles, roles));
+  for (const role of roles.values()) problems.push(...runListProblems(role, recipeFiles, roles, unreadable));
   if (collect) collect.push(...problems);
   else if (problems.length > 0) throw new InputError(problems);
   return { dir: abs, roles, recipeFiles, cookbookAttributes };
@@ -79,7 +80,8 @@ export function parseDataFile(file: string, rel: string): unknown {
   return parseDataText(readTextFile(file, rel), file.endsWith(".json"), rel);
 }
 
-function loadRoles(dir: string, problems: string[]): Map<string, Role> {
+/** `unreadable` gets the names of role files that are there but could not be read as roles. */
+function loadRoles(dir: string, problems: string[], unreadable: Set<string>): Map<string, Role> {
   const roles = new Map<string, Role>();
   const rolesDir = path.join(dir, "roles");
   if (!existsSync(rolesDir)) return roles;
@@ -92,10 +94,14 @@ function loadRoles(dir: string, problems: string[]): Map<string, Role> {
       data = parseDataFile(path.join(rolesDir, name), rel);
     } catch (err) {
       problems.push((err as Error).message);
+      unreadable.add(path.basename(name, ext));
       continue;
     }
     const role = normaliseRole(data, rel, problems);
-    if (!role) continue;
+    if (!role) {
+      unreadable.add(path.basename(name, ext));
+      continue;
+    }
     const fileName = path.basename(name, ext);
     if (role.name !== fileName) {
       problems.push(`${rel}: name: "${role.name}" does not match the file name; rename one to "${fileName}"`);
@@ -159,13 +165,19 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
   return problems.length === before ? role : undefined;
 }
 
-function runListProblems(role: Role, recipes: Map<string, string>, roles: Map<string, Role>): string[] {
+function runListProblems(
+  role: Role,
+  recipes: Map<string, string>,
+  roles: Map<string, Role>,
+  // a role whose own file has a problem is not "unknown" here too: its file's line says it once
+  unreadable: Set<string>,
+): string[] {
   const problems: string[] = [];
   const field = role.format === "chef" ? "run_list" : "runList";
   const check = (list: RunListItem[], label: string) =>
     list.forEach((item, i) => {
       const known = item.type === "recipe" ? recipes : roles;
-      if (known.has(item.name)) return;
+      if (known.has(item.name) || (item.type === "role" && unreadable.has(item.name))) return;
       const hint = closest(item.name, known.keys());
       problems.push(
         `${role.file}: ${label}[${i}]: unknown ${item.type} "${item.name}"${hint ? `; did you mean "${hint}"?` : ""}`,
