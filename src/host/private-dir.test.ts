@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
@@ -9,6 +10,8 @@ import {
   privateDirProblem,
   privateRuntimeDir,
   runtimeDirCandidates,
+  unsafeAncestorFault,
+  unsafeAncestorProblem,
   unsafeBaseProblem,
   userPrivateDir,
 } from "./private-dir.ts";
@@ -167,5 +170,123 @@ describe("userPrivateDir: one path per user, whatever the environment", () => {
       new RegExp(`^${base} is writable by its group and not sticky`),
     );
     expect(lstatSync(path.join(base, `muster-${uid}`), { throwIfNoEntry: false })).toBeUndefined();
+  });
+});
+
+describe("unsafeAncestorFault: every directory from / on the way to a path, links followed", () => {
+  const ME = 1000;
+  const dir = (mode: number, owner = 0) => stat(0o40000 | mode, owner);
+  const link = (to: string, owner = 0) => ({ ...stat(0o120777, owner, "link"), to });
+  type Entry = ReturnType<typeof dir> | ReturnType<typeof link>;
+  const lookup = (tree: Record<string, Entry>) => ({
+    lstat: (p: string) => tree[p],
+    readlink: (p: string) => {
+      const e = tree[p];
+      if (!e || !("to" in e)) throw new Error(`not a link: ${p}`);
+      return e.to;
+    },
+  });
+  const base: Record<string, Entry> = {
+    "/": dir(0o755),
+    "/tmp": dir(0o1777),
+    "/srv": dir(0o755),
+    "/srv/ok": dir(0o700, ME),
+    "/home": dir(0o755),
+    "/home/bob": dir(0o755, 2000),
+    "/home/bob/x": dir(0o755),
+    "/open": dir(0o777),
+    "/group": dir(0o775),
+    "/tmp/mine": link("/srv/ok", ME),
+    "/tmp/bobs": link("/srv/ok", 2000),
+    "/srv/to-bob": link("../home/bob/x"),
+    "/srv/loop": link("loop"),
+    "/srv/file": { ...stat(0o100644, 0, "file") },
+    "/srv/up": link("ok/../../home/bob/x"),
+  };
+  it.each([
+    ["/", undefined],
+    ["/srv/ok/state", undefined],
+    ["/srv/ok/missing/deeper", undefined],
+    ["/tmp/anything", undefined],
+    ["/tmp/mine/state", undefined],
+    [
+      "/home/bob/x/state",
+      { dir: "/home/bob", why: `is owned by uid 2000, neither this user (uid ${ME}) nor root` },
+    ],
+    ["/open/a/b", { dir: "/open", why: "is writable by its group and not sticky (mode 777)" }],
+    ["/group/a", { dir: "/group", why: "is writable by its group and not sticky (mode 775)" }],
+    [
+      "/tmp/bobs/state",
+      {
+        dir: "/tmp/bobs",
+        why: `is a symbolic link owned by uid 2000, neither this user (uid ${ME}) nor root`,
+      },
+    ],
+    [
+      "/srv/to-bob/state",
+      { dir: "/home/bob", why: `is owned by uid 2000, neither this user (uid ${ME}) nor root` },
+    ],
+    [
+      "/srv/up/state",
+      { dir: "/home/bob", why: `is owned by uid 2000, neither this user (uid ${ME}) nor root` },
+    ],
+    ["/srv/./ok/../ok/state", undefined],
+    ["/srv/loop/x", { dir: "/srv/loop", why: "leads through too many symbolic links" }],
+    ["/srv/file/x", { dir: "/srv/file", why: "is not a directory" }],
+  ])("%s: %j", (target, expected) => {
+    expect(unsafeAncestorFault(target, lookup(base), ME)).toEqual(expected);
+  });
+
+  it("an unsafe / is named too; for root, only root's own directories pass", () => {
+    expect(unsafeAncestorFault("/srv/ok", lookup({ ...base, "/": dir(0o777) }), ME)).toEqual({
+      dir: "/",
+      why: "is writable by its group and not sticky (mode 777)",
+    });
+    // root's own walk: a directory of another user's on the way is named, root's are fine
+    expect(unsafeAncestorFault("/srv/ok/state", lookup(base), 0)).toEqual({
+      dir: "/srv/ok",
+      why: "is owned by uid 1000, neither this user (uid 0) nor root",
+    });
+    expect(unsafeAncestorFault("/tmp/mine/x", lookup(base), 0)).toEqual({
+      dir: "/tmp/mine",
+      why: "is a symbolic link owned by uid 1000, neither this user (uid 0) nor root",
+    });
+    expect(unsafeAncestorFault("/srv/new", lookup(base), 0)).toBeUndefined();
+  });
+});
+
+describe("unsafeAncestorProblem: the directories above a path on this host", () => {
+  it("one open to all (mode 777, not sticky) two levels up is named; under the sticky temporary directory is fine", () => {
+    const top = tmpDir();
+    mkdirSync(path.join(top, "a/b"), { recursive: true, mode: 0o755 });
+    expect(unsafeAncestorProblem(path.join(top, "a/b/state"))).toBeUndefined();
+    chmodSync(top, 0o777);
+    expect(unsafeAncestorProblem(path.join(top, "a/b/state"))).toBe(
+      `${top}, above it, is writable by its group and not sticky (mode 777)`,
+    );
+    // the state directory itself is not judged here, only what is above it
+    expect(unsafeAncestorProblem(top)).toBeUndefined();
+    expect(statSync(tmpdir()).mode & 0o1000).toBe(0o1000);
+    expect(unsafeAncestorProblem(path.join(tmpdir(), "state"))).toBeUndefined();
+  });
+
+  it("a link on the way is judged by where it leads", () => {
+    const open = tmpDir();
+    mkdirSync(path.join(open, "inner"));
+    chmodSync(open, 0o777);
+    const link = path.join(tmpDir(), "link");
+    symlinkSync(path.join(open, "inner"), link);
+    expect(unsafeAncestorProblem(path.join(link, "state"))).toBe(
+      `${open}, above it, is writable by its group and not sticky (mode 777)`,
+    );
+  });
+
+  it.runIf(isRoot)("one owned by another user two levels up is named (as root: chown to nobody)", () => {
+    const theirs = tmpDir();
+    mkdirSync(path.join(theirs, "x"), { mode: 0o755 });
+    chownSync(theirs, 65534, 65534);
+    expect(unsafeAncestorProblem(path.join(theirs, "x/state"))).toBe(
+      `${theirs}, above it, is owned by uid 65534, neither this user (uid ${uid}) nor root`,
+    );
   });
 });

@@ -6,7 +6,7 @@
  * group and others cannot write. One that is not is refused, never repaired: what is in it may
  * be planted already.
  */
-import { lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -54,22 +54,107 @@ export function makePrivateDir(dir: string): string | undefined {
   return privateDirProblem(dir);
 }
 
+const otherOwner = (st: DirStat, me: number | undefined) =>
+  me !== undefined && st.uid !== me && st.uid !== 0
+    ? `is owned by uid ${st.uid}, neither this user (uid ${me}) nor root`
+    : undefined;
+
 /**
- * Why `dir` is not safe to keep private directories in, or undefined when it is: nobody but this
- * user (or root) may rename or replace its entries. Its owner can, and so can anyone who may
- * write it unless it is sticky (as /tmp).
+ * Why a directory with this lstat is not safe to keep private directories in, or undefined when
+ * it is: nobody but user `me` (or root) may rename or replace its entries. Its owner can, and so
+ * can anyone who may write it unless it is sticky (as /tmp).
  */
-export function unsafeBaseProblem(dir: string): string | undefined {
-  const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (!st) return "does not exist";
+export function unsafeBaseFault(st: DirStat, me: number | undefined): string | undefined {
   if (st.isSymbolicLink()) return "is a symbolic link";
   if (!st.isDirectory()) return "is not a directory";
-  const me = euid();
-  if (me !== undefined && st.uid !== me && st.uid !== 0)
-    return `is owned by uid ${st.uid}, neither this user (uid ${me}) nor root`;
+  const owner = otherOwner(st, me);
+  if (owner) return owner;
   if ((st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0)
     return `is writable by ${st.mode & 0o020 ? "its group" : "others"} and not sticky (mode ${(st.mode & 0o7777).toString(8)})`;
   return undefined;
+}
+
+/** Why `dir` is not safe to keep private directories in (see unsafeBaseFault), or undefined. */
+export function unsafeBaseProblem(dir: string): string | undefined {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return st ? unsafeBaseFault(st, euid()) : "does not exist";
+}
+
+/** What unsafeAncestorFault needs of the file system. */
+export interface PathLookup {
+  lstat(p: string): DirStat | undefined;
+  readlink(p: string): string;
+}
+
+/** As the kernel gives up (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * PURE: the first directory on the way to `target` (an absolute path) that fails unsafeBaseFault,
+ * and why; undefined when every one from / down passes. Anyone who may rename an entry of one of
+ * them can swap everything below it. The way is followed as the kernel follows it: a symbolic
+ * link on it is fine only when it is root's or this user's (in a sticky directory its owner may
+ * replace it) and the directories its target leads through pass too. The walk ends at the first
+ * part that does not exist: what is made there is this user's own.
+ */
+export function unsafeAncestorFault(
+  target: string,
+  fs: PathLookup,
+  me: number | undefined,
+): { dir: string; why: string } | undefined {
+  const parts = (p: string) => p.split("/").filter((x) => x !== "" && x !== ".");
+  const rootWhy = rootFault(fs, me);
+  if (rootWhy) return { dir: "/", why: rootWhy };
+  // `real`: where the walk is, a directory with no link on its way, every one of which passed
+  let real = "/";
+  let pending = parts(target);
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === "..") {
+      real = path.posix.dirname(real);
+      continue;
+    }
+    const next = path.posix.join(real, part);
+    const st = fs.lstat(next);
+    if (!st) return undefined;
+    if (st.isSymbolicLink()) {
+      const owner = otherOwner(st, me);
+      if (owner) return { dir: next, why: `is a symbolic link ${owner.slice("is ".length)}` };
+      if (++links > MAX_LINKS) return { dir: next, why: "leads through too many symbolic links" };
+      const to = fs.readlink(next);
+      if (to.startsWith("/")) real = "/";
+      pending = [...parts(to), ...pending];
+      continue;
+    }
+    const why = unsafeBaseFault(st, me);
+    if (why) return { dir: next, why };
+    real = next;
+  }
+  return undefined;
+}
+
+function rootFault(fs: PathLookup, me: number | undefined): string | undefined {
+  const st = fs.lstat("/");
+  return st ? unsafeBaseFault(st, me) : "does not exist";
+}
+
+/**
+ * Why a directory at `p` could be swapped by another user, as `<dir>, above it, <why>` naming
+ * the first directory above it that fails unsafeBaseFault (unsafeAncestorFault), or undefined. `p`
+ * itself is not judged here: what it must be is the caller's rule (privateDirProblem).
+ */
+export function unsafeAncestorProblem(p: string): string | undefined {
+  const abs = path.isAbsolute(p) ? p : `${process.cwd()}/${p}`;
+  // not path.dirname: that would take `a/link/..` as `a`, where the kernel goes to the link's
+  // target's parent
+  const above = abs.replace(/\/+[^/]*\/*$/, "") || "/";
+  const fault = unsafeAncestorFault(
+    above,
+    { lstat: (x) => lstatSync(x, { throwIfNoEntry: false }), readlink: (x) => readlinkSync(x) },
+    euid(),
+  );
+  return fault && `${fault.dir}, above it, ${fault.why}`;
 }
 
 /** Is `dir` safe to keep private directories in (see unsafeBaseProblem)? */

@@ -52,15 +52,20 @@ describe("holdsCredentials", () => {
 });
 
 describe("credentialEnv", () => {
-  it("scopes the header to the URL in environment-only git configuration, after entries already there", () => {
+  it("scopes the header to the URL in environment-only git configuration, after entries already there, and follows no redirect", () => {
     expect(credentialEnv({}, "https://u:p@git.test/r.git")).toEqual({
-      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_COUNT: "2",
       GIT_CONFIG_KEY_0: "http.https://git.test/r.git.extraHeader",
       GIT_CONFIG_VALUE_0: basic("u:p"),
+      GIT_CONFIG_KEY_1: "http.https://git.test/r.git.followRedirects",
+      GIT_CONFIG_VALUE_1: "false",
     });
-    expect(credentialEnv({ GIT_CONFIG_COUNT: "2" }, "https://u:p@git.test/r.git")).toMatchObject({
-      GIT_CONFIG_COUNT: "3",
+    expect(credentialEnv({ GIT_CONFIG_COUNT: "2" }, "https://u:p@git.test/r.git")).toEqual({
+      GIT_CONFIG_COUNT: "4",
       GIT_CONFIG_KEY_2: "http.https://git.test/r.git.extraHeader",
+      GIT_CONFIG_VALUE_2: basic("u:p"),
+      GIT_CONFIG_KEY_3: "http.https://git.test/r.git.followRedirects",
+      GIT_CONFIG_VALUE_3: "false",
     });
     expect(credentialEnv({}, "https://git.test/r.git")).toEqual({});
     expect(credentialEnv({}, undefined)).toEqual({});

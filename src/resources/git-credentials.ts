@@ -43,9 +43,11 @@ export function storedUrl(repository: string): string {
 /**
  * PURE: the environment entries that give git the credentials of `repository`, added to any
  * GIT_CONFIG_COUNT entries `base` already has. `http.<url>.extraHeader` applies only to
- * requests for that URL (scheme, host, port and path prefix), not to other remotes; git follows
- * a redirect only on its first request and curl does not send a set Authorization header to
- * another host. Nothing when the URL has no credentials.
+ * requests for that URL (scheme, host, port and path prefix), not to other remotes. A redirect
+ * of git's first request moves its later requests to wherever it points, and whether a header
+ * set by hand follows them there depends on git's and curl's versions: so redirects are not
+ * followed at all for a URL with credentials (`http.<url>.followRedirects=false`), and one fails
+ * the fetch with git's own line instead. Nothing when the URL has no credentials.
  */
 export function credentialEnv(
   base: Record<string, string | undefined>,
@@ -57,9 +59,11 @@ export function credentialEnv(
   const n = Number(base.GIT_CONFIG_COUNT ?? 0);
   const i = Number.isInteger(n) && n > 0 ? n : 0;
   return {
-    GIT_CONFIG_COUNT: String(i + 1),
+    GIT_CONFIG_COUNT: String(i + 2),
     [`GIT_CONFIG_KEY_${i}`]: `http.${url}.extraHeader`,
     [`GIT_CONFIG_VALUE_${i}`]: authorization,
+    [`GIT_CONFIG_KEY_${i + 1}`]: `http.${url}.followRedirects`,
+    [`GIT_CONFIG_VALUE_${i + 1}`]: "false",
   };
 }
 

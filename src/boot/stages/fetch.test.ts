@@ -289,7 +289,7 @@ describe("credentials in the config repo's URL", () => {
     }
   });
 
-  it("are not sent to another host a redirect names", async () => {
+  it("a redirect is not followed: the fetch fails naming it, and the other host never sees the token", async () => {
     const elsewhere = await startAuthGitServer({
       projectRoot: tmpDir(),
       user: "x",
@@ -305,11 +305,12 @@ describe("credentials in the config repo's URL", () => {
     });
     try {
       const url = `${redirecting.url}/config.git`.replace("http://", `http://deploy:${token}@`);
-      await expect(fetchInto(tmpDir(), { url })).rejects.toThrow(/fetching master failed/);
-      // the header went where the URL points, and the redirect was followed without it
+      await expect(fetchInto(tmpDir(), { url })).rejects.toThrow(
+        /fetching master failed: .*The requested URL returned error: 302$/,
+      );
+      // the header went where the URL points, and no request (with the token or not) went elsewhere
       expect(redirecting.authorizations[0]).toMatch(/^Basic /);
-      expect(elsewhere.authorizations.length).toBeGreaterThan(0);
-      expect(elsewhere.authorizations.filter((a) => a !== "")).toEqual([]);
+      expect(elsewhere.authorizations).toEqual([]);
     } finally {
       await redirecting.close();
       await elsewhere.close();

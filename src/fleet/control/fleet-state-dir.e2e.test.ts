@@ -31,20 +31,27 @@ afterEach(async () => {
   cleanupTmp();
 }, 60_000);
 
-/** A state directory another user prepared, and a fleet.yaml naming it. */
-function prepared(how: "open" | "theirs" | "open-parent"): { file: string; stateDir: string } {
+type Prepared = "open" | "theirs" | "open-parent" | "theirs-above";
+
+/**
+ * A state directory another user prepared, and a fleet.yaml naming it. "theirs-above": in a
+ * directory of root's, in one another user owns (who could rename the one between away).
+ */
+function prepared(how: Prepared): { file: string; stateDir: string } {
   const dir = tmpDir("muster-fleet-statedir-");
-  const stateDir = path.join(dir, "state");
+  const stateDir = path.join(dir, "x/state");
   const file = path.join(dir, "fleet.yaml");
-  writeFileSync(file, YAML.stringify({ ...testFleetYaml(8), stateDir: "state" }));
-  mkdirSync(stateDir);
+  writeFileSync(file, YAML.stringify({ ...testFleetYaml(8), stateDir: "x/state" }));
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  chmodSync(path.dirname(stateDir), 0o755);
   if (how === "open") chmodSync(stateDir, 0o777);
-  else if (how === "open-parent") chmodSync(dir, 0o777);
+  else if (how === "open-parent") chmodSync(path.dirname(stateDir), 0o777);
+  else if (how === "theirs-above") chownSync(dir, 65534, 65534);
   else chownSync(stateDir, 65534, 65534);
   return { file, stateDir };
 }
 
-async function refusedEverywhere(how: "open" | "theirs" | "open-parent", why: RegExp): Promise<void> {
+async function refusedEverywhere(how: Prepared, why: RegExp): Promise<void> {
   const { file, stateDir } = prepared(how);
   for (const args of [
     ["fleet", "up", "--config", file],
@@ -69,9 +76,20 @@ describe("a state directory another user prepared", () => {
   it("one in a directory open to all (mode 777, not sticky) is refused the same way: its parent's writers could swap it", async () => {
     await refusedEverywhere(
       "open-parent",
-      /its parent \S+ is writable by its group and not sticky \(mode 777\), /,
+      /\S+\/x, above it, is writable by its group and not sticky \(mode 777\), /,
     );
   }, 120_000);
+
+  it.runIf(isRoot)(
+    "one two levels below a directory another user owns (as root: chown to nobody) is refused the same way",
+    async () => {
+      await refusedEverywhere(
+        "theirs-above",
+        /\S+, above it, is owned by uid 65534, neither this user \(uid 0\) nor root, /,
+      );
+    },
+    120_000,
+  );
 
   it.runIf(isRoot)(
     "one another user owns (as root: chown to nobody) is refused the same way",

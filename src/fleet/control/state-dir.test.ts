@@ -134,7 +134,7 @@ describe("a state directory in a directory another user may write (they could re
     const parent = tmpDir();
     chmodSync(parent, 0o777);
     const line = (dir: string) =>
-      `state directory ${dir}: its parent ${parent} is writable by its group and not sticky (mode 777), so another user could put something else in its place; give a --state-dir in a directory only this user or root can write`;
+      `state directory ${dir}: ${parent}, above it, is writable by its group and not sticky (mode 777), so another user could put something else in its place; give a --state-dir whose every directory above it only this user or root can write (or is sticky, as /tmp)`;
     const missing = path.join(parent, "state");
     expect(stateDirAccessProblem(missing)).toBe(line(missing));
     expect(stateDirProblems(missing, SOURCE, [])).toEqual([line(missing)]);
@@ -154,5 +154,57 @@ describe("a state directory in a directory another user may write (they could re
     ensureStateDir(path.join(sticky, "state"));
     expect(stateDirProblems(path.join(sticky, "state"), SOURCE, [])).toEqual([]);
     expect(stateDirAccessProblem(path.join(tmpDir(), "state"))).toBeUndefined();
+  });
+});
+
+describe("a state directory further below a directory another user may write or owns (they could rename what is between)", () => {
+  it("a directory open to all (mode 777, not sticky) two levels up is refused, named, nothing made", () => {
+    const top = tmpDir();
+    const mid = path.join(top, "x");
+    mkdirSync(mid, { mode: 0o755 });
+    chmodSync(top, 0o777);
+    const state = path.join(mid, "state");
+    const line = `state directory ${state}: ${top}, above it, is writable by its group and not sticky (mode 777), so another user could put something else in its place; give a --state-dir whose every directory above it only this user or root can write (or is sticky, as /tmp)`;
+    expect(stateDirAccessProblem(state)).toBe(line);
+    expect(stateDirProblems(state, SOURCE, [])).toEqual([line]);
+    expect(() => ensureStateDir(state)).toThrow(line);
+    expect(readdirSync(mid)).toEqual([]);
+    // one that exists, and one whose parent is missing too, are refused the same way
+    mkdirSync(state, { mode: 0o700 });
+    expect(stateDirAccessProblem(state)).toBe(line);
+    expect(stateDirAccessProblem(path.join(mid, "new/state"))).toMatch(
+      new RegExp(`^state directory ${mid}/new/state: ${top}, above it, is writable`),
+    );
+  });
+
+  it.runIf(process.geteuid?.() === 0)(
+    "a directory another user owns two levels up is refused (as root: chown to nobody), even when the one between is root's",
+    () => {
+      const theirs = tmpDir();
+      const mid = path.join(theirs, "x");
+      mkdirSync(mid, { mode: 0o755 });
+      chownSync(theirs, 65534, 65534);
+      const state = path.join(mid, "state");
+      const line = new RegExp(
+        `^state directory ${state}: ${theirs}, above it, is owned by uid 65534, neither this user \\(uid 0\\) nor root, `,
+      );
+      expect(stateDirAccessProblem(state)).toMatch(line);
+      expect(stateDirProblems(state, SOURCE, [])[0]).toMatch(line);
+      expect(() => ensureStateDir(state)).toThrow(line);
+      expect(readdirSync(mid)).toEqual([]);
+    },
+  );
+
+  it("a link above it is judged by where it leads: to a safe directory fine, into an open one refused", () => {
+    const safe = tmpDir();
+    const via = path.join(tmpDir(), "via");
+    symlinkSync(safe, via);
+    expect(stateDirAccessProblem(path.join(via, "state"))).toBeUndefined();
+    ensureStateDir(path.join(via, "state"));
+    expect(statSync(path.join(safe, "state")).mode & 0o777).toBe(0o700);
+    chmodSync(safe, 0o777);
+    expect(stateDirAccessProblem(path.join(via, "state"))).toMatch(
+      new RegExp(`: ${safe}, above it, is writable by its group and not sticky`),
+    );
   });
 });

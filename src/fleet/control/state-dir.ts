@@ -13,13 +13,14 @@
  * The fleet runs as root and kills what pids.json lists: its state directory must be this user's
  * alone (src/host/private-dir.ts), or another user could plant that list, or links that make the
  * fleet rewrite a file of root's. One that is not is refused by every fleet command. So is one
- * whose parent another user may write (not sticky, as /tmp is) or owns: they could rename the
- * directory away while the fleet runs and put a link or one of their own in its place.
+ * with any directory above it (from /, links followed) that another user owns or may write (not
+ * sticky, as /tmp is): they could rename the state directory, or one above it, away while the
+ * fleet runs and put a link or one of their own in its place.
  */
 import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { InputError } from "../../core/errors.ts";
-import { makePrivateDir, privateDirProblem, unsafeBaseProblem } from "../../host/private-dir.ts";
+import { makePrivateDir, privateDirProblem, unsafeAncestorProblem } from "../../host/private-dir.ts";
 import { stopSupervisor } from "../../providers/supervisor-client.ts";
 import { fleetProcesses, type PidRecord, signal, waitGone } from "../instances/processes.ts";
 
@@ -38,25 +39,23 @@ export const CLEARED_AT_START = ["instances", "repos", "image", "lb", FLEET_FILE
 const refusal = (stateDir: string, why: string) =>
   `state directory ${stateDir}: ${why}; it must be a directory of this user's that only it can write (mode 700), or give another --state-dir`;
 
-const parentRefusal = (stateDir: string, parent: string, why: string) =>
-  `state directory ${stateDir}: its parent ${parent} ${why}, so another user could put something else in its place; give a --state-dir in a directory only this user or root can write`;
-
-/** Why the state directory's parent lets another user replace it (a missing one is made 0700). */
-function parentProblem(stateDir: string): string | undefined {
-  const parent = path.dirname(stateDir);
-  if (!lstatSync(parent, { throwIfNoEntry: false })) return undefined;
-  const why = unsafeBaseProblem(parent);
-  return why && parentRefusal(stateDir, parent, why);
+/** Why a directory above the state directory lets another user replace it (missing ones are made 0700). */
+function ancestorProblem(stateDir: string): string | undefined {
+  const why = unsafeAncestorProblem(stateDir);
+  return (
+    why &&
+    `state directory ${stateDir}: ${why}, so another user could put something else in its place; give a --state-dir whose every directory above it only this user or root can write (or is sticky, as /tmp)`
+  );
 }
 
 /**
  * Why this state directory must not be used, as one line: it is a link or not a directory,
- * another user owns it, or group or others may write it or its parent. A missing one is fine
- * (made 0700).
+ * another user owns it, or group or others may write it or a directory above it. A missing one
+ * is fine (made 0700).
  */
 export function stateDirAccessProblem(stateDir: string): string | undefined {
-  const inParent = parentProblem(stateDir);
-  if (inParent) return inParent;
+  const above = ancestorProblem(stateDir);
+  if (above) return above;
   if (!lstatSync(stateDir, { throwIfNoEntry: false })) return undefined;
   const why = privateDirProblem(stateDir);
   return why && refusal(stateDir, why);
@@ -64,12 +63,12 @@ export function stateDirAccessProblem(stateDir: string): string | undefined {
 
 /** Make the state directory 0700 (with its parents), or refuse it (InputError) as above. */
 export function ensureStateDir(stateDir: string): void {
-  // checked before anything is made in a parent others may write
-  const inParent = parentProblem(stateDir);
-  if (inParent) throw new InputError(inParent);
+  // checked before anything is made in a directory others may write
+  const above = ancestorProblem(stateDir);
+  if (above) throw new InputError(above);
   const why = makePrivateDir(stateDir);
   if (why) throw new InputError(refusal(stateDir, why));
-  const made = parentProblem(stateDir); // a parent made just now, or swapped meanwhile
+  const made = ancestorProblem(stateDir); // one made just now, or swapped meanwhile
   if (made) throw new InputError(made);
 }
 
@@ -93,8 +92,8 @@ export function stateDirProblems(
       );
   const st = lstatSync(stateDir, { throwIfNoEntry: false });
   if (!st) {
-    const inParent = parentProblem(stateDir);
-    return inParent ? [...problems, inParent] : problems;
+    const above = ancestorProblem(stateDir);
+    return above ? [...problems, above] : problems;
   }
   if (!st.isDirectory() && !st.isSymbolicLink())
     return [`state directory ${stateDir}: not a directory; give a new or empty directory`];
