@@ -177,6 +177,15 @@ describe.runIf(process.getuid?.() === 0)("useradd and groupadd under a sandbox r
     expect(second.resources.map((r) => r.status)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
   });
 
+  it("finds useradd and groupadd in /usr/sbin when the PATH it was given has none (a non-root user's on Debian)", async () => {
+    const root = rootWithAccounts();
+    const report = await convergeDecls(root, app.slice(0, 2), {
+      ctx: { env: { ...process.env, PATH: "/usr/bin:/bin" } },
+    });
+    expect(report.outcome, report.error).toBe("converged");
+    expect(readFileSync(path.join(root, "etc/group"), "utf8")).toContain("app:x:990:\n");
+  });
+
   it("changes a property with usermod, then removes the user and the group", async () => {
     const root = rootWithAccounts();
     await convergeDecls(root, app.slice(0, 2));

@@ -84,7 +84,9 @@ export async function runAccountTool(ctx: ResourceContext, argv: string[]): Prom
         `the root has no ${missing.join(", ")}: ${argv[0]} --prefix edits the root's own account files; create them first (a file resource, or copy them from the image)`,
       );
   }
-  const res = await ctx.exec(argv, { env: { ...ctx.env, LC_ALL: "C" }, timeoutMs: 60_000 });
+  // useradd and groupadd live in /usr/sbin, which Debian leaves off a non-root user's PATH
+  const PATH = [ctx.env.PATH, "/usr/sbin", "/sbin"].filter(Boolean).join(":");
+  const res = await ctx.exec(argv, { env: { ...ctx.env, PATH, LC_ALL: "C" }, timeoutMs: 60_000 });
   // the tool changed (or may have changed) the files every owner lookup reads
   ctx.ids.reset();
   if (res.code !== 0)
