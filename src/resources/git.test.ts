@@ -153,7 +153,21 @@ describe("git checkouts", () => {
   });
 
   it("clones a tag detached at the commit it names (annotated or not)", async () => {
-    await execOk(["git", "-c", "user.name=t", "-c", "user.email=t@t", "--git-dir", bare, "tag", "-a", "-m", "v1", "v1", commits[0]]);
+    await execOk([
+      "git",
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@t",
+      "--git-dir",
+      bare,
+      "tag",
+      "-a",
+      "-m",
+      "v1",
+      "v1",
+      commits[0],
+    ]);
     await execOk(["git", "--git-dir", bare, "tag", "light", commits[1]]);
     for (const [tag, commit, a] of [
       ["v1", commits[0], "a1\n"],
@@ -286,10 +300,39 @@ describe("git checkouts", () => {
   });
 
   it("moves a checkout to a tag that was moved (annotated)", async () => {
-    await execOk(["git", "-c", "user.name=t", "-c", "user.email=t@t", "--git-dir", bare, "tag", "-a", "-m", "v1", "v1", commits[0]]);
+    await execOk([
+      "git",
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@t",
+      "--git-dir",
+      bare,
+      "tag",
+      "-a",
+      "-m",
+      "v1",
+      "v1",
+      commits[0],
+    ]);
     expect((await converge({ revision: "v1" })).outcome).toBe("converged");
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[0]);
-    await execOk(["git", "-c", "user.name=t", "-c", "user.email=t@t", "--git-dir", bare, "tag", "-f", "-a", "-m", "v1 again", "v1", commits[2]]);
+    await execOk([
+      "git",
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@t",
+      "--git-dir",
+      bare,
+      "tag",
+      "-f",
+      "-a",
+      "-m",
+      "v1 again",
+      "v1",
+      commits[2],
+    ]);
     const report = await converge({ revision: "v1" });
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([

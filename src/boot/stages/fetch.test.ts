@@ -124,7 +124,21 @@ describe("fetching the config repo", () => {
     const tagged = await headOf(twin);
     await execOk(["git", "--git-dir", twin, "branch", "rel", tagged]);
     const branchTip = await commitTo(twin, { "README.md": "on the branch\n" }, "branch work", "rel");
-    await execOk(["git", "-c", "user.name=t", "-c", "user.email=t@t", "--git-dir", twin, "tag", "-a", "-m", "rel", "rel", tagged]);
+    await execOk([
+      "git",
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@t",
+      "--git-dir",
+      twin,
+      "tag",
+      "-a",
+      "-m",
+      "rel",
+      "rel",
+      tagged,
+    ]);
     const root = tmpDir();
     expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
     expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
