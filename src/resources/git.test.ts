@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
 import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
+import { annotatedTag } from "../test-support/git-tags.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { git, gitCause, isRepositoryAddress } from "./git.ts";
@@ -153,21 +154,7 @@ describe("git checkouts", () => {
   });
 
   it("clones a tag detached at the commit it names (annotated or not)", async () => {
-    await execOk([
-      "git",
-      "-c",
-      "user.name=t",
-      "-c",
-      "user.email=t@t",
-      "--git-dir",
-      bare,
-      "tag",
-      "-a",
-      "-m",
-      "v1",
-      "v1",
-      commits[0],
-    ]);
+    await annotatedTag(bare, "v1", commits[0], "v1");
     await execOk(["git", "--git-dir", bare, "tag", "light", commits[1]]);
     for (const [tag, commit, a] of [
       ["v1", commits[0], "a1\n"],
@@ -300,39 +287,10 @@ describe("git checkouts", () => {
   });
 
   it("moves a checkout to a tag that was moved (annotated)", async () => {
-    await execOk([
-      "git",
-      "-c",
-      "user.name=t",
-      "-c",
-      "user.email=t@t",
-      "--git-dir",
-      bare,
-      "tag",
-      "-a",
-      "-m",
-      "v1",
-      "v1",
-      commits[0],
-    ]);
+    await annotatedTag(bare, "v1", commits[0], "v1");
     expect((await converge({ revision: "v1" })).outcome).toBe("converged");
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[0]);
-    await execOk([
-      "git",
-      "-c",
-      "user.name=t",
-      "-c",
-      "user.email=t@t",
-      "--git-dir",
-      bare,
-      "tag",
-      "-f",
-      "-a",
-      "-m",
-      "v1 again",
-      "v1",
-      commits[2],
-    ]);
+    await annotatedTag(bare, "v1", commits[2], "v1 again", { force: true });
     const report = await converge({ revision: "v1" });
     expect(report.outcome, report.error).toBe("converged");
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([

@@ -7,6 +7,7 @@ import { exec, execOk } from "../../host/exec.ts";
 import { RootFs } from "../../host/root-fs.ts";
 import { gitArgvRecorder, watchCmdlines } from "../../test-support/argv-watch.ts";
 import { startAuthGitServer } from "../../test-support/git-auth-server.ts";
+import { annotatedTag } from "../../test-support/git-tags.ts";
 import { cleanupTmp, EXAMPLES, tmpDir } from "../../test-support/tmp.ts";
 import { fetchConfigRepo } from "./fetch.ts";
 
@@ -124,21 +125,7 @@ describe("fetching the config repo", () => {
     const tagged = await headOf(twin);
     await execOk(["git", "--git-dir", twin, "branch", "rel", tagged]);
     const branchTip = await commitTo(twin, { "README.md": "on the branch\n" }, "branch work", "rel");
-    await execOk([
-      "git",
-      "-c",
-      "user.name=t",
-      "-c",
-      "user.email=t@t",
-      "--git-dir",
-      twin,
-      "tag",
-      "-a",
-      "-m",
-      "rel",
-      "rel",
-      tagged,
-    ]);
+    await annotatedTag(twin, "rel", tagged, "rel");
     const root = tmpDir();
     expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
     expect((await fetchInto(root, { url: twin, ref: "rel" })).commit).toBe(branchTip);
