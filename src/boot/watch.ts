@@ -44,6 +44,11 @@ export interface WatchOptions {
   env?: Record<string, string | undefined>;
   /** stop watching (tests; a service is stopped by SIGTERM) */
   signal?: AbortSignal;
+  /**
+   * take SIGTERM/SIGINT as a stop (the command does): a departure then records the step in
+   * flight before the watch ends, instead of dying between CONTINUE's answer and its record
+   */
+  handleSignals?: boolean;
 }
 
 /** How long CompleteLifecycleAction is tried again while no action waits yet (the load balancer may still be draining). */
@@ -58,6 +63,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+
 /** Watch until the server departs (exit 0 when every step worked, 1 otherwise). */
 export async function runWatch(o: WatchOptions): Promise<number> {
   const fs = new RootFs(o.root);
@@ -68,6 +75,14 @@ export async function runWatch(o: WatchOptions): Promise<number> {
     );
   const env = o.env ?? process.env;
   const bootId = currentBootId(o.bootId, env);
+  // Once CONTINUE is taken the group terminates the instance at once: its shutdown sends this
+  // service SIGTERM, maybe before CONTINUE's answer has been recorded. Node would die there and
+  // leave a departure "running" for ever; a stop instead lets the step in flight end and be
+  // recorded (the unit's stop timeout bounds how long), then ends the watch.
+  const stop = new AbortController();
+  o.signal?.addEventListener("abort", () => stop.abort(o.signal?.reason), { once: true });
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
+  if (o.handleSignals) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   const say = o.say ?? (() => {});
   const log = openRunLog(fs.root, "watch.log", { runId: randomUUID() });
   const endpoint = cfg.endpoints.metadata;
@@ -87,7 +102,7 @@ export async function runWatch(o: WatchOptions): Promise<number> {
   let lastError: string | undefined;
   let lastState: string | undefined;
   try {
-    while (!o.signal?.aborted) {
+    while (!stop.signal.aborted) {
       served ||= readGate(fs, cfg.gate.file, bootId).state === "open";
       try {
         const signals = await readDepartureSignals(session);
@@ -102,9 +117,9 @@ export async function runWatch(o: WatchOptions): Promise<number> {
           served,
         });
         if (trigger) {
-          const code = await depart(cfg, fs, env, bootId, trigger, signals.targetLifecycleState, log, say);
+          const code = await depart(cfg, fs, env, bootId, trigger, signals.targetLifecycleState, log, say, stop.signal);
           // back in a warm pool the instance may serve again later: keep watching
-          if (trigger.reason !== "warm-pool") return code;
+          if (trigger.reason !== "warm-pool" || stop.signal.aborted) return code;
           served = false;
         }
       } catch (err) {
@@ -112,10 +127,11 @@ export async function runWatch(o: WatchOptions): Promise<number> {
         if (e !== lastError) log.event("poll.error", { error: e });
         lastError = e;
       }
-      await sleep(cfg.watch.intervalMs, o.signal);
+      await sleep(cfg.watch.intervalMs, stop.signal);
     }
     return 0;
   } finally {
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     log.event("watch.end", {});
     log.close();
   }
@@ -130,6 +146,7 @@ async function depart(
   targetState: string | undefined,
   log: RunLog,
   say: (l: string) => void,
+  stopped: AbortSignal,
 ): Promise<number> {
   const boot = readRecord(fs, cfg.stateDir);
   const record: DepartureRecord = {
@@ -214,6 +231,13 @@ async function depart(
       state.connections = state.step === "gate-closed" ? count() : 0;
       const a = nextDepartureAction(state);
       if (a.kind === "done") break;
+      if (stopped.aborted) {
+        // stopped before the departure's end: say where, rather than leave it "running"
+        failed = true;
+        record.error = `stopped (${String(stopped.reason)}) before its ${a.kind} step`;
+        log.event("departure.stopped", { before: a.kind, signal: String(stopped.reason) });
+        break;
+      }
       const started = Date.now();
       switch (a.kind) {
         case "close-gate":
@@ -229,7 +253,7 @@ async function depart(
         case "wait-drain":
           if (a.connections !== lastCount) log.event("drain.waiting", { connections: a.connections });
           lastCount = a.connections;
-          await sleep(Math.min(500, cfg.watch.intervalMs));
+          await sleep(Math.min(500, cfg.watch.intervalMs), stopped);
           continue;
         case "drained": {
           const waitedMs = Date.now() - (state.drainStartedAt ?? Date.now());
@@ -264,7 +288,7 @@ async function depart(
         case "complete": {
           await stopBeats?.();
           stopBeats = undefined;
-          const result = await completeWhenWaiting(target!, log);
+          const result = await completeWhenWaiting(target!, log, stopped);
           record.lifecycle = { hook: hook!, result: "CONTINUE", ...result };
           if (!result.ok) failed = true;
           // the last step: once CONTINUE is taken the group terminates the instance at once, and
@@ -305,6 +329,7 @@ async function depart(
 async function completeWhenWaiting(
   target: LifecycleTarget,
   log: RunLog,
+  stopped: AbortSignal,
 ): Promise<{ ok: boolean; error?: string; noAction?: boolean }> {
   const until = Date.now() + COMPLETE_WAIT_MS;
   for (;;) {
@@ -326,7 +351,8 @@ async function completeWhenWaiting(
         log.event("lifecycle.none", { error: e });
         return { ok: true, noAction: true };
       }
-      await sleep(1000);
+      if (stopped.aborted) return { ok: false, error: `stopped while no action waited yet: ${e}` };
+      await sleep(1000, stopped);
     }
   }
 }

@@ -15,7 +15,8 @@ export function registerWatch(program: Command): void {
         "or a spot interruption is announced: close the gate, wait for in-flight connections to drain.port to end\n" +
         "(at most drain.timeout), converge the role's shutdown run list, and complete lifecycle.terminateHook with\n" +
         "CONTINUE, with heartbeats meanwhile. Steps are logged as JSON lines in ROOT/var/log/muster/watch.log;\n" +
-        "`muster status` shows the departure.\n" +
+        "`muster status` shows the departure. SIGTERM during a departure lets the step in flight end and\n" +
+        "be recorded before the watch exits.\n" +
         "\nExit codes: 0 departed with every step done, 1 a step failed, 2 bad boot config.",
     )
     .action(async (opts) => {
@@ -25,6 +26,7 @@ export function registerWatch(program: Command): void {
         root: opts.root,
         config: opts.config,
         bootId: opts.bootId,
+        handleSignals: true,
         say: (l) => process.stdout.write(`${l}\n`),
       });
     });
