@@ -20,22 +20,39 @@ export function contentChange(
     after.length + (before?.length ?? 0) > MAX_DIFF_BYTES
   )
     return { key, what: `${what} (${after.length} bytes)` };
-  const patch = createTwoFilesPatch(
-    path,
-    path,
-    before?.toString("utf8") ?? "",
-    after.toString("utf8"),
-    "",
-    "",
-    {
-      context: 3,
-    },
-  );
-  const lines = patch.split("\n").slice(2); // drop the ===/---/+++ headers, keep hunks
-  const body = lines.filter((l) => !l.startsWith("---") && !l.startsWith("+++") && l !== "");
+  const body =
+    before === undefined
+      ? createdHunk(after.toString("utf8"))
+      : unifiedHunks(path, before.toString("utf8"), after.toString("utf8"));
   const shown = body.slice(0, MAX_DIFF_LINES);
   if (body.length > shown.length) shown.push(`... (${body.length - shown.length} more lines)`);
   return { key, what, detail: shown.join("\n") };
+}
+
+/** PURE: the hunks of the unified diff from `before` to `after`, without the file headers. */
+export function unifiedHunks(path: string, before: string, after: string): string[] {
+  const patch = createTwoFilesPatch(path, path, before, after, "", "", { context: 3 });
+  // Index:, ===, --- and +++: the header's four lines (a content line "++ x" is "+++ x" in a hunk)
+  return patch
+    .split("\n")
+    .slice(4)
+    .filter((l) => l !== "");
+}
+
+/**
+ * PURE: what unifiedHunks gives for a new file, made directly: every line added. A cold converge
+ * creates hundreds of files, and the diff library's general algorithm costs more there than the
+ * write itself.
+ */
+export function createdHunk(text: string): string[] {
+  if (text === "") return [];
+  const lines = text.split("\n");
+  const newlineAtEnd = lines[lines.length - 1] === "";
+  if (newlineAtEnd) lines.pop();
+  const hunk = [`@@ -0,0 +1,${lines.length} @@`];
+  for (const l of lines) hunk.push(`+${l}`);
+  if (!newlineAtEnd) hunk.push("\\ No newline at end of file");
+  return hunk;
 }
 
 function isBinary(b: Buffer): boolean {

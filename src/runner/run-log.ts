@@ -1,9 +1,10 @@
 /**
- * The machine log: JSON lines under the root's /var/log/muster/ (pino, synchronous so a crash
- * loses nothing already logged). Credentials in URLs are redacted before anything is written.
+ * The machine log: JSON lines under the root's /var/log/muster/ (pino). Credentials in URLs are
+ * redacted before anything is written. What one busy stretch of the process logs goes out in one write (see coalesced-file.ts).
  */
 import * as path from "node:path";
 import pino from "pino";
+import { CoalescedFile } from "../host/coalesced-file.ts";
 import { ensureDir } from "../host/host-files.ts";
 import { redactUrl } from "../resources/git-env.ts";
 
@@ -37,14 +38,14 @@ export function ownFields(
 export function openRunLog(root: string, file: string, base: Record<string, unknown>): RunLog {
   const dest = path.join(root, "var/log/muster", file);
   ensureDir(path.dirname(dest));
-  const stream = pino.destination({ dest, sync: true, append: true });
+  const stream = new CoalescedFile(dest);
   const logger = pino({ base, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, stream);
   return {
     event(name, fields = {}) {
       logger.info(redactDeep(ownFields(fields, base)) as object, name);
     },
     close() {
-      stream.flushSync?.();
+      stream.close();
     },
   };
 }
