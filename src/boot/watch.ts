@@ -117,7 +117,17 @@ export async function runWatch(o: WatchOptions): Promise<number> {
           served,
         });
         if (trigger) {
-          const code = await depart(cfg, fs, env, bootId, trigger, signals.targetLifecycleState, log, say, stop.signal);
+          const code = await depart(
+            cfg,
+            fs,
+            env,
+            bootId,
+            trigger,
+            signals.targetLifecycleState,
+            log,
+            say,
+            stop.signal,
+          );
           // back in a warm pool the instance may serve again later: keep watching
           if (trigger.reason !== "warm-pool" || stop.signal.aborted) return code;
           served = false;
