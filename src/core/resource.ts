@@ -151,11 +151,13 @@ export interface ResourceKind<P = any, S = any, R = any> {
   id(props: P, name: string): string;
   prepare?(ctx: ResourceContext, props: P): Promise<P> | P;
   /**
-   * Start, at the beginning of a run, a slow look-up `read` will need (the git resource asks the
-   * remote which commit a branch names): it then overlaps with the resources declared before it.
-   * Whatever it starts must stop when `signal` aborts (the run is over).
+   * Start, at the beginning of a run, slow work `read` or `apply` will need (the git resource asks
+   * the remote which commit a branch names, and clones a new checkout aside): it then overlaps
+   * with the resources declared before it. Whatever it starts must stop when `signal` aborts (the
+   * run is over); the promise it may return settles once what it started has stopped and what it
+   * left unused is cleaned up, and the run waits for it before it ends.
    */
-  prefetch?(ctx: ResourceContext, props: P, signal: AbortSignal, store: R): void;
+  prefetch?(ctx: ResourceContext, props: P, signal: AbortSignal, store: R): Promise<void> | void;
   /**
    * A new per-run store for the kind: what its steps hand each other within one run (git: the
    * remote's answer prefetch asked for, the commit apply checked out for the read verifying it).

@@ -4,10 +4,11 @@ import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
 import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
+import { RootFs } from "../host/root-fs.ts";
 import { annotatedTag } from "../test-support/git-tags.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { git, gitCause, isRepositoryAddress } from "./git.ts";
+import { git, gitCause, isRepositoryAddress, STAGING } from "./git.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { redactUrl } from "./git-env.ts";
 
@@ -479,6 +480,113 @@ describe("git checkouts", () => {
     } finally {
       silent.close();
     }
+  });
+  it("clones a new checkout aside while the resources before it run, then renames it into place", async () => {
+    const started: Record<string, number> = {};
+    const ends: Record<string, number> = {};
+    let cloneInto = "";
+    const timing: Exec = async (argv, opts) => {
+      const name = argv[0] === "git" ? argv[1] : "command";
+      started[name] ??= Date.now();
+      if (argv[1] === "clone") cloneInto = argv[argv.length - 1];
+      const res = await realExec(argv, opts);
+      ends[name] ??= Date.now();
+      return res;
+    };
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "execute", name: "sleep 0.4" },
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: timing } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    // the clone was done before the command declared first had ended
+    expect(ends.clone).toBeLessThan(ends.command);
+    expect(cloneInto).toBe(path.join(root, STAGING, "1"));
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+    expect(await gitIn("status", "--porcelain")).toBe("");
+    expect(readdirSync(path.join(root, STAGING))).toEqual([]);
+    expect(report.resources.at(-1)?.changes.map((c) => c.key)).toEqual(["clone"]);
+  });
+
+  it("a run that fails before the git resource stops the clone made aside and leaves nothing of it", async () => {
+    const silent = net.createServer(() => {}); // accepts and never answers: the clone would wait
+    await new Promise<void>((res) => silent.listen(0, "127.0.0.1", res));
+    const port = (silent.address() as net.AddressInfo).port;
+    const clones: string[] = [];
+    const tracking: Exec = (argv, opts) => {
+      const p = realExec(argv, opts);
+      if (argv[1] === "clone") {
+        clones.push("running");
+        const i = clones.length - 1;
+        p.then(() => (clones[i] = "ended")).catch(() => (clones[i] = "ended"));
+      }
+      return p;
+    };
+    // a clone a killed run left behind is cleared by the next run
+    mkdirSync(path.join(root, STAGING, "1/.git"), { recursive: true });
+    try {
+      const started = Date.now();
+      const report = await convergeDecls(
+        root,
+        [
+          { kind: "file", name: "/missing/dir/x", props: { content: "x" } },
+          { kind: "git", name: "/srv/app", props: { repository: `http://127.0.0.1:${port}/app.git` } },
+        ],
+        { ctx: { exec: tracking } },
+      );
+      expect(report.outcome).toBe("failed");
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // the run waited for it: it has ended, and nothing of it is left
+      expect(clones).toEqual(["ended"]);
+      expect(readdirSync(path.join(root, STAGING))).toEqual([]);
+      expect(existsSync(path.join(root, "srv/app"))).toBe(false);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("a clone made aside on another filesystem than its destination is cloned again in place", async () => {
+    const fs = new RootFs(root);
+    const rename = fs.rename.bind(fs);
+    let refused = 0;
+    fs.rename = (from, to) => {
+      if (from.startsWith(STAGING)) {
+        refused++;
+        throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+      }
+      rename(from, to);
+    };
+    ran = [];
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: counting, fs } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(refused).toBe(1);
+    expect(ran).toEqual(["ls-remote", "clone", "clone"]);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+    expect(readdirSync(path.join(root, STAGING))).toEqual([]);
+  });
+
+  it("a dry run and a checkout owned by another user clone nothing aside", async () => {
+    const dry = await convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { dryRun: true, ctx: { exec: counting } },
+    );
+    expect(dry.outcome, dry.error).toBe("converged");
+    expect(existsSync(path.join(root, STAGING))).toBe(false);
   });
 });
 

@@ -64,7 +64,17 @@ export interface GitState {
 export interface GitRunStore {
   prefetched: Map<string, Promise<ResolvedRevision>>;
   checkedOut: Map<string, string>;
+  /** new checkouts being cloned aside (see stageClone): the clone's path inside the root */
+  staged: Map<string, Promise<string>>;
+  /** STAGING was emptied for this run */
+  stagingReady: boolean;
 }
+
+/**
+ * Where new checkouts are cloned while the resources before them run: muster's own directory in
+ * the root (the converge lock beside it is held for the whole run, so no other run uses it).
+ */
+export const STAGING = "/var/lib/muster/git-staging";
 
 interface ResolvedRevision {
   target: string;
@@ -84,7 +94,7 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
   actions: ["sync", "checkout"],
   defaultAction: "sync",
   id: (p) => `git[${p.destination}]`,
-  runStore: () => ({ prefetched: new Map(), checkedOut: new Map() }),
+  runStore: () => ({ prefetched: new Map(), checkedOut: new Map(), staged: new Map(), stagingReady: false }),
   // the application's revision is what a git resource converges to, changed or not; after an
   // apply, read's target is the commit it checked out
   revisionOf: (cur) => cur.target,
@@ -104,6 +114,7 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
     const answer = resolveRevision(ctx, p, signal);
     answer.catch(() => {}); // the read that takes it reports the failure
     store.prefetched.set(checkoutKey(p), answer);
+    return stageClone(ctx, p, signal, store);
   },
 
   async read(ctx, p, store) {
@@ -172,6 +183,12 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
       // cut short is never left where a checkout belongs (read refuses anything there but an
       // empty directory, which is replaced)
       ctx.log.progress(`git: cloning ${redactUrl(p.repository)} at ${rev}`);
+      if (await placeStaged(ctx, p, store)) {
+        const head = await localHead(ctx, dest);
+        if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
+        noteCheckedOut(ctx, p, cur, store, head);
+        return;
+      }
       const tmpPath = `${p.destination.replace(/\/+$/, "")}.muster-clone-${process.pid}`;
       const tmp = ctx.fs.hostPath(tmpPath);
       ctx.fs.remove(tmpPath, true);
@@ -199,17 +216,103 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", storedUrl(p.repository)]);
       await fetchAndCheckout(ctx, p, dest, cur, depth);
     }
-    // what is checked out now: a clone or fetch takes the branch or tag as the remote has it at
-    // that moment, which may be newer than what read saw
     const head = await localHead(ctx, dest);
     if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
-    if (head !== cur.target)
-      ctx.log.info(
-        `git: ${rev} of ${redactUrl(p.repository)} moved after ls-remote; checked out ${short(head)} (not ${short(cur.target)})`,
-      );
-    store.checkedOut.set(checkoutKey(p), head);
+    noteCheckedOut(ctx, p, cur, store, head);
   },
 });
+
+/**
+ * What is checked out now, for the read that verifies the apply: a clone or fetch takes the
+ * branch or tag as the remote has it at that moment, which may be newer than what read saw.
+ */
+function noteCheckedOut(
+  ctx: ResourceContext,
+  p: GitProps,
+  cur: GitState,
+  store: GitRunStore,
+  head: string,
+): void {
+  if (head !== cur.target)
+    ctx.log.info(
+      `git: ${p.revision ?? "master"} of ${redactUrl(p.repository)} moved after ls-remote; checked out ${short(head)} (not ${short(cur.target)})`,
+    );
+  store.checkedOut.set(checkoutKey(p), head);
+}
+
+/**
+ * A new checkout of a branch or tag (nothing at the destination as the run starts) is cloned at
+ * once into STAGING, while the resources declared before it run (an app's clone is often the
+ * longest step of a first boot); apply renames it into place. Not in a dry run, nor for a
+ * checkout owned by another user (the clone runs as that user, who cannot write STAGING). The
+ * promise settles when the run is over and an unused clone is removed.
+ */
+function stageClone(
+  ctx: ResourceContext,
+  p: GitProps,
+  signal: AbortSignal,
+  store: GitRunStore,
+): Promise<void> | undefined {
+  if (ctx.dryRun || p.user !== undefined || p.group !== undefined) return undefined;
+  const key = checkoutKey(p);
+  if (store.staged.has(key)) return undefined;
+  let dir: string;
+  try {
+    if (ctx.fs.lstat(p.destination) !== undefined) return undefined; // fetched in place, or refused
+    if (!store.stagingReady) {
+      ctx.fs.remove(STAGING, true); // what a run that was killed left
+      ctx.fs.mkdir(STAGING, 0o700, true);
+      store.stagingReady = true;
+    }
+    dir = `${STAGING}/${store.staged.size + 1}`;
+  } catch {
+    return undefined; // apply clones in place, and says what is wrong there
+  }
+  const rev = p.revision ?? "master";
+  const clone = run(
+    ctx,
+    p,
+    cloneArgv(p.repository, ctx.fs.hostPath(dir), rev, p.depth ?? 1),
+    false,
+    signal,
+  ).then(() => dir);
+  clone.catch(() => {}); // apply takes the failure
+  store.staged.set(key, clone);
+  const runOver = new Promise<void>((r) =>
+    signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true }),
+  );
+  return Promise.allSettled([clone, runOver]).then(() => {
+    try {
+      ctx.fs.remove(dir, true); // nothing there once apply has taken it
+    } catch {}
+  });
+}
+
+/**
+ * Put the clone stageClone made at the destination: true when it is there now. False when there
+ * is none, or it failed (apply clones in place then and reports its own failure), or it is on
+ * another filesystem than the destination; a clone that timed out is not tried again.
+ */
+async function placeStaged(ctx: ResourceContext, p: GitProps, store: GitRunStore): Promise<boolean> {
+  const staged = store.staged.get(checkoutKey(p));
+  store.staged.delete(checkoutKey(p));
+  if (!staged) return false;
+  let dir: string;
+  try {
+    dir = await staged;
+  } catch (err) {
+    if (err instanceof TimeoutError) throw err;
+    return false;
+  }
+  try {
+    if (ctx.fs.lstat(p.destination)) ctx.fs.rmdir(p.destination); // empty: read saw to it
+    ctx.fs.rename(dir, p.destination);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EXDEV") return false;
+    throw err;
+  }
+}
 
 /**
  * PURE: the cause in git's stderr. Its last line is often advice ("and the repository exists."),

@@ -50,10 +50,13 @@ export async function converge(
   // slow look-ups (a git remote) start now and overlap with the resources declared before them;
   // a guarded resource may never be read, so nothing is started for it
   const prefetches = new AbortController();
+  const prefetched: Promise<void>[] = [];
   for (const r of run.resources) {
     const kind = kindOf(r);
-    if (kind.prefetch && r.common.onlyIf === undefined && r.common.notIf === undefined)
-      kind.prefetch(ctx, r.props, prefetches.signal, env.stores.of(kind));
+    if (kind.prefetch && r.common.onlyIf === undefined && r.common.notIf === undefined) {
+      const done = kind.prefetch(ctx, r.props, prefetches.signal, env.stores.of(kind));
+      if (done) prefetched.push(done);
+    }
   }
   let error: string | undefined;
   try {
@@ -72,6 +75,8 @@ export async function converge(
   } finally {
     prefetches.abort();
     await runner.discardOpenGroup();
+    // nothing a prefetch started outlives the run (it holds the root's lock until it returns)
+    await Promise.allSettled(prefetched);
   }
 
   // the first resource that stands for a revision (the application's git checkout): what it
