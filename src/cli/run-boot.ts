@@ -1,7 +1,8 @@
 /** The boot command's body, loaded only when it runs. */
 import { runBoot } from "../boot/boot.ts";
 import { lifecycleOutcome } from "../boot/state.ts";
-import { resourceLines, style, useColour } from "./human-report.ts";
+import { type CoalescedOutput, coalescedOutput } from "./coalesced-output.ts";
+import { resourceLines, type Style, style, useColour } from "./human-report.ts";
 import { createProgress } from "./progress.ts";
 
 export interface BootFlags {
@@ -16,8 +17,17 @@ export async function runBootCommand(flags: BootFlags): Promise<number> {
   // The pinned SDK versions support Node 20 (package.json); their notice about later releases
   // would otherwise land in every boot's journal.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const out = flags.json ? process.stderr : process.stdout;
-  const s = style(useColour(out));
+  const stream = flags.json ? process.stderr : process.stdout;
+  const s = style(useColour(stream));
+  const out = coalescedOutput(stream);
+  try {
+    return await bootAndReport(flags, out, s);
+  } finally {
+    out.flush();
+  }
+}
+
+async function bootAndReport(flags: BootFlags, out: CoalescedOutput, s: Style): Promise<number> {
   // fetch and deps may take a minute: each stage shows when it starts (on a terminal, with the
   // seconds it has run); with --json the human lines go to stderr as they are, nothing more
   const progress = flags.json ? undefined : createProgress({ lines: out });
@@ -38,6 +48,7 @@ export async function runBootCommand(flags: BootFlags): Promise<number> {
     },
   }).finally(() => progress?.close());
   const r = res.record;
+  out.flush(); // what the boot printed comes before what follows, on whichever stream
   if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   const took = `${((r.durationMs ?? 0) / 1000).toFixed(2)} s`;
   const revs = `role ${r.role ?? "?"}, config ${short(r.configRevision)}, app ${short(r.appRevision)}`;

@@ -5,7 +5,8 @@ import { parseAttrFlag } from "../config/attributes.ts";
 import { InputError } from "../core/errors.ts";
 import { LIMITS } from "../core/schema-parts.ts";
 import { convergeSession } from "../runner/session.ts";
-import { resourceLines, style, summaryLine, useColour } from "./human-report.ts";
+import { type CoalescedOutput, coalescedOutput } from "./coalesced-output.ts";
+import { resourceLines, type Style, style, summaryLine, useColour } from "./human-report.ts";
 
 export interface ConvergeFlags {
   repo: string;
@@ -30,8 +31,24 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
       `--environment ${flags.environment.slice(0, 40)}${flags.environment.length > 40 ? "..." : ""}: expected a name of letters, digits, . _ - (at most ${LIMITS.name} characters)`,
     );
   const s = style(useColour(process.stdout));
-  const human = !flags.json;
   const header = convergeHeader(flags);
+  const out = coalescedOutput(process.stdout);
+  try {
+    return await convergeAndReport(flags, attrFlags, lockWait, s, out, header);
+  } finally {
+    out.flush();
+  }
+}
+
+async function convergeAndReport(
+  flags: ConvergeFlags,
+  attrFlags: ReturnType<typeof parseAttrFlag>[],
+  lockWait: number,
+  s: Style,
+  out: CoalescedOutput,
+  header: ReturnType<typeof convergeHeader>,
+): Promise<boolean> {
+  const human = !flags.json;
   const report = await convergeSession({
     repoDir: flags.repo,
     role: flags.role,
@@ -42,23 +59,24 @@ export async function runConverge(flags: ConvergeFlags): Promise<boolean> {
     lockWaitMs: lockWait * 1000,
     // bad input is one line on stderr and nothing on stdout: the header waits for good input
     onStart: () => {
-      if (human) process.stdout.write(`${header.text}\n`);
+      if (human) out.write(`${header.text}\n`);
       // --json keeps stdout for the report; a person at a terminal still hears it is this host
       else if (header.host && process.stderr.isTTY) process.stderr.write(`${header.text}\n`);
     },
     onResult: human
       ? (r) =>
-          process.stdout.write(
+          out.write(
             resourceLines(r, s)
               .map((l) => `${l}\n`)
               .join(""),
           )
       : undefined,
-    onProgress: human ? (m) => process.stdout.write(`  ${s.dim(m)}\n`) : undefined,
+    onProgress: human ? (m) => out.write(`  ${s.dim(m)}\n`) : undefined,
   });
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (flags.json) out.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    process.stdout.write(`${summaryLine(report, s)}\n`);
+    out.write(`${summaryLine(report, s)}\n`);
+    out.flush(); // the summary before the failure on stderr
     if (report.error) process.stderr.write(`muster: converge failed: ${report.error}\n`);
   }
   return report.outcome === "converged";
