@@ -49,6 +49,44 @@ describe("RootFs.resolve keeps every path inside the root", () => {
   });
 });
 
+describe("RootFs.stat", () => {
+  it("says what stat(2) says of the path the walk resolves, through links, dangling ones and ..", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/app"), { recursive: true });
+    writeFileSync(path.join(root, "etc/app/conf"), "x\n");
+    writeFileSync(path.join(root, "plain"), "plain\n");
+    symlinkSync("/etc/app/conf", path.join(root, "abs-link")); // absolute: the root's /etc
+    symlinkSync("etc/app", path.join(root, "dir-link"));
+    symlinkSync("abs-link", path.join(root, "chain"));
+    symlinkSync("/nowhere", path.join(root, "dangling"));
+    symlinkSync("app/..", path.join(root, "etc/up"));
+    const fs = new RootFs(root);
+    const cases: Array<[string, string | undefined]> = [
+      ["/plain", "plain"],
+      ["/abs-link", "etc/app/conf"],
+      ["/chain", "etc/app/conf"],
+      ["/dir-link", "etc/app"],
+      ["/dir-link/conf", "etc/app/conf"],
+      ["/etc/up", "etc"],
+      ["/etc/app/..", "etc"],
+      ["/", ""],
+      ["/dangling", undefined],
+      ["/missing", undefined],
+      ["/plain/below", undefined],
+    ];
+    for (const [p, real] of cases) {
+      const st = fs.stat(p);
+      if (real === undefined) {
+        expect(st, p).toBeUndefined();
+        continue;
+      }
+      const want = lstatSync(path.join(root, real));
+      expect(st, p).toMatchObject({ type: want.isDirectory() ? "directory" : "file", size: want.size });
+      expect(st?.mtimeMs, p).toBe(want.mtimeMs);
+    }
+  });
+});
+
 describe("RootFs.writeFileAtomic", () => {
   it("writes mode before the rename and leaves no temporary file", () => {
     const root = tmpDir();

@@ -43,6 +43,12 @@ export interface StagedWrite {
   discard(): void;
 }
 
+/** What a walk saw where it ended: known when it lstat'ed that very path (st undefined: missing). */
+interface LastStat {
+  known: boolean;
+  st?: fs.Stats;
+}
+
 interface OpenStaged {
   path: string;
   fd: number;
@@ -82,7 +88,7 @@ export class RootFs {
    * followed inside the root; the last component is followed too unless `followLast` is false
    * (link, delete and lstat want the link itself).
    */
-  resolve(p: string, followLast = true): string {
+  resolve(p: string, followLast = true, seen?: LastStat): string {
     if (!p.startsWith("/")) throw new InputError(`path "${p}" is not absolute; resource paths start with /`);
     const parts = p.split("/").filter((c) => c !== "" && c !== ".");
     const last = parts.length - 1;
@@ -93,7 +99,7 @@ export class RootFs {
       this.dirCache.set(parentKey, dir);
     }
     if (last < 0) return dir;
-    return this.walk([parts[last]], followLast, dir);
+    return this.walk([parts[last]], followLast, dir, seen);
   }
 
   /** Map a host path under the root back to the path inside the root ("/srv/app"). */
@@ -102,12 +108,14 @@ export class RootFs {
     return rel === "" ? "/" : `/${rel}`;
   }
 
-  private walk(components: string[], followLast: boolean, start = this.root): string {
+  /** `seen`, when given, gets the lstat of where the walk ended, when it took one there. */
+  private walk(components: string[], followLast: boolean, start = this.root, seen?: LastStat): string {
     let cur = start;
     const queue = [...components];
     let hops = 0;
     while (queue.length > 0) {
       const comp = queue.shift()!;
+      if (seen) seen.known = false;
       if (comp === "..") {
         cur = cur === this.root ? cur : path.dirname(cur);
         continue;
@@ -117,12 +125,14 @@ export class RootFs {
       const isLast = queue.length === 0;
       if (isLast && !followLast) return next;
       let st: fs.Stats | undefined;
+      let failed = false;
       try {
         // throwIfNoEntry: a missing path is the common case of a cold run, and a thrown error
         // (with its stack) costs more than the lstat itself
         st = fs.lstatSync(next, { throwIfNoEntry: false });
       } catch {
         st = undefined;
+        failed = true;
       }
       if (st?.isSymbolicLink()) {
         if (++hops > MAX_LINK_HOPS)
@@ -134,6 +144,10 @@ export class RootFs {
         continue;
       }
       cur = next;
+      if (seen && !failed) {
+        seen.known = true;
+        seen.st = st;
+      }
     }
     return cur;
   }
@@ -146,9 +160,16 @@ export class RootFs {
     return toStat(tryStat(() => fs.lstatSync(this.resolve(p, false), { throwIfNoEntry: false })));
   }
 
-  /** Stat following links (inside the root). */
+  /**
+   * Stat following links (inside the root). The walk that resolves the path lstats its last
+   * component, and where that is no link, its lstat is the stat: a file resource stats its path
+   * three times in a run, and a cold run has hundreds of them.
+   */
   stat(p: string): FileStat | undefined {
-    return toStat(tryStat(() => fs.statSync(this.resolve(p, true), { throwIfNoEntry: false })));
+    const seen: LastStat = { known: false };
+    const target = this.resolve(p, true, seen);
+    if (seen.known) return toStat(seen.st);
+    return toStat(tryStat(() => fs.statSync(target, { throwIfNoEntry: false })));
   }
 
   readFile(p: string): Buffer | undefined {
