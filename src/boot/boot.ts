@@ -107,6 +107,12 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     return session;
   };
 
+  const warmCompiler = () =>
+    import("../config/compile-recipes.ts").then(
+      (m) => m.warmRecipeCompiler(),
+      () => {},
+    );
+
   try {
     const record = await runPipeline({
       mode,
@@ -135,6 +141,9 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           });
           preloadLifecycleClient();
           void loadSession();
+          // a first boot compiles the recipes with esbuild: its process starts while git fetches
+          // (a periodic run finds them compiled already, in its recipe cache)
+          if (mode === "boot") void warmCompiler();
           const r = await fetching;
           timings.transferMs += r.transferMs;
           facts.checkout = { dir: r.dir, commit: r.commit, transferMs: r.transferMs };

@@ -27,6 +27,19 @@ export interface CompileOptions {
   cacheDir?: string;
 }
 
+/**
+ * Start esbuild's service (its own process, some 15 ms before it answers) and load its API, so a
+ * compile soon after finds both ready: the boot calls this while git fetches the config repo.
+ * Never fails: the compile itself reports what is wrong.
+ */
+export function warmRecipeCompiler(): void {
+  try {
+    loadEsbuild()
+      .transform("", {})
+      .catch(() => {});
+  } catch {}
+}
+
 export async function compileRecipes(
   repo: ConfigRepo,
   opts: CompileOptions = {},
