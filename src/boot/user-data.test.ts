@@ -161,6 +161,12 @@ describe("muster install --print-user-data", () => {
       watch: true,
     };
     expect(YAML.parse(cloudInitUserData(settings)).write_files[0].permissions).toBe("0600");
+    // the same token in a config whose JSON escapes its slashes, as some writers do
+    const escaped = '{"repo": {"url": "https:\\/\\/deploy:tok3n@git.example.test\\/config.git"}}';
+    expect(JSON.parse(escaped).repo.url).toBe("https://deploy:tok3n@git.example.test/config.git");
+    expect(
+      YAML.parse(cloudInitUserData({ ...settings, bootConfig: escaped })).write_files[0].permissions,
+    ).toBe("0600");
     expect(cloudInitUserData(settings)).not.toContain("muster-health.service");
     expect(cloudInitUserData({ ...settings, health: true })).toContain("muster-health.service");
   });

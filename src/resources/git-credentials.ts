@@ -72,7 +72,9 @@ export function credentialEnv(
  * URL, or a password in any URL. A file holding one must be readable by its owner only.
  */
 export function holdsCredentials(text: string): boolean {
-  return /\bhttps?:\/\/[^/?#\s"'@]+@|\b[a-z][a-z0-9+.-]*:\/\/[^/?#\s"'@:]*:[^/?#\s"'@]*@/i.test(text);
+  // JSON may escape a slash ("https:\/\/user:token@host" is the same URL to a JSON reader)
+  const plain = text.replaceAll("\\/", "/");
+  return /\bhttps?:\/\/[^/?#\s"'@]+@|\b[a-z][a-z0-9+.-]*:\/\/[^/?#\s"'@:]*:[^/?#\s"'@]*@/i.test(plain);
 }
 
 function decode(s: string): string {

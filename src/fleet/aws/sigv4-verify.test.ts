@@ -1,6 +1,6 @@
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
-import { NodeSha256, verifySigV4 } from "./sigv4-verify.ts";
+import { NodeSha256, sameSecret, verifySigV4 } from "./sigv4-verify.ts";
 
 const KEY = {
   accessKeyId: "AKIAEXAMPLEEXAMPLE00",
@@ -57,5 +57,34 @@ describe("verifySigV4: the canonical URI", () => {
     const req = await signed("/");
     const r = await verifySigV4({ ...req, url: "/%zz" }, expectation);
     expect(r).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
+  });
+});
+
+describe("sameSecret", () => {
+  it("matches equal secrets only, whatever their lengths; a missing one matches only a missing one", () => {
+    expect(sameSecret("token-1", "token-1")).toBe(true);
+    expect(sameSecret("token-1", "token-2")).toBe(false);
+    expect(sameSecret("token", "token-longer")).toBe(false);
+    expect(sameSecret("", "x")).toBe(false);
+    expect(sameSecret(undefined, "x")).toBe(false);
+    expect(sameSecret("x", undefined)).toBe(false);
+    expect(sameSecret(undefined, undefined)).toBe(true);
+  });
+
+  it("a session token that differs only in its last byte is refused as invalid", async () => {
+    const req = await signed("/");
+    const withToken = (token: string) => ({
+      ...req,
+      headers: { ...req.headers, "x-amz-security-token": token },
+    });
+    const exp = {
+      ...expectation,
+      findKey: (id: string) =>
+        id === KEY.accessKeyId
+          ? { secretAccessKey: KEY.secretAccessKey, sessionToken: "session-token-A" }
+          : undefined,
+    };
+    const res = await verifySigV4(withToken("session-token-B"), exp);
+    expect(res).toMatchObject({ ok: false, code: "InvalidClientTokenId" });
   });
 });

@@ -140,6 +140,18 @@ export class NodeSha256 {
   reset(): void {}
 }
 
+/**
+ * Whether a secret given (a session token, a signature) is the one expected, in a time that does
+ * not depend on where they first differ: a plain comparison stops at the first differing byte,
+ * which a caller timing many requests can use to guess the secret byte by byte. Both are hashed
+ * first, so their lengths do not show either. A missing one matches nothing but a missing one.
+ */
+export function sameSecret(given: string | undefined, expected: string | undefined): boolean {
+  if (given === undefined || expected === undefined) return given === expected;
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(",") : v;
@@ -155,7 +167,7 @@ export async function verifySigV4(req: SignedRequest, exp: SigV4Expectation): Pr
   if (!key) return refuse("InvalidClientTokenId", "The security token included in the request is invalid.");
   const token = header(req.headers, "x-amz-security-token");
   if (key.sessionToken !== undefined || token !== undefined) {
-    if (token !== key.sessionToken)
+    if (!sameSecret(token, key.sessionToken))
       return refuse("InvalidClientTokenId", "The security token included in the request is invalid.");
     if (key.expiresAt !== undefined && key.expiresAt <= exp.now)
       return refuse("ExpiredToken", "The security token included in the request is expired");
@@ -259,10 +271,7 @@ export async function verifySigV4(req: SignedRequest, exp: SigV4Expectation): Pr
     { signingDate: new Date(signedAt), signableHeaders: new Set(parsed.signedHeaders) },
   );
   const expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? "";
-  const a = Buffer.from(expected);
-  const b = Buffer.from(parsed.signature);
-  if (a.length !== b.length || !timingSafeEqual(a, b))
-    return refuse("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
+  if (!sameSecret(parsed.signature, expected)) return refuse("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
   return { ok: true, accessKeyId: parsed.accessKeyId };
 }
 
