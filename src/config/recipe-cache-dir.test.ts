@@ -39,6 +39,17 @@ describe("the recipe cache directory", () => {
     expect(path.dirname(recipeCacheDir(open))).toBe("/tmp");
   });
 
+  it("a safe-looking base inside a directory others may change is not used: it could be swapped whole", () => {
+    const open = tmpDir();
+    chmodSync(open, 0o777); // anyone may rename what is in it
+    const base = path.join(open, "tmp");
+    mkdirSync(base, { mode: 0o700 }); // this user's own, private: fine by itself
+    expect(isSafeBase(base)).toBe(false);
+    const dir = recipeCacheDir(base);
+    expect(dir.startsWith(`${open}/`)).toBe(false);
+    expect(path.dirname(dir)).toBe("/tmp");
+  });
+
   it("a link in its place, or a file, is never used: the run gets a private directory of its own", () => {
     const base = tmpDir();
     const elsewhere = tmpDir();

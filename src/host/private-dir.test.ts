@@ -171,6 +171,17 @@ describe("userPrivateDir: one path per user, whatever the environment", () => {
     );
     expect(lstatSync(path.join(base, `muster-${uid}`), { throwIfNoEntry: false })).toBeUndefined();
   });
+
+  it("a private base inside a directory others may change is refused, nothing made in it", () => {
+    const open = tmpDir();
+    chmodSync(open, 0o777);
+    const base = path.join(open, "run");
+    mkdirSync(base, { mode: 0o700 });
+    expect(userPrivateDir(base).problem).toBe(
+      `${base}: ${open}, above it, is writable by its group and not sticky (mode 777): others could replace ${path.join(base, `muster-${uid}`)}; keep it in a directory only its owner or root can change`,
+    );
+    expect(lstatSync(path.join(base, `muster-${uid}`), { throwIfNoEntry: false })).toBeUndefined();
+  });
 });
 
 describe("unsafeAncestorFault: every directory from / on the way to a path, links followed", () => {

@@ -157,9 +157,12 @@ export function unsafeAncestorProblem(p: string): string | undefined {
   return fault && `${fault.dir}, above it, ${fault.why}`;
 }
 
-/** Is `dir` safe to keep private directories in (see unsafeBaseProblem)? */
+/**
+ * Is `dir` safe to keep private directories in (see unsafeBaseProblem), and every directory
+ * above it too? A safe base in a directory others may rename entries of could be swapped whole.
+ */
 export function isSafeBase(dir: string): boolean {
-  return unsafeBaseProblem(dir) === undefined;
+  return unsafeBaseProblem(dir) === undefined && unsafeAncestorProblem(dir) === undefined;
 }
 
 /** This user's own directory in a shared one such as /tmp: `muster-<uid>`. */
@@ -179,6 +182,12 @@ export function userPrivateDir(base: string, uid = euid()): { dir: string; probl
     return {
       dir,
       problem: `${base} ${baseWhy}: others could replace ${dir}; make ${base} sticky (chmod +t) or only root's`,
+    };
+  const aboveWhy = unsafeAncestorProblem(base);
+  if (aboveWhy)
+    return {
+      dir,
+      problem: `${base}: ${aboveWhy}: others could replace ${dir}; keep it in a directory only its owner or root can change`,
     };
   const why = makePrivateDir(dir);
   if (why)
