@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -431,9 +431,14 @@ describe.skipIf(!CAN_UNSHARE)(
       expect(r.log).toBe("");
     });
 
-    it("muster from the registry: npm pack's file is checked against the integrity before npm install", () => {
+    it("muster from the registry: checked against its integrity, then npm ci of what its shrinkwrap pins", () => {
       const box = sandbox();
-      const right = box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
+      const files = {
+        "package.json": '{"name":"muster-fleet"}',
+        "npm-shrinkwrap.json": '{"lockfileVersion":3}',
+        "bin/muster.js": "#!/usr/bin/env node\n",
+      };
+      const right = box.tarball("pack.tgz", "package", files);
       const script = steps({
         muster: {
           kind: "package",
@@ -442,18 +447,40 @@ describe.skipIf(!CAN_UNSHARE)(
         },
       }).install;
 
-      box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet","evil":true}' });
+      box.tarball("pack.tgz", "package", { ...files, "package.json": '{"name":"muster-fleet","evil":true}' });
       const tampered = box.run(script);
       expect(tampered.code).not.toBe(0);
       expect(tampered.log).toContain("npm pack --silent muster-fleet@1.2.3");
-      expect(tampered.log).not.toContain("npm install");
+      expect(tampered.log).not.toMatch(/npm (ci|install)/);
+      expect(box.usrLocal()).toEqual([]);
 
       box.serve("pack.tgz", right);
       const good = box.run(script);
       expect(good.code, good.stderr).toBe(0);
-      expect(good.log).toMatch(
-        /^npm install --global --no-fund --no-audit \/\S+\/muster-fleet-1\.2\.3\.tgz$/m,
+      expect(good.log).toMatch(/^npm ci --omit=dev --ignore-scripts --no-fund --no-audit$/m);
+      expect(good.log).not.toContain("npm install");
+      const home = path.join(box.dir, "usr-local/lib/node_modules/muster-fleet");
+      expect(readFileSync(path.join(home, "package.json"), "utf8")).toBe('{"name":"muster-fleet"}');
+      expect(readlinkSync(path.join(box.dir, "usr-local/bin/muster"))).toBe(
+        "../lib/node_modules/muster-fleet/bin/muster.js",
       );
+    });
+
+    it("muster from the registry without a shrinkwrap: refused, since its dependencies are not pinned", () => {
+      const box = sandbox();
+      const bare = box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
+      const script = steps({
+        muster: {
+          kind: "package",
+          spec: "muster-fleet@1.2.3",
+          sha512: createHash("sha512").update(bare).digest("hex"),
+        },
+      }).install;
+      const r = box.run(script);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("muster: muster-fleet@1.2.3 has no npm-shrinkwrap.json");
+      expect(r.log).not.toMatch(/npm (ci|install)/);
+      expect(box.usrLocal()).toEqual([]);
     });
   },
 );

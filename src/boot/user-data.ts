@@ -216,13 +216,22 @@ export function musterInstallScript(source: MusterSource): string {
       ),
       `${WITH_NODE_PATH} npm install --global --offline --no-fund --no-audit "$dir/$file"`,
     ].join("\n");
+  // The registry's tarball, checked against its integrity, is installed where `npm install
+  // --global` would put it, with its dependencies exactly as its npm-shrinkwrap.json pins them:
+  // `npm ci` checks each one against the integrity there. (`npm install --global` of a tarball
+  // resolves them afresh from the registry and checks none of them, shrinkwrap or not.)
+  const home = "/usr/local/lib/node_modules/muster-fleet";
   return [
     "set -eu",
     "dir=$(mktemp -d)",
     `trap 'rm -rf "$dir"' EXIT`,
     `file=$(cd "$dir" && ${WITH_NODE_PATH} npm pack --silent ${shellWord(source.spec)})`,
     `(cd "$dir" && echo "${source.sha512}  $file" | sha512sum -c -)`,
-    `${WITH_NODE_PATH} npm install --global --no-fund --no-audit "$dir/$file"`,
+    `mkdir "$dir/pkg" && tar -xf "$dir/$file" -C "$dir/pkg" --strip-components=1 --no-same-owner`,
+    `if [ ! -f "$dir/pkg/npm-shrinkwrap.json" ]; then echo "muster: ${source.spec} has no npm-shrinkwrap.json, so its dependencies are not pinned; install a release archive instead" >&2; exit 1; fi`,
+    `(cd "$dir/pkg" && ${WITH_NODE_PATH} npm ci --omit=dev --ignore-scripts --no-fund --no-audit)`,
+    `rm -rf ${home} && mkdir -p /usr/local/lib/node_modules /usr/local/bin && mv "$dir/pkg" ${home}`,
+    `chmod 0755 ${home}/bin/muster.js && ln -sf ../lib/node_modules/muster-fleet/bin/muster.js /usr/local/bin/muster`,
   ].join("\n");
 }
 
