@@ -128,16 +128,19 @@ class Converger {
     private readonly onResult?: (r: ResourceResult) => void,
   ) {
     this.graph = notificationGraph(resources, (r) => kindOf(r).defaultNotifyAction ?? "refresh");
-    this.group = new WriteGroup(env.ctx.fs);
+    this.group = new WriteGroup(
+      env.ctx.fs,
+      (started, writes) => finishGroupedStep(this.env, started, writes),
+      (r, res) => this.settle(r, res),
+    );
   }
 
   async runAll(): Promise<void> {
     for (const r of this.resources) {
       const kind = kindOf(r);
       if (groupable(r, kind, this.env.dryRun, notifiesImmediately(this.graph, r))) {
-        const path = String(r.props[kind.nameProp]);
-        if (this.group.holds(path)) await this.flushGroup();
-        if (await this.group.add(r, path, () => startStep(r, this.env))) await this.flushGroup();
+        const stop = await this.group.add(r, String(r.props[kind.nameProp]), () => startStep(r, this.env));
+        if (stop) throw new Stop(stop);
         continue;
       }
       await this.flushGroup();
@@ -176,10 +179,7 @@ class Converger {
   }
 
   private async flushGroup(): Promise<void> {
-    const stop = await this.group.flush(
-      (started, writes) => finishGroupedStep(this.env, started, writes),
-      (r, res) => this.settle(r, res),
-    );
+    const stop = await this.group.flush();
     if (stop) throw new Stop(stop);
   }
 
