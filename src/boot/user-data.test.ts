@@ -321,6 +321,16 @@ function steps(settings: Partial<UserDataSettings>): { node: string; install: st
   return { node: doc.runcmd[0][2], install: doc.runcmd[1][2] };
 }
 
+/** The install step for muster-fleet@1.2.3 from the registry, whose tarball is `bytes`. */
+const registryInstall = (bytes: Buffer) =>
+  steps({
+    muster: {
+      kind: "package",
+      spec: "muster-fleet@1.2.3",
+      sha512: createHash("sha512").update(bytes).digest("hex"),
+    },
+  }).install;
+
 /** the sandbox binds its own /usr/local over the real one in a mount namespace of its own: root only */
 const CAN_UNSHARE = spawnSync("unshare", ["--mount", "true"]).status === 0;
 
@@ -439,13 +449,7 @@ describe.skipIf(!CAN_UNSHARE)(
         "bin/muster.js": "#!/usr/bin/env node\n",
       };
       const right = box.tarball("pack.tgz", "package", files);
-      const script = steps({
-        muster: {
-          kind: "package",
-          spec: "muster-fleet@1.2.3",
-          sha512: createHash("sha512").update(right).digest("hex"),
-        },
-      }).install;
+      const script = registryInstall(right);
 
       box.tarball("pack.tgz", "package", { ...files, "package.json": '{"name":"muster-fleet","evil":true}' });
       const tampered = box.run(script);
@@ -469,14 +473,7 @@ describe.skipIf(!CAN_UNSHARE)(
     it("muster from the registry without a shrinkwrap: refused, since its dependencies are not pinned", () => {
       const box = sandbox();
       const bare = box.tarball("pack.tgz", "package", { "package.json": '{"name":"muster-fleet"}' });
-      const script = steps({
-        muster: {
-          kind: "package",
-          spec: "muster-fleet@1.2.3",
-          sha512: createHash("sha512").update(bare).digest("hex"),
-        },
-      }).install;
-      const r = box.run(script);
+      const r = box.run(registryInstall(bare));
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("muster: muster-fleet@1.2.3 has no npm-shrinkwrap.json");
       expect(r.log).not.toMatch(/npm (ci|install)/);

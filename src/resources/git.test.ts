@@ -427,61 +427,7 @@ describe("git checkouts", () => {
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
   });
 
-  it("asks the remote when the run starts, while the resources before it run", async () => {
-    const started: Record<string, number> = {};
-    const ends: Record<string, number> = {};
-    const timing: Exec = async (argv, opts) => {
-      const name = argv[0] === "git" ? argv[1] : "command";
-      started[name] ??= Date.now();
-      const res = await realExec(argv, opts);
-      ends[name] ??= Date.now();
-      return res;
-    };
-    const report = await convergeDecls(
-      root,
-      [
-        { kind: "execute", name: "sleep 0.4" },
-        { kind: "directory", name: "/srv", props: {} },
-        { kind: "git", name: "/srv/app", props: { repository: bare } },
-      ],
-      { ctx: { exec: timing } },
-    );
-    expect(report.outcome, report.error).toBe("converged");
-    expect(started["ls-remote"]).toBeLessThan(ends.command);
-    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
-  });
-
-  it("stops the remote's look-up when the run fails before the git resource", async () => {
-    const silent = net.createServer(() => {}); // accepts and never answers: git would wait
-    await new Promise<void>((res) => silent.listen(0, "127.0.0.1", res));
-    const port = (silent.address() as net.AddressInfo).port;
-    const lookups: Promise<unknown>[] = [];
-    const tracking: Exec = (argv, opts) => {
-      const p = realExec(argv, opts);
-      if (argv[1] === "ls-remote") lookups.push(p);
-      return p;
-    };
-    try {
-      const report = await convergeDecls(
-        root,
-        [
-          { kind: "file", name: "/missing/dir/x", props: { content: "x" } },
-          { kind: "git", name: "/srv/app", props: { repository: `http://127.0.0.1:${port}/app.git` } },
-        ],
-        { ctx: { exec: tracking } },
-      );
-      expect(report.outcome).toBe("failed");
-      expect(lookups).toHaveLength(1);
-      const ended = await Promise.race([
-        lookups[0].then(() => "ended"),
-        new Promise((res) => setTimeout(() => res("still running"), 5000)),
-      ]);
-      expect(ended).toBe("ended");
-    } finally {
-      silent.close();
-    }
-  });
-  it("clones a new checkout aside while the resources before it run, then renames it into place", async () => {
+  it("asks the remote and clones a new checkout aside while the resources before it run, then renames it into place", async () => {
     const started: Record<string, number> = {};
     const ends: Record<string, number> = {};
     let cloneInto = "";
@@ -503,6 +449,7 @@ describe("git checkouts", () => {
       { ctx: { exec: timing } },
     );
     expect(report.outcome, report.error).toBe("converged");
+    expect(started["ls-remote"]).toBeLessThan(ends.command);
     // the clone was done before the command declared first had ended
     expect(ends.clone).toBeLessThan(ends.command);
     expect(cloneInto).toBe(path.join(root, STAGING, "1"));
@@ -512,18 +459,16 @@ describe("git checkouts", () => {
     expect(report.resources.at(-1)?.changes.map((c) => c.key)).toEqual(["clone"]);
   });
 
-  it("a run that fails before the git resource stops the clone made aside and leaves nothing of it", async () => {
-    const silent = net.createServer(() => {}); // accepts and never answers: the clone would wait
+  it("a run that fails before the git resource stops the look-up and the clone made aside, leaving nothing", async () => {
+    const silent = net.createServer(() => {}); // accepts and never answers: git would wait
     await new Promise<void>((res) => silent.listen(0, "127.0.0.1", res));
     const port = (silent.address() as net.AddressInfo).port;
-    const clones: string[] = [];
+    const processes: Record<string, string> = {};
     const tracking: Exec = (argv, opts) => {
       const p = realExec(argv, opts);
-      if (argv[1] === "clone") {
-        clones.push("running");
-        const i = clones.length - 1;
-        p.then(() => (clones[i] = "ended")).catch(() => (clones[i] = "ended"));
-      }
+      const name = argv[1]!;
+      processes[name] = "running";
+      p.then(() => (processes[name] = "ended")).catch(() => (processes[name] = "ended"));
       return p;
     };
     // a clone a killed run left behind is cleared by the next run
@@ -540,8 +485,8 @@ describe("git checkouts", () => {
       );
       expect(report.outcome).toBe("failed");
       expect(Date.now() - started).toBeLessThan(10_000);
-      // the run waited for it: it has ended, and nothing of it is left
-      expect(clones).toEqual(["ended"]);
+      // the run waited for both: they have ended, and nothing of the clone is left
+      expect(processes).toEqual({ "ls-remote": "ended", clone: "ended" });
       expect(readdirSync(path.join(root, STAGING))).toEqual([]);
       expect(existsSync(path.join(root, "srv/app"))).toBe(false);
     } finally {

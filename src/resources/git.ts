@@ -114,7 +114,8 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
     const answer = resolveRevision(ctx, p, signal);
     answer.catch(() => {}); // the read that takes it reports the failure
     store.prefetched.set(checkoutKey(p), answer);
-    return stageClone(ctx, p, signal, store);
+    const staged = stageClone(ctx, p, signal, store);
+    return Promise.allSettled([answer, staged]).then(() => {});
   },
 
   async read(ctx, p, store) {
