@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { parseDataText, readTextFile } from "../core/data-file.ts";
 import { InputError } from "../core/errors.ts";
+import type { z } from "../core/zod.ts";
 import { closest, zodProblems } from "../core/zod-problems.ts";
 import type { Attrs } from "./attributes.ts";
 import {
@@ -125,44 +126,51 @@ function normaliseRole(data: unknown, rel: string, problems: string[]): Role | u
     });
   if (isChef) {
     const r = chefRoleSchema.safeParse(data);
-    if (!r.success) {
-      problems.push(...zodProblems(rel, r.error, [], "field"));
-      return undefined;
-    }
+    if (!r.success) return refuse(r.error);
+    const d = r.data;
+    return build(
+      {
+        name: d.name,
+        description: d.description,
+        runList: d.run_list,
+        envRunLists: d.env_run_lists,
+        shutdownRunList: d.shutdown_run_list,
+        defaultAttributes: d.default_attributes,
+        overrideAttributes: d.override_attributes,
+      },
+      "chef",
+    );
+  }
+  const r = musterRoleSchema.safeParse(data);
+  return r.success ? build(r.data, "muster") : refuse(r.error);
+
+  function refuse(error: z.ZodError): undefined {
+    problems.push(...zodProblems(rel, error, [], "field"));
+    return undefined;
+  }
+
+  /** The role from either form's fields (named as muster's); problems name the form's own fields. */
+  function build(d: z.infer<typeof musterRoleSchema>, format: Role["format"]): Role | undefined {
+    const field = (muster: string) =>
+      format === "chef" ? muster.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : muster;
     const role: Role = {
-      name: r.data.name,
-      description: r.data.description,
-      runList: items(r.data.run_list, "run_list"),
+      name: d.name,
+      description: d.description,
+      runList: items(d.runList, field("runList")),
       envRunLists: Object.fromEntries(
-        Object.entries(r.data.env_run_lists ?? {}).map(([env, l]) => [env, items(l, `env_run_lists.${env}`)]),
+        Object.entries(d.envRunLists ?? {}).map(([env, l]) => [
+          env,
+          items(l, `${field("envRunLists")}.${env}`),
+        ]),
       ),
-      shutdownRunList: items(r.data.shutdown_run_list ?? [], "shutdown_run_list"),
-      defaultAttributes: r.data.default_attributes ?? {},
-      overrideAttributes: r.data.override_attributes ?? {},
+      shutdownRunList: items(d.shutdownRunList ?? [], field("shutdownRunList")),
+      defaultAttributes: d.defaultAttributes ?? {},
+      overrideAttributes: d.overrideAttributes ?? {},
       file: rel,
-      format: "chef",
+      format,
     };
     return problems.length === before ? role : undefined;
   }
-  const r = musterRoleSchema.safeParse(data);
-  if (!r.success) {
-    problems.push(...zodProblems(rel, r.error, [], "field"));
-    return undefined;
-  }
-  const role: Role = {
-    name: r.data.name,
-    description: r.data.description,
-    runList: items(r.data.runList, "runList"),
-    envRunLists: Object.fromEntries(
-      Object.entries(r.data.envRunLists ?? {}).map(([env, l]) => [env, items(l, `envRunLists.${env}`)]),
-    ),
-    shutdownRunList: items(r.data.shutdownRunList ?? [], "shutdownRunList"),
-    defaultAttributes: r.data.defaultAttributes ?? {},
-    overrideAttributes: r.data.overrideAttributes ?? {},
-    file: rel,
-    format: "muster",
-  };
-  return problems.length === before ? role : undefined;
 }
 
 function runListProblems(

@@ -179,12 +179,11 @@ function stripV4Mapped(addr: string | undefined): string {
   return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
 }
 
-/** The headers sent to a target: hop-by-hop ones dropped, X-Forwarded-* added. */
-export function forwardHeaders(
-  incoming: IncomingHttpHeaders,
-  clientAddress: string,
-  listenerPort: number,
-): OutgoingHttpHeaders {
+/**
+ * PURE: the end-to-end headers of a request or response: the hop-by-hop ones (RFC 9110 7.6.1)
+ * dropped, and those its Connection header names.
+ */
+function endToEndHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const named = new Set(
     String(incoming.connection ?? "")
@@ -196,6 +195,16 @@ export function forwardHeaders(
     if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
     out[k] = v;
   }
+  return out;
+}
+
+/** The headers sent to a target: hop-by-hop ones dropped, X-Forwarded-* added. */
+export function forwardHeaders(
+  incoming: IncomingHttpHeaders,
+  clientAddress: string,
+  listenerPort: number,
+): OutgoingHttpHeaders {
+  const out = endToEndHeaders(incoming);
   const prior = incoming["x-forwarded-for"];
   const chain = Array.isArray(prior) ? prior.join(", ") : prior;
   out["x-forwarded-for"] = chain ? `${chain}, ${clientAddress}` : clientAddress;
@@ -205,17 +214,7 @@ export function forwardHeaders(
 }
 
 function responseHeaders(incoming: IncomingHttpHeaders, targetId: string): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  const named = new Set(
-    String(incoming.connection ?? "")
-      .split(",")
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  for (const [k, v] of Object.entries(incoming)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
-    out[k] = v;
-  }
+  const out = endToEndHeaders(incoming);
   out["x-muster-target"] = targetId;
   return out;
 }
