@@ -147,6 +147,13 @@ export interface ResourceKind<P = any, S = any, R = any> {
    * together with its neighbours' writes, renamed in order) and check it after the group.
    */
   groupsWrites?: boolean;
+  /**
+   * With groupsWrites: true when apply, for these changes, acts only through fs.writeFileAtomic
+   * (a new file, new content). Other changes (a delete, a mode change alone, a touch) act on the
+   * host at once: the runner publishes what the group holds before such an apply runs, so nothing
+   * declared after a resource that stops the run ever takes effect.
+   */
+  writesOnly?(changes: Change[]): boolean;
   /** "file[/etc/app.conf]": the report's and notifications' name for it; `name` is the declared one */
   id(props: P, name: string): string;
   prepare?(ctx: ResourceContext, props: P): Promise<P> | P;

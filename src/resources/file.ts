@@ -98,6 +98,14 @@ export function diffFile(p: DesiredFile, cur: FileState): Change[] {
   return changes;
 }
 
+/** PURE: applyFile makes these changes with one atomic write and nothing else (see writesOnly). */
+export function fileWritesOnly(changes: Change[]): boolean {
+  return (
+    changes.some((c) => c.key === "create" || c.key === "content") &&
+    !changes.some((c) => c.key === "replace" || c.key === "delete" || c.key === "refuse" || c.key === "touch")
+  );
+}
+
 export function applyFile(ctx: ResourceContext, p: DesiredFile, changes: Change[], cur: FileState): void {
   const action = p.action ?? "create";
   if (cur.kind === "other") {
@@ -137,6 +145,7 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   defaultAction: "create",
   runsEveryTime: (p) => p.action === "touch",
   groupsWrites: true,
+  writesOnly: fileWritesOnly,
   id: (p) => `file[${p.path}]`,
   validate(p, repoDir) {
     if (p.source !== undefined) readSource(repoDir, p.source);

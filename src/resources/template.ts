@@ -1,7 +1,15 @@
 /** template: a file whose content is an eta template under templates/ rendered with `variables`. */
 import { defineResource } from "../core/resource.ts";
 import { z } from "../core/zod.ts";
-import { applyFile, type DesiredFile, diffFile, type FileState, fileBase, readFileState } from "./file.ts";
+import {
+  applyFile,
+  type DesiredFile,
+  diffFile,
+  type FileState,
+  fileBase,
+  fileWritesOnly,
+  readFileState,
+} from "./file.ts";
 import { renderTemplate } from "./template-render.ts";
 
 const schema = z.strictObject({
@@ -21,6 +29,7 @@ export const template = defineResource<TemplateProps & { bytes?: Buffer }, FileS
   defaultAction: "create",
   runsEveryTime: (p) => p.action === "touch",
   groupsWrites: true,
+  writesOnly: fileWritesOnly,
   id: (p) => `template[${p.path}]`,
   validate(p, repoDir) {
     // render now, at compile time: a syntax error or a variable the resource does not pass is

@@ -25,7 +25,7 @@ import {
 } from "./notifications.ts";
 import { changedSomething, type ResourceResult, type RunReport, totals } from "./report.ts";
 import { RunStores } from "./run-stores.ts";
-import { finishGroupedStep, runStep, type StepEnv, startStep } from "./step.ts";
+import { finishGroupedStep, planGroupedStep, runStep, type StepEnv } from "./step.ts";
 import { groupable, WriteGroup } from "./write-group.ts";
 
 export interface ConvergeOptions {
@@ -139,7 +139,9 @@ class Converger {
     for (const r of this.resources) {
       const kind = kindOf(r);
       if (groupable(r, kind, this.env.dryRun, notifiesImmediately(this.graph, r))) {
-        const stop = await this.group.add(r, String(r.props[kind.nameProp]), () => startStep(r, this.env));
+        const stop = await this.group.add(r, String(r.props[kind.nameProp]), () =>
+          planGroupedStep(r, this.env),
+        );
         if (stop) throw new Stop(stop);
         continue;
       }

@@ -62,15 +62,7 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
   const { ctx, dryRun } = env;
   const kind = resourceKinds[r.kind] as ResourceKind;
   const store = env.stores.of(kind);
-  const startedAt = Date.now();
-  const out: Out = (status, changes, extra = {}) => ({
-    ...base(r),
-    status,
-    changes: r.common.sensitive ? changes.map((c) => ({ key: c.key, what: c.what })) : changes,
-    durationMs: Date.now() - startedAt,
-    ...(notified ? { note: `notified by ${notified.by}`, notification: true } : {}),
-    ...extra,
-  });
+  const out = resultMaker(r, notified);
   try {
     // a guard holds for every action, a notified one too (as Chef's): a migration guarded by
     // onlyIf does not run because a file changed
@@ -98,6 +90,43 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
     });
     if (!done) return { result: changes.length === 0 ? out("up-to-date", []) : out("would-update", changes) };
     return { applied: { r, kind, props, changes, out, notified: notified !== undefined } };
+  } catch (err) {
+    return { result: out("failed", [], { error: firstLine(err) }) };
+  }
+}
+
+/**
+ * A grouped resource (no guard, retry or notification: see groupable) up to its diff: a final
+ * result (up to date, or failed), or its changes and the apply still to make, which the write
+ * group runs when it may (see ResourceKind.writesOnly).
+ */
+export type Planned =
+  | { result: ResourceResult }
+  | { changes: Change[]; writesOnly: boolean; apply(): Promise<Started> };
+
+export async function planGroupedStep(r: DeclaredResource, env: StepEnv): Promise<Planned> {
+  const { ctx } = env;
+  const kind = resourceKinds[r.kind] as ResourceKind;
+  const store = env.stores.of(kind);
+  const out = resultMaker(r);
+  try {
+    let props = r.props;
+    if (kind.prepare) props = (await kind.prepare(ctx, props)) as Record<string, unknown>;
+    const current = await readResource(env, r, kind, props);
+    const changes = kind.diff(props, current);
+    if (changes.length === 0) return { result: out("up-to-date", []) };
+    return {
+      changes,
+      writesOnly: kind.writesOnly?.(changes) === true,
+      apply: async () => {
+        try {
+          await kind.apply(ctx, props, changes, current, store);
+          return { applied: { r, kind, props, changes, out, notified: false } };
+        } catch (err) {
+          return { result: out("failed", [], { error: firstLine(err) }) };
+        }
+      },
+    };
   } catch (err) {
     return { result: out("failed", [], { error: firstLine(err) }) };
   }
@@ -155,6 +184,19 @@ async function readResource(env: StepEnv, r: DeclaredResource, kind: ResourceKin
   const current = await kind.read(env.ctx, props, env.stores.of(kind));
   if (kind.revisionOf) env.revisions.set(r.id, kind.revisionOf(current));
   return current;
+}
+
+/** How a step's result is made: timed from now, a sensitive resource's change details left out. */
+function resultMaker(r: DeclaredResource, notified?: Notified): Out {
+  const startedAt = Date.now();
+  return (status, changes, extra = {}) => ({
+    ...base(r),
+    status,
+    changes: r.common.sensitive ? changes.map((c) => ({ key: c.key, what: c.what })) : changes,
+    durationMs: Date.now() - startedAt,
+    ...(notified ? { note: `notified by ${notified.by}`, notification: true } : {}),
+    ...extra,
+  });
 }
 
 function base(r: DeclaredResource): Pick<ResourceResult, "id" | "kind" | "recipe" | "source"> {

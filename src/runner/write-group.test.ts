@@ -3,7 +3,15 @@
  * order. A full group's fsync runs while the next group fills (pipelined), and nothing staged
  * after a resource that stops the run is ever published.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RootFs, type StagedWrite } from "../host/root-fs.ts";
@@ -20,6 +28,8 @@ class SlowSyncRootFs extends RootFs {
     root: string,
     private readonly delayMs: number,
     private readonly meddle?: { path: string; fn: (hostPath: string) => void },
+    /** a path whose fsync fails (a disk error) */
+    private readonly failSync?: string,
   ) {
     super(root);
   }
@@ -35,17 +45,19 @@ class SlowSyncRootFs extends RootFs {
     this.events.push(`synced ${n}`);
     const m = this.meddle;
     return staged.map((w) =>
-      m && w.path === m.path
-        ? {
-            path: w.path,
-            error: w.error,
-            discard: () => w.discard(),
-            publish: () => {
-              w.publish();
-              m.fn(this.hostPath(w.path));
-            },
-          }
-        : w,
+      w.path === this.failSync
+        ? { ...w, path: w.path, error: new Error("EIO: i/o error"), publish: w.publish, discard: w.discard }
+        : m && w.path === m.path
+          ? {
+              path: w.path,
+              error: w.error,
+              discard: () => w.discard(),
+              publish: () => {
+                w.publish();
+                m.fn(this.hostPath(w.path));
+              },
+            }
+          : w,
     );
   }
 }
@@ -110,5 +122,63 @@ describe("pipelined write groups", () => {
     expect(report.outcome, report.error).toBe("converged");
     expect(readFileSync(path.join(root, "srv/d/twice"), "utf8")).toBe("second\n");
     expect(report.resources.at(-1)).toMatchObject({ id: "file[/srv/d/twice]", status: "updated" });
+  });
+
+  it("after a resource that stops the run, nothing declared after it acts: not a delete, not a mode change", async () => {
+    for (const before of [3, GROUP_MAX + 3]) {
+      // `before` files, the first of which cannot be fsynced; then a file to delete and one whose
+      // mode alone changes (applies that act at once, not held writes)
+      const root = tmpDir();
+      mkdirSync(path.join(root, "srv/d"), { recursive: true });
+      writeFileSync(path.join(root, "srv/d/victim"), "keep me\n");
+      writeFileSync(path.join(root, "srv/d/modeme"), "same\n", { mode: 0o644 });
+      const fs = new SlowSyncRootFs(root, 20, undefined, "/srv/d/f0000");
+      const report = await convergeDecls(
+        root,
+        [
+          ...files(before),
+          { kind: "file", name: "/srv/d/victim", props: { action: "delete" } },
+          { kind: "file", name: "/srv/d/modeme", props: { content: "same\n", mode: "0600" } },
+        ],
+        { ctx: { fs } },
+      );
+      expect(report.outcome).toBe("failed");
+      expect(report.error).toMatch(/^file\[\/srv\/d\/f0000\] .*fsync of \/srv\/d\/f0000 failed: EIO/);
+      expect(report.resources.map((r) => r.id)).toEqual(["file[/srv/d/f0000]"]);
+      expect(readFileSync(path.join(root, "srv/d/victim"), "utf8")).toBe("keep me\n");
+      expect(statSync(path.join(root, "srv/d/modeme")).mode & 0o777).toBe(0o644);
+      expect(existsSync(path.join(root, "srv/d/f0001"))).toBe(false);
+      expect(leftovers(path.join(root, "srv/d"))).toEqual([]);
+    }
+  });
+
+  it("a delete or a mode change among grouped writes runs in its turn, after what came before is published", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "srv/d"), { recursive: true });
+    writeFileSync(path.join(root, "srv/d/old"), "old\n");
+    writeFileSync(path.join(root, "srv/d/modeme"), "same\n", { mode: 0o644 });
+    const fs = new SlowSyncRootFs(root, 5);
+    const report = await convergeDecls(
+      root,
+      [
+        ...files(3),
+        { kind: "file", name: "/srv/d/old", props: { action: "delete" } },
+        ...files(2, 3),
+        { kind: "file", name: "/srv/d/modeme", props: { content: "same\n", mode: "0600" } },
+      ],
+      { ctx: { fs } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "file[/srv/d/f0000] updated",
+      "file[/srv/d/f0001] updated",
+      "file[/srv/d/f0002] updated",
+      "file[/srv/d/old] updated",
+      "file[/srv/d/f0003] updated",
+      "file[/srv/d/f0004] updated",
+      "file[/srv/d/modeme] updated",
+    ]);
+    expect(existsSync(path.join(root, "srv/d/old"))).toBe(false);
+    expect(statSync(path.join(root, "srv/d/modeme")).mode & 0o777).toBe(0o600);
   });
 });

@@ -7,7 +7,7 @@ import type { DeclaredResource } from "../core/declared.ts";
 import type { ResourceKind } from "../core/resource.ts";
 import type { RootFs, StagedWrite } from "../host/root-fs.ts";
 import type { ResourceResult } from "./report.ts";
-import type { Started } from "./step.ts";
+import type { Planned, Started } from "./step.ts";
 
 /** The most writes one group holds: each keeps its temporary file open until it is renamed. */
 export const GROUP_MAX = 128;
@@ -74,22 +74,29 @@ export class WriteGroup {
   ) {}
 
   /**
-   * Run the first half of `r`'s step with its writes held. A second write to a path the groups
-   * hold must see the first: they are published before it. Returns the result that stops the
-   * run, if any: `r`'s own failure (published in its turn), or one of the resources before it.
+   * Run `r`'s step with its write held. A second write to a path the groups hold must see the
+   * first, and an apply that acts on the host at once (not writesOnly) must come after everything
+   * before it: what is held is published first, and such a resource runs on its own. Returns the
+   * result that stops the run, if any: `r`'s own failure (reported in its turn), or one before it.
    */
   async add(
     r: DeclaredResource,
     path: string,
-    start: () => Promise<Started>,
+    plan: () => Promise<Planned>,
   ): Promise<ResourceResult | undefined> {
     if (this.paths.has(path) || this.sealed?.paths.has(path)) {
       const stop = await this.flush();
       if (stop) return stop;
     }
+    const planned = await plan();
+    if (!("result" in planned) && !planned.writesOnly) {
+      const stop = await this.flush();
+      if (stop) return stop;
+      return this.settle(r, await this.finish(await planned.apply(), []));
+    }
     if (this.items.length === 0) this.fs.openWriteGroup();
     const from = this.fs.groupSize;
-    const started = await start();
+    const started = "result" in planned ? planned : await planned.apply();
     this.items.push({ r, started, from, to: this.fs.groupSize });
     this.paths.add(path);
     // a failed step: nothing after it may be published, and it is reported in its turn
