@@ -20,6 +20,8 @@ export interface FileStat {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** the filesystem it is on (a rename works only within one) */
+  dev: number;
 }
 
 export interface WriteOptions {
@@ -372,7 +374,15 @@ function tryStat(fn: () => fs.Stats | undefined): fs.Stats | undefined {
 function toStat(st: fs.Stats | undefined): FileStat | undefined {
   if (!st) return undefined;
   const type = st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "link" : "other";
-  return { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs };
+  return {
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    dev: st.dev,
+  };
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -12,6 +12,7 @@ const stat = {
   gid: 0,
   size: 0,
   mtimeMs: 0,
+  dev: 1,
   user: "root",
   groupName: "root",
 };

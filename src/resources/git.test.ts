@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -519,6 +519,52 @@ describe("git checkouts", () => {
     expect(ran).toEqual(["ls-remote", "clone", "clone"]);
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
     expect(readdirSync(path.join(root, STAGING))).toEqual([]);
+  });
+
+  it("a checkout whose parent directories are missing is cloned aside and placed, its parents made as git makes them", async () => {
+    ran = [];
+    const report = await convergeDecls(
+      root,
+      [{ kind: "git", name: "/opt/apps/app", props: { repository: bare } }],
+      {
+        ctx: { exec: counting },
+      },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["ls-remote", "clone"]);
+    expect(statSync(path.join(root, "opt/apps")).mode & 0o777).toBe(0o755);
+    expect(
+      (await execOk(["git", "-C", path.join(root, "opt/apps/app"), "rev-parse", "HEAD"])).stdout.trim(),
+    ).toBe(commits[2]);
+  });
+
+  it("a destination on another filesystem than muster's directory is cloned in place, not aside", async () => {
+    mkdirSync(path.join(root, "srv")); // a mount point exists before any run
+    const fs = new RootFs(root);
+    const stat = fs.stat.bind(fs);
+    // /srv as a volume of its own
+    fs.stat = (p) => {
+      const st = stat(p);
+      return st && (p === "/srv" || p.startsWith("/srv/")) ? { ...st, dev: st.dev + 1 } : st;
+    };
+    let cloneInto = "";
+    const watching: Exec = (argv, opts) => {
+      if (argv[1] === "clone") cloneInto = argv[argv.length - 1]!;
+      return counting(argv, opts);
+    };
+    ran = [];
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "directory", name: "/srv", props: {} },
+        { kind: "git", name: "/srv/app", props: { repository: bare } },
+      ],
+      { ctx: { exec: watching, fs } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(ran).toEqual(["ls-remote", "clone"]);
+    expect(path.basename(cloneInto)).toMatch(/^app\.muster-clone-\d+$/);
+    expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
   });
 
   it("a dry run and a checkout owned by another user clone nothing aside", async () => {

@@ -18,6 +18,7 @@ import { type Change, defineResource, type ResourceContext } from "../core/resou
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
+import type { FileStat } from "../host/root-fs.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { storedUrl } from "./git-credentials.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
@@ -265,6 +266,9 @@ function stageClone(
       ctx.fs.mkdir(STAGING, 0o700, true);
       store.stagingReady = true;
     }
+    // a destination on another filesystem (a volume of its own for /srv) could not take it by a
+    // rename, and the clone would fill the root's volume meanwhile: cloned in place instead
+    if (nearestExisting(ctx, p.destination)?.dev !== ctx.fs.stat(STAGING)?.dev) return undefined;
     dir = `${STAGING}/${store.staged.size + 1}`;
   } catch {
     return undefined; // apply clones in place, and says what is wrong there
@@ -289,6 +293,16 @@ function stageClone(
   });
 }
 
+const parentOf = (p: string) => p.replace(/\/+[^/]+\/*$/, "") || "/";
+
+/** The stat of `p` or of the nearest directory above it that exists. */
+function nearestExisting(ctx: ResourceContext, p: string): FileStat | undefined {
+  for (let at = p; ; at = parentOf(at)) {
+    const st = ctx.fs.stat(at);
+    if (st || at === "/") return st;
+  }
+}
+
 /**
  * Put the clone stageClone made at the destination: true when it is there now. False when there
  * is none, or it failed (apply clones in place then and reports its own failure), or it is on
@@ -306,7 +320,10 @@ async function placeStaged(ctx: ResourceContext, p: GitProps, store: GitRunStore
     return false;
   }
   try {
-    if (ctx.fs.lstat(p.destination)) ctx.fs.rmdir(p.destination); // empty: read saw to it
+    if (ctx.fs.lstat(p.destination))
+      ctx.fs.rmdir(p.destination); // empty: read saw to it
+    // as `git clone` makes the directories leading to its destination
+    else ctx.fs.mkdir(parentOf(p.destination), 0o755, true);
     ctx.fs.rename(dir, p.destination);
     return true;
   } catch (err) {
