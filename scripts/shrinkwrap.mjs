@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm-shrinkwrap.json for the published package (npm runs this before `npm pack` and `npm publish`,
-// and again with --remove after): package-lock.json less what only development needs. The user
+// and again with --remove after): package-lock.json as it is. The user
 // data of `muster install --print-user-data --package` installs a registry package with `npm ci`
 // inside it, which installs exactly the versions pinned here and checks each against its
 // integrity; without it the dependencies of a root-run tool would be whatever the registry serves.
@@ -28,11 +28,6 @@ if (lock.lockfileVersion !== 3) {
   );
   process.exit(2);
 }
-const packages = {};
-for (const [key, entry] of Object.entries(lock.packages)) {
-  if (key === "") {
-    const { devDependencies: _dev, ...own } = entry;
-    packages[key] = own;
-  } else if (!entry.dev) packages[key] = entry;
-}
-writeFileSync(out, `${JSON.stringify({ ...lock, packages }, null, 2)}\n`);
+// the whole lock, development packages included: npm ci refuses a lock that does not match
+// package.json's devDependencies, and --omit=dev leaves them out of the install anyway
+writeFileSync(out, `${JSON.stringify(lock, null, 2)}\n`);

@@ -1,8 +1,10 @@
 /**
  * scripts/shrinkwrap.mjs: the npm-shrinkwrap.json a published muster carries pins every
- * dependency it needs at run time, with its integrity, and nothing only development needs.
+ * dependency it needs at run time, with its integrity; the user data's `npm ci --omit=dev` from
+ * it installs exactly those (offline here, from the npm cache `npm ci` of this checkout filled)
+ * and refuses a dependency whose integrity is not the pinned one.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,45 +16,73 @@ interface LockEntry {
   version?: string;
   integrity?: string;
   dev?: boolean;
-  dependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
+}
+interface Lock {
+  lockfileVersion: number;
+  packages: Record<string, LockEntry>;
 }
 
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+
+function shrinkwrap(): Lock {
+  const out = path.join(tmpDir(), "npm-shrinkwrap.json");
+  execFileSync(process.execPath, [path.join(REPO_ROOT, "scripts/shrinkwrap.mjs"), "--out", out]);
+  return JSON.parse(readFileSync(out, "utf8")) as Lock;
+}
+
+/** The package as the user data unpacks it: package.json and the shrinkwrap (muster's own files left out). */
+function unpacked(wrap: Lock): string {
+  const dir = tmpDir();
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ ...pkg, scripts: {} }));
+  writeFileSync(path.join(dir, "npm-shrinkwrap.json"), JSON.stringify(wrap));
+  return dir;
+}
+
+/** The user data's install step (src/boot/user-data.ts), offline: from the npm cache alone. */
+const npmCi = (dir: string) =>
+  spawnSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-fund", "--no-audit", "--offline"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+
 describe("npm-shrinkwrap.json for the published package", () => {
-  it("pins what muster needs at run time, all of it with its integrity, and no development tool", () => {
-    const out = path.join(tmpDir(), "npm-shrinkwrap.json");
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "scripts/shrinkwrap.mjs"), "--out", out]);
-    const wrap = JSON.parse(readFileSync(out, "utf8")) as {
-      lockfileVersion: number;
-      packages: Record<string, LockEntry>;
-    };
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+  it("pins every run-time dependency with its integrity", () => {
+    const wrap = shrinkwrap();
     expect(wrap.lockfileVersion).toBe(3);
-    expect(wrap.packages[""]?.devDependencies).toBeUndefined();
     for (const [name, version] of Object.entries(pkg.dependencies as Record<string, string>))
       expect(wrap.packages[`node_modules/${name}`], name).toMatchObject({ version });
-    for (const name of Object.keys(pkg.devDependencies))
-      expect(wrap.packages[`node_modules/${name}`], name).toBeUndefined();
-    const entries = Object.entries(wrap.packages).filter(([k]) => k !== "");
-    expect(entries.length).toBeGreaterThan(Object.keys(pkg.dependencies).length);
-    for (const [key, e] of entries) {
-      expect(e.dev, key).toBeUndefined();
-      expect(e.integrity, key).toMatch(/^sha512-[A-Za-z0-9+/]+=*$/);
-    }
-    // every package a kept one depends on is kept too: npm ci would fail on a hole
-    for (const [key, e] of entries)
-      for (const dep of Object.keys({ ...e.dependencies }))
-        expect(
-          entries.some(([k]) => k === `node_modules/${dep}` || k.endsWith(`/node_modules/${dep}`)),
-          `${key} needs ${dep}`,
-        ).toBe(true);
+    for (const [key, e] of Object.entries(wrap.packages))
+      if (key !== "" && !e.dev) expect(e.integrity, key).toMatch(/^sha512-[A-Za-z0-9+/]+=*$/);
   });
+
+  it("npm ci from it installs the run-time dependencies and no development tool", () => {
+    const dir = unpacked(shrinkwrap());
+    const r = npmCi(dir);
+    expect(r.status, r.stderr).toBe(0);
+    for (const name of Object.keys(pkg.dependencies))
+      expect(existsSync(path.join(dir, "node_modules", name)), name).toBe(true);
+    for (const name of Object.keys(pkg.devDependencies))
+      expect(existsSync(path.join(dir, "node_modules", name)), name).toBe(false);
+  }, 150_000);
+
+  it("a dependency whose integrity is not the pinned one is refused (a registry serving other bytes)", () => {
+    const wrap = shrinkwrap();
+    const entry = wrap.packages["node_modules/yaml"]!;
+    const planted = Buffer.from("planted").toString("base64");
+    const dir = unpacked({
+      ...wrap,
+      packages: { ...wrap.packages, "node_modules/yaml": { ...entry, integrity: `sha512-${planted}` } },
+    });
+    const r = npmCi(dir);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/EINTEGRITY|integrity/i);
+    expect(existsSync(path.join(dir, "node_modules/yaml"))).toBe(false);
+  }, 150_000);
 
   it("npm packs it into the package, and removes it from the checkout afterwards", () => {
     // a copy of the package's manifest, lock and script (its build left out), packed as npm packs muster
     const dir = tmpDir();
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
     writeFileSync(
       path.join(dir, "package.json"),
       JSON.stringify({
