@@ -6,6 +6,7 @@
  * "done" with the lifecycle step in it (a watch that dies on SIGTERM leaves it "running").
  */
 import { spawn } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -23,6 +24,7 @@ import {
   GROUP,
   INSTANCE_ID,
 } from "./testing/fixture.ts";
+import { sleep } from "./watch.ts";
 
 const TERMINATE_HOOK = "terminate-hook";
 let fx: BootFixture;
@@ -167,4 +169,15 @@ describe("muster watch", () => {
       server.close();
     }
   }, 60_000);
+
+  it("a poll's wait leaves no listener on the watch's stop signal (a watch polls for days)", async () => {
+    const stop = new AbortController();
+    for (let i = 0; i < 20; i++) await sleep(1, stop.signal);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+    const waiting = sleep(60_000, stop.signal);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(1);
+    stop.abort();
+    await waiting; // ends at once
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+  });
 });

@@ -54,13 +54,17 @@ export interface WatchOptions {
 /** How long CompleteLifecycleAction is tried again while no action waits yet (the load balancer may still be draining). */
 const COMPLETE_WAIT_MS = 60_000;
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Wait `ms`, or until `signal` aborts; the listener goes with the wait (a watch polls for days). */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener("abort", () => {
+    if (signal?.aborted) return r();
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener("abort", done);
       r();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
@@ -80,28 +84,29 @@ export async function runWatch(o: WatchOptions): Promise<number> {
   // leave a departure "running" for ever; a stop instead lets the step in flight end and be
   // recorded (the unit's stop timeout bounds how long), then ends the watch.
   const stop = new AbortController();
-  o.signal?.addEventListener("abort", () => stop.abort(o.signal?.reason), { once: true });
   const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
-  if (o.handleSignals) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  const onAbort = () => stop.abort(o.signal?.reason);
   const say = o.say ?? (() => {});
   const log = openRunLog(fs.root, "watch.log", { runId: randomUUID() });
   const endpoint = cfg.endpoints.metadata;
   const timeoutMs = cfg.timeouts.metadataMs;
-  // one session for the whole watch: a token that lasts (renewed when the service rejects it)
-  const session = await openMetadataSession({
-    endpoint,
-    timeoutMs,
-    retries: 1,
-    backoffMs: Math.min(200, timeoutMs),
-    deadlineMs: Math.max(2000, timeoutMs * 3),
-    tokenTtlSeconds: 21_600,
-  });
-  say(`muster watch: polling ${session.endpoint} every ${cfg.watch.intervalMs / 1000} s (boot ${bootId})`);
-  log.event("watch.start", { bootId, intervalMs: cfg.watch.intervalMs });
   let served = false;
   let lastError: string | undefined;
   let lastState: string | undefined;
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  if (o.handleSignals) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
+    // one session for the whole watch: a token that lasts (renewed when the service rejects it)
+    const session = await openMetadataSession({
+      endpoint,
+      timeoutMs,
+      retries: 1,
+      backoffMs: Math.min(200, timeoutMs),
+      deadlineMs: Math.max(2000, timeoutMs * 3),
+      tokenTtlSeconds: 21_600,
+    });
+    say(`muster watch: polling ${session.endpoint} every ${cfg.watch.intervalMs / 1000} s (boot ${bootId})`);
+    log.event("watch.start", { bootId, intervalMs: cfg.watch.intervalMs });
     while (!stop.signal.aborted) {
       served ||= readGate(fs, cfg.gate.file, bootId).state === "open";
       try {
@@ -142,6 +147,7 @@ export async function runWatch(o: WatchOptions): Promise<number> {
     return 0;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    o.signal?.removeEventListener("abort", onAbort);
     log.event("watch.end", {});
     log.close();
   }

@@ -5,8 +5,9 @@
  * one write: a cold converge logs a line for each of hundreds of resources, and a write per line
  * cost more than the resources' own work. The lines go out as soon as the process waits for
  * anything (a child process, an fsync, the network: the event loop turns), when the file is
- * closed, and as the process exits, however it exits short of SIGKILL; only a SIGKILL can lose the
- * lines of the stretch it cuts. Written by hand: pino's own destination (sonic-boom) either writes
+ * closed, and as the process exits (process.exit, an uncaught error, the end of its work). A
+ * signal that ends the process outright (SIGKILL, or a SIGTERM nothing handles) loses the lines
+ * of the stretch it cuts, a few milliseconds' worth. Written by hand: pino's own destination (sonic-boom) either writes
  * each line at once (sync) or buffers to a length (minLength) with no flush at the event loop's
  * turn, and follows a symbolic link at the log's path.
  */

@@ -17,12 +17,11 @@ describe("content diffs", () => {
       for (let j = 0; j < len; j++) s += alphabet[next() % alphabet.length];
       cases.push(s);
     }
-    for (const text of cases)
-      expect(createdHunk(text), JSON.stringify(text)).toEqual(unifiedHunks("/p", "", text));
+    for (const text of cases) expect(createdHunk(text), JSON.stringify(text)).toEqual(unifiedHunks("", text));
   });
 
   it("a changed line that starts with ++ or -- is shown, not taken for a header", () => {
-    const hunks = unifiedHunks("/etc/x.conf", "keep\n-- old\n", "keep\n++ new\n");
+    const hunks = unifiedHunks("keep\n-- old\n", "keep\n++ new\n");
     expect(hunks).toEqual(["@@ -1,2 +1,2 @@", " keep", "--- old", "+++ new"]);
     expect(contentChange("/etc/x.conf", Buffer.from("a\n"), Buffer.from("++ b\n"), false).detail).toBe(
       "@@ -1,1 +1,1 @@\n-a\n+++ b",
@@ -38,5 +37,15 @@ describe("content diffs", () => {
     expect(lines[1]).toBe("+line 0");
     expect(lines).toHaveLength(61);
     expect(lines[60]).toBe("... (41 more lines)");
+  });
+
+  it("a path holding a newline adds nothing to the diff", () => {
+    const c = contentChange(
+      "/etc/a\n@@ -9,9 +9,9 @@\n+planted",
+      Buffer.from("a\n"),
+      Buffer.from("b\n"),
+      false,
+    );
+    expect(c.detail).toBe("@@ -1,1 +1,1 @@\n-a\n+b");
   });
 });

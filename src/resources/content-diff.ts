@@ -23,16 +23,17 @@ export function contentChange(
   const body =
     before === undefined
       ? createdHunk(after.toString("utf8"))
-      : unifiedHunks(path, before.toString("utf8"), after.toString("utf8"));
+      : unifiedHunks(before.toString("utf8"), after.toString("utf8"));
   const shown = body.slice(0, MAX_DIFF_LINES);
   if (body.length > shown.length) shown.push(`... (${body.length - shown.length} more lines)`);
   return { key, what, detail: shown.join("\n") };
 }
 
 /** PURE: the hunks of the unified diff from `before` to `after`, without the file headers. */
-export function unifiedHunks(path: string, before: string, after: string): string[] {
-  const patch = createTwoFilesPatch(path, path, before, after, "", "", { context: 3 });
-  // Index:, ===, --- and +++: the header's four lines (a content line "++ x" is "+++ x" in a hunk)
+export function unifiedHunks(before: string, after: string): string[] {
+  // the header's four lines (Index:, ===, ---, +++) dropped: named "f", so a path holding a
+  // newline cannot add lines to it (and a content line "++ x" is "+++ x" in a hunk)
+  const patch = createTwoFilesPatch("f", "f", before, after, "", "", { context: 3 });
   return patch
     .split("\n")
     .slice(4)

@@ -48,6 +48,11 @@ describe("holdsCredentials", () => {
     expect(holdsCredentials('{"url": "ssh://git:pw@git.test/r.git"}')).toBe(true);
     expect(holdsCredentials('{"url": "ssh://git@git.test/r.git", "a": "git@git.test:o/r.git"}')).toBe(false);
     expect(holdsCredentials('{"url": "https://git.test/r.git", "mail": "ops@example.test"}')).toBe(false);
+    // JSON escapes: the same URLs to a JSON reader
+    expect(holdsCredentials('{"url": "https:\\/\\/deploy\\u003atok3n\\u0040git.test\\/r.git"}')).toBe(true);
+    expect(JSON.parse('{"url": "https:\\/\\/deploy\\u003atok3n\\u0040git.test\\/r.git"}').url).toBe(
+      "https://deploy:tok3n@git.test/r.git",
+    );
   });
 });
 

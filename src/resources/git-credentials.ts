@@ -72,8 +72,11 @@ export function credentialEnv(
  * URL, or a password in any URL. A file holding one must be readable by its owner only.
  */
 export function holdsCredentials(text: string): boolean {
-  // JSON may escape a slash ("https:\/\/user:token@host" is the same URL to a JSON reader)
-  const plain = text.replaceAll("\\/", "/");
+  // JSON may escape any character ("https:\/\/user\u003atoken\u0040host" is the same URL to a
+  // JSON reader): judged as a reader sees it
+  const plain = text
+    .replaceAll("\\/", "/")
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   return /\bhttps?:\/\/[^/?#\s"'@]+@|\b[a-z][a-z0-9+.-]*:\/\/[^/?#\s"'@:]*:[^/?#\s"'@]*@/i.test(plain);
 }
 
