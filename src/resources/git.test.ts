@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import type { ResourceContext } from "../core/resource.ts";
 import { bareRepoFrom, commitTo } from "../demo/example-repos.ts";
 import { type Exec, execOk, exec as realExec } from "../host/exec.ts";
 import { RootFs } from "../host/root-fs.ts";
@@ -108,7 +109,7 @@ describe("git checkouts", () => {
   };
   const dest = () => path.join(root, "srv/app");
   const gitIn = async (...args: string[]) => (await execOk(["git", "-C", dest(), ...args])).stdout.trim();
-  const converge = (props: Record<string, unknown> = {}) => {
+  const converge = (props: Record<string, unknown> = {}, ctx: Partial<ResourceContext> = {}) => {
     ran = [];
     return convergeDecls(
       root,
@@ -116,7 +117,7 @@ describe("git checkouts", () => {
         { kind: "directory", name: "/srv", props: {} },
         { kind: "git", name: "/srv/app", props: { repository: bare, ...props } },
       ],
-      { ctx: { exec: counting } },
+      { ctx: { exec: counting, ...ctx } },
     );
   };
   const commits: string[] = [];
@@ -505,15 +506,7 @@ describe("git checkouts", () => {
       }
       rename(from, to);
     };
-    ran = [];
-    const report = await convergeDecls(
-      root,
-      [
-        { kind: "directory", name: "/srv", props: {} },
-        { kind: "git", name: "/srv/app", props: { repository: bare } },
-      ],
-      { ctx: { exec: counting, fs } },
-    );
+    const report = await converge({}, { fs });
     expect(report.outcome, report.error).toBe("converged");
     expect(refused).toBe(1);
     expect(ran).toEqual(["ls-remote", "clone", "clone"]);
@@ -552,15 +545,7 @@ describe("git checkouts", () => {
       if (argv[1] === "clone") cloneInto = argv[argv.length - 1]!;
       return counting(argv, opts);
     };
-    ran = [];
-    const report = await convergeDecls(
-      root,
-      [
-        { kind: "directory", name: "/srv", props: {} },
-        { kind: "git", name: "/srv/app", props: { repository: bare } },
-      ],
-      { ctx: { exec: watching, fs } },
-    );
+    const report = await converge({}, { exec: watching, fs });
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["ls-remote", "clone"]);
     expect(path.basename(cloneInto)).toMatch(/^app\.muster-clone-\d+$/);
