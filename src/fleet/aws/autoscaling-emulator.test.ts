@@ -1,7 +1,7 @@
-import { request } from "node:http";
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors.ts";
+import { type Answer, httpAnswer } from "../../test-support/http-answer.ts";
 import { signedFormHeaders } from "../../test-support/sigv4-sign.ts";
 import {
   AUTOSCALING_XMLNS,
@@ -25,42 +25,20 @@ function operatorKeys(e: AutoScalingEmulator): IssuedKey {
   return k;
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 /** POST a form, signed with the running emulator's operator keys unless `headers` are given. */
 async function post(base: string, body: string, given?: Record<string, string>): Promise<Answer> {
   const u = new URL(base);
   const headers = given ?? (await signedFormHeaders(base, body, operatorKeys(emu!)));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        method: "POST",
-        path: "/",
-        agent: false,
-        headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(1500, () => req.destroy(new Error("test request timed out")));
-    req.end(body);
-  });
+  return httpAnswer(
+    {
+      host: u.hostname,
+      port: u.port,
+      method: "POST",
+      path: "/",
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...headers },
+    },
+    body,
+  );
 }
 
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();

@@ -1,6 +1,6 @@
-import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors.ts";
+import { type Answer, httpAnswer } from "../../test-support/http-answer.ts";
 import {
   type EmulatedInstance,
   type MetadataEmulator,
@@ -9,12 +9,6 @@ import {
   regionOfZone,
   startMetadataEmulator,
 } from "./metadata-emulator.ts";
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 /** One raw HTTP exchange, no keep-alive, optionally from a given source address. */
 function http(
@@ -25,26 +19,7 @@ function http(
   localAddress?: string,
 ): Promise<Answer> {
   const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, method, path, headers, agent: false, localAddress },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(1500, () => req.destroy(new Error("test request timed out")));
-    req.end();
-  });
+  return httpAnswer({ host: u.hostname, port: u.port, method, path, headers, localAddress });
 }
 
 const WEB: EmulatedInstance = {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors.ts";
+import { type Answer, httpAnswer } from "../../test-support/http-answer.ts";
 import { cleanupTmp, tmpDir } from "../../test-support/tmp.ts";
 import {
   type AccessLogEntry,
@@ -119,44 +120,16 @@ async function lb(opts: LoadBalancerOptions = {}): Promise<LoadBalancer> {
   return l;
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 function get(
   l: LoadBalancer,
   p: string,
   init: { method?: string; body?: Buffer; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: l.host,
-        port: l.port,
-        path: p,
-        method: init.method ?? "GET",
-        headers: init.headers,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(10_000, () => req.destroy(new Error("test request timed out")));
-    req.end(init.body);
-  });
+  return httpAnswer(
+    { host: l.host, port: l.port, path: p, method: init.method ?? "GET", headers: init.headers },
+    init.body,
+    10_000,
+  );
 }
 
 function events(l: LoadBalancer): TargetHealthEvent[] {
