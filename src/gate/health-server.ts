@@ -10,7 +10,8 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { errorMessage, RunError } from "../core/errors.ts";
+import { errorMessage } from "../core/errors.ts";
+import { listenOn } from "../host/listen.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { readGate } from "./gate-file.ts";
 
@@ -115,21 +116,8 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
     void handle(req, res);
   });
   server.keepAliveTimeout = 5000;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", (err) =>
-      reject(
-        new RunError(
-          `health endpoint: cannot listen on ${opts.host ?? "0.0.0.0"}:${opts.port}: ${err.message}`,
-        ),
-      ),
-    );
-    server.listen(opts.port, opts.host ?? "0.0.0.0", () => {
-      const onError = opts.onError;
-      if (onError) server.on("error", onError);
-      const a = server.address();
-      resolve(typeof a === "object" && a ? a.port : opts.port);
-    });
-  });
+  const port = await listenOn(server, opts.host ?? "0.0.0.0", opts.port, "health endpoint");
+  if (opts.onError) server.on("error", opts.onError);
   const host = opts.host ?? "0.0.0.0";
   const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return {

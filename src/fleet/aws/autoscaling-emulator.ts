@@ -24,7 +24,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError } from "../../core/errors.ts";
 import { AUTOSCALING_ACTIONS } from "./autoscaling-actions.ts";
 import { AutoScalingAuth } from "./autoscaling-auth.ts";
 import type { AutoScalingGroupApi, AutoScalingGroupView } from "./autoscaling-group-api.ts";
@@ -45,6 +45,8 @@ export {
   queryResponse,
   xmlEscape,
 } from "./autoscaling-xml.ts";
+
+import { listenOn } from "../../host/listen.ts";
 
 export type LifecycleTransition =
   | "autoscaling:EC2_INSTANCE_LAUNCHING"
@@ -365,23 +367,9 @@ export class AutoScalingEmulator extends EventEmitter<AutoScalingEvents> {
 
   // ---- internals ----
 
-  private listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(
-          new RunError(`autoscaling emulator: cannot listen on ${this.host}:${port}: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      this.server.once("error", onError);
-      this.server.listen(port, this.host, () => {
-        this.server.off("error", onError);
-        this.listening = true;
-        const addr = this.server.address();
-        this.boundPort = typeof addr === "object" && addr ? addr.port : port;
-        resolve();
-      });
-    });
+  private async listen(port: number): Promise<void> {
+    this.boundPort = await listenOn(this.server, this.host, port, "autoscaling emulator");
+    this.listening = true;
   }
 
   private stopListening(): Promise<void> {

@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { RunError } from "../../core/errors.ts";
+import { listenOn } from "../../host/listen.ts";
 import { authenticateRequest, authorizeAction, logGroupArn } from "./autoscaling-auth.ts";
 import { CredentialsIssuer } from "./credentials-issuer.ts";
 
@@ -126,16 +126,7 @@ export class LogsEmulator extends EventEmitter<{
 
   static async start(opts: LogsEmulatorOptions = {}): Promise<LogsEmulator> {
     const emu = new LogsEmulator(opts);
-    await new Promise<void>((resolve, reject) => {
-      emu.server.once("error", (err) =>
-        reject(new RunError(`CloudWatch Logs emulator: cannot listen on ${emu.host}: ${err.message}`)),
-      );
-      emu.server.listen(opts.port ?? 0, emu.host, () => {
-        const a = emu.server.address();
-        emu.boundPort = typeof a === "object" && a ? a.port : 0;
-        resolve();
-      });
-    });
+    emu.boundPort = await listenOn(emu.server, emu.host, opts.port ?? 0, "CloudWatch Logs emulator");
     return emu;
   }
 

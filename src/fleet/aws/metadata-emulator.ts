@@ -14,7 +14,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { InputError, RunError } from "../../core/errors.ts";
+import { InputError } from "../../core/errors.ts";
+import { listenOn } from "../../host/listen.ts";
 import { type IssuedKey, imdsCredentialsDocument } from "./credentials-issuer.ts";
 import { identitySignatures, primaryInterface } from "./metadata-network.ts";
 
@@ -432,20 +433,11 @@ export async function startMetadataEmulator(opts: MetadataEmulatorOptions = {}):
   // Keep-alive sockets would otherwise outlive a closed emulator in tests.
   server.keepAliveTimeout = 1000;
 
-  const listen = (port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(
-          new RunError(`metadata emulator: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }),
-        );
-      server.once("error", onError);
-      server.listen(port, host, () => {
-        server.off("error", onError);
-        listening = true;
-        const addr = server.address();
-        resolve(typeof addr === "object" && addr ? addr.port : port);
-      });
-    });
+  const listen = async (port: number): Promise<number> => {
+    const bound = await listenOn(server, host, port, "metadata emulator");
+    listening = true;
+    return bound;
+  };
   const stopListening = (): Promise<void> =>
     new Promise((resolve) => {
       if (!listening) return resolve();

@@ -27,6 +27,7 @@ import {
 import type { Socket } from "node:net";
 import * as path from "node:path";
 import { InputError, RunError, TimeoutError } from "../../core/errors.ts";
+import { listenOn } from "../../host/listen.ts";
 import { openAppendNoFollow } from "../../host/write-no-follow.ts";
 import {
   applyVerdict,
@@ -271,23 +272,12 @@ export class LoadBalancer extends EventEmitter<LoadBalancerEvents> {
 
   static async start(opts: LoadBalancerOptions = {}): Promise<LoadBalancer> {
     const lb = new LoadBalancer(opts);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        lb.logStream?.end();
-        reject(
-          new RunError(`load balancer: cannot listen on ${lb.host}:${opts.port ?? 0}: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      };
-      lb.server.once("error", onError);
-      lb.server.listen(opts.port ?? 0, lb.host, () => {
-        lb.server.off("error", onError);
-        const addr = lb.server.address();
-        lb.boundPort = typeof addr === "object" && addr ? addr.port : 0;
-        resolve();
-      });
-    });
+    try {
+      lb.boundPort = await listenOn(lb.server, lb.host, opts.port ?? 0, "load balancer");
+    } catch (err) {
+      lb.logStream?.end();
+      throw err;
+    }
     return lb;
   }
 

@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import * as path from "node:path";
 import { InputError, RunError } from "../../core/errors.ts";
+import { listenOn } from "../../host/listen.ts";
 
 export interface GitServerOptions {
   /** Directory holding the bare repositories (GIT_PROJECT_ROOT). */
@@ -409,18 +410,11 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     s.on("close", () => sockets.delete(s));
   });
 
-  const listen = (port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(new RunError(`git server: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
-      server.once("error", onError);
-      server.listen(port, host, () => {
-        server.off("error", onError);
-        listening = true;
-        const addr = server.address();
-        resolve(typeof addr === "object" && addr ? addr.port : port);
-      });
-    });
+  const listen = async (port: number): Promise<number> => {
+    const bound = await listenOn(server, host, port, "git server");
+    listening = true;
+    return bound;
+  };
 
   const stopListening = (): Promise<void> =>
     new Promise((resolve) => {
