@@ -205,6 +205,7 @@ describe.concurrent("muster boot: the success path", () => {
       "role",
       "converge",
       "checks",
+      "departure-check",
       "open-gate",
       "lifecycle",
     ]);
@@ -271,6 +272,66 @@ describe.concurrent("muster boot: the success path", () => {
     expect(existsSync(path.join(fx.root, "srv/app/current/server.js"))).toBe(true);
     expect(fx.asg.calls.filter((c) => c.action === "CompleteLifecycleAction")).toHaveLength(0);
     expect((await muster(["status", "--root", fx.root], { env })).stdout).toContain("last boot run: warmed");
+  });
+});
+
+describe.concurrent("muster boot: told to leave while it boots", () => {
+  /** An app check that, when the boot reaches it, makes the metadata service say the instance is leaving. */
+  async function leaveDuringChecks(
+    onTestFinished: OnFinished,
+    leave: (fx: BootFixture) => void,
+  ): Promise<BootFixture> {
+    let fx: BootFixture | undefined;
+    const app: HttpServer = createHttp((_req, res) => {
+      if (fx) leave(fx);
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+    onTestFinished(() => {
+      app.close();
+    });
+    const url = `http://127.0.0.1:${(app.address() as { port: number }).port}/health`;
+    fx = await setup(onTestFinished, (c) => {
+      c.checks = [{ url, timeout: 5 }];
+    });
+    return fx;
+  }
+
+  async function expectKeptClosed(fx: BootFixture, why: string): Promise<void> {
+    const res = await boot(fx, ["--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const record = JSON.parse(res.stdout) as BootRecord;
+    expect(record).toMatchObject({
+      outcome: "leaving",
+      departure: why,
+      lifecycle: { result: "ABANDON", ok: true },
+    });
+    expect(record.stages.map((s) => s.stage).slice(-3)).toEqual(["checks", "departure-check", "lifecycle"]);
+    // converged, but never in service: no gate, and the group hears ABANDON, never CONTINUE
+    expect(existsSync(path.join(fx.root, "srv/app/current/server.js"))).toBe(true);
+    expect(existsSync(gateHost(fx))).toBe(false);
+    expect(fx.completions("CONTINUE")).toHaveLength(0);
+    expect(fx.completions("ABANDON")).toHaveLength(1);
+    expect(res.stderr).toContain(`this instance is leaving (${why}): gate kept closed`);
+    const status = await muster(["status", "--root", fx.root], { env });
+    expect(status.stdout).toContain("last boot run: leaving");
+    expect(status.stdout).toContain(`leaving:         ${why}`);
+    expect(bootLog(fx.root).find((e) => e.event === "boot.leaving")).toMatchObject({ why });
+  }
+
+  it("scaled in while it booted (target lifecycle state Terminated)", async ({ onTestFinished }) => {
+    const fx = await leaveDuringChecks(onTestFinished, (f) =>
+      f.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "Terminated" }),
+    );
+    await expectKeptClosed(fx, "the target lifecycle state is Terminated");
+  });
+
+  it("a spot interruption notice came while it booted", async ({ onTestFinished }) => {
+    const time = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const fx = await leaveDuringChecks(onTestFinished, (f) =>
+      f.meta.updateInstance(INSTANCE_ID, { spotInstanceAction: { action: "terminate", time } }),
+    );
+    await expectKeptClosed(fx, `a spot interruption notice (terminate at ${time.replace("Z", ".000Z")})`);
   });
 });
 

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "../cloud/lifecycle.ts";
+import { readDepartureSignals } from "../cloud/metadata.ts";
 import { InputError, PermanentRunError, RunError, TimeoutError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
@@ -15,6 +16,7 @@ import { acquireLock } from "../runner/lock.ts";
 import type { ResourceResult } from "../runner/report.ts";
 import { openRunLog, type RunLog } from "../runner/run-log.ts";
 import { type BootConfig, gatesAnyConfigCouldName, loadBootConfig } from "./boot-config.ts";
+import { leavingBeforeService, parseSpotNotice } from "./departure-plan.ts";
 import { failureReporter } from "./failure-report.ts";
 import { CLOUD_INIT_INSTANCE_DATA, CLOUD_INIT_INSTANCE_ID, lifecycleTargetFor } from "./lifecycle-target.ts";
 import { clearLocksFromEarlierBoots } from "./locks.ts";
@@ -260,6 +262,14 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
         }
       },
       lifecycle,
+      departing: async (facts) => {
+        if (!facts.metadata) return undefined; // identify did not run (the metadata service is off)
+        const signals = await readDepartureSignals(facts.metadata);
+        return leavingBeforeService({
+          targetState: signals.targetLifecycleState,
+          spot: parseSpotNotice(signals.spotInstanceAction),
+        });
+      },
       reportFailure: failureReporter({ cfg, fs, env, log, say }),
       save: (r) => saveRecord(fs, stateDir, r),
       log: (event, fields) => {

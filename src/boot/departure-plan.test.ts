@@ -4,6 +4,7 @@ import {
   type DepartureTrigger,
   departureTrigger,
   drainBudgetMs,
+  leavingBeforeService,
   nextDepartureAction,
   parseSpotNotice,
   stepAfter,
@@ -24,6 +25,28 @@ describe("parseSpotNotice", () => {
     [undefined, undefined],
   ])("%s", (text, want) => {
     expect(parseSpotNotice(text)).toEqual(want);
+  });
+});
+
+describe("leavingBeforeService (the boot's departure-check)", () => {
+  it.each<[string, Parameters<typeof leavingBeforeService>[0], string | undefined]>([
+    ["in service", { targetState: "InService" }, undefined],
+    ["not in a group (404)", {}, undefined],
+    ["scaled in while it booted", { targetState: "Terminated" }, "the target lifecycle state is Terminated"],
+    [
+      "a spot notice",
+      { targetState: "InService", spot: { action: "terminate", at: T0 + 120_000 } },
+      "a spot interruption notice (terminate at 2027-01-01T00:02:00.000Z)",
+    ],
+    // a warm pool instance keeps its gate closed for that reason already (identify saw it)
+    ["being warmed", { targetState: "Warmed:Stopped" }, undefined],
+    [
+      "warmed, then terminated from the pool",
+      { targetState: "Warmed:Terminated" },
+      "the target lifecycle state is Warmed:Terminated",
+    ],
+  ])("%s", (_name, obs, want) => {
+    expect(leavingBeforeService(obs)).toBe(want);
   });
 });
 

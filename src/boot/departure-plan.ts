@@ -88,6 +88,20 @@ export function departureTrigger(o: Observation): DepartureTrigger | undefined {
   return undefined;
 }
 
+/**
+ * PURE: what a boot's departure-check makes of one poll, just before the gate would open: why
+ * this instance is leaving (one phrase for the record and the console), or undefined when it may
+ * serve. The same rule as the watch's, for a server that has not served yet: a warm pool state is
+ * no departure then (identify saw it, and the boot keeps the gate closed for it anyway).
+ */
+export function leavingBeforeService(o: Omit<Observation, "served">): string | undefined {
+  const t = departureTrigger({ ...o, served: false });
+  if (!t) return undefined;
+  if (t.reason === "spot" && o.spot)
+    return `a spot interruption notice (${o.spot.action} at ${new Date(o.spot.at).toISOString()})`;
+  return `the target lifecycle state is ${t.cause}`;
+}
+
 /** How far a departure has come; each step is done once, in this order. */
 export type DepartureStep = "started" | "gate-closed" | "drained" | "shut-down" | "completed";
 

@@ -30,6 +30,8 @@ function harness(
     lockBusy?: boolean;
     openGateFails?: boolean;
     attempts?: number;
+    /** what the departure-check finds: why the instance is leaving, or a failed read */
+    leaving?: string | Error;
   } = {},
 ): Harness {
   let clock = 1_000_000;
@@ -130,6 +132,11 @@ function harness(
               };
             },
           },
+    departing: async () => {
+      h.events.push("departure-check");
+      if (opts.leaving instanceof Error) throw opts.leaving;
+      return opts.leaving;
+    },
     save: (r) => h.saved.push(structuredClone(r)),
     log: () => {},
     say: () => {},
@@ -159,6 +166,7 @@ describe("the boot pipeline", () => {
       "role",
       "converge",
       "checks",
+      "departure-check",
       "gate:open",
       "heartbeats:stop",
       "lifecycle:CONTINUE",
@@ -313,6 +321,53 @@ describe("the boot pipeline", () => {
       "CONTINUE not taken: no action was waiting (its heartbeat timeout passed, or no hook launched it)",
     );
     expect(lifecycleOutcome({ result: "CONTINUE", ok: true })).toBe("CONTINUE sent");
+  });
+
+  it("told to leave while it booted: converged, gate kept closed, ABANDON so the group replaces it now", async () => {
+    const h = harness({ leaving: "the target lifecycle state is Terminated" });
+    const r = await runPipeline(h.options);
+    expect(h.events.slice(-5)).toEqual([
+      "checks",
+      "departure-check",
+      "heartbeats:stop",
+      "lifecycle:ABANDON",
+      "unlock",
+    ]);
+    expect(h.events).not.toContain("gate:open");
+    expect(h.gateOpen).toBe(false);
+    expect(h.completions).toEqual(["ABANDON"]);
+    expect(r).toMatchObject({
+      outcome: "leaving",
+      departure: "the target lifecycle state is Terminated",
+      lifecycle: { result: "ABANDON", ok: true },
+    });
+    expect(r.failedStage).toBeUndefined();
+    expect(h.saved.at(-1)!.outcome).toBe("leaving");
+    // not a failure of the boot: `muster watch` takes the departure on from here
+    expect(exitCode(r)).toBe(0);
+  });
+
+  it("a departure-check that cannot read the metadata service fails the boot closed", async () => {
+    const h = harness({
+      leaving: new RunError(
+        "metadata service at http://x failed GET /latest/meta-data/spot/instance-action: 500",
+      ),
+    });
+    const r = await runPipeline(h.options);
+    expect(r).toMatchObject({ outcome: "failed", failedStage: "departure-check" });
+    expect(h.gateOpen).toBe(false);
+    expect(h.completions).toEqual(["ABANDON"]);
+    expect(exitCode(r)).toBe(1);
+  });
+
+  it("no departure-check without the metadata service (a host outside EC2), nor in a periodic run", async () => {
+    const off = harness();
+    await runPipeline({ ...off.options, plan: { metadata: false, verify: false } });
+    expect(off.events).not.toContain("departure-check");
+    expect(off.events).toContain("gate:open");
+    const periodic = harness({ mode: "periodic", gateInitiallyOpen: true, leaving: "x" });
+    expect((await runPipeline(periodic.options)).outcome).toBe("converged");
+    expect(periodic.events).not.toContain("departure-check");
   });
 
   it("warm pools: an instance being warmed converges but keeps its gate closed and the hook open", async () => {

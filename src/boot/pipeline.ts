@@ -8,7 +8,7 @@
  * instance (reportFailure). Stages, gate, lock, lifecycle and clock are handed in, so the
  * whole flow runs in tests with fakes; boot.ts wires the real ones.
  */
-import type { InstanceIdentity } from "../cloud/metadata.ts";
+import type { InstanceIdentity, MetadataSession } from "../cloud/metadata.ts";
 import { errorMessage } from "../core/errors.ts";
 import { redactUrl } from "../resources/git-env.ts";
 import type { RunReport } from "../runner/report.ts";
@@ -29,6 +29,8 @@ import type { BootRecord } from "./state.ts";
 /** What the stages find out, handed from one stage to the next within an attempt. */
 export interface Facts {
   identity?: InstanceIdentity;
+  /** identify's metadata session (the departure-check reads through it) */
+  metadata?: MetadataSession;
   checkout?: { dir: string; commit: string; transferMs?: number };
   role?: string;
   report?: RunReport;
@@ -71,6 +73,11 @@ export interface PipelineOptions {
   /** "busy" when another run holds the lock and this one should not wait (periodic runs) */
   lock(): Promise<{ release(): void } | "busy">;
   lifecycle?: LifecyclePort;
+  /**
+   * The departure-check (plan.ts): why the instance is leaving, read from the metadata service
+   * just before the gate would open, or undefined when it may serve. A failed read fails the boot.
+   */
+  departing?(facts: Facts): Promise<string | undefined>;
   /**
    * A boot that gives up leaves its failure record where it outlives the instance (the console,
    * CloudWatch Logs), before the ABANDON. Its failure is logged and changes nothing else.
@@ -161,6 +168,19 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     if (stop) await stop();
   };
 
+  /** Stop the heartbeats and complete the lifecycle action (when there is one), once; recorded. */
+  const completeLifecycle = async (result: "CONTINUE" | "ABANDON") => {
+    await stopBeats();
+    const lifecycle = o.lifecycle;
+    if (!lifecycle) return;
+    try {
+      const done = await timed("lifecycle", record.attempts, () => lifecycle.complete(result, facts));
+      record.lifecycle = { result, ok: true, ...(done === "none" ? { noAction: true } : {}) };
+    } catch (err) {
+      record.lifecycle = { result, ok: false, error: (err as Error).message };
+    }
+  };
+
   const fail = async (f: StageFailure) => {
     record.outcome = "failed";
     record.failedStage = f.stage;
@@ -189,16 +209,22 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
         o.log("failure-record.error", { error: describeError(err) });
       }
     }
-    await stopBeats();
-    if (acts.abandon && o.lifecycle) {
-      const lifecycle = o.lifecycle;
-      try {
-        const done = await timed("lifecycle", record.attempts, () => lifecycle.complete("ABANDON", facts));
-        record.lifecycle = { result: "ABANDON", ok: true, ...(done === "none" ? { noAction: true } : {}) };
-      } catch (err) {
-        record.lifecycle = { result: "ABANDON", ok: false, error: (err as Error).message };
-      }
-    }
+    if (acts.abandon) await completeLifecycle("ABANDON");
+    else await stopBeats();
+  };
+
+  /**
+   * Converged, but told to leave before the gate opened: the gate stays closed (it was closed at
+   * the start) and the launch action is abandoned, so the group replaces the instance now instead
+   * of putting it in service for the minutes it has left. Not a failure: `muster watch` takes the
+   * departure from here (no drain: it never served).
+   */
+  const leave = async (why: string) => {
+    record.outcome = "leaving";
+    record.departure = why;
+    o.log("boot.leaving", { why });
+    o.say(`muster boot: this instance is leaving (${why}): gate kept closed`);
+    await completeLifecycle("ABANDON");
   };
 
   save();
@@ -253,10 +279,18 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
       mode: o.mode,
       warming,
       lifecycle: o.lifecycle !== undefined,
+      metadata: o.plan.metadata && o.departing !== undefined,
       gateWasOpen,
     });
     for (const stage of finish) {
-      if (stage === "open-gate") {
+      if (stage === "departure-check" && o.departing) {
+        const departing = o.departing;
+        const leaving = await timed("departure-check", record.attempts, () => departing(facts));
+        if (leaving) {
+          await leave(leaving);
+          return record;
+        }
+      } else if (stage === "open-gate") {
         try {
           await timed("open-gate", record.attempts, () => o.gate.open(facts));
         } catch (err) {
@@ -270,17 +304,10 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
           }
           throw err;
         }
-      } else if (stage === "lifecycle" && o.lifecycle) {
-        const lifecycle = o.lifecycle;
-        await stopBeats();
-        try {
-          const done = await timed("lifecycle", record.attempts, () => lifecycle.complete("CONTINUE", facts));
-          record.lifecycle = { result: "CONTINUE", ok: true, ...(done === "none" ? { noAction: true } : {}) };
-        } catch (err) {
-          // The server is set up and its gate is open; the hook's own timeout and default
-          // result now decide. Exit 1 tells the operator (and systemd) something went wrong.
-          record.lifecycle = { result: "CONTINUE", ok: false, error: (err as Error).message };
-        }
+      } else if (stage === "lifecycle") {
+        // a CONTINUE that fails leaves the server set up with its gate open: the hook's own
+        // timeout and default result decide then, and exit 1 tells the operator (and systemd)
+        await completeLifecycle("CONTINUE");
       }
     }
     record.outcome = o.mode === "periodic" ? "converged" : warming ? "warmed" : "open";

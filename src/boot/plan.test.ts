@@ -41,11 +41,17 @@ describe("stage order", () => {
   });
 
   it("a boot opens the gate before it completes the lifecycle action", () => {
-    expect(finishStages({ mode: "boot", warming: false, lifecycle: true, gateWasOpen: false })).toEqual([
-      "open-gate",
-      "lifecycle",
-    ]);
-    expect(finishStages({ mode: "boot", warming: false, lifecycle: false, gateWasOpen: false })).toEqual([
+    const boot = { mode: "boot", warming: false, gateWasOpen: false, metadata: false } as const;
+    expect(finishStages({ ...boot, lifecycle: true })).toEqual(["open-gate", "lifecycle"]);
+    expect(finishStages({ ...boot, lifecycle: false })).toEqual(["open-gate"]);
+  });
+
+  it("a boot with the metadata service asks whether the instance is leaving just before the gate opens", () => {
+    const boot = { mode: "boot", warming: false, gateWasOpen: false, metadata: true } as const;
+    expect(finishStages({ ...boot, lifecycle: true })).toEqual(["departure-check", "open-gate", "lifecycle"]);
+    expect(finishStages({ ...boot, lifecycle: false })).toEqual(["departure-check", "open-gate"]);
+    // a periodic run never asks: the departure is `muster watch`'s
+    expect(finishStages({ ...boot, mode: "periodic", lifecycle: true, gateWasOpen: true })).toEqual([
       "open-gate",
     ]);
   });
@@ -55,16 +61,18 @@ describe("stage order", () => {
     expect(isWarming("Warmed:Running")).toBe(true);
     expect(isWarming("InService")).toBe(false);
     expect(isWarming(undefined)).toBe(false);
-    expect(finishStages({ mode: "boot", warming: true, lifecycle: true, gateWasOpen: false })).toEqual([]);
+    expect(
+      finishStages({ mode: "boot", warming: true, lifecycle: true, gateWasOpen: false, metadata: true }),
+    ).toEqual([]);
   });
 
   it("a periodic run refreshes an open gate and never opens a closed one", () => {
-    expect(finishStages({ mode: "periodic", warming: false, lifecycle: true, gateWasOpen: true })).toEqual([
-      "open-gate",
-    ]);
-    expect(finishStages({ mode: "periodic", warming: false, lifecycle: true, gateWasOpen: false })).toEqual(
-      [],
-    );
+    expect(
+      finishStages({ mode: "periodic", warming: false, lifecycle: true, gateWasOpen: true, metadata: true }),
+    ).toEqual(["open-gate"]);
+    expect(
+      finishStages({ mode: "periodic", warming: false, lifecycle: true, gateWasOpen: false, metadata: true }),
+    ).toEqual([]);
   });
 });
 

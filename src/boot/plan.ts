@@ -14,6 +14,7 @@ export type StageName =
   | "role"
   | "converge"
   | "checks"
+  | "departure-check"
   | "open-gate"
   | "lifecycle";
 
@@ -47,6 +48,8 @@ export interface FinishInput {
   mode: RunMode;
   warming: boolean;
   lifecycle: boolean;
+  /** the metadata service is on: a boot can ask whether the instance is leaving */
+  metadata: boolean;
   /** periodic runs: the gate was open for this boot when the run began */
   gateWasOpen: boolean;
 }
@@ -56,11 +59,17 @@ export interface FinishInput {
  * lifecycle action (the gate must be open before the instance is put in service), unless the
  * instance is being warmed. A periodic run rewrites an open gate with the new revisions and never
  * opens a closed one: only a boot decides that a server may serve.
+ *
+ * Just before the gate opens, a boot with the metadata service asks once more whether the
+ * instance is leaving (departure-check): a boot takes seconds to minutes, and a spot
+ * interruption notice or a scale-in that came meanwhile means the load balancer would send
+ * requests to a server about to go. identify's answer is too old for that.
  */
 export function finishStages(f: FinishInput): StageName[] {
   if (f.mode === "periodic") return f.gateWasOpen ? ["open-gate"] : [];
   if (f.warming) return [];
-  return f.lifecycle ? ["open-gate", "lifecycle"] : ["open-gate"];
+  const check: StageName[] = f.metadata ? ["departure-check"] : [];
+  return [...check, "open-gate", ...(f.lifecycle ? (["lifecycle"] as const) : [])];
 }
 
 export interface FailureInput {

@@ -17,7 +17,8 @@ export interface StageRun {
   error?: string;
 }
 
-export type RunOutcome = "running" | "open" | "warmed" | "converged" | "skipped" | "failed";
+/** leaving: converged, but the instance was told to leave before its gate opened (kept closed) */
+export type RunOutcome = "running" | "open" | "warmed" | "leaving" | "converged" | "skipped" | "failed";
 
 export interface BootRecord {
   runId: string;
@@ -40,6 +41,8 @@ export interface BootRecord {
   error?: string;
   /** why the run stopped trying ("gave up after 3 attempts") */
   gaveUp?: string;
+  /** outcome leaving: what said so ("target lifecycle state Terminated", a spot notice) */
+  departure?: string;
   stages: StageRun[];
   /** noAction: nothing waited to be completed (a heartbeat timeout passed, no hook launched it) */
   lifecycle?: { result: "CONTINUE" | "ABANDON"; ok: boolean; error?: string; noAction?: boolean };

@@ -61,6 +61,9 @@ async function bootAndReport(flags: BootFlags, out: CoalescedOutput, s: Style): 
     case "warmed":
       line = `muster boot: converged for a warm pool (${revs}) in ${took}; gate left closed`;
       break;
+    case "leaving":
+      line = `muster boot: converged (${revs}) in ${took}, but this instance is leaving (${r.departure}); gate left closed${lifecycle}`;
+      break;
     case "converged":
       line = s.green(`muster ${r.mode}: converged (${revs}) in ${took}`);
       break;

@@ -77,6 +77,7 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     if (record.failedStage) lines.push(`  failed stage:    ${record.failedStage}`);
     if (record.error) lines.push(`  error:           ${record.error}`);
     if (record.gaveUp) lines.push(`  stopped:         ${record.gaveUp}`);
+    if (record.departure) lines.push(`  leaving:         ${record.departure}`);
     if (record.lifecycle) lines.push(`  lifecycle:       ${lifecycleOutcome(record.lifecycle)}`);
     lines.push(`  gate:            ${gate.state}${gate.reason ? ` (${gate.reason})` : ""}`);
     if (departure) lines.push(...departureLines(departure));

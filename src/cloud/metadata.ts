@@ -250,8 +250,12 @@ export async function openMetadataSession(opts: ReadIdentityOptions = {}): Promi
  * region, tags, target lifecycle state and user data are optional (404 = absent). Any other
  * failure of any path fails the whole read (fail closed).
  */
-export async function readIdentity(opts: ReadIdentityOptions = {}): Promise<InstanceIdentity> {
-  const { endpoint, get, deadlineMs } = await openMetadataSession(opts);
+export async function readIdentity(
+  opts: ReadIdentityOptions = {},
+  /** a session to read through (the boot keeps identify's for its departure-check) */
+  session?: MetadataSession,
+): Promise<InstanceIdentity> {
+  const { endpoint, get, deadlineMs } = session ?? (await openMetadataSession(opts));
   const read = async (): Promise<InstanceIdentity> => {
     // One required path first: if the service is unreachable, fail on it alone.
     const instanceId = ((await get(P.instanceId)) ?? "").trim();

@@ -13,8 +13,10 @@ export function registerBoot(program: Command): void {
     .addHelpText(
       "after",
       "\nStages: close gate, lock, identify (IMDSv2), fetch config repo, verify signature, npm ci, pick role,\n" +
-        "converge, checks, open gate, complete the lifecycle action (CONTINUE; ABANDON when the retries give up).\n" +
-        "\nExit codes: 0 gate open (or converged / warmed), 1 the boot failed (gate closed), 2 bad boot config.\n" +
+        "converge, checks, departure check (is the instance leaving? then the gate stays closed and the\n" +
+        "launch action is abandoned), open gate, complete the lifecycle action (CONTINUE; ABANDON when the\n" +
+        "retries give up).\n" +
+        "\nExit codes: 0 gate open (or converged / warmed / told to leave before the gate opened), 1 the boot failed (gate closed), 2 bad boot config.\n" +
         "The run is logged as JSON lines in ROOT/var/log/muster/boot.log; `muster status` shows the last run.",
     )
     .action(async (opts) => {

@@ -44,7 +44,11 @@ export interface TimelineLayout {
   rows: TimelineRow[];
 }
 
-const LABELS: Record<string, string> = { "open-gate": "gate", "close-gate": "close gate" };
+const LABELS: Record<string, string> = {
+  "open-gate": "gate",
+  "close-gate": "close gate",
+  "departure-check": "departure check",
+};
 
 export function stageLabel(stage: string): string {
   return LABELS[stage] ?? stage;
