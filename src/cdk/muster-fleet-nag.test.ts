@@ -26,7 +26,9 @@ afterAll(cleanupTmp);
 it("passes AwsSolutions with muster as an asset; a wildcard added to its role is still found", () => {
   const archive = path.join(tmpDir("muster-release-"), "muster-fleet-0.1.0-linux-x64.tgz");
   writeFileSync(archive, "archive bytes\n");
-  const app = new App();
+  // synthesized under this test's own directory: the default is a new cdk.outXXXX in the
+  // machine's temporary directory per synthesis, never removed
+  const app = new App({ outdir: tmpDir("cdk-out-") });
   const stack = new Stack(app, "Nag");
   const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, flowLogs: { all: {} } });
   const key = new kms.Key(stack, "TopicKey", { enableKeyRotation: true });

@@ -33,7 +33,9 @@ function synth(
   ) => Omit<MusterFleetProps, "vpc" | "instanceType" | "machineImage" | "muster"> &
     Partial<Pick<MusterFleetProps, "instanceType" | "machineImage" | "muster">>,
 ): Synth {
-  const app = new App();
+  // synthesized under this test's own directory: the default is a new cdk.outXXXX in the
+  // machine's temporary directory per synthesis, never removed
+  const app = new App({ outdir: tmpDir("cdk-out-") });
   const stack = new Stack(app, "Prod");
   const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2 });
   const fleet = new MusterFleet(stack, "Web", {
