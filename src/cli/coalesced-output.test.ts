@@ -44,4 +44,23 @@ process.exit(4);`;
     expect(r.status, r.stderr).toBe(4);
     expect(r.stdout).toBe("line 0\nline 1\nline 2\n");
   });
+
+  it("the top-level catch writes what is held before its error line (stdout and stderr in one journal)", () => {
+    const code = `import { coalescedOutput } from ${JSON.stringify(path.join(REPO_ROOT, "src/cli/coalesced-output.ts"))};
+import { handleError } from ${JSON.stringify(path.join(REPO_ROOT, "src/cli/errors.ts"))};
+const out = coalescedOutput(process.stdout);
+out.write("  file[/etc/a] created\\n");
+process.exitCode = handleError(new Error("boom"), false);`;
+    // one pipe for both streams, as systemd gives the journal
+    const r = spawnSync(
+      "sh",
+      ["-c", 'exec "$0" --import tsx --input-type=module -e "$1" 2>&1', process.execPath, code],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout.split("\n").slice(0, 2)).toEqual(["  file[/etc/a] created", "muster: boom"]);
+  });
 });

@@ -15,6 +15,15 @@ export interface CoalescedOutput {
 const held = new Set<() => void>();
 let exitHook = false;
 
+/**
+ * Write whatever any coalesced output holds. The top-level catch calls it before its error line:
+ * where stdout and stderr share a file or the journal, the lines printed before a failure must
+ * come before the line that says what failed.
+ */
+export function flushHeldOutput(): void {
+  for (const f of held) f();
+}
+
 export function coalescedOutput(stream: NodeJS.WriteStream): CoalescedOutput {
   if (stream.isTTY) return { write: (text) => stream.write(text), isTTY: true, flush() {} };
   let pending = "";
@@ -29,9 +38,7 @@ export function coalescedOutput(stream: NodeJS.WriteStream): CoalescedOutput {
   };
   if (!exitHook) {
     exitHook = true;
-    process.on("exit", () => {
-      for (const f of held) f();
-    });
+    process.on("exit", flushHeldOutput);
   }
   return {
     write(text) {

@@ -1,5 +1,6 @@
 /** The one top-level catch: every error becomes one line and an exit code (stack only with --debug). */
 import { InputError, RunError } from "../core/errors.ts";
+import { flushHeldOutput } from "./coalesced-output.ts";
 
 export const EXIT = { ok: 0, failed: 1, input: 2 } as const;
 
@@ -12,6 +13,7 @@ export function jsonError(exitCode: number, problems: string[]): string {
 }
 
 export function handleError(err: unknown, debug: boolean, json = false): number {
+  flushHeldOutput();
   if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   if (err instanceof InputError) {
     for (const p of err.problems) process.stderr.write(`muster: ${p}\n`);
