@@ -280,6 +280,7 @@ describe.concurrent("muster boot: told to leave while it boots", () => {
   async function leaveDuringChecks(
     onTestFinished: OnFinished,
     leave: (fx: BootFixture) => void,
+    change: (config: Record<string, any>) => void = () => {},
   ): Promise<BootFixture> {
     let fx: BootFixture | undefined;
     const app: HttpServer = createHttp((_req, res) => {
@@ -293,11 +294,12 @@ describe.concurrent("muster boot: told to leave while it boots", () => {
     const url = `http://127.0.0.1:${(app.address() as { port: number }).port}/health`;
     fx = await setup(onTestFinished, (c) => {
       c.checks = [{ url, timeout: 5 }];
+      change(c);
     });
     return fx;
   }
 
-  async function expectKeptClosed(fx: BootFixture, why: string): Promise<void> {
+  async function expectKeptClosed(fx: BootFixture, why: string, lifecycle: string): Promise<void> {
     const res = await boot(fx, ["--json"]);
     expect(res.code, res.stderr).toBe(0);
     const record = JSON.parse(res.stdout) as BootRecord;
@@ -307,31 +309,72 @@ describe.concurrent("muster boot: told to leave while it boots", () => {
       lifecycle: { result: "ABANDON", ok: true },
     });
     expect(record.stages.map((s) => s.stage).slice(-3)).toEqual(["checks", "departure-check", "lifecycle"]);
-    // converged, but never in service: no gate, and the group hears ABANDON, never CONTINUE
+    // converged, but never in service: no gate, and the group never hears CONTINUE
     expect(existsSync(path.join(fx.root, "srv/app/current/server.js"))).toBe(true);
     expect(existsSync(gateHost(fx))).toBe(false);
     expect(fx.completions("CONTINUE")).toHaveLength(0);
-    expect(fx.completions("ABANDON")).toHaveLength(1);
     expect(res.stderr).toContain(`this instance is leaving (${why}): gate kept closed`);
     const status = await muster(["status", "--root", fx.root], { env });
+    expect(status.code).toBe(0);
     expect(status.stdout).toContain("last boot run: leaving");
     expect(status.stdout).toContain(`leaving:         ${why}`);
+    expect(status.stdout).toContain(`lifecycle:       ${lifecycle}`);
     expect(bootLog(fx.root).find((e) => e.event === "boot.leaving")).toMatchObject({ why });
   }
 
-  it("scaled in while it booted (target lifecycle state Terminated)", async ({ onTestFinished }) => {
-    const fx = await leaveDuringChecks(onTestFinished, (f) =>
-      f.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "Terminated" }),
+  it("scaled in while it booted: the group ended the launch action as it began terminating it", async ({
+    onTestFinished,
+  }) => {
+    const fx = await leaveDuringChecks(onTestFinished, (f) => {
+      // what Auto Scaling does to a Pending:Wait instance it terminates (the fleet's model too)
+      f.asg.cancelLifecycleActions(INSTANCE_ID);
+      f.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "Terminated" });
+    });
+    await expectKeptClosed(
+      fx,
+      "the target lifecycle state is Terminated",
+      "ABANDON not taken: no action was waiting (the group ended it as it began terminating the instance, or its heartbeat timeout passed)",
     );
-    await expectKeptClosed(fx, "the target lifecycle state is Terminated");
   });
 
-  it("a spot interruption notice came while it booted", async ({ onTestFinished }) => {
+  it("a metadata service that fails for a moment at the departure check: read again, then the gate opens", async ({
+    onTestFinished,
+  }) => {
+    const fx = await leaveDuringChecks(
+      onTestFinished,
+      (f) => {
+        void f.meta.setFault({ kind: "error", status: 500, path: "/latest/meta-data/spot/instance-action" });
+        setTimeout(() => void f.meta.setFault(undefined), 1500).unref();
+      },
+      (c) => {
+        c.retries = { attempts: 6, backoffBase: 0.5, backoffCap: 0.5, jitter: 0, deadline: 60 };
+      },
+    );
+    const res = await boot(fx, ["--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const record = JSON.parse(res.stdout) as BootRecord;
+    expect(record.outcome).toBe("open");
+    const checks = record.stages.filter((s) => s.stage === "departure-check");
+    expect(checks.length).toBeGreaterThanOrEqual(2);
+    expect(checks[0]).toMatchObject({ ok: false });
+    expect(checks.at(-1)).toMatchObject({ ok: true });
+    expect(record.stages.filter((s) => s.stage === "converge")).toHaveLength(1);
+    expect(fx.completions("CONTINUE")).toHaveLength(1);
+  });
+
+  it("a spot interruption notice came while it booted: ABANDON, so the group replaces it now", async ({
+    onTestFinished,
+  }) => {
     const time = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, "Z");
     const fx = await leaveDuringChecks(onTestFinished, (f) =>
       f.meta.updateInstance(INSTANCE_ID, { spotInstanceAction: { action: "terminate", time } }),
     );
-    await expectKeptClosed(fx, `a spot interruption notice (terminate at ${time.replace("Z", ".000Z")})`);
+    await expectKeptClosed(
+      fx,
+      `a spot interruption notice (terminate at ${time.replace("Z", ".000Z")})`,
+      "ABANDON sent",
+    );
+    expect(fx.completions("ABANDON")).toHaveLength(1);
   });
 });
 

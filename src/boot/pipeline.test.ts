@@ -30,8 +30,10 @@ function harness(
     lockBusy?: boolean;
     openGateFails?: boolean;
     attempts?: number;
-    /** what the departure-check finds: why the instance is leaving, or a failed read */
-    leaving?: string | Error;
+    /** what the departure-check finds: why the instance is leaving */
+    leaving?: string;
+    /** the departure-check's read fails this many times first */
+    departureReadFails?: number;
   } = {},
 ): Harness {
   let clock = 1_000_000;
@@ -134,7 +136,12 @@ function harness(
           },
     departing: async () => {
       h.events.push("departure-check");
-      if (opts.leaving instanceof Error) throw opts.leaving;
+      if ((failures.get("departure-check") ?? 0) < (opts.departureReadFails ?? 0)) {
+        failures.set("departure-check", (failures.get("departure-check") ?? 0) + 1);
+        throw new RunError(
+          "metadata service at http://x failed GET /latest/meta-data/spot/instance-action: 500",
+        );
+      }
       return opts.leaving;
     },
     save: (r) => h.saved.push(structuredClone(r)),
@@ -347,14 +354,30 @@ describe("the boot pipeline", () => {
     expect(exitCode(r)).toBe(0);
   });
 
-  it("a departure-check that cannot read the metadata service fails the boot closed", async () => {
-    const h = harness({
-      leaving: new RunError(
-        "metadata service at http://x failed GET /latest/meta-data/spot/instance-action: 500",
-      ),
-    });
+  it("a departure-check whose read fails is tried again with backoff; the converge is not run again", async () => {
+    const h = harness({ departureReadFails: 2 });
     const r = await runPipeline(h.options);
-    expect(r).toMatchObject({ outcome: "failed", failedStage: "departure-check" });
+    expect(r.outcome).toBe("open");
+    expect(h.events.filter((e) => e === "departure-check")).toHaveLength(3);
+    expect(h.events.filter((e) => e === "converge")).toHaveLength(1);
+    expect(h.sleeps).toEqual([100, 200]);
+    expect(r.stages.filter((s) => s.stage === "departure-check").map((s) => [s.attempt, s.ok])).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ]);
+    expect(h.completions).toEqual(["CONTINUE"]);
+  });
+
+  it("a departure-check that still cannot read the metadata service when the retries give up fails closed", async () => {
+    const h = harness({ departureReadFails: 99 });
+    const r = await runPipeline(h.options);
+    expect(r).toMatchObject({
+      outcome: "failed",
+      failedStage: "departure-check",
+      gaveUp: "gave up after 3 attempts",
+    });
+    expect(h.events).not.toContain("gate:open");
     expect(h.gateOpen).toBe(false);
     expect(h.completions).toEqual(["ABANDON"]);
     expect(exitCode(r)).toBe(1);

@@ -1,6 +1,10 @@
 /**
  * The boot pipeline: close gate -> lock -> [identify -> fetch -> verify -> deps -> role ->
- * converge -> checks] -> open gate -> complete the lifecycle action (CONTINUE).
+ * converge -> checks] -> departure check -> open gate -> complete the lifecycle action (CONTINUE).
+ *
+ * The departure check asks the metadata service whether the instance was told to leave while it
+ * booted; then the gate stays closed and the launch action completes with ABANDON (outcome
+ * leaving, not a failure).
  *
  * The bracketed stages form one attempt; a failed attempt is tried again by the retry policy
  * (plan.ts decides), and when it gives up the gate stays closed and the lifecycle action
@@ -214,6 +218,35 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
   };
 
   /**
+   * The departure-check, tried again as an attempt is (backoff, attempts, deadline): a metadata
+   * service that hiccups for a second must not throw away a server that is built. Only the read
+   * is tried again, not the attempt: the converge is done.
+   */
+  const checkDeparture = async (departing: NonNullable<PipelineOptions["departing"]>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await timed("departure-check", attempt, () => departing(facts));
+      } catch (err) {
+        if (!(err instanceof StageFailure)) throw err;
+        const decision = decideRetry({
+          policy: o.policy,
+          attempt,
+          elapsedMs: o.now() - t0,
+          permanent: err.permanent,
+          random: o.random(),
+        });
+        if (!decision.retry) {
+          record.gaveUp = decision.reason;
+          throw err;
+        }
+        o.log("run.retry", { stage: err.stage, attempt, delayMs: decision.delayMs });
+        o.say(`muster ${o.mode}: departure check failed; trying again in ${secs(decision.delayMs)}`);
+        await o.sleep(decision.delayMs);
+      }
+    }
+  };
+
+  /**
    * Converged, but told to leave before the gate opened: the gate stays closed (it was closed at
    * the start) and the launch action is abandoned, so the group replaces the instance now instead
    * of putting it in service for the minutes it has left. Not a failure: `muster watch` takes the
@@ -284,8 +317,7 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     });
     for (const stage of finish) {
       if (stage === "departure-check" && o.departing) {
-        const departing = o.departing;
-        const leaving = await timed("departure-check", record.attempts, () => departing(facts));
+        const leaving = await checkDeparture(o.departing);
         if (leaving) {
           await leave(leaving);
           return record;
@@ -318,7 +350,7 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
     return record;
   } catch (err) {
     if (err instanceof StageFailure) {
-      record.gaveUp = `stage ${err.stage} is not retried`;
+      record.gaveUp ??= `stage ${err.stage} is not retried`;
       await fail(err);
       return record;
     }
@@ -359,7 +391,7 @@ function noteFacts(record: BootRecord, facts: Facts): void {
   if (facts.report) record.appRevision = facts.report.appRevision;
 }
 
-/** 0 when the run did what it should (served, warmed, converged, skipped), else 1. */
+/** 0 when the run did what it should (served, warmed, left before serving, converged, skipped), else 1. */
 export function exitCode(record: BootRecord): number {
   if (record.outcome === "failed" || record.outcome === "running") return 1;
   if (record.lifecycle && !record.lifecycle.ok) return 1;

@@ -114,8 +114,14 @@ export function readRecordChecked(
 }
 
 /** PURE: what became of the lifecycle action, for a report line. */
-export function lifecycleOutcome(l: NonNullable<BootRecord["lifecycle"]>): string {
+export function lifecycleOutcome(
+  l: NonNullable<BootRecord["lifecycle"]>,
+  /** the run's outcome: a boot told to leave finds its launch action ended by the group */
+  outcome?: RunOutcome,
+): string {
   if (!l.ok) return `${l.result} NOT sent: ${l.error}`;
+  if (l.noAction && outcome === "leaving")
+    return `${l.result} not taken: no action was waiting (the group ended it as it began terminating the instance, or its heartbeat timeout passed)`;
   if (l.noAction)
     return `${l.result} not taken: no action was waiting (its heartbeat timeout passed, or no hook launched it)`;
   return `${l.result} sent`;

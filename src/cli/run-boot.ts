@@ -52,7 +52,7 @@ async function bootAndReport(flags: BootFlags, out: CoalescedOutput, s: Style): 
   if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   const took = `${((r.durationMs ?? 0) / 1000).toFixed(2)} s`;
   const revs = `role ${r.role ?? "?"}, config ${short(r.configRevision)}, app ${short(r.appRevision)}`;
-  const lifecycle = r.lifecycle ? `; lifecycle ${lifecycleOutcome(r.lifecycle)}` : "";
+  const lifecycle = r.lifecycle ? `; lifecycle ${lifecycleOutcome(r.lifecycle, r.outcome)}` : "";
   let line: string;
   switch (r.outcome) {
     case "open":

@@ -78,7 +78,8 @@ export async function runStatus(flags: StatusFlags): Promise<number> {
     if (record.error) lines.push(`  error:           ${record.error}`);
     if (record.gaveUp) lines.push(`  stopped:         ${record.gaveUp}`);
     if (record.departure) lines.push(`  leaving:         ${record.departure}`);
-    if (record.lifecycle) lines.push(`  lifecycle:       ${lifecycleOutcome(record.lifecycle)}`);
+    if (record.lifecycle)
+      lines.push(`  lifecycle:       ${lifecycleOutcome(record.lifecycle, record.outcome)}`);
     lines.push(`  gate:            ${gate.state}${gate.reason ? ` (${gate.reason})` : ""}`);
     if (departure) lines.push(...departureLines(departure));
     process.stdout.write(`${lines.join("\n")}\n`);

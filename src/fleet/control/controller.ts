@@ -33,6 +33,7 @@ import {
   parseFailureRecord,
   recordFromConsole,
 } from "../../boot/failure-record.ts";
+import { lifecycleOutcome } from "../../boot/state.ts";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import { bareRepoFrom } from "../../demo/example-repos.ts";
 import { execOk } from "../../host/exec.ts";
@@ -808,7 +809,9 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
         ? `gate open (role ${r.role}, app ${r.appRevision?.slice(0, 7)}) in ${((r.durationMs ?? 0) / 1000).toFixed(2)} s${r.lifecycle && !r.lifecycle.ok ? `; lifecycle ${r.lifecycle.result} NOT sent: ${r.lifecycle.error}` : ""}`
         : r?.outcome === "failed"
           ? `FAILED at ${r.failedStage}: ${r.error}${r.lifecycle ? `; lifecycle ${r.lifecycle.result}${r.lifecycle.ok ? "" : " NOT sent"}` : ""}`
-          : (r?.outcome ?? "no record");
+          : r?.outcome === "leaving"
+            ? `told to leave before its gate opened (${r.departure}); gate kept closed${r.lifecycle ? `; lifecycle ${lifecycleOutcome(r.lifecycle, r.outcome)}` : ""}`
+            : (r?.outcome ?? "no record");
     this.record("boot", `muster boot ${how}: ${what}`, inst.id);
   }
 
