@@ -112,6 +112,12 @@ export interface CommonProps {
 export type Guard = (() => boolean | Promise<boolean>) | string | string[];
 
 export type Timing = "delayed" | "immediate";
+/** See ResourceKind.dryRunPaths. */
+export interface DryRunPaths {
+  makes: string[];
+  needs?: { dir: string; problem: string };
+}
+
 /** "service[app]", or { resource: "service[app]", action: "restart", timing: "immediate" }. */
 export type NotificationSpec = string | { resource: string; action?: string; timing?: Timing };
 
@@ -185,6 +191,14 @@ export interface ResourceKind<P = any, S = any, R = any> {
    * "unschedules" it): a service started after its config changed already runs that config.
    */
   refreshedBy?(changes: Change[]): boolean;
+  /**
+   * A dry run's model of the paths a change makes, since nothing is made (Chef's why-run assumes
+   * instead): `makes`, the paths inside the root the apply would create; `needs`, a directory
+   * that must exist for the apply, and the error the apply would give without it. The runner
+   * checks `needs` against the host and what earlier resources of the same dry run would make,
+   * so a dry run fails where the run would, instead of saying "would create".
+   */
+  dryRunPaths?(props: P, changes: Change[]): DryRunPaths;
   /** What a notification's action runs when it is not a plain action (service: restart). */
   refresh?(ctx: ResourceContext, props: P, action: string): Promise<void> | void;
   /** Checks at compile time that need the config repo (a template file exists and parses). */

@@ -135,7 +135,7 @@ describe("resource contract", () => {
         const root = tmpDir();
         mkdirSync(path.join(root, "srv"));
         const before = treeHash(root);
-        const report = await convergeDecls(root, scenarios[kind]().slice(-1), { repoDir, dryRun: true });
+        const report = await convergeDecls(root, scenarios[kind](), { repoDir, dryRun: true });
         expect(report.outcome, report.error).toBe("converged");
         expect(treeHash(root)).toBe(before);
       });

@@ -3,7 +3,14 @@ import { RunError } from "../core/errors.ts";
 import { type Change, defineResource, formatMode, parseMode } from "../core/resource.ts";
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
-import { applyOwnership, type OwnedStat, ownershipChanges, withNames } from "./ownership.ts";
+import {
+  ancestorsOf,
+  applyOwnership,
+  type OwnedStat,
+  ownershipChanges,
+  parentOf,
+  withNames,
+} from "./ownership.ts";
 
 const schema = z.strictObject({
   path: absolutePath,
@@ -64,6 +71,12 @@ export const directory = defineResource<DirectoryProps, Current>({
     return ownershipChanges(p, cur.stat);
   },
 
+  dryRunPaths(p, changes) {
+    if (!changes.some((c) => c.key === "create")) return { makes: [] };
+    if (p.recursive) return { makes: [p.path, ...ancestorsOf(p.path)] };
+    return { makes: [p.path], needs: { dir: parentOf(p.path), problem: missingDirParentProblem(p.path) } };
+  },
+
   apply(ctx, p, _changes, cur) {
     if ((p.action ?? "create") === "delete") {
       if (p.recursive) ctx.fs.remove(p.path, true);
@@ -74,15 +87,17 @@ export const directory = defineResource<DirectoryProps, Current>({
     }
     if (cur.kind === "other") ctx.fs.remove(p.path);
     if (cur.kind !== "directory") {
-      const parent = p.path.slice(0, p.path.lastIndexOf("/")) || "/";
-      if (!p.recursive && ctx.fs.stat(parent)?.type !== "directory")
-        throw new RunError(
-          `parent directory ${parent} does not exist; declare it first or set recursive: true`,
-        );
+      if (!p.recursive && ctx.fs.stat(parentOf(p.path))?.type !== "directory")
+        throw new RunError(missingDirParentProblem(p.path));
       ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
     }
     applyOwnership(ctx, p.path, p);
   },
 });
+
+/** PURE: what a directory made where its parent is missing fails with. */
+function missingDirParentProblem(p: string): string {
+  return `parent directory ${parentOf(p)} does not exist; declare it first or set recursive: true`;
+}
 
 export type { Change };

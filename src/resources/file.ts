@@ -16,6 +16,7 @@ import { z } from "../core/zod.ts";
 import { contentChange } from "./content-diff.ts";
 import {
   applyOwnership,
+  madeInParent,
   type OwnedStat,
   ownershipChanges,
   requireParentDir,
@@ -159,6 +160,7 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   read: (ctx, p) => readFileState(ctx, p),
   diff: (p, cur) => diffFile(p, cur),
   apply: (ctx, p, changes, cur) => applyFile(ctx, p, changes, cur),
+  dryRunPaths: (p, changes) => madeInParent(p.path, "file", changes),
 });
 
 /** A source under the config repo's files/, read only from inside the repo (links followed). */

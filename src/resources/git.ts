@@ -23,6 +23,7 @@ import { cloneArgv } from "./git-clone.ts";
 import { storedUrl } from "./git-credentials.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
+import { ancestorsOf } from "./ownership.ts";
 import { runAs } from "./run-as.ts";
 
 const schema = z.strictObject({
@@ -175,6 +176,12 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
       changes.push({ key: "revision", what: `move ${short(cur.head)} -> ${short(cur.target)} (${rev})` });
     return changes;
   },
+
+  // a clone makes the directories leading to its destination, as git clone does
+  dryRunPaths: (p, changes) =>
+    changes.some((c) => c.key === "clone")
+      ? { makes: [p.destination, ...ancestorsOf(p.destination)] }
+      : { makes: [] },
 
   async apply(ctx, p, _changes, cur, store) {
     const dest = ctx.fs.hostPath(p.destination);

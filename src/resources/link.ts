@@ -2,7 +2,7 @@
 import { defineResource } from "../core/resource.ts";
 import { absolutePath } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
-import { requireParentDir } from "./ownership.ts";
+import { madeInParent, requireParentDir } from "./ownership.ts";
 
 const schema = z.strictObject({
   path: absolutePath,
@@ -44,4 +44,5 @@ export const link = defineResource<LinkProps, Current>({
     requireParentDir(ctx, p.path, "link");
     ctx.fs.symlink(p.path, p.to); // atomic replace of a file or an old link
   },
+  dryRunPaths: (p, changes) => madeInParent(p.path, "link", changes),
 });

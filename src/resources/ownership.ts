@@ -3,7 +3,13 @@
  * compared only when the props ask for them, changed in place.
  */
 import { RunError } from "../core/errors.ts";
-import { type Change, formatMode, parseMode, type ResourceContext } from "../core/resource.ts";
+import {
+  type Change,
+  type DryRunPaths,
+  formatMode,
+  parseMode,
+  type ResourceContext,
+} from "../core/resource.ts";
 import type { FileStat } from "../host/root-fs.ts";
 
 export interface OwnershipProps {
@@ -55,11 +61,32 @@ export function applyOwnership(ctx: ResourceContext, path: string, props: Owners
   if (props.mode !== undefined) ctx.fs.chmod(path, parseMode(props.mode));
 }
 
+/** PURE: the directory `p` is in ("/" for a top-level path). */
+export function parentOf(p: string): string {
+  const trimmed = p.replace(/\/+$/, "");
+  return trimmed.slice(0, trimmed.lastIndexOf("/")) || "/";
+}
+
+/** PURE: every directory above `p`, nearest first, "/" left out. */
+export function ancestorsOf(p: string): string[] {
+  const out: string[] = [];
+  for (let at = parentOf(p); at !== "/"; at = parentOf(at)) out.push(at);
+  return out;
+}
+
+/** PURE: what a file or link made where its directory is missing fails with. */
+export function missingParentProblem(p: string, what: string): string {
+  const parent = parentOf(p);
+  return `parent directory ${parent} does not exist; declare directory("${parent}") before this ${what}`;
+}
+
 /** A file or link is made in an existing directory: the recipe declares it first. */
 export function requireParentDir(ctx: ResourceContext, p: string, what: string): void {
-  const parent = p.slice(0, p.lastIndexOf("/")) || "/";
-  if (ctx.fs.stat(parent)?.type !== "directory")
-    throw new RunError(
-      `parent directory ${parent} does not exist; declare directory("${parent}") before this ${what}`,
-    );
+  if (ctx.fs.stat(parentOf(p))?.type !== "directory") throw new RunError(missingParentProblem(p, what));
+}
+
+/** PURE: a dry run's paths for a file or link that is made (see ResourceKind.dryRunPaths). */
+export function madeInParent(p: string, what: string, changes: Change[]): DryRunPaths {
+  if (!changes.some((c) => c.key === "create" || c.key === "replace")) return { makes: [] };
+  return { makes: [p], needs: { dir: parentOf(p), problem: missingParentProblem(p, what) } };
 }

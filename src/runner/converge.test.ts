@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { bareRepoFrom } from "../demo/example-repos.ts";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";
-import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import { cleanupTmp, REPO_ROOT, tmpDir } from "../test-support/tmp.ts";
 
 afterEach(cleanupTmp);
 
@@ -252,6 +252,26 @@ describe("notifications", () => {
     ]);
   });
 
+  it("a notified target the failed run never reached, failing, says so (its own step never ran)", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "file",
+        name: "/app.conf",
+        props: { content: "new\n" },
+        common: { notifies: "execute[restart]" },
+      },
+      step(root, "fail", { props: { command: "exit 3" } }),
+      step(root, "restart", { props: { command: "exit 4", action: "nothing" } }),
+    ]);
+    expect(report.error).toMatch(/^execute\[fail\]/);
+    const restart = report.resources.find((r) => r.id === "execute[restart]");
+    expect(restart?.status).toBe("failed");
+    expect(restart?.error).toMatch(
+      /exited with code 4.* \(the run stopped at execute\[fail\] before execute\[restart\] itself ran\)$/,
+    );
+  });
+
   it("a guard holds for a notified run too", async () => {
     const root = tmpDir();
     const report = await convergeDecls(root, [
@@ -363,5 +383,56 @@ describe("a dry run's notifications", () => {
       "execute[b] up-to-date",
       "execute[b] ran",
     ]);
+  });
+});
+
+describe("a dry run fails where the run would: a path made in a directory that will not exist", () => {
+  afterEach(cleanupTmp);
+  const outcome = (r: Awaited<ReturnType<typeof convergeDecls>>) => [
+    r.outcome,
+    ...r.resources.map((x) => `${x.id} ${x.status}${x.error ? `: ${x.error}` : ""}`),
+  ];
+
+  it("a directory, file and link in a missing parent: the dry run and the run fail alike, at the first", async () => {
+    for (const decls of [
+      [{ kind: "directory", name: "/etc/app", props: {} }],
+      [{ kind: "file", name: "/etc/app.conf", props: { content: "x\n" } }],
+      [{ kind: "link", name: "/etc/app.link", props: { to: "/srv" } }],
+    ] as Decl[][]) {
+      const root = tmpDir();
+      const dry = await convergeDecls(root, decls, { dryRun: true });
+      const real = await convergeDecls(root, decls);
+      expect(real.outcome).toBe("failed");
+      expect(outcome(dry)).toEqual(outcome(real));
+      expect(dry.error).toMatch(/parent directory \/etc does not exist; declare /);
+    }
+  });
+
+  it("what an earlier resource of the dry run would make counts as there: a parent, a recursive one's ancestors, a clone's", async () => {
+    const root = tmpDir();
+    const app = path.join(tmpDir(), "app.git");
+    await bareRepoFrom(path.join(REPO_ROOT, "examples/app"), app);
+    const decls: Decl[] = [
+      { kind: "directory", name: "/etc", props: {} },
+      { kind: "file", name: "/etc/a.conf", props: { content: "x\n" } },
+      { kind: "directory", name: "/srv/www/site/logs", props: { recursive: true } },
+      { kind: "link", name: "/srv/www/current", props: { to: "/srv/www/site" } },
+      { kind: "git", name: "/opt/apps/one", props: { repository: app } },
+      { kind: "file", name: "/opt/apps/one.version", props: { content: "1\n" } },
+    ];
+    const dry = await convergeDecls(root, decls, { dryRun: true });
+    expect(dry.outcome, dry.error).toBe("converged");
+    expect(dry.resources.every((r) => r.status === "would-update")).toBe(true);
+    expect(readdirSync(root)).toEqual([]); // nothing made
+    const real = await convergeDecls(root, decls);
+    expect(real.outcome, real.error).toBe("converged");
+  });
+
+  it("a directory that exists on the host is enough, and one that is a file is not", async () => {
+    const root = tmpDir();
+    writeFileSync(path.join(root, "etc"), "not a directory\n");
+    const decls: Decl[] = [{ kind: "file", name: "/etc/a.conf", props: { content: "x\n" } }];
+    const dry = await convergeDecls(root, decls, { dryRun: true });
+    expect(dry.outcome).toBe("failed");
   });
 });

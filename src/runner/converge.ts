@@ -44,7 +44,13 @@ export async function converge(
   opts: ConvergeOptions,
 ): Promise<RunReport> {
   const started = Date.now();
-  const env: StepEnv = { ctx, dryRun: opts.dryRun, stores: new RunStores(), revisions: new Map() };
+  const env: StepEnv = {
+    ctx,
+    dryRun: opts.dryRun,
+    stores: new RunStores(),
+    revisions: new Map(),
+    dryRunMade: new Set(),
+  };
   const runner = new Converger(run.resources, env, opts.onResult);
 
   // slow look-ups (a git remote) start now and overlap with the resources declared before them;
@@ -68,7 +74,7 @@ export async function converge(
     // notifications: the next run finds the changed file up to date and would never notify again
     // (the app would keep its old config for good). The first failure stays the run's error.
     try {
-      await runner.runDelayed();
+      await runner.runDelayed(err.result.id);
     } catch (again) {
       if (!(again instanceof Stop)) throw again;
     }
@@ -121,6 +127,10 @@ class Converger {
   /** delayed notifications, in the order first notified */
   private delayed: Pending[] = [];
   private readonly group: WriteGroup;
+  /** the resources whose own step ran */
+  private readonly reached = new Set<string>();
+  /** the resource whose failure stopped the run, once the delayed notifications run after it */
+  private stoppedAt: string | undefined;
 
   constructor(
     private readonly resources: readonly DeclaredResource[],
@@ -159,7 +169,8 @@ class Converger {
    * The delayed notifications, first notified first; one notified again after it ran (a build
    * that notifies the restart that already ran) runs again.
    */
-  async runDelayed(): Promise<void> {
+  async runDelayed(stoppedAt?: string): Promise<void> {
+    this.stoppedAt = stoppedAt;
     for (let next = this.delayed.shift(); next; next = this.delayed.shift()) await this.runNotified(next);
   }
 
@@ -174,6 +185,7 @@ class Converger {
 
   /** Report a resource's own step and notify what its change asks for; the failure that stops the run. */
   private async settle(r: DeclaredResource, res: ResourceResult): Promise<ResourceResult | undefined> {
+    this.reached.add(r.id);
     this.emit(res);
     if (res.status === "failed") return r.common.ignoreFailure ? undefined : res;
     if (changedSomething(res.status)) await this.notify(r);
@@ -201,6 +213,10 @@ class Converger {
       this.emit(loop);
       throw new Stop(loop);
     }
+    // a target the failed run never reached lacks what its own step makes (a service's unit):
+    // say so, or its error reads as a mistake in its declaration
+    if (res.status === "failed" && this.stoppedAt !== undefined && !this.reached.has(p.target.id))
+      res.error = `${res.error} (the run stopped at ${this.stoppedAt} before ${p.target.id} itself ran)`;
     this.emit(res);
     if (res.status === "failed" && !p.target.common.ignoreFailure) throw new Stop(res);
     if (next === "notify-on") await this.notify(p.target, p.chain);

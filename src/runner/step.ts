@@ -5,6 +5,7 @@
  * several resources between them (see write-group.ts). Never throws: failures are results.
  */
 
+import * as path from "node:path";
 import type { DeclaredResource } from "../core/declared.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Change, Guard, ResourceContext, ResourceKind } from "../core/resource.ts";
@@ -21,6 +22,8 @@ export interface StepEnv {
   stores: RunStores;
   /** by resource id: the revision its last read stood for (kinds with revisionOf) */
   revisions: Map<string, string | undefined>;
+  /** a dry run: the paths earlier resources would make (see dryRunProblem) */
+  dryRunMade: Set<string>;
 }
 
 /** A notified action: which, and who asked. */
@@ -88,6 +91,10 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
       await kind.apply(ctx, props, changes, current, store);
       return true;
     });
+    if (!done && changes.length > 0) {
+      const problem = dryRunProblem(env, kind, props, changes);
+      if (problem) return { result: out("failed", changes, { error: problem }) };
+    }
     if (!done) return { result: changes.length === 0 ? out("up-to-date", []) : out("would-update", changes) };
     return { applied: { r, kind, props, changes, out, notified: notified !== undefined } };
   } catch (err) {
@@ -221,6 +228,30 @@ async function withRetries<T>(retries: number, delaySeconds = 2, fn: () => Promi
       await new Promise((res) => setTimeout(res, delaySeconds * 1000));
     }
   }
+}
+
+/**
+ * A dry run's check of what the apply needs (ResourceKind.dryRunPaths): the directory it makes
+ * something in must be on the host or made by an earlier resource of this dry run; what this
+ * resource would make is noted for the ones after it.
+ */
+function dryRunProblem(
+  env: StepEnv,
+  kind: ResourceKind,
+  props: Record<string, unknown>,
+  changes: Change[],
+): string | undefined {
+  if (!kind.dryRunPaths) return undefined;
+  const { makes, needs } = kind.dryRunPaths(props, changes);
+  const made = env.dryRunMade;
+  if (needs && !made.has(normalDir(needs.dir)) && env.ctx.fs.stat(needs.dir)?.type !== "directory")
+    return needs.problem;
+  for (const m of makes) made.add(normalDir(m));
+  return undefined;
+}
+
+function normalDir(p: string): string {
+  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
 }
 
 /** A reason to skip, or undefined to run. */
