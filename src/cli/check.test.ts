@@ -37,8 +37,6 @@ describe("muster check", () => {
         .trim()
         .split("\n"),
     ).toEqual([
-      "muster check: roles and recipes ...",
-      "muster check: roles and recipes: done (T)",
       "muster check: templates ...",
       "muster check: templates: done (T)",
       "muster check: type-check of the recipes ...",
@@ -47,6 +45,15 @@ describe("muster check", () => {
       "muster check: compile of the recipes: done (T)",
       "muster check: compile phase of 2 roles ...",
       "muster check: compile phase of 2 roles: done (T)",
+    ]);
+  });
+
+  it("a --repo that does not exist: one line, exit 2, no progress line before it", async () => {
+    const res = await muster(["check", "--repo", path.join(tmpDir("muster-check-"), "nope")]);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe("");
+    expect(res.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^muster: --repo .*nope: config repository directory does not exist$/),
     ]);
   });
 

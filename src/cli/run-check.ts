@@ -63,8 +63,9 @@ export async function collectProblems(flags: CheckFlags, progress?: Progress): P
     }
   };
   const problems: string[] = [];
-  // a repo that cannot be read at all throws: exit 2
-  const repo = await step("load", "roles and recipes", () => loadConfigRepo(flags.repo, problems));
+  // a repo that cannot be read at all throws: exit 2, its one line alone (no progress line
+  // before it: reading the roles and recipes takes milliseconds)
+  const repo = loadConfigRepo(flags.repo, problems);
   problems.push(...(await step("templates", "templates", () => templateProblems(repo.dir))));
   if (flags.typecheck !== false)
     problems.push(

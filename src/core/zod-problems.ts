@@ -19,16 +19,39 @@ export function zodProblems(
   prefix: readonly PropertyKey[] = [],
   noun = "prop",
 ): string[] {
-  return error.issues.map((issue) => {
-    const path = formatPath([...prefix, ...issue.path]);
-    let msg = issue.message;
-    if (issue.code === "unrecognized_keys") {
-      const keys = (issue as { keys: string[] }).keys;
-      msg = `unknown ${noun}${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}`;
-      return `${where}: ${path ? `${path}: ` : ""}${msg}`;
+  // a misspelt required key is two issues, "runList: required" and "unknown field runlist": one
+  // line says both, with the name it should have
+  const missing = error.issues.filter((i) => i.code === "invalid_type" && i.message === "required");
+  const meant = new Map<z.core.$ZodIssue, string>(); // a missing key -> the unknown one it was
+  const hint = new Map<string, string>(); // "path\0unknown key" -> the missing key it was meant to be
+  for (const issue of error.issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    for (const k of issue.keys) {
+      const sibling = missing.find(
+        (m) =>
+          !meant.has(m) &&
+          formatPath(m.path.slice(0, -1)) === formatPath(issue.path) &&
+          closest(k, [String(m.path.at(-1))]) !== undefined,
+      );
+      if (!sibling) continue;
+      meant.set(sibling, k);
+      hint.set(`${formatPath(issue.path)}\0${k}`, String(sibling.path.at(-1)));
     }
-    return `${where}: ${path || "(top level)"}: ${msg}`;
-  });
+  }
+  return error.issues
+    .filter((issue) => !meant.has(issue))
+    .map((issue) => {
+      const path = formatPath([...prefix, ...issue.path]);
+      if (issue.code === "unrecognized_keys") {
+        const keys = issue.keys.map((k) => {
+          const want = hint.get(`${formatPath(issue.path)}\0${k}`);
+          return want ? `"${k}" (did you mean "${want}"?)` : `"${k}"`;
+        });
+        const msg = `unknown ${noun}${keys.length > 1 ? "s" : ""} ${keys.join(", ")}`;
+        return `${where}: ${path ? `${path}: ` : ""}${msg}`;
+      }
+      return `${where}: ${path || "(top level)"}: ${issue.message}`;
+    });
 }
 
 /** The closest known name, for "did you mean" hints (Levenshtein distance up to 2). */
