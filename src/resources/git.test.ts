@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -531,6 +541,21 @@ describe("git checkouts", () => {
     ).toBe(commits[2]);
   });
 
+  it("an existing parent keeps its mode: a private home stays 0700, a shared /tmp keeps its sticky bit", async () => {
+    mkdirSync(path.join(root, "home/alice"), { recursive: true, mode: 0o700 });
+    chmodSync(path.join(root, "home/alice"), 0o700);
+    mkdirSync(path.join(root, "tmp"));
+    chmodSync(path.join(root, "tmp"), 0o1777);
+    const report = await convergeDecls(root, [
+      { kind: "git", name: "/home/alice/app", props: { repository: bare } },
+      { kind: "git", name: "/tmp/cache", props: { repository: bare } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(statSync(path.join(root, "home/alice")).mode & 0o7777).toBe(0o700);
+    expect(statSync(path.join(root, "tmp")).mode & 0o7777).toBe(0o1777);
+    expect(existsSync(path.join(root, "home/alice/app/.git"))).toBe(true);
+  });
+
   it("a destination on another filesystem than muster's directory is cloned in place, not aside", async () => {
     mkdirSync(path.join(root, "srv")); // a mount point exists before any run
     const fs = new RootFs(root);
@@ -548,8 +573,46 @@ describe("git checkouts", () => {
     const report = await converge({}, { exec: watching, fs });
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["ls-remote", "clone"]);
-    expect(path.basename(cloneInto)).toMatch(/^app\.muster-clone-\d+$/);
+    // beside it, under a name no one can guess to plant a link at
+    expect(path.basename(cloneInto)).toMatch(/^\.app\.muster-clone-[0-9a-f]{16}$/);
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
+  });
+
+  it("on another filesystem, a directory another user can write is refused for root's clone", async () => {
+    mkdirSync(path.join(root, "srv"));
+    chmodSync(path.join(root, "srv"), 0o777);
+    const fs = new RootFs(root);
+    const stat = fs.stat.bind(fs);
+    fs.stat = (p) => {
+      const st = stat(p);
+      return st && (p === "/srv" || p.startsWith("/srv/")) ? { ...st, dev: st.dev + 1 } : st;
+    };
+    const report = await converge({}, { exec: counting, fs });
+    expect(report.outcome).toBe("failed");
+    expect(report.error).toContain(
+      "its directory can be written by a user other than root, and it is on another filesystem",
+    );
+    expect(readdirSync(path.join(root, "srv"))).toEqual([]);
+  });
+
+  it("attack: a link planted where the clone of a commit id used to go (a predictable name) is never followed", async () => {
+    // the clone of a commit id is not made aside by prefetch: apply makes it, now in STAGING
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    chmodSync(path.join(root, "srv/app"), 0o777); // a directory another user can write
+    mkdirSync(path.join(root, "etc"));
+    writeFileSync(path.join(root, "etc/README"), "the host's own\n");
+    for (const name of [`current.muster-clone-${process.pid}`, `.current.muster-clone-${process.pid}`])
+      symlinkSync("/etc", path.join(root, "srv/app", name));
+    const report = await convergeDecls(root, [
+      { kind: "git", name: "/srv/app/current", props: { repository: bare, revision: commits[1] } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(readFileSync(path.join(root, "etc/README"), "utf8")).toBe("the host's own\n");
+    expect(existsSync(path.join(root, "etc/.git"))).toBe(false);
+    expect(
+      (await execOk(["git", "-C", path.join(root, "srv/app/current"), "rev-parse", "HEAD"])).stdout.trim(),
+    ).toBe(commits[1]);
+    expect(readdirSync(path.join(root, STAGING))).toEqual([]);
   });
 
   it("a dry run and a checkout owned by another user clone nothing aside", async () => {

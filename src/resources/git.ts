@@ -13,6 +13,7 @@
  * TLS handshake in the time to service. The commit checked out is what the clone or fetch
  * brought, so a branch that moved after ls-remote is followed to its newer tip, not failed.
  */
+import { randomBytes } from "node:crypto";
 import { RunError, TimeoutError } from "../core/errors.ts";
 import { type Change, defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
@@ -70,6 +71,8 @@ export interface GitRunStore {
   staged: Map<string, Promise<string>>;
   /** STAGING was emptied for this run */
   stagingReady: boolean;
+  /** destinations a rename from STAGING could not reach (another filesystem after all) */
+  crossDevice: Set<string>;
 }
 
 /**
@@ -96,7 +99,13 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
   actions: ["sync", "checkout"],
   defaultAction: "sync",
   id: (p) => `git[${p.destination}]`,
-  runStore: () => ({ prefetched: new Map(), checkedOut: new Map(), staged: new Map(), stagingReady: false }),
+  runStore: () => ({
+    prefetched: new Map(),
+    checkedOut: new Map(),
+    staged: new Map(),
+    stagingReady: false,
+    crossDevice: new Set(),
+  }),
   // the application's revision is what a git resource converges to, changed or not; after an
   // apply, read's target is the commit it checked out
   revisionOf: (cur) => cur.target,
@@ -198,9 +207,8 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         noteCheckedOut(ctx, p, cur, store, head);
         return;
       }
-      const tmpPath = `${p.destination.replace(/\/+$/, "")}.muster-clone-${process.pid}`;
+      const tmpPath = cloneScratch(ctx, p, store);
       const tmp = ctx.fs.hostPath(tmpPath);
-      ctx.fs.remove(tmpPath, true);
       try {
         if (SHA.test(rev)) {
           // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
@@ -210,7 +218,9 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         } else {
           await run(ctx, p, cloneArgv(p.repository, tmp, rev, depth));
         }
-        if (ctx.fs.lstat(p.destination)) ctx.fs.rmdir(p.destination); // empty: read saw to it
+        if (ctx.fs.lstat(p.destination))
+          ctx.fs.rmdir(p.destination); // empty: read saw to it
+        else if (!ctx.fs.stat(parentOf(p.destination))) ctx.fs.mkdir(parentOf(p.destination), 0o755, true);
         ctx.fs.rename(tmpPath, p.destination);
       } catch (err) {
         ctx.fs.remove(tmpPath, true);
@@ -268,11 +278,7 @@ function stageClone(
   let dir: string;
   try {
     if (ctx.fs.lstat(p.destination) !== undefined) return undefined; // fetched in place, or refused
-    if (!store.stagingReady) {
-      ctx.fs.remove(STAGING, true); // what a run that was killed left
-      ctx.fs.mkdir(STAGING, 0o700, true);
-      store.stagingReady = true;
-    }
+    readyStaging(ctx, store);
     // a destination on another filesystem (a volume of its own for /srv) could not take it by a
     // rename, and the clone would fill the root's volume meanwhile: cloned in place instead
     if (nearestExisting(ctx, p.destination)?.dev !== ctx.fs.stat(STAGING)?.dev) return undefined;
@@ -298,6 +304,38 @@ function stageClone(
       ctx.fs.remove(dir, true); // nothing there once apply has taken it
     } catch {}
   });
+}
+
+/** STAGING, emptied once per run (what a run that was killed left) and private to root. */
+function readyStaging(ctx: ResourceContext, store: GitRunStore): void {
+  if (store.stagingReady) return;
+  ctx.fs.remove(STAGING, true);
+  ctx.fs.mkdir(STAGING, 0o700, true);
+  store.stagingReady = true;
+}
+
+/**
+ * Where apply clones a new checkout before renaming it into place, when stageClone did not: a
+ * new name in STAGING, where no other user can plant a link for a clone run as root to follow.
+ * Beside the destination only when it must be: a checkout owned by another user (the clone runs
+ * as that user, who cannot write STAGING) gets an unpredictable name there; a destination on
+ * another filesystem than STAGING (no rename across) is cloned beside it only when its parent
+ * is root's alone, since a link planted there by another user would send root's clone anywhere.
+ */
+function cloneScratch(ctx: ResourceContext, p: GitProps, store: GitRunStore): string {
+  const scratch = `muster-clone-${randomBytes(8).toString("hex")}`;
+  const beside = `${parentOf(p.destination)}/.${p.destination.split("/").filter(Boolean).at(-1)}.${scratch}`;
+  if (p.user !== undefined || p.group !== undefined) return beside;
+  readyStaging(ctx, store);
+  const sameDevice = nearestExisting(ctx, p.destination)?.dev === ctx.fs.stat(STAGING)?.dev;
+  if (sameDevice && !store.crossDevice.has(p.destination)) return `${STAGING}/${scratch}`;
+  const parent = nearestExisting(ctx, parentOf(p.destination));
+  const trusted = parent && (parent.uid === 0 || parent.uid === process.geteuid?.());
+  if (parent && (!trusted || (parent.mode & 0o022) !== 0))
+    throw new RunError(
+      `${p.destination}: its directory can be written by a user other than root, and it is on another filesystem than ${STAGING}, so the clone would be made there as root, where a planted link could redirect it; give the directory to root alone (mode 0755), or give the checkout a user:`,
+    );
+  return beside;
 }
 
 const parentOf = (p: string) => p.replace(/\/+[^/]+\/*$/, "") || "/";
@@ -329,13 +367,15 @@ async function placeStaged(ctx: ResourceContext, p: GitProps, store: GitRunStore
   try {
     if (ctx.fs.lstat(p.destination))
       ctx.fs.rmdir(p.destination); // empty: read saw to it
-    // as `git clone` makes the directories leading to its destination
-    else ctx.fs.mkdir(parentOf(p.destination), 0o755, true);
+    // as `git clone` makes the directories leading to its destination: only those missing (an
+    // existing parent keeps its mode: a 0700 home, a sticky /tmp)
+    else if (!ctx.fs.stat(parentOf(p.destination))) ctx.fs.mkdir(parentOf(p.destination), 0o755, true);
     ctx.fs.rename(dir, p.destination);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EXDEV") return false;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    store.crossDevice.add(p.destination);
+    return false;
   }
 }
 
