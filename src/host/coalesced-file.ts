@@ -28,14 +28,15 @@ export class CoalescedFile {
   private scheduled = false;
   private failed = false;
 
-  constructor(dest: string) {
+  /** `shown`: the file as a person names it, when `dest` is a /proc/self/fd path */
+  constructor(dest: string, shown = dest) {
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
     try {
       this.fd = fs.openSync(dest, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ELOOP") throw err;
       throw new RunError(
-        `${dest} is a symbolic link: muster writes its log only to a file of its own; remove the link`,
+        `${shown} is a symbolic link: muster writes its log only to a file of its own; remove the link`,
       );
     }
     if (!exitHook) {

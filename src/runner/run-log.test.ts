@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { duplicatedKeys } from "../boot/testing/fixture.ts";
@@ -9,6 +9,17 @@ import { openRunLog, ownFields } from "./run-log.ts";
 afterAll(cleanupTmp);
 
 describe("run log", () => {
+  it("attack: /var/log/muster planted as a link to a directory outside the root: refused, nothing written there", () => {
+    const root = tmpDir();
+    const outside = tmpDir();
+    mkdirSync(path.join(root, "var/log"), { recursive: true });
+    symlinkSync(outside, path.join(root, "var/log/muster"));
+    expect(() => openRunLog(root, "converge.log", {})).toThrow(
+      `${path.join(root, "var/log/muster")} is a symbolic link or not a directory`,
+    );
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
   it("the duplicate-key check sees what JSON.parse hides", () => {
     expect(duplicatedKeys('{"a":1,"b":{"a":2},"c":"a,\\"a\\":"}\n{"a":1,"a":2}\n')).toEqual([
       { line: 2, keys: ["a"] },

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import pino from "pino";
 import { CoalescedFile } from "../host/coalesced-file.ts";
-import { ensureDir } from "../host/host-files.ts";
+import { openDirUnder } from "../host/pinned-dir.ts";
 import { redactUrl } from "../resources/git-env.ts";
 
 export interface RunLog {
@@ -36,9 +36,14 @@ export function ownFields(
 }
 
 export function openRunLog(root: string, file: string, base: Record<string, unknown>): RunLog {
-  const dest = path.join(root, "var/log/muster", file);
-  ensureDir(path.dirname(dest));
-  const stream = new CoalescedFile(dest);
+  // never through a link on the way: /var/log may be writable by a group (syslog)
+  const dir = openDirUnder(root, "var/log/muster", { create: true, mode: 0o755, ownOnly: true });
+  let stream: CoalescedFile;
+  try {
+    stream = new CoalescedFile(dir.path(file), path.join(dir.shown, file));
+  } finally {
+    dir.close();
+  }
   const logger = pino({ base, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, stream);
   return {
     event(name, fields = {}) {
