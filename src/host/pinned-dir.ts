@@ -23,6 +23,7 @@ export interface PinnedDir {
 
 const PROC_FD = "/proc/self/fd";
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+let procMissing: boolean | undefined;
 
 /**
  * Open `rel` (a relative path such as "var/log/muster") under `root`, making what is missing
@@ -35,6 +36,11 @@ export function openDirUnder(
   /** ownOnly: the directory itself must be root's (or this user's) and not writable by others */
   opts: { create?: boolean; mode?: number; ownOnly?: boolean } = {},
 ): PinnedDir {
+  procMissing ??= !fs.existsSync(PROC_FD);
+  if (procMissing)
+    throw new RunError(
+      `${PROC_FD} is missing (/proc is not mounted): muster needs it to write under a root safely`,
+    );
   const parts = rel.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.includes("..")) throw new RunError(`${rel}: a path under the root may not contain ".."`);
   let fd = fs.openSync(root, O_RDONLY | O_DIRECTORY);

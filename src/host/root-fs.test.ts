@@ -1,4 +1,12 @@
-import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
@@ -137,5 +145,43 @@ describe("RootFs write groups", () => {
     const fs = new RootFs(tmpDir());
     fs.openWriteGroup();
     expect(() => fs.openWriteGroup()).toThrow(/already open/);
+  });
+});
+
+describe("attack: a directory on the way swapped for a link by the user who owns its parent", () => {
+  afterEach(cleanupTmp);
+
+  /** ROOT/srv/app/conf, where /srv/app is another user's (they may rename conf away at will) */
+  function setup() {
+    const root = tmpDir();
+    const outside = tmpDir(); // a directory only root may write, outside the root
+    mkdirSync(path.join(root, "srv/app/conf"), { recursive: true });
+    const fs = new RootFs(root);
+    const swap = () => {
+      renameSync(path.join(root, "srv/app/conf"), path.join(root, "srv/app/moved"));
+      symlinkSync(outside, path.join(root, "srv/app/conf"));
+    };
+    return { root, outside, fs, swap };
+  }
+
+  it("between a write group's write and its rename: the file is renamed in the directory it was written in", async () => {
+    const { root, outside, fs, swap } = setup();
+    fs.openWriteGroup();
+    fs.writeFileAtomic("/srv/app/conf/app.conf", "port=80\n");
+    swap();
+    for (const w of await fs.syncWriteGroup()) w.publish();
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readFileSync(path.join(root, "srv/app/moved/app.conf"), "utf8")).toBe("port=80\n");
+  });
+
+  it("after an earlier write resolved the directory (the resolver caches it): the next write refuses the link", () => {
+    const { outside, fs, swap } = setup();
+    fs.writeFileAtomic("/srv/app/conf/a.conf", "a\n");
+    swap();
+    // a link made by someone else is not followed; resolving again would follow it outside
+    expect(() => fs.writeFileAtomic("/srv/app/conf/b.conf", "b\n")).toThrow(
+      /is a symbolic link or not a directory/,
+    );
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError } from "../core/errors.ts";
+import { openDirUnder, type PinnedDir } from "./pinned-dir.ts";
 
 const MAX_LINK_HOPS = 40; // the kernel's own limit (ELOOP)
 
@@ -54,8 +55,24 @@ interface LastStat {
 interface OpenStaged {
   path: string;
   fd: number;
+  /** the temporary file's and the target's names in `dir` */
   tmp: string;
   target: string;
+  dir: HeldDir;
+}
+
+/**
+ * A target's directory held by descriptor (pinned-dir.ts) from the temporary file's creation to
+ * the rename: a directory another user can write (an app's own) could otherwise have a component
+ * of its path swapped for a link between muster's checks and its writes, and the kernel would
+ * follow it at the open, the chown or the rename, out of the root. Shared by the writes of a
+ * write group into one directory; closed when the last of them is done and no group is open.
+ */
+interface HeldDir {
+  key: string;
+  dir: PinnedDir;
+  refs: number;
+  cached: boolean;
 }
 
 export class RootFs {
@@ -65,6 +82,8 @@ export class RootFs {
   private dirCache = new Map<string, string>();
   /** Durable writes of the open write group, in the order they were made. */
   private group: OpenStaged[] | undefined;
+  /** target directories held for writes under way, by host path (see HeldDir) */
+  private held = new Map<string, HeldDir>();
 
   constructor(root: string) {
     const abs = path.resolve(root);
@@ -156,6 +175,33 @@ export class RootFs {
 
   private invalidate(): void {
     this.dirCache.clear();
+    // a directory made, removed or replaced: a held one may be another than its path names now
+    for (const h of this.held.values()) h.cached = false;
+    this.held.clear();
+  }
+
+  /** The directory `hostDir` (under the root), held by descriptor; release it when done. */
+  private holdDir(hostDir: string): HeldDir {
+    let h = this.held.get(hostDir);
+    if (!h) {
+      h = {
+        key: hostDir,
+        dir: openDirUnder(this.root, path.relative(this.root, hostDir)),
+        refs: 0,
+        cached: true,
+      };
+      this.held.set(hostDir, h);
+    }
+    h.refs++;
+    return h;
+  }
+
+  private releaseDir(h: HeldDir): void {
+    h.refs--;
+    if (h.refs > 0) return;
+    if (h.cached && this.group !== undefined) return; // the open group's next writes may use it
+    if (h.cached) this.held.delete(h.key);
+    h.dir.close();
   }
 
   lstat(p: string): FileStat | undefined {
@@ -212,12 +258,21 @@ export class RootFs {
    * group fsyncs all its files at once and the runner renames them in order.
    */
   writeFileAtomic(p: string, data: string | Buffer, opts: WriteOptions = {}): void {
-    const target = this.resolve(p);
-    const tmp = path.join(
-      path.dirname(target),
-      `.${path.basename(target)}.muster-${randomBytes(4).toString("hex")}`,
-    );
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    const resolved = this.resolve(p);
+    const dir = this.holdDir(path.dirname(resolved));
+    const target = path.basename(resolved);
+    const tmp = `.${target}.muster-${randomBytes(4).toString("hex")}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(
+        dir.dir.path(tmp),
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        0o600,
+      );
+    } catch (err) {
+      this.releaseDir(dir);
+      throw err;
+    }
     try {
       fs.writeFileSync(fd, data);
       // owner first: a chown clears setuid and setgid, so a mode such as 4755 is set after it
@@ -225,16 +280,18 @@ export class RootFs {
       fs.fchmodSync(fd, opts.mode ?? 0o644);
       if (opts.durable !== false) {
         if (this.group) {
-          this.group.push({ path: p, fd, tmp, target });
+          this.group.push({ path: p, fd, tmp, target, dir });
           return;
         }
         fs.fsyncSync(fd);
       }
       fs.closeSync(fd);
-      fs.renameSync(tmp, target);
+      fs.renameSync(dir.dir.path(tmp), dir.dir.path(target));
+      this.releaseDir(dir);
     } catch (err) {
       closeQuietly(fd);
-      fs.rmSync(tmp, { force: true });
+      fs.rmSync(dir.dir.path(tmp), { force: true });
+      this.releaseDir(dir);
       throw err;
     }
   }
@@ -260,6 +317,12 @@ export class RootFs {
   async syncWriteGroup(): Promise<StagedWrite[]> {
     const held = this.group ?? [];
     this.group = undefined;
+    // directories kept for the group's next writes that none of its writes still needs
+    for (const [key, h] of this.held)
+      if (h.refs === 0) {
+        this.held.delete(key);
+        h.dir.close();
+      }
     const synced = await Promise.allSettled(held.map((h) => fsyncAsync(h.fd)));
     return held.map((h, i) => {
       const outcome = synced[i];
@@ -268,20 +331,21 @@ export class RootFs {
         if (done) return;
         done = true;
         closeQuietly(h.fd);
-        if (publish) fs.renameSync(h.tmp, h.target);
-        else fs.rmSync(h.tmp, { force: true });
+        const tmp = h.dir.dir.path(h.tmp);
+        try {
+          if (publish) fs.renameSync(tmp, h.dir.dir.path(h.target));
+          else fs.rmSync(tmp, { force: true });
+        } catch (err) {
+          if (publish) fs.rmSync(tmp, { force: true });
+          throw err;
+        } finally {
+          this.releaseDir(h.dir); // last: the paths above go through its descriptor
+        }
       };
       return {
         path: h.path,
         error: outcome.status === "rejected" ? (outcome.reason as Error) : undefined,
-        publish: () => {
-          try {
-            finish(true);
-          } catch (err) {
-            fs.rmSync(h.tmp, { force: true });
-            throw err;
-          }
-        },
+        publish: () => finish(true),
         discard: () => finish(false),
       };
     });
