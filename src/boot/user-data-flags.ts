@@ -7,6 +7,7 @@
  * (`--release-url URL --release-sha256 HEX`, once per CPU) or a registry version with its
  * integrity (`--package muster-fleet@X --integrity sha512-...`).
  */
+import { redactUrl } from "../resources/git-env.ts";
 import { type Arch, CPUS, type MusterSource, type NodeRelease, PINNED_NODE } from "./user-data.ts";
 
 export interface UserDataFlags {
@@ -59,13 +60,19 @@ function musterSource(f: UserDataFlags, problems: string[]): MusterSource | unde
     const parsed = URL.canParse(url) ? new URL(url) : undefined;
     const arch = parsed && (/-linux-(x64|arm64)\.tgz$/.exec(parsed.pathname)?.[1] as Arch | undefined);
     if (!/^https?:\/\//.test(url) || !parsed)
-      problems.push(`install --release-url ${url}: give an http(s) URL the server can download`);
+      problems.push(`install --release-url ${redactUrl(url)}: give an http(s) URL the server can download`);
+    else if (parsed.username || parsed.password)
+      // the user data is readable through the metadata service, and the download's command line
+      // by every local user (ps): no secret goes there
+      problems.push(
+        `install --release-url ${redactUrl(url)}: holds credentials, which would be in the user data and on the server's command lines; the archive is checked by its SHA-256, so it can be fetched from a URL that needs none`,
+      );
     else if (!arch)
       problems.push(
-        `install --release-url ${url}: not a release archive name (muster-fleet-<version>-linux-x64.tgz or -linux-arm64.tgz)`,
+        `install --release-url ${redactUrl(url)}: not a release archive name (muster-fleet-<version>-linux-x64.tgz or -linux-arm64.tgz)`,
       );
     else if (archives[arch])
-      problems.push(`install --release-url ${url}: a second archive for linux-${arch}`);
+      problems.push(`install --release-url ${redactUrl(url)}: a second archive for linux-${arch}`);
     if (!HEX64.test(sum))
       problems.push(
         `install --release-sha256 ${sums[i]}: not a SHA-256 (64 hex digits, the first word of the archive's .sha256)`,

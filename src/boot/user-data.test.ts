@@ -127,6 +127,16 @@ describe("muster install --print-user-data", () => {
         "install --release-url https://[h/muster-fleet-0.1.0-linux-x64.tgz: give an http(s) URL the server can download",
       ],
       [
+        // attack: a token that would sit in the user data and on the download's command line
+        [
+          "--release-url",
+          "https://deploy:RELEASETOKEN@h.example.test/muster-fleet-0.1.0-linux-x64.tgz",
+          "--release-sha256",
+          X64,
+        ],
+        "install --release-url https://***@h.example.test/muster-fleet-0.1.0-linux-x64.tgz: holds credentials",
+      ],
+      [
         ["--package", "muster-fleet@0.1.0"],
         "install --integrity (none): give the package's sha512 integrity",
       ],
@@ -148,6 +158,7 @@ describe("muster install --print-user-data", () => {
       expect(res.code, flags.join(" ")).toBe(2);
       expect(res.stdout).toBe("");
       expect(res.stderr).toContain(`muster: ${message}`);
+      expect(res.stderr).not.toContain("RELEASETOKEN");
     }
   });
 
