@@ -84,7 +84,7 @@ describe("npm run release (linux-x64)", () => {
       'import { recipe } from "muster-fleet";\nconst dir: string = "/srv/www";\nexport default recipe("web", ({ directory }) => {\n  directory(dir, {});\n});\n',
     );
     const root = path.join(cwd, "root");
-    mkdirSync(root);
+    mkdirSync(path.join(root, "srv"), { recursive: true }); // a dry run checks the parent is there
     const r = installed(["converge", "--repo", repo, "--role", "web", "--root", root, "--dry-run"], cwd);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -1,9 +1,11 @@
 import {
+  chmodSync,
   lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -183,5 +185,41 @@ describe("attack: a directory on the way swapped for a link by the user who owns
       /is a symbolic link or not a directory/,
     );
     expect(readdirSync(outside)).toEqual([]);
+  });
+});
+
+describe("attack: a link put where muster is about to set a mode or owner", () => {
+  afterEach(cleanupTmp);
+
+  it("chmod, chown and touch refuse a link at the path (its target, the host's shadow file, keeps its mode)", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc"));
+    writeFileSync(path.join(root, "etc/shadow"), "root:*:\n", { mode: 0o640 });
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    // the app's user swapped its config file for a link after muster read it
+    symlinkSync("/etc/shadow", path.join(root, "srv/app/config.yml"));
+    const fs = new RootFs(root);
+    expect(() => fs.chmod("/srv/app/config.yml", 0o666)).toThrow(
+      "/srv/app/config.yml became a symbolic link while muster worked on it",
+    );
+    expect(() => fs.chown("/srv/app/config.yml", 65534, 65534)).toThrow(/became a symbolic link/);
+    expect(() => fs.touch("/srv/app/config.yml")).toThrow(/became a symbolic link/);
+    const st = statSync(path.join(root, "etc/shadow"));
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(st.uid).toBe(process.geteuid?.());
+  });
+
+  it("mkdir that finds a link where it makes the directory refuses it instead of chmodding its target", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc"), { mode: 0o755 });
+    chmodSync(path.join(root, "etc"), 0o755);
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    const fs = new RootFs(root);
+    fs.stat("/srv/app/uploads"); // resolved (and cached) while nothing was there
+    symlinkSync("/etc", path.join(root, "srv/app/uploads"));
+    expect(() => fs.mkdir("/srv/app/uploads", 0o777, false)).toThrow(
+      /became a symbolic link|not a directory/,
+    );
+    expect(statSync(path.join(root, "etc")).mode & 0o777).toBe(0o755);
   });
 });

@@ -13,6 +13,8 @@ import { InputError, RunError } from "../core/errors.ts";
 import { openDirUnder, type PinnedDir } from "./pinned-dir.ts";
 
 const MAX_LINK_HOPS = 40; // the kernel's own limit (ELOOP)
+/** Linux's O_PATH (Node does not export it): a descriptor that names an inode and reads nothing */
+const O_PATH = 0o10000000;
 
 export interface FileStat {
   type: "file" | "directory" | "link" | "other";
@@ -184,12 +186,17 @@ export class RootFs {
   private holdDir(hostDir: string): HeldDir {
     let h = this.held.get(hostDir);
     if (!h) {
-      h = {
-        key: hostDir,
-        dir: openDirUnder(this.root, path.relative(this.root, hostDir)),
-        refs: 0,
-        cached: true,
-      };
+      let dir: PinnedDir;
+      try {
+        dir = openDirUnder(this.root, path.relative(this.root, hostDir));
+      } catch (err) {
+        // the error names the directory, not the /proc path it was reached by
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        throw Object.assign(new Error(`ENOENT: no such file or directory, ${this.inside(hostDir)}`), {
+          code: "ENOENT",
+        });
+      }
+      h = { key: hostDir, dir, refs: 0, cached: true };
       this.held.set(hostDir, h);
     }
     h.refs++;
@@ -359,55 +366,126 @@ export class RootFs {
   mkdir(p: string, mode: number, recursive: boolean): void {
     const target = this.resolve(p);
     if (recursive) fs.mkdirSync(path.dirname(target), { mode: 0o755, recursive: true });
-    try {
-      fs.mkdirSync(target, { mode });
-    } catch (err) {
-      // made meanwhile by someone else: fine, as mkdir -p finds it
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !fs.statSync(target).isDirectory()) throw err;
-    }
-    fs.chmodSync(target, mode); // mkdir's mode is filtered by the umask
+    this.inParent(target, (at) => {
+      try {
+        fs.mkdirSync(at, { mode });
+      } catch (err) {
+        // made meanwhile by someone else: fine, as mkdir -p finds it (a link there is not)
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    });
+    // mkdir's mode is filtered by the umask; set on the directory itself, never through a link
+    this.onInode(p, this.resolve(p, false), (at, st) => {
+      if (!st.isDirectory())
+        throw new RunError(`${p} is not a directory (something else was made there meanwhile)`);
+      fs.chmodSync(at, mode);
+    });
     this.invalidate();
   }
 
+  /*
+   * Mode, owner and times are set on the file or directory at `p` itself, never through a link
+   * there: a resource reads its path with lstat and replaces a link it finds, so a link at the
+   * time of the change was put there since, by someone who wants root's chmod on its target
+   * (/etc/shadow). It is refused.
+   */
+
   chmod(p: string, mode: number): void {
-    fs.chmodSync(this.resolve(p), mode);
+    this.onInode(p, this.resolve(p, false), (at) => fs.chmodSync(at, mode));
   }
 
+  /** followLast false: a link's own owner (lchown) */
   chown(p: string, uid: number | undefined, gid: number | undefined, followLast = true): void {
-    const target = this.resolve(p, followLast);
-    if (followLast) fs.chownSync(target, uid ?? -1, gid ?? -1);
-    else fs.lchownSync(target, uid ?? -1, gid ?? -1);
+    if (followLast) this.onInode(p, this.resolve(p, false), (at) => fs.chownSync(at, uid ?? -1, gid ?? -1));
+    else this.inParent(this.resolve(p, false), (at) => fs.lchownSync(at, uid ?? -1, gid ?? -1));
   }
 
   touch(p: string): void {
     const now = new Date();
-    fs.utimesSync(this.resolve(p), now, now);
+    this.onInode(p, this.resolve(p, false), (at) => fs.utimesSync(at, now, now));
   }
 
   /** Make (or atomically replace) a symbolic link at `p` pointing to `to` (stored as given). */
   symlink(p: string, to: string): void {
     const target = this.resolve(p, false);
-    const tmp = `${target}.muster-${randomBytes(4).toString("hex")}`;
-    fs.symlinkSync(to, tmp);
-    fs.renameSync(tmp, target);
+    const name = path.basename(target);
+    const tmp = `.${name}.muster-${randomBytes(4).toString("hex")}`;
+    this.inDir(path.dirname(target), (dir) => {
+      fs.symlinkSync(to, dir.path(tmp));
+      try {
+        fs.renameSync(dir.path(tmp), dir.path(name));
+      } catch (err) {
+        fs.rmSync(dir.path(tmp), { force: true });
+        throw err;
+      }
+    });
     this.invalidate();
   }
 
+  /**
+   * Remove `p` (not through a link at its last component; the link itself goes). A recursive
+   * removal holds only the directory `p` is in: below it, Node's rm walks by path.
+   */
   remove(p: string, recursive = false): void {
-    const target = this.resolve(p, false);
-    fs.rmSync(target, { recursive, force: true });
+    try {
+      this.inParent(this.resolve(p, false), (at) => fs.rmSync(at, { recursive, force: true }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // no directory: nothing to remove
+    }
     this.invalidate();
   }
 
   rmdir(p: string): void {
-    fs.rmdirSync(this.resolve(p, false));
+    this.inParent(this.resolve(p, false), (at) => fs.rmdirSync(at));
     this.invalidate();
   }
 
   /** Rename `from` to `to`, both inside the root (a directory onto a missing path, atomically). */
   rename(from: string, to: string): void {
-    fs.renameSync(this.resolve(from, false), this.resolve(to, false));
+    const a = this.resolve(from, false);
+    const b = this.resolve(to, false);
+    this.inParent(a, (src) => this.inParent(b, (dst) => fs.renameSync(src, dst)));
     this.invalidate();
+  }
+
+  /**
+   * Run `fn` with a path that reaches `hostPath`'s last component in its directory held by
+   * descriptor (see HeldDir): whatever is swapped on the way meanwhile, `fn` acts in that very
+   * directory. The root itself has no directory under the root: it is used as it is.
+   */
+  private inParent<T>(hostPath: string, fn: (at: string) => T): T {
+    if (hostPath === this.root) return fn(hostPath);
+    return this.inDir(path.dirname(hostPath), (dir) => fn(dir.path(path.basename(hostPath))));
+  }
+
+  private inDir<T>(hostDir: string, fn: (dir: PinnedDir) => T): T {
+    const held = this.holdDir(hostDir);
+    try {
+      return fn(held.dir);
+    } finally {
+      this.releaseDir(held);
+    }
+  }
+
+  /**
+   * Run `fn` on the very file or directory `hostPath` is: opened with O_PATH and O_NOFOLLOW in its
+   * held directory, then changed through /proc/self/fd/N (chmod, chown and utimes of that inode;
+   * Node has no fchmodat). A link found there (swapped in since `p` was resolved) is refused.
+   */
+  private onInode<T>(p: string, hostPath: string, fn: (at: string, st: fs.Stats) => T): T {
+    return this.inParent(hostPath, (at) => {
+      const fd = fs.openSync(at, O_PATH | fs.constants.O_NOFOLLOW);
+      try {
+        const st = fs.fstatSync(fd);
+        if (st.isSymbolicLink())
+          throw new RunError(
+            `${p} became a symbolic link while muster worked on it; look at who made it, then run again`,
+          );
+        return fn(`/proc/self/fd/${fd}`, st);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   }
 
   /** Host path of a path inside the root, for handing to a child process (git, a service). */
