@@ -33,7 +33,7 @@ describe("openDirUnder", () => {
       mkdirSync(path.join(root, path.dirname(planted)), { recursive: true });
       symlinkSync(outside, path.join(root, planted));
       expect(() => openDirUnder(root, "var/log/muster", { create: true })).toThrow(
-        /is a symbolic link or not a directory: muster writes there only into a directory of its own/,
+        /is a symbolic link or not a directory \(put there, or swapped in while muster worked under it\): muster does not write through it/,
       );
       expect(readdirSync(outside)).toEqual([]);
     }

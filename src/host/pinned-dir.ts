@@ -107,6 +107,6 @@ function openOrRefuse(at: string, shown: string): number {
 
 function refusal(shown: string): RunError {
   return new RunError(
-    `${shown} is a symbolic link or not a directory: muster writes there only into a directory of its own; remove it`,
+    `${shown} is a symbolic link or not a directory (put there, or swapped in while muster worked under it): muster does not write through it; remove it`,
   );
 }

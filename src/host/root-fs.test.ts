@@ -1,5 +1,5 @@
 import {
-  chmodSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -188,38 +188,55 @@ describe("attack: a directory on the way swapped for a link by the user who owns
   });
 });
 
-describe("attack: a link put where muster is about to set a mode or owner", () => {
+const asRoot = process.geteuid?.() === 0;
+
+describe("attack: another user's link where muster writes or sets a mode or owner (needs root: skipped when not root)", () => {
   afterEach(cleanupTmp);
 
-  it("chmod, chown and touch refuse a link at the path (its target, the host's shadow file, keeps its mode)", () => {
+  /** ROOT/etc/shadow, and ROOT/srv/app, the app user's, where that user planted `links` */
+  function planted(links: Record<string, string>) {
     const root = tmpDir();
     mkdirSync(path.join(root, "etc"));
     writeFileSync(path.join(root, "etc/shadow"), "root:*:\n", { mode: 0o640 });
     mkdirSync(path.join(root, "srv/app"), { recursive: true });
-    // the app's user swapped its config file for a link after muster read it
-    symlinkSync("/etc/shadow", path.join(root, "srv/app/config.yml"));
-    const fs = new RootFs(root);
-    expect(() => fs.chmod("/srv/app/config.yml", 0o666)).toThrow(
-      "/srv/app/config.yml became a symbolic link while muster worked on it",
-    );
-    expect(() => fs.chown("/srv/app/config.yml", 65534, 65534)).toThrow(/became a symbolic link/);
-    expect(() => fs.touch("/srv/app/config.yml")).toThrow(/became a symbolic link/);
-    const st = statSync(path.join(root, "etc/shadow"));
-    expect(st.mode & 0o777).toBe(0o640);
-    expect(st.uid).toBe(process.geteuid?.());
+    for (const [at, to] of Object.entries(links)) {
+      symlinkSync(to, path.join(root, at));
+      lchownSync(path.join(root, at), 65534, 65534); // made by the app's user, not root
+    }
+    return { root, fs: new RootFs(root) };
+  }
+
+  it.runIf(asRoot)(
+    "a write, chmod, chown or touch through the app user's link to /etc/shadow is refused",
+    () => {
+      const { root, fs } = planted({ "srv/app/config.yml": "/etc/shadow" });
+      const refused =
+        /\/srv\/app\/config\.yml is a symbolic link owned by user 65534: muster follows only links root owns/;
+      expect(() => fs.writeFileAtomic("/srv/app/config.yml", "a: 1\n")).toThrow(refused);
+      expect(() => fs.chmod("/srv/app/config.yml", 0o666)).toThrow(refused);
+      expect(() => fs.chown("/srv/app/config.yml", 65534, 65534)).toThrow(refused);
+      expect(() => fs.touch("/srv/app/config.yml")).toThrow(refused);
+      const st = statSync(path.join(root, "etc/shadow"));
+      expect(readFileSync(path.join(root, "etc/shadow"), "utf8")).toBe("root:*:\n");
+      expect(st.mode & 0o777).toBe(0o640);
+      expect(st.uid).toBe(0);
+    },
+  );
+
+  it.runIf(asRoot)("a directory on the way that is the app user's link is refused too", () => {
+    const { root, fs } = planted({ "srv/app/shared": "/etc" });
+    expect(() => fs.writeFileAtomic("/srv/app/shared/sudoers", "x\n")).toThrow(/owned by user 65534/);
+    expect(readdirSync(path.join(root, "etc"))).toEqual(["shadow"]);
   });
 
-  it("mkdir that finds a link where it makes the directory refuses it instead of chmodding its target", () => {
+  it("a link root made is followed inside the root, as before (a release link, an alternatives link)", () => {
     const root = tmpDir();
-    mkdirSync(path.join(root, "etc"), { mode: 0o755 });
-    chmodSync(path.join(root, "etc"), 0o755);
-    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    mkdirSync(path.join(root, "srv/app/releases/v2"), { recursive: true });
+    symlinkSync("releases/v2", path.join(root, "srv/app/current"));
     const fs = new RootFs(root);
-    fs.stat("/srv/app/uploads"); // resolved (and cached) while nothing was there
-    symlinkSync("/etc", path.join(root, "srv/app/uploads"));
-    expect(() => fs.mkdir("/srv/app/uploads", 0o777, false)).toThrow(
-      /became a symbolic link|not a directory/,
-    );
-    expect(statSync(path.join(root, "etc")).mode & 0o777).toBe(0o755);
+    fs.writeFileAtomic("/srv/app/current/app.conf", "x\n");
+    fs.chmod("/srv/app/current", 0o750);
+    expect(readFileSync(path.join(root, "srv/app/releases/v2/app.conf"), "utf8")).toBe("x\n");
+    expect(statSync(path.join(root, "srv/app/releases/v2")).mode & 0o777).toBe(0o750);
   });
 });

@@ -158,6 +158,12 @@ export class RootFs {
         failed = true;
       }
       if (st?.isSymbolicLink()) {
+        // a link is followed only when root (or the user muster runs as) made it: another user's
+        // link in their own directory (an app's) could send root's write to /etc/shadow
+        if (st.uid !== 0 && st.uid !== process.geteuid?.())
+          throw new RunError(
+            `${this.inside(next)} is a symbolic link owned by user ${st.uid}: muster follows only links root owns (another user's could send root's changes anywhere); remove it, or have root make it`,
+          );
         if (++hops > MAX_LINK_HOPS)
           throw new RunError(`too many levels of symbolic links at ${this.inside(next)}`);
         const target = fs.readlinkSync(next);
@@ -178,7 +184,10 @@ export class RootFs {
   private invalidate(): void {
     this.dirCache.clear();
     // a directory made, removed or replaced: a held one may be another than its path names now
-    for (const h of this.held.values()) h.cached = false;
+    for (const h of this.held.values()) {
+      h.cached = false;
+      if (h.refs === 0) h.dir.close(); // kept for the open group's next writes, which now reopen
+    }
     this.held.clear();
   }
 
@@ -297,8 +306,11 @@ export class RootFs {
       this.releaseDir(dir);
     } catch (err) {
       closeQuietly(fd);
-      fs.rmSync(dir.dir.path(tmp), { force: true });
-      this.releaseDir(dir);
+      try {
+        fs.rmSync(dir.dir.path(tmp), { force: true });
+      } finally {
+        this.releaseDir(dir);
+      }
       throw err;
     }
   }
@@ -375,7 +387,7 @@ export class RootFs {
       }
     });
     // mkdir's mode is filtered by the umask; set on the directory itself, never through a link
-    this.onInode(p, this.resolve(p, false), (at, st) => {
+    this.onInode(p, this.resolve(p), (at, st) => {
       if (!st.isDirectory())
         throw new RunError(`${p} is not a directory (something else was made there meanwhile)`);
       fs.chmodSync(at, mode);
@@ -384,25 +396,24 @@ export class RootFs {
   }
 
   /*
-   * Mode, owner and times are set on the file or directory at `p` itself, never through a link
-   * there: a resource reads its path with lstat and replaces a link it finds, so a link at the
-   * time of the change was put there since, by someone who wants root's chmod on its target
-   * (/etc/shadow). It is refused.
+   * Mode, owner and times are set on the file or directory `p` resolves to (a link root made is
+   * followed, inside the root; another user's is refused by the resolver), opened without
+   * following a link: one put there since the path was resolved is refused.
    */
 
   chmod(p: string, mode: number): void {
-    this.onInode(p, this.resolve(p, false), (at) => fs.chmodSync(at, mode));
+    this.onInode(p, this.resolve(p), (at) => fs.chmodSync(at, mode));
   }
 
   /** followLast false: a link's own owner (lchown) */
   chown(p: string, uid: number | undefined, gid: number | undefined, followLast = true): void {
-    if (followLast) this.onInode(p, this.resolve(p, false), (at) => fs.chownSync(at, uid ?? -1, gid ?? -1));
+    if (followLast) this.onInode(p, this.resolve(p), (at) => fs.chownSync(at, uid ?? -1, gid ?? -1));
     else this.inParent(this.resolve(p, false), (at) => fs.lchownSync(at, uid ?? -1, gid ?? -1));
   }
 
   touch(p: string): void {
     const now = new Date();
-    this.onInode(p, this.resolve(p, false), (at) => fs.utimesSync(at, now, now));
+    this.onInode(p, this.resolve(p), (at) => fs.utimesSync(at, now, now));
   }
 
   /** Make (or atomically replace) a symbolic link at `p` pointing to `to` (stored as given). */

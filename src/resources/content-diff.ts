@@ -5,15 +5,21 @@ import type { Change } from "../core/resource.ts";
 const MAX_DIFF_LINES = 60;
 const MAX_DIFF_BYTES = 256 * 1024;
 
+/**
+ * `hidden`: true (or "sensitive") for a sensitive resource; "private" for a file not every user
+ * may read (its mode now or the one asked for): its lines must not reach the console, the
+ * journal and the run log, which others may read.
+ */
 export function contentChange(
   path: string,
   before: Buffer | undefined,
   after: Buffer,
-  sensitive: boolean,
+  hidden: boolean | "sensitive" | "private",
 ): Change {
   const key = before === undefined ? "create" : "content";
   const what = before === undefined ? `create file ${path}` : `update content of ${path}`;
-  if (sensitive) return { key, what: `${what} (sensitive: content hidden)` };
+  if (hidden === "private") return { key, what: `${what} (not readable by all: content hidden)` };
+  if (hidden) return { key, what: `${what} (sensitive: content hidden)` };
   if (
     isBinary(after) ||
     (before && isBinary(before)) ||

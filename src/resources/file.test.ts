@@ -42,6 +42,28 @@ describe("file diff", () => {
     expect(c.detail).toBeUndefined();
     expect(JSON.stringify(c)).not.toContain("secret2");
   });
+  it("hides the content of a file not every user may read (now, or with the mode asked for): the console, journal and log are readable by others", () => {
+    const cases: [Parameters<typeof diffFile>[0], FileState][] = [
+      [
+        { path: "/etc/app/db.yml", bytes: Buffer.from("password: new\n") },
+        existing("password: old\n", 0o640),
+      ],
+      [
+        { path: "/etc/app/db.yml", bytes: Buffer.from("password: new\n"), mode: "0600" },
+        existing("password: old\n"),
+      ],
+      [{ path: "/etc/app/db.yml", bytes: Buffer.from("password: new\n"), mode: "0600" }, { kind: "missing" }],
+    ];
+    for (const [want, cur] of cases) {
+      const [c] = diffFile(want, cur);
+      expect(c.what).toMatch(/\(not readable by all: content hidden\)$/);
+      expect(c.detail).toBeUndefined();
+      expect(JSON.stringify(c)).not.toContain("password");
+    }
+    // readable by all, before and after: the diff is shown
+    const [shown] = diffFile({ path: "/etc/motd", bytes: Buffer.from("b\n") }, existing("a\n", 0o644));
+    expect(shown.detail).toContain("+b");
+  });
   it("is up to date when content and mode match", () => {
     expect(diffFile({ path: "/f", bytes: Buffer.from("x"), mode: "0644" }, existing("x"))).toEqual([]);
   });

@@ -74,6 +74,11 @@ export function readFileState(ctx: ResourceContext, p: DesiredFile): FileState {
   return { kind: "file", stat: withNames(ctx, st), bytes };
 }
 
+/** PURE: may every user read a file of this mode (the others' read bit)? */
+function readableByAll(mode: number): boolean {
+  return (mode & 0o004) !== 0;
+}
+
 export function diffFile(p: DesiredFile, cur: FileState): Change[] {
   const action = p.action ?? "create";
   if (cur.kind === "other")
@@ -82,10 +87,10 @@ export function diffFile(p: DesiredFile, cur: FileState): Change[] {
       : [{ key: "replace", what: `replace ${cur.type} at ${p.path} with a file` }];
   if (action === "delete")
     return cur.kind === "file" ? [{ key: "delete", what: `delete file ${p.path}` }] : [];
+  const wanted = p.mode !== undefined ? parseMode(p.mode) : undefined;
   if (cur.kind === "missing") {
-    const changes: Change[] = [
-      contentChange(p.path, undefined, p.bytes ?? Buffer.alloc(0), p.sensitive ?? false),
-    ];
+    const hidden = p.sensitive ? "sensitive" : !readableByAll(wanted ?? 0o644) && "private";
+    const changes: Change[] = [contentChange(p.path, undefined, p.bytes ?? Buffer.alloc(0), hidden)];
     changes.push({ key: "mode", what: `set mode to ${formatMode(parseMode(p.mode ?? "0644"))}` });
     if (p.owner !== undefined) changes.push({ key: "owner", what: `set owner to ${p.owner}` });
     if (p.group !== undefined) changes.push({ key: "group", what: `set group to ${p.group}` });
@@ -94,7 +99,16 @@ export function diffFile(p: DesiredFile, cur: FileState): Change[] {
   const changes: Change[] = [];
   if (action === "touch") changes.push({ key: "touch", what: "update modification time" });
   if (action === "create" && p.bytes !== undefined && cur.bytes !== undefined && !p.bytes.equals(cur.bytes))
-    changes.push(contentChange(p.path, cur.bytes, p.bytes, p.sensitive ?? false));
+    changes.push(
+      contentChange(
+        p.path,
+        cur.bytes,
+        p.bytes,
+        p.sensitive
+          ? "sensitive"
+          : (!readableByAll(cur.stat.mode) || !readableByAll(wanted ?? cur.stat.mode)) && "private",
+      ),
+    );
   changes.push(...ownershipChanges(p, cur.stat));
   return changes;
 }
