@@ -218,6 +218,28 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
   };
 
   /**
+   * After a failed `attempt`: true once the retry policy's pause is over (logged and said), false
+   * when it gives up (record.gaveUp says why).
+   */
+  const pauseToRetry = async (err: StageFailure, attempt: number, what: string): Promise<boolean> => {
+    const decision = decideRetry({
+      policy: o.policy,
+      attempt,
+      elapsedMs: o.now() - t0,
+      permanent: err.permanent,
+      random: o.random(),
+    });
+    if (!decision.retry) {
+      record.gaveUp = decision.reason;
+      return false;
+    }
+    o.log("run.retry", { stage: err.stage, attempt, delayMs: decision.delayMs });
+    o.say(`muster ${o.mode}: ${what}; trying again in ${secs(decision.delayMs)}`);
+    await o.sleep(decision.delayMs);
+    return true;
+  };
+
+  /**
    * The departure-check, tried again as an attempt is (backoff, attempts, deadline): a metadata
    * service that hiccups for a second must not throw away a server that is built. Only the read
    * is tried again, not the attempt: the converge is done.
@@ -228,20 +250,7 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
         return await timed("departure-check", attempt, () => departing(facts));
       } catch (err) {
         if (!(err instanceof StageFailure)) throw err;
-        const decision = decideRetry({
-          policy: o.policy,
-          attempt,
-          elapsedMs: o.now() - t0,
-          permanent: err.permanent,
-          random: o.random(),
-        });
-        if (!decision.retry) {
-          record.gaveUp = decision.reason;
-          throw err;
-        }
-        o.log("run.retry", { stage: err.stage, attempt, delayMs: decision.delayMs });
-        o.say(`muster ${o.mode}: departure check failed; trying again in ${secs(decision.delayMs)}`);
-        await o.sleep(decision.delayMs);
+        if (!(await pauseToRetry(err, attempt, "departure check failed"))) throw err;
       }
     }
   };
@@ -288,22 +297,11 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
         break;
       } catch (err) {
         if (!(err instanceof StageFailure)) throw err;
-        const decision = decideRetry({
-          policy: o.policy,
-          attempt,
-          elapsedMs: o.now() - t0,
-          permanent: err.permanent,
-          random: o.random(),
-        });
-        if (!decision.retry) {
-          record.gaveUp = decision.reason;
-          o.log("run.gave-up", { stage: err.stage, attempt, reason: decision.reason });
+        if (!(await pauseToRetry(err, attempt, `attempt ${attempt} failed`))) {
+          o.log("run.gave-up", { stage: err.stage, attempt, reason: record.gaveUp });
           await fail(err);
           return record;
         }
-        o.log("run.retry", { stage: err.stage, attempt, delayMs: decision.delayMs });
-        o.say(`muster ${o.mode}: attempt ${attempt} failed; trying again in ${secs(decision.delayMs)}`);
-        await o.sleep(decision.delayMs);
       }
     }
 
