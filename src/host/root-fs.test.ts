@@ -1,4 +1,6 @@
 import {
+  chmodSync,
+  chownSync,
   lchownSync,
   lstatSync,
   mkdirSync,
@@ -211,7 +213,7 @@ describe("attack: another user's link where muster writes or sets a mode or owne
     () => {
       const { root, fs } = planted({ "srv/app/config.yml": "/etc/shadow" });
       const refused =
-        /\/srv\/app\/config\.yml is a symbolic link owned by user 65534: muster follows only links root owns/;
+        /\/srv\/app\/config\.yml is a symbolic link owned by user 65534: muster follows only links root made in directories no other user can write/;
       expect(() => fs.writeFileAtomic("/srv/app/config.yml", "a: 1\n")).toThrow(refused);
       expect(() => fs.chmod("/srv/app/config.yml", 0o666)).toThrow(refused);
       expect(() => fs.chown("/srv/app/config.yml", 65534, 65534)).toThrow(refused);
@@ -227,6 +229,43 @@ describe("attack: another user's link where muster writes or sets a mode or owne
     const { root, fs } = planted({ "srv/app/shared": "/etc" });
     expect(() => fs.writeFileAtomic("/srv/app/shared/sudoers", "x\n")).toThrow(/owned by user 65534/);
     expect(readdirSync(path.join(root, "etc"))).toEqual(["shadow"]);
+  });
+
+  it.runIf(asRoot)(
+    "root's own link in a directory the app user can write is not followed either (they could exchange it for theirs)",
+    () => {
+      const { root, fs } = planted({});
+      mkdirSync(path.join(root, "srv/app/releases/v2"), { recursive: true });
+      symlinkSync("releases/v2", path.join(root, "srv/app/current")); // root's link
+      chownSync(path.join(root, "srv/app"), 65534, 65534);
+      expect(() => fs.writeFileAtomic("/srv/app/current/app.conf", "x\n")).toThrow(
+        "/srv/app/current is a symbolic link in /srv/app, a directory of user 65534",
+      );
+      chownSync(path.join(root, "srv/app"), 0, 0);
+      chmodSync(path.join(root, "srv/app"), 0o777);
+      expect(() => fs.writeFileAtomic("/srv/app/current/app.conf", "x\n")).toThrow(
+        "/srv/app/current is a symbolic link in /srv/app, a directory others can write",
+      );
+    },
+  );
+
+  it("a read that finds a link put at the file since the path was resolved refuses it (no other file's lines in a diff)", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "srv/app"), { recursive: true });
+    writeFileSync(path.join(root, "srv/app/config.yml"), "a: 1\n");
+    writeFileSync(path.join(root, "secret"), "root:SECRET:\n", { mode: 0o600 });
+    const fs = new RootFs(root);
+    const resolve = fs.resolve.bind(fs);
+    // the swap lands between the resolver's walk and the open
+    fs.resolve = (p, followLast, seen) => {
+      const r = resolve(p, followLast, seen);
+      if (p === "/srv/app/config.yml") {
+        renameSync(path.join(root, "srv/app/config.yml"), path.join(root, "srv/app/old.yml"));
+        symlinkSync(path.join(root, "secret"), path.join(root, "srv/app/config.yml"));
+      }
+      return r;
+    };
+    expect(() => fs.readFile("/srv/app/config.yml")).toThrow(/became a symbolic link/);
   });
 
   it("a link root made is followed inside the root, as before (a release link, an alternatives link)", () => {

@@ -158,11 +158,15 @@ export class RootFs {
         failed = true;
       }
       if (st?.isSymbolicLink()) {
-        // a link is followed only when root (or the user muster runs as) made it: another user's
-        // link in their own directory (an app's) could send root's write to /etc/shadow
-        if (st.uid !== 0 && st.uid !== process.geteuid?.())
+        // A link is followed only where no other user can have put it or can swap it: made by
+        // root (or the user muster runs as), in a directory only they can write. Another user's
+        // link in their own directory (an app's config.yml -> /etc/shadow) would send root's
+        // writes anywhere, and in a directory they can write even root's own link can be
+        // exchanged for theirs between this lstat and the readlink below.
+        const why = untrustedLink(st, cur, this.inside(cur));
+        if (why)
           throw new RunError(
-            `${this.inside(next)} is a symbolic link owned by user ${st.uid}: muster follows only links root owns (another user's could send root's changes anywhere); remove it, or have root make it`,
+            `${this.inside(next)} is a symbolic link ${why}: muster follows only links root made in directories no other user can write; remove it, or replace it with a real directory or file`,
           );
         if (++hops > MAX_LINK_HOPS)
           throw new RunError(`too many levels of symbolic links at ${this.inside(next)}`);
@@ -236,9 +240,30 @@ export class RootFs {
     return toStat(tryStat(() => fs.statSync(target, { throwIfNoEntry: false })));
   }
 
+  /**
+   * The content of the file `p` resolves to, read in its held directory without following a link
+   * there (one swapped in since the path was resolved, to a file only root may read, would put
+   * that file's lines in the diff muster prints and logs).
+   */
   readFile(p: string): Buffer | undefined {
     try {
-      return fs.readFileSync(this.resolve(p));
+      return this.inParent(this.resolve(p), (at) => {
+        let fd: number;
+        try {
+          fd = fs.openSync(at, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ELOOP")
+            throw new RunError(
+              `${p} became a symbolic link while muster worked on it; look at who made it, then run again`,
+            );
+          throw err;
+        }
+        try {
+          return fs.readFileSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -503,6 +528,16 @@ export class RootFs {
   hostPath(p: string): string {
     return this.resolve(p);
   }
+}
+
+/** PURE but for one stat: why the link `st` in directory `dir` may not be followed, or undefined. */
+function untrustedLink(st: fs.Stats, dir: string, shownDir: string): string | undefined {
+  const mine = (uid: number) => uid === 0 || uid === process.geteuid?.();
+  if (!mine(st.uid)) return `owned by user ${st.uid}`;
+  const d = fs.statSync(dir);
+  if (!mine(d.uid)) return `in ${shownDir}, a directory of user ${d.uid}`;
+  if ((d.mode & 0o022) !== 0) return `in ${shownDir}, a directory others can write`;
+  return undefined;
 }
 
 function fsyncAsync(fd: number): Promise<void> {
