@@ -163,7 +163,9 @@ describe("instance refresh", () => {
         "--desired-configuration",
         JSON.stringify({ LaunchTemplate: { LaunchTemplateName: "web", Version: "2" } }),
         "--preferences",
-        JSON.stringify({ MinHealthyPercentage: 50, InstanceWarmup: 0, SkipMatching: false }),
+        // a warm-up keeps it running while the second call below starts (the AWS CLI takes a
+        // second or more to start; without one the refresh could be over by then on a busy machine)
+        JSON.stringify({ MinHealthyPercentage: 50, InstanceWarmup: 5, SkipMatching: false }),
       ]);
       expect(started.stderr).toBe("");
       const id = started.json.InstanceRefreshId as string;
@@ -181,7 +183,7 @@ describe("instance refresh", () => {
         Status: "Successful",
         PercentageComplete: 100,
         InstancesToUpdate: 0,
-        Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 0, SkipMatching: false },
+        Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 5, SkipMatching: false },
         DesiredConfiguration: { LaunchTemplate: { LaunchTemplateName: "web", Version: "2" } },
       });
       expect(d.json.InstanceRefreshes.map((r: any) => r.Status)).toEqual([
