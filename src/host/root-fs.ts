@@ -252,10 +252,7 @@ export class RootFs {
         try {
           fd = fs.openSync(at, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "ELOOP")
-            throw new RunError(
-              `${p} became a symbolic link while muster worked on it; look at who made it, then run again`,
-            );
+          if ((err as NodeJS.ErrnoException).code === "ELOOP") throw swappedInLink(p);
           throw err;
         }
         try {
@@ -513,10 +510,7 @@ export class RootFs {
       const fd = fs.openSync(at, O_PATH | fs.constants.O_NOFOLLOW);
       try {
         const st = fs.fstatSync(fd);
-        if (st.isSymbolicLink())
-          throw new RunError(
-            `${p} became a symbolic link while muster worked on it; look at who made it, then run again`,
-          );
+        if (st.isSymbolicLink()) throw swappedInLink(p);
         return fn(`/proc/self/fd/${fd}`, st);
       } finally {
         fs.closeSync(fd);
@@ -528,6 +522,13 @@ export class RootFs {
   hostPath(p: string): string {
     return this.resolve(p);
   }
+}
+
+/** A link found where the path resolved to something else a moment before: refused. */
+function swappedInLink(p: string): RunError {
+  return new RunError(
+    `${p} became a symbolic link while muster worked on it; look at who made it, then run again`,
+  );
 }
 
 /** PURE but for one stat: why the link `st` in directory `dir` may not be followed, or undefined. */
