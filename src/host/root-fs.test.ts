@@ -121,6 +121,47 @@ describe("RootFs.writeFileAtomic", () => {
   });
 });
 
+describe("RootFs.readFile after a write of its own (the quick check of Written)", () => {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("gives the bytes written without reading them again while the file is the one written", async () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    const bytes = Buffer.from("written\n");
+    fs.writeFileAtomic("/f", bytes);
+    expect(fs.readFile("/f")).toBe(bytes); // the very buffer: no second read
+    fs.openWriteGroup();
+    const grouped = Buffer.from("grouped\n");
+    fs.writeFileAtomic("/g", grouped);
+    for (const w of await fs.syncWriteGroup()) w.publish();
+    expect(fs.readFile("/g")).toBe(grouped);
+  });
+
+  it("reads the disk once anything changed the file: content of the same size, a file renamed over it, a mode", async () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    const f = path.join(root, "f");
+    fs.writeFileAtomic("/f", Buffer.from("AAAA"));
+    // past the clock tick of the write: the kernel stamps times at a tick's granularity
+    await pause(30);
+    writeFileSync(f, "BBBB"); // in place: same inode, same size
+    expect(fs.readFile("/f")?.toString()).toBe("BBBB");
+
+    fs.writeFileAtomic("/f", Buffer.from("CCCC"));
+    writeFileSync(path.join(root, "other"), "DDDD");
+    renameSync(path.join(root, "other"), f); // another inode of the same size
+    expect(fs.readFile("/f")?.toString()).toBe("DDDD");
+
+    const written = Buffer.from("EEEE");
+    fs.writeFileAtomic("/f", written);
+    await pause(30);
+    chmodSync(f, 0o600);
+    const again = fs.readFile("/f");
+    expect(again?.toString()).toBe("EEEE");
+    expect(again).not.toBe(written); // read from the disk
+  });
+});
+
 describe("RootFs write groups", () => {
   it("holds a durable write, fsynced, until it is published; a discarded one leaves nothing", async () => {
     const root = tmpDir();
