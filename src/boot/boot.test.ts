@@ -378,6 +378,70 @@ describe.concurrent("muster boot: told to leave while it boots", () => {
   });
 });
 
+describe.concurrent("muster boot: the config repo is fetched while identify runs", () => {
+  const checkoutOf = (fx: BootFixture) => path.join(fx.root, "var/lib/muster/config/roles/web.json");
+  const logHas = (fx: BootFixture, event: string, stage: string) =>
+    bootLog(fx.root).some((e) => e.event === event && e.stage === stage);
+  async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it("the checkout is there before the metadata service has answered identify", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished, (c) => {
+      c.timeouts.metadata = 10;
+    });
+    await fx.meta.setFault({ kind: "slow", delayMs: 4000 });
+    const running = boot(fx, ["--json"]);
+    await until("the checkout", () => existsSync(checkoutOf(fx)));
+    // fetched while identify still waits: the metadata service has not answered anything yet
+    // (its record holds answers sent), so a fetch that waited for identify could not be here
+    expect(fx.meta.requests.map((r) => r.path)).toEqual([]);
+    await fx.meta.setFault(undefined);
+    const res = await running;
+    expect(res.code, res.stderr).toBe(0);
+    const record = JSON.parse(res.stdout) as BootRecord;
+    expect(record).toMatchObject({
+      outcome: "open",
+      attempts: 1,
+      configRevision: await headOf(repos.configBare),
+    });
+  });
+
+  it("an attempt after a failed identify fetches again: a commit pushed meanwhile is the one converged", async ({
+    onTestFinished,
+  }) => {
+    await branchWith(repos.configBare, "early-fetch", async () => {});
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "early-fetch";
+      c.timeouts.metadata = 0.5;
+      c.retries = { attempts: 2, backoffBase: 3, backoffCap: 3, jitter: 0, deadline: 60 };
+    });
+    await fx.meta.setFault({ kind: "error", status: 500 });
+    const running = boot(fx, ["--json"]);
+    await until(
+      "the first attempt's fetch and failed identify",
+      () => existsSync(checkoutOf(fx)) && logHas(fx, "stage.failed", "identify"),
+    );
+    const pushed = await commitTo(
+      repos.configBare,
+      { "pushed.txt": "meanwhile\n" },
+      "meanwhile",
+      "early-fetch",
+    );
+    await fx.meta.setFault(undefined);
+    const res = await running;
+    expect(res.code, res.stderr).toBe(0);
+    const record = JSON.parse(res.stdout) as BootRecord;
+    expect(record).toMatchObject({ outcome: "open", attempts: 2, configRevision: pushed });
+  });
+});
+
 describe.concurrent("muster boot: every stage fails on purpose", () => {
   it("identify: the metadata service is down", async ({ onTestFinished }) => {
     const fx = await setup(onTestFinished, (c) => {

@@ -24,7 +24,7 @@ import { describeError, exitCode, type Facts, type LifecyclePort, runPipeline } 
 import { fetchRef, type RunMode } from "./plan.ts";
 import { runChecks } from "./stages/checks.ts";
 import { installDependencies } from "./stages/deps.ts";
-import { fetchConfigRepo } from "./stages/fetch.ts";
+import { type FetchResult, fetchConfigRepo } from "./stages/fetch.ts";
 import { identifyStage } from "./stages/identify.ts";
 import { pickRole } from "./stages/role.ts";
 import { verifyCommit } from "./stages/verify.ts";
@@ -115,6 +115,20 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       () => {},
     );
 
+  // The config repo's fetch of a boot's first attempt starts with identify, not after it: the two
+  // wait on different things (git's own process and the network, the metadata service) and
+  // neither needs the other; the fetch stage then takes the fetch under way. Started by the
+  // attempt that uses it only: a later attempt fetches again (a fix pushed meanwhile), after the
+  // early fetch has ended (two gits must not work in one checkout at once).
+  const fetchNow = (repo: BootConfig["repo"], remainingMs: number) =>
+    fetchConfigRepo({ fs, stateDir, repo, timeoutMs: Math.min(remainingMs, cfg.timeouts.gitMs), env });
+  let early: { attempt: number; fetching: Promise<FetchResult> } | undefined;
+  const settled = (p: Promise<unknown> | undefined) =>
+    p?.then(
+      () => {},
+      () => {},
+    );
+
   try {
     const record = await runPipeline({
       mode,
@@ -126,21 +140,26 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       onFailure: cfg.lifecycle?.onFailure ?? "abandon",
       closeGateOnPeriodicFailure: cfg.periodic.closeGateOnFailure,
       stages: {
-        identify: identifyStage(cfg),
-        fetch: async ({ facts, remainingMs }) => {
-          const gate = mode === "periodic" ? readGate(fs, cfg.gate.file, bootId) : undefined;
-          const ref = fetchRef(
-            mode,
-            cfg.repo,
-            gate?.state === "open" ? gate.record.configRevision : undefined,
-          );
-          const fetching = fetchConfigRepo({
-            fs,
-            stateDir,
-            repo: ref === cfg.repo.ref ? cfg.repo : { ...cfg.repo, ref },
-            timeoutMs: Math.min(remainingMs(), cfg.timeouts.gitMs),
-            env,
-          });
+        identify: async (ctx) => {
+          if (mode === "boot" && early === undefined) {
+            early = { attempt: ctx.attempt, fetching: fetchNow(cfg.repo, ctx.remainingMs()) };
+            void settled(early.fetching); // awaited by the fetch stage, or at the end of the run
+          }
+          await identifyStage(cfg)(ctx);
+        },
+        fetch: async ({ facts, attempt, remainingMs }) => {
+          let fetching: Promise<FetchResult>;
+          if (early?.attempt === attempt) fetching = early.fetching;
+          else {
+            await settled(early?.fetching);
+            const gate = mode === "periodic" ? readGate(fs, cfg.gate.file, bootId) : undefined;
+            const ref = fetchRef(
+              mode,
+              cfg.repo,
+              gate?.state === "open" ? gate.record.configRevision : undefined,
+            );
+            fetching = fetchNow(ref === cfg.repo.ref ? cfg.repo : { ...cfg.repo, ref }, remainingMs());
+          }
           preloadLifecycleClient();
           void loadSession();
           // a first boot compiles the recipes with esbuild: its process starts while git fetches
@@ -288,6 +307,8 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     });
     return { exitCode: exitCode(record), record, config: cfg, timings };
   } finally {
+    // an early fetch whose attempt failed in identify: its git ends before the run does
+    await settled(early?.fetching);
     log.close();
   }
 }
