@@ -3,12 +3,20 @@
  * stdin (nothing may ever wait for a prompt) and is killed with its whole process group on timeout.
  */
 
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { RunError, TimeoutError } from "../core/errors.ts";
 
 export interface ExecOptions {
   cwd?: string;
+  /**
+   * A directory held by descriptor to start in, in place of `cwd` (RootFs.openDir): handed to the
+   * child as its descriptor 3 and entered as /proc/self/fd/3, which the child's own chdir resolves
+   * to that very directory, whatever was renamed or swapped on its path since it was opened (libuv
+   * sets the child's descriptors up before its chdir). The child keeps descriptor 3: its own
+   * working directory, nothing more.
+   */
+  cwdFd?: number;
   env?: Record<string, string | undefined>;
   /** Milliseconds before the command (and its process group) is killed. */
   timeoutMs?: number;
@@ -37,13 +45,13 @@ export const exec: Exec = (argv, opts = {}) =>
     const started = Date.now();
     const [cmd, ...args] = opts.shell ? ["/bin/sh", "-c", argv.join(" ")] : argv;
     const child = spawn(cmd, args, {
-      cwd: opts.cwd,
+      cwd: opts.cwdFd !== undefined ? "/proc/self/fd/3" : opts.cwd,
       env: opts.env ? cleanEnv(opts.env) : process.env,
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: opts.cwdFd !== undefined ? ["pipe", "pipe", "pipe", opts.cwdFd] : ["pipe", "pipe", "pipe"],
       detached: true, // own process group, so a timeout kills grandchildren too
       uid: opts.uid,
       gid: opts.gid,
-    });
+    }) as ChildProcessWithoutNullStreams; // stdin, stdout and stderr are pipes either way
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -16,6 +16,8 @@ import { RunError } from "../core/errors.ts";
 export interface PinnedDir {
   /** the directory as a person names it (ROOT/var/log/muster) */
   readonly shown: string;
+  /** the descriptor that holds it (a child process may be handed it: see exec.ts's cwdFd) */
+  readonly fd: number;
   /** a path that reaches `name` in the held directory, for open, mkdir, rename */
   path(name: string): string;
   close(): void;
@@ -87,6 +89,7 @@ export function openDirUnder(
   let open = true;
   return {
     shown,
+    fd: held,
     path: (name) => `${PROC_FD}/${held}/${name}`,
     close() {
       if (open) fs.closeSync(held);

@@ -576,6 +576,24 @@ export class RootFs {
     });
   }
 
+  /**
+   * The directory `p` resolves to, held by descriptor, for a child process to start in (exec.ts's
+   * cwdFd): a path handed to the child would be resolved again by its chdir, and a component that
+   * another user swapped for a link meanwhile would start root's command elsewhere (in /etc).
+   * Close it once the child has started. A missing directory is one clear error.
+   */
+  openDir(p: string): PinnedDir {
+    const hostDir = this.resolve(p);
+    try {
+      return openDirUnder(this.root, path.relative(this.root, hostDir));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw new RunError(`working directory ${p} does not exist`);
+      if (code === "ENOTDIR") throw new RunError(`working directory ${p} is not a directory`);
+      throw err;
+    }
+  }
+
   /** Host path of a path inside the root, for handing to a child process (git, a service). */
   hostPath(p: string): string {
     return this.resolve(p);

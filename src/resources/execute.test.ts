@@ -1,6 +1,15 @@
-import { chmodSync, readFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  symlinkSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Exec, exec } from "../host/exec.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
 import { execute } from "./execute.ts";
@@ -73,7 +82,7 @@ describe("execute on a root", () => {
     const report = await convergeDecls(root, [
       { kind: "execute", name: "x", props: { command: "true", cwd: "/nope" } },
     ]);
-    expect(report.error).toBe(`execute[x] (recipe test): working directory ${root}/nope does not exist`);
+    expect(report.error).toBe("execute[x] (recipe test): working directory /nope does not exist");
   });
 });
 
@@ -93,5 +102,51 @@ describe("execute's report", () => {
       ["execute[guarded]", "ran", undefined],
     ]);
     expect(report.resources[0].changes).toEqual([{ key: "run", what: "run `true`" }]);
+  });
+});
+
+describe("attack: the working directory swapped for a link between muster's check and the command's start", () => {
+  afterEach(cleanupTmp);
+
+  it("the command starts in the directory muster resolved, not where the link points (another user's /srv/app/work -> /etc)", async () => {
+    const root = tmpDir();
+    const outside = tmpDir(); // stands for the host's /etc: a directory outside the root
+    mkdirSync(path.join(root, "srv/app/work"), { recursive: true });
+    // the app user renames their work directory away and puts a link in its place, at the moment
+    // the command is about to start: after muster checked the path, before the child's chdir
+    const swappingExec: Exec = (argv, opts) => {
+      renameSync(path.join(root, "srv/app/work"), path.join(root, "srv/app/moved"));
+      symlinkSync(outside, path.join(root, "srv/app/work"));
+      return exec(argv, opts);
+    };
+    const report = await convergeDecls(
+      root,
+      [
+        {
+          kind: "execute",
+          name: "here",
+          props: { command: "pwd -P > where; touch made-here", cwd: "/srv/app/work" },
+        },
+      ],
+      { ctx: { exec: swappingExec } },
+    );
+    expect(report.outcome, report.error).toBe("converged");
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readFileSync(path.join(root, "srv/app/moved/where"), "utf8").trim()).toBe(
+      path.join(realpathSync(root), "srv/app/moved"),
+    );
+  });
+
+  it("a working directory that is a link root made is still entered (a release link)", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "srv/app/releases/v2"), { recursive: true });
+    symlinkSync("releases/v2", path.join(root, "srv/app/current"));
+    const report = await convergeDecls(root, [
+      { kind: "execute", name: "here", props: { command: "pwd -P > where", cwd: "/srv/app/current" } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect(readFileSync(path.join(root, "srv/app/releases/v2/where"), "utf8").trim()).toBe(
+      path.join(realpathSync(root), "srv/app/releases/v2"),
+    );
   });
 });

@@ -52,11 +52,14 @@ export const execute = defineResource<ExecuteProps, Current>({
     // a sensitive command never on a command line: see shell-command.ts
     const { argv, shell, input } = shellInvocation(p.command, p.sensitive);
     const as = runAs(ctx, p.user, p.group);
+    // the working directory is handed over held (RootFs.openDir), not as a path to resolve again
+    const cwd = ctx.fs.openDir(p.cwd ?? "/");
     const res = await ctx
       .exec(argv, {
         shell,
         input,
         cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
+        cwdFd: cwd.fd,
         env: { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
         uid: as.uid,
         gid: as.gid,
@@ -69,7 +72,8 @@ export const execute = defineResource<ExecuteProps, Current>({
             `${p.sensitive ? "the command (sensitive)" : `\`${commandText(p)}\``} did not finish within ${p.timeout ?? 600} s`,
           );
         throw err;
-      });
+      })
+      .finally(() => cwd.close());
     const ok = [p.returns ?? 0].flat();
     if (!ok.includes(res.code)) {
       const why = p.sensitive ? "(output hidden: sensitive)" : lastLine(res.stderr) || lastLine(res.stdout);
