@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -244,6 +245,35 @@ describe("git checkouts", () => {
     expect(await gitIn("symbolic-ref", "--short", "HEAD")).toBe("master");
     expect(readFileSync(path.join(dest(), "b.txt"), "utf8")).toBe("b2\n");
     expect(report.appRevision).toBe(next);
+  });
+
+  it("attack: the checkout swapped for a link to another root-owned repository between muster's check and git's start: git fetches and checks out where muster checked", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    const next = await commitTo(bare, { "b.txt": "b2\n" }, "fourth");
+    // stands for another checkout root owns (another app's, muster's own config checkout)
+    const other = path.join(tmpDir(), "other");
+    await execOk(["git", "clone", "-q", "--", bare, other]);
+    await execOk(["git", "-C", other, "remote", "set-url", "origin", "/elsewhere.git"]);
+    const otherHead = (await execOk(["git", "-C", other, "rev-parse", "HEAD"])).stdout.trim();
+    // the app's user (who can write /srv) moves the checkout away and links it to the other
+    // repository, as git is about to start: after muster resolved the destination
+    let swapped = false;
+    const swapping: Exec = (argv, opts) => {
+      if (!swapped && argv[0] === "git" && !argv.includes("ls-remote")) {
+        swapped = true;
+        renameSync(dest(), path.join(root, "srv/moved"));
+        symlinkSync(other, dest());
+      }
+      return counting(argv, opts);
+    };
+    await converge({}, { exec: swapping });
+    expect(swapped).toBe(true);
+    expect((await execOk(["git", "-C", other, "rev-parse", "HEAD"])).stdout.trim()).toBe(otherHead);
+    expect((await execOk(["git", "-C", other, "config", "remote.origin.url"])).stdout.trim()).toBe(
+      "/elsewhere.git",
+    );
+    const moved = (...args: string[]) => execOk(["git", "-C", path.join(root, "srv/moved"), ...args]);
+    expect((await moved("rev-parse", "HEAD")).stdout.trim()).toBe(next);
   });
 
   /** converge with an exec that runs `meanwhile` when git runs `sub` (before it, or after it) */

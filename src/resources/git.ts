@@ -213,8 +213,17 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         if (SHA.test(rev)) {
           // a commit id cannot be cloned by name: fetch exactly that commit into a new repository
           await run(ctx, p, ["git", "init", "-q", tmp]);
-          await run(ctx, p, ["git", "-C", tmp, "remote", "add", "origin", storedUrl(p.repository)]);
-          await fetchAndCheckout(ctx, p, tmp, cur, depth);
+          await inHeldDir(ctx, tmpPath, async (at) => {
+            await run(
+              ctx,
+              p,
+              ["git", "remote", "add", "origin", storedUrl(p.repository)],
+              false,
+              undefined,
+              at,
+            );
+            await fetchAndCheckout(ctx, p, at, cur, depth);
+          });
         } else {
           await run(ctx, p, cloneArgv(p.repository, tmp, rev, depth));
         }
@@ -229,11 +238,16 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
     } else {
       // no url: no origin at all, or a [remote "origin"] whose url was unset (remote add would
       // fail on the section); fetches name their refspecs, so the url is all origin needs
-      if (cur.origin === "")
-        await run(ctx, p, ["git", "-C", dest, "config", "remote.origin.url", storedUrl(p.repository)]);
-      else if (cur.origin !== storedUrl(p.repository))
-        await run(ctx, p, ["git", "-C", dest, "remote", "set-url", "origin", storedUrl(p.repository)]);
-      await fetchAndCheckout(ctx, p, dest, cur, depth);
+      // git starts in the checkout muster resolved, held (see inHeldDir), not at a path it
+      // resolves again: swapped for a link meanwhile, it would fetch and check out elsewhere
+      await inHeldDir(ctx, p.destination, async (at) => {
+        const url = storedUrl(p.repository);
+        if (cur.origin === "")
+          await run(ctx, p, ["git", "config", "remote.origin.url", url], false, undefined, at);
+        else if (cur.origin !== url)
+          await run(ctx, p, ["git", "remote", "set-url", "origin", url], false, undefined, at);
+        await fetchAndCheckout(ctx, p, at, cur, depth);
+      });
     }
     const head = await localHead(ctx, dest);
     if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
@@ -432,7 +446,7 @@ function refuseOccupied(ctx: ResourceContext, destination: string): void {
 async function fetchAndCheckout(
   ctx: ResourceContext,
   p: GitProps,
-  dest: string,
+  at: HeldDir,
   cur: GitState,
   depth: number,
 ): Promise<void> {
@@ -440,18 +454,58 @@ async function fetchAndCheckout(
   const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
   const refspec = cur.branch ? `+refs/heads/${cur.branch}` : SHA.test(rev) ? cur.target : `+refs/tags/${rev}`;
   try {
-    await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "--no-tags", ...depthArgs, "origin", refspec]);
+    await run(
+      ctx,
+      p,
+      ["git", "fetch", "-q", "--no-tags", ...depthArgs, "origin", refspec],
+      false,
+      undefined,
+      at,
+    );
   } catch (err) {
     // a server may refuse a commit id that is not a branch tip: fetch everything instead
     if (!SHA.test(rev)) throw err;
-    await run(ctx, p, ["git", "-C", dest, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
+    await run(
+      ctx,
+      p,
+      ["git", "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+      false,
+      undefined,
+      at,
+    );
   }
   // -f resets index and working tree to the target (git's own reset_tree, as reset --hard):
   // local changes to tracked files, staged files and a half-done merge are thrown away, and
   // untracked files are left alone as reset --hard leaves them. So no reset --hard after it.
   const commit = SHA.test(rev) ? cur.target : "FETCH_HEAD";
   const checkout = cur.branch ? ["-B", cur.branch, commit] : ["--detach", commit];
-  await run(ctx, p, ["git", "-C", dest, "checkout", "-q", "-f", ...checkout]);
+  await run(ctx, p, ["git", "checkout", "-q", "-f", ...checkout], false, undefined, at);
+}
+
+/** A directory git starts in: held by descriptor (exec.ts's cwdFd), its host path for the record. */
+interface HeldDir {
+  host: string;
+  fd: number;
+}
+
+/**
+ * Runs `fn` with the directory `inRoot` resolves to held open (RootFs.openDir), for git commands
+ * that change a repository: `git -C PATH` would resolve PATH again, and a directory on the way
+ * that an app's user can write could have been swapped for a link to another repository root
+ * owns (another app's checkout, muster's own config checkout) since muster checked it. git's
+ * safe.directory check does not catch that: the repository it would land in is root's.
+ */
+async function inHeldDir<T>(
+  ctx: ResourceContext,
+  inRoot: string,
+  fn: (at: HeldDir) => Promise<T>,
+): Promise<T> {
+  const dir = ctx.fs.openDir(inRoot);
+  try {
+    return await fn({ host: ctx.fs.hostPath(inRoot), fd: dir.fd });
+  } finally {
+    dir.close();
+  }
 }
 
 async function localHead(ctx: ResourceContext, dest: string): Promise<string | undefined> {
@@ -520,9 +574,12 @@ async function run(
   argv: string[],
   allowFail = false,
   signal?: AbortSignal,
+  at?: HeldDir,
 ): Promise<string> {
   const as = runAs(ctx, p.user, p.group);
   const opts: ExecOptions = {
+    cwd: at?.host,
+    cwdFd: at?.fd,
     env: { ...gitEnv(ctx.env, { sshKey: p.sshKey, repository: p.repository }), ...as.env },
     timeoutMs: (p.timeout ?? 120) * 1000,
     signal,
