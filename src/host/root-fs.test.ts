@@ -229,6 +229,23 @@ describe("attack: a directory on the way swapped for a link by the user who owns
     );
     expect(readdirSync(outside)).toEqual([]);
   });
+
+  it("mkdir -p after an earlier write resolved the directory: no directory is made through the link", () => {
+    const { outside, fs, swap } = setup();
+    fs.writeFileAtomic("/srv/app/conf/a.conf", "a\n");
+    swap();
+    expect(() => fs.mkdir("/srv/app/conf/sites/enabled", 0o755, true)).toThrow(
+      /is a symbolic link or not a directory/,
+    );
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it("mkdir -p still makes every missing directory, each with the mode asked for the last", () => {
+    const { root, fs } = setup();
+    fs.mkdir("/srv/app/conf/sites/enabled/x", 0o750, true);
+    expect(statSync(path.join(root, "srv/app/conf/sites/enabled/x")).mode & 0o777).toBe(0o750);
+    expect(statSync(path.join(root, "srv/app/conf/sites")).isDirectory()).toBe(true);
+  });
 });
 
 const asRoot = process.geteuid?.() === 0;

@@ -456,8 +456,30 @@ export class RootFs {
    * are the leaf's, and a 0700 leaf must not lock its own parents.
    */
   mkdir(p: string, mode: number, recursive: boolean): void {
-    const target = this.resolve(p);
-    if (recursive) fs.mkdirSync(path.dirname(target), { mode: 0o755, recursive: true });
+    // mkdir -p one directory at a time, each in its held parent: Node's recursive mkdir walks the
+    // path again, and a directory on the way that its owner swapped for a link since it was
+    // resolved would have root make the rest of the path wherever the link points
+    if (recursive) for (const dir of this.missingAncestors(p)) this.mkdirIn(this.resolve(dir), 0o755);
+    this.mkdirIn(this.resolve(p), mode);
+    // mkdir's mode is filtered by the umask; set on the directory itself, never through a link
+    this.onInode(p, this.resolve(p), (at, st) => {
+      if (!st.isDirectory())
+        throw new RunError(`${p} is not a directory (something else was made there meanwhile)`);
+      fs.chmodSync(at, mode);
+    });
+    this.invalidate();
+  }
+
+  /** The directories above `p` that do not exist yet, the topmost first. */
+  private missingAncestors(p: string): string[] {
+    const missing: string[] = [];
+    for (let dir = path.posix.dirname(p); dir !== "/" && !this.lstat(dir); dir = path.posix.dirname(dir))
+      missing.unshift(dir);
+    return missing;
+  }
+
+  /** One directory made in its held parent (the umask filters `mode`, as mkdir's). */
+  private mkdirIn(target: string, mode: number): void {
     this.inParent(target, (at) => {
       try {
         fs.mkdirSync(at, { mode });
@@ -466,13 +488,6 @@ export class RootFs {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
     });
-    // mkdir's mode is filtered by the umask; set on the directory itself, never through a link
-    this.onInode(p, this.resolve(p), (at, st) => {
-      if (!st.isDirectory())
-        throw new RunError(`${p} is not a directory (something else was made there meanwhile)`);
-      fs.chmodSync(at, mode);
-    });
-    this.invalidate();
   }
 
   /*
