@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InputError, RunError } from "../core/errors.ts";
 import { openDirUnder, type PinnedDir } from "./pinned-dir.ts";
+import { removeTreeAt } from "./remove-tree.ts";
 
 const MAX_LINK_HOPS = 40; // the kernel's own limit (ELOOP)
 /** Linux's O_PATH (Node does not export it): a descriptor that names an inode and reads nothing */
@@ -534,9 +535,20 @@ export class RootFs {
    */
   remove(p: string, recursive = false): void {
     try {
-      this.inParent(this.resolve(p, false), (at) => fs.rmSync(at, { recursive, force: true }));
+      // recursive: below `p` too, no directory is entered by a path walked again (remove-tree.ts)
+      this.inParent(this.resolve(p, false), (at) =>
+        recursive ? removeTreeAt(at) : fs.rmSync(at, { force: true }),
+      );
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // no directory: nothing to remove
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return this.invalidate(); // no directory: nothing to remove
+      this.invalidate();
+      // a directory in the tree replaced by a link or refilled while it was removed
+      if (recursive && (code === "ENOTDIR" || code === "ENOTEMPTY"))
+        throw new RunError(
+          `${p} changed while it was removed (${code}: a directory in it was replaced or written to meanwhile); nothing outside it was touched; run again`,
+        );
+      throw err;
     }
     this.invalidate();
   }
