@@ -111,6 +111,18 @@ async function setup(
   return fx;
 }
 
+/** A host that takes connections and never answers (a git host gone silent), closed with the test. */
+async function silentHost(onTestFinished: OnFinished): Promise<{ port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const hang: Server = createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
+  onTestFinished(() => {
+    for (const s of sockets) s.destroy();
+    hang.close();
+  });
+  return { port: (hang.address() as { port: number }).port, sockets };
+}
+
 /** A gate left open by an earlier boot: every boot must remove it first. */
 function leftoverGate(fx: BootFixture): void {
   mkdirSync(path.dirname(gateHost(fx)), { recursive: true });
@@ -442,6 +454,29 @@ describe.concurrent("muster boot: the config repo is fetched while identify runs
   });
 });
 
+describe.concurrent("muster boot: an early fetch that no attempt will use is called off", () => {
+  it("identify fails for good while the git host never answers: the boot ends without waiting out timeouts.git", async ({
+    onTestFinished,
+  }) => {
+    const { port, sockets } = await silentHost(onTestFinished);
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.url = `http://127.0.0.1:${port}/config.git`;
+      c.timeouts.git = 90;
+      c.timeouts.metadata = 3;
+      c.lifecycle.group = "web-asg";
+      c.retries = { attempts: 1, backoffBase: 1, backoffCap: 1, jitter: 0, deadline: 120 };
+    });
+    cloudInitInstanceId(fx.root); // the instance id for ABANDON, without metadata
+    await fx.meta.setFault({ kind: "slow", delayMs: 60_000 });
+    const started = Date.now();
+    const res = await boot(fx);
+    await expectFailedAt(fx, res, "identify", /did not answer|took longer/, "unsigned");
+    expect(sockets.length).toBe(1); // the early fetch did start, and got no answer
+    // waiting for git would have taken the 90 s of timeouts.git
+    expect(Date.now() - started).toBeLessThan(45_000);
+  }, 120_000);
+});
+
 describe.concurrent("muster boot: every stage fails on purpose", () => {
   it("identify: the metadata service is down", async ({ onTestFinished }) => {
     const fx = await setup(onTestFinished, (c) => {
@@ -574,14 +609,7 @@ describe.concurrent("muster boot: every stage fails on purpose", () => {
   });
 
   it("fetch: a git host that never answers runs into the timeout", async ({ onTestFinished }) => {
-    const sockets: Socket[] = [];
-    const hang: Server = createServer((s) => sockets.push(s));
-    await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
-    onTestFinished(() => {
-      for (const s of sockets) s.destroy();
-      hang.close();
-    });
-    const port = (hang.address() as { port: number }).port;
+    const { port } = await silentHost(onTestFinished);
     const fx = await setup(onTestFinished, (c) => {
       c.repo.url = `ssh://git@127.0.0.1:${port}/config.git`;
       c.timeouts.git = 0.4;

@@ -120,8 +120,19 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   // neither needs the other; the fetch stage then takes the fetch under way. Started by the
   // attempt that uses it only: a later attempt fetches again (a fix pushed meanwhile), after the
   // early fetch has ended (two gits must not work in one checkout at once).
-  const fetchNow = (repo: BootConfig["repo"], remainingMs: number) =>
-    fetchConfigRepo({ fs, stateDir, repo, timeoutMs: Math.min(remainingMs, cfg.timeouts.gitMs), env });
+  const fetchNow = (repo: BootConfig["repo"], remainingMs: number, signal?: AbortSignal) =>
+    fetchConfigRepo({
+      fs,
+      stateDir,
+      repo,
+      timeoutMs: Math.min(remainingMs, cfg.timeouts.gitMs),
+      env,
+      signal,
+    });
+  // an early fetch no attempt will use (its identify failed) is called off, not waited for:
+  // a git server that does not answer would otherwise hold the next attempt, or the exit, for
+  // up to timeouts.git
+  const callOff = new AbortController();
   let early: { attempt: number; fetching: Promise<FetchResult> } | undefined;
   const settled = (p: Promise<unknown> | undefined) =>
     p?.then(
@@ -142,7 +153,10 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
       stages: {
         identify: async (ctx) => {
           if (mode === "boot" && early === undefined) {
-            early = { attempt: ctx.attempt, fetching: fetchNow(cfg.repo, ctx.remainingMs()) };
+            early = {
+              attempt: ctx.attempt,
+              fetching: fetchNow(cfg.repo, ctx.remainingMs(), callOff.signal),
+            };
             void settled(early.fetching); // awaited by the fetch stage, or at the end of the run
           }
           await identifyStage(cfg)(ctx);
@@ -151,6 +165,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           let fetching: Promise<FetchResult>;
           if (early?.attempt === attempt) fetching = early.fetching;
           else {
+            callOff.abort();
             await settled(early?.fetching);
             const gate = mode === "periodic" ? readGate(fs, cfg.gate.file, bootId) : undefined;
             const ref = fetchRef(
@@ -308,6 +323,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
     return { exitCode: exitCode(record), record, config: cfg, timings };
   } finally {
     // an early fetch whose attempt failed in identify: its git ends before the run does
+    callOff.abort();
     await settled(early?.fetching);
     log.close();
   }

@@ -26,6 +26,8 @@ export interface FetchOptions {
   /** each network step, ms */
   timeoutMs: number;
   env?: Record<string, string | undefined>;
+  /** Ends the fetch: git is killed, the fetch fails (a boot's early fetch no attempt will use). */
+  signal?: AbortSignal;
 }
 
 export interface FetchResult {
@@ -96,7 +98,8 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
 
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
     const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
-    const res = await exec(argv, { env, timeoutMs }).catch((err: Error) => {
+    if (o.signal?.aborted) throw new RunError(`config repo ${shown}: the fetch was called off`);
+    const res = await exec(argv, { env, timeoutMs, signal: o.signal }).catch((err: Error) => {
       throw err instanceof TimeoutError
         ? new RunError(`config repo ${shown}: ${what} did not finish within ${timeoutMs / 1000} s`, {
             cause: err,
