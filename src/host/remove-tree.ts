@@ -27,7 +27,10 @@ export interface RemoveTreeSeam {
 export function removeTreeAt(at: string, seam: RemoveTreeSeam = {}): void {
   const st = fs.lstatSync(at, { throwIfNoEntry: false });
   if (!st) return;
-  if (!st.isDirectory()) return unlinkIfThere(at);
+  if (!st.isDirectory()) {
+    unlinkIfThere(at);
+    return;
+  }
   seam.beforeOpen?.(at);
   let fd: number;
   try {
@@ -36,8 +39,9 @@ export function removeTreeAt(at: string, seam: RemoveTreeSeam = {}): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
     // swapped for a link (or a file) since the lstat: that is what is removed, not its target
-    if (code === "ELOOP" || code === "ENOTDIR") return unlinkIfThere(at);
-    throw err;
+    if (code !== "ELOOP" && code !== "ENOTDIR") throw err;
+    unlinkIfThere(at);
+    return;
   }
   try {
     const here = `/proc/self/fd/${fd}`;

@@ -541,8 +541,8 @@ export class RootFs {
       );
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return this.invalidate(); // no directory: nothing to remove
       this.invalidate();
+      if (code === "ENOENT") return; // no directory: nothing to remove
       // a directory in the tree replaced by a link or refilled while it was removed
       if (recursive && (code === "ENOTDIR" || code === "ENOTEMPTY"))
         throw new RunError(
