@@ -230,10 +230,15 @@ describe("attack: a directory on the way swapped for a link by the user who owns
     expect(readdirSync(outside)).toEqual([]);
   });
 
-  it("mkdir -p after an earlier write resolved the directory: no directory is made through the link", () => {
+  it("mkdir -p with a directory on the way swapped after the path was resolved: no directory is made through the link", () => {
     const { outside, fs, swap } = setup();
-    fs.writeFileAtomic("/srv/app/conf/a.conf", "a\n");
-    swap();
+    const resolve = fs.resolve.bind(fs);
+    // the swap lands between the resolver's walk and the making of the missing directories
+    fs.resolve = (p, followLast, seen) => {
+      const r = resolve(p, followLast, seen);
+      if (p === "/srv/app/conf/sites/enabled") swap();
+      return r;
+    };
     expect(() => fs.mkdir("/srv/app/conf/sites/enabled", 0o755, true)).toThrow(
       /is a symbolic link or not a directory/,
     );

@@ -460,8 +460,9 @@ export class RootFs {
     // mkdir -p one directory at a time, each in its held parent: Node's recursive mkdir walks the
     // path again, and a directory on the way that its owner swapped for a link since it was
     // resolved would have root make the rest of the path wherever the link points
-    if (recursive) for (const dir of this.missingAncestors(p)) this.mkdirIn(this.resolve(dir), 0o755);
-    this.mkdirIn(this.resolve(p), mode);
+    const target = this.resolve(p);
+    if (recursive) for (const dir of this.missingAncestors(target)) this.mkdirIn(dir, 0o755);
+    this.mkdirIn(target, mode);
     // mkdir's mode is filtered by the umask; set on the directory itself, never through a link
     this.onInode(p, this.resolve(p), (at, st) => {
       if (!st.isDirectory())
@@ -471,10 +472,18 @@ export class RootFs {
     this.invalidate();
   }
 
-  /** The directories above `p` that do not exist yet, the topmost first. */
-  private missingAncestors(p: string): string[] {
+  /**
+   * The directories above `hostPath` (resolved: a link on the way, such as /etc -> /data/etc, is
+   * already followed inside the root) that do not exist yet, the topmost first. Only a guide:
+   * each is then made in its held parent, which refuses a link swapped in meanwhile.
+   */
+  private missingAncestors(hostPath: string): string[] {
     const missing: string[] = [];
-    for (let dir = path.posix.dirname(p); dir !== "/" && !this.lstat(dir); dir = path.posix.dirname(dir))
+    for (
+      let dir = path.dirname(hostPath);
+      dir !== this.root && dir !== path.dirname(dir) && !fs.lstatSync(dir, { throwIfNoEntry: false });
+      dir = path.dirname(dir)
+    )
       missing.unshift(dir);
     return missing;
   }
