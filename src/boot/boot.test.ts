@@ -431,10 +431,12 @@ describe.concurrent("muster boot: the config repo is fetched while identify runs
     await branchWith(repos.configBare, "early-fetch", async () => {});
     const fx = await setup(onTestFinished, (c) => {
       c.repo.ref = "early-fetch";
-      c.timeouts.metadata = 0.5;
-      c.retries = { attempts: 2, backoffBase: 3, backoffCap: 3, jitter: 0, deadline: 60 };
+      c.timeouts.metadata = 3;
+      c.retries = { attempts: 2, backoffBase: 3, backoffCap: 3, jitter: 0, deadline: 90 };
     });
-    await fx.meta.setFault({ kind: "error", status: 500 });
+    // identify fails only after the early fetch has long ended: its checkout is there, and the
+    // second attempt must not take it for its own
+    await fx.meta.setFault({ kind: "slow", delayMs: 60_000 });
     const running = boot(fx, ["--json"]);
     await until(
       "the first attempt's fetch and failed identify",

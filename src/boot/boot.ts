@@ -157,9 +157,18 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
               attempt: ctx.attempt,
               fetching: fetchNow(cfg.repo, ctx.remainingMs(), callOff.signal),
             };
-            void settled(early.fetching); // awaited by the fetch stage, or at the end of the run
+            void settled(early.fetching); // awaited by the fetch stage, or below
           }
-          await identifyStage(cfg)(ctx);
+          try {
+            await identifyStage(cfg)(ctx);
+          } catch (err) {
+            // no attempt will use it: called off and ended here, while the boot holds its lock
+            // (a killed clone removes its checkout, which a later run must not see half done),
+            // and not left running through the pause before the next attempt
+            callOff.abort();
+            await settled(early?.fetching);
+            throw err;
+          }
         },
         fetch: async ({ facts, attempt, remainingMs }) => {
           let fetching: Promise<FetchResult>;
