@@ -3,18 +3,19 @@
  * stdin (nothing may ever wait for a prompt) and is killed with its whole process group on timeout.
  */
 
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { RunError, TimeoutError } from "../core/errors.ts";
 
 export interface ExecOptions {
   cwd?: string;
   /**
-   * A directory held by descriptor to start in, in place of `cwd` (RootFs.openDir): handed to the
-   * child as its descriptor 3 and entered as /proc/self/fd/3, which the child's own chdir resolves
-   * to that very directory, whatever was renamed or swapped on its path since it was opened (libuv
-   * sets the child's descriptors up before its chdir). The child keeps descriptor 3: its own
-   * working directory, nothing more.
+   * A directory held by descriptor to start in, in place of `cwd` (RootFs.openDir): entered as
+   * /proc/self/fd/N by the child's chdir, which libuv makes after the fork and before the exec,
+   * while the child still has the parent's descriptors (N among them, closed at the exec). That
+   * resolves to that very directory, whatever was renamed or swapped on its path since it was
+   * opened; the command itself never gets the descriptor (a command run as another user could
+   * otherwise list a directory it may not read).
    */
   cwdFd?: number;
   env?: Record<string, string | undefined>;
@@ -45,13 +46,13 @@ export const exec: Exec = (argv, opts = {}) =>
     const started = Date.now();
     const [cmd, ...args] = opts.shell ? ["/bin/sh", "-c", argv.join(" ")] : argv;
     const child = spawn(cmd, args, {
-      cwd: opts.cwdFd !== undefined ? "/proc/self/fd/3" : opts.cwd,
+      cwd: opts.cwdFd !== undefined ? `/proc/self/fd/${opts.cwdFd}` : opts.cwd,
       env: opts.env ? cleanEnv(opts.env) : process.env,
-      stdio: opts.cwdFd !== undefined ? ["pipe", "pipe", "pipe", opts.cwdFd] : ["pipe", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
       detached: true, // own process group, so a timeout kills grandchildren too
       uid: opts.uid,
       gid: opts.gid,
-    }) as ChildProcessWithoutNullStreams; // stdin, stdout and stderr are pipes either way
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -55,6 +55,18 @@ describe("removeTreeAt", () => {
     expect(readdirSync(outside)).toEqual(["passwd"]);
   });
 
+  it("a name that is not UTF-8 (a Latin-1 archive's caf\\xe9) is removed too", () => {
+    const { cache, app } = tree();
+    const latin1 = Buffer.concat([Buffer.from(`${cache}/sub/caf`), Buffer.from([0xe9])]);
+    writeFileSync(latin1, "x");
+    try {
+      removeTreeAt(app.path("cache"));
+    } finally {
+      app.close();
+    }
+    expect(existsSync(cache)).toBe(false);
+  });
+
   it("attack: a directory below swapped for a link to /etc after the walk saw a directory, before it is opened: /etc is untouched", () => {
     const { root, outside, cache, app } = tree();
     let swapped = 0;

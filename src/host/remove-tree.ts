@@ -20,18 +20,21 @@ export interface RemoveTreeSeam {
   beforeOpen?(at: string): void;
 }
 
+/** A path as bytes or text: names are taken as bytes (a name that is not UTF-8 is still a name). */
+type At = string | Buffer;
+
 /**
  * Remove `at` ("/proc/self/fd/N/NAME", NAME in a held directory) and, when it is a directory,
  * everything below it. Nothing there is fine, as rm -rf.
  */
-export function removeTreeAt(at: string, seam: RemoveTreeSeam = {}): void {
+export function removeTreeAt(at: At, seam: RemoveTreeSeam = {}): void {
   const st = fs.lstatSync(at, { throwIfNoEntry: false });
   if (!st) return;
   if (!st.isDirectory()) {
     unlinkIfThere(at);
     return;
   }
-  seam.beforeOpen?.(at);
+  seam.beforeOpen?.(at.toString());
   let fd: number;
   try {
     fd = fs.openSync(at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -44,8 +47,9 @@ export function removeTreeAt(at: string, seam: RemoveTreeSeam = {}): void {
     return;
   }
   try {
-    const here = `/proc/self/fd/${fd}`;
-    for (const name of fs.readdirSync(here)) removeTreeAt(`${here}/${name}`, seam);
+    const here = Buffer.from(`/proc/self/fd/${fd}/`);
+    for (const name of fs.readdirSync(here, { encoding: "buffer" }))
+      removeTreeAt(Buffer.concat([here, name]), seam);
   } finally {
     fs.closeSync(fd);
   }
@@ -56,7 +60,7 @@ export function removeTreeAt(at: string, seam: RemoveTreeSeam = {}): void {
   }
 }
 
-function unlinkIfThere(at: string): void {
+function unlinkIfThere(at: At): void {
   try {
     fs.unlinkSync(at);
   } catch (err) {

@@ -342,3 +342,36 @@ describe("attack: another user's link where muster writes or sets a mode or owne
     expect(statSync(path.join(root, "srv/app/releases/v2")).mode & 0o777).toBe(0o750);
   });
 });
+
+describe("attack: another user rewrites the file muster is publishing, before it records what it wrote", () => {
+  afterEach(cleanupTmp);
+
+  /** a write group's file, rewritten in its temporary file (it has its final owner and mode) before publish */
+  async function rewrittenBeforePublish(opts: { mode?: number; uid?: number }): Promise<string | undefined> {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    fs.openWriteGroup();
+    fs.writeFileAtomic("/config", Buffer.from("muster\n"), opts);
+    const tmp = readdirSync(root).find((n) => n.startsWith(".config.muster-"));
+    expect(tmp).toBeDefined();
+    writeFileSync(path.join(root, tmp!), "EVIL, longer than muster's\n"); // the file's owner, meanwhile
+    for (const w of await fs.syncWriteGroup()) w.publish();
+    return fs.readFile("/config")?.toString();
+  }
+
+  it("a file others may write is read from the disk: the verify sees their content, not muster's", async () => {
+    expect(await rewrittenBeforePublish({ mode: 0o666 })).toBe("EVIL, longer than muster's\n");
+  });
+
+  it.runIf(asRoot)("a file of an app's user likewise (needs root: skipped when not root)", async () => {
+    expect(await rewrittenBeforePublish({ mode: 0o644, uid: 65534 })).toBe("EVIL, longer than muster's\n");
+  });
+
+  it("root's own file, no one else may write, is still spared the second read", async () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    const bytes = Buffer.from("muster\n");
+    fs.writeFileAtomic("/config", bytes, { mode: 0o644 });
+    expect(fs.readFile("/config")).toBe(bytes);
+  });
+});

@@ -88,6 +88,14 @@ interface HeldDir {
  * set), so a match means the content is the one written. This is the quick check git's index and
  * rsync make; it spares verify-after-apply (step.ts) a second open and read of every file a
  * cold run writes, a tenth of that run.
+ *
+ * Only a file no other user can write is remembered (root's, or muster's own user's, without
+ * group or other write): the temporary file has its final owner and mode from before its fsync,
+ * so a file owned by an app's user could be rewritten by that user before the fstat after the
+ * rename, which would record their content's inode beside muster's bytes. Two limits remain, as
+ * in git's "racy clean" case: on a filesystem whose clock ticks coarsely, a rewrite of the same
+ * size by root within the tick of the rename goes unseen; and the entry is dropped when muster
+ * removes or renames the path, not when someone else does (a new file there is a new inode).
  */
 interface Written {
   dev: number;
@@ -379,19 +387,27 @@ export class RootFs {
    * rename itself changes the inode's ctime). Only buffers are kept: they are the resources' own.
    */
   private remember(hostPath: string, fd: number, data: string | Buffer): void {
-    if (typeof data === "string") {
+    const st = typeof data === "string" ? undefined : fs.fstatSync(fd);
+    if (!st || !onlyMusterWrites(st)) {
       this.written.delete(hostPath);
       return;
     }
-    const st = fs.fstatSync(fd);
     this.written.set(hostPath, {
       dev: st.dev,
       ino: st.ino,
       size: st.size,
       ctimeMs: st.ctimeMs,
       mtimeMs: st.mtimeMs,
-      bytes: data,
+      bytes: data as Buffer,
     });
+  }
+
+  /** Forget what was written at `hostPath` and below (removed or renamed by muster). */
+  private forgetWritten(hostPath: string): void {
+    if (this.written.size === 0) return;
+    const below = `${hostPath}/`;
+    for (const key of this.written.keys())
+      if (key === hostPath || key.startsWith(below)) this.written.delete(key);
   }
 
   /**
@@ -544,10 +560,10 @@ export class RootFs {
    */
   remove(p: string, recursive = false): void {
     try {
+      const target = this.resolve(p, false);
+      this.forgetWritten(target);
       // recursive: below `p` too, no directory is entered by a path walked again (remove-tree.ts)
-      this.inParent(this.resolve(p, false), (at) =>
-        recursive ? removeTreeAt(at) : fs.rmSync(at, { force: true }),
-      );
+      this.inParent(target, (at) => (recursive ? removeTreeAt(at) : fs.rmSync(at, { force: true })));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       this.invalidate();
@@ -563,7 +579,9 @@ export class RootFs {
   }
 
   rmdir(p: string): void {
-    this.inParent(this.resolve(p, false), (at) => fs.rmdirSync(at));
+    const target = this.resolve(p, false);
+    this.forgetWritten(target);
+    this.inParent(target, (at) => fs.rmdirSync(at));
     this.invalidate();
   }
 
@@ -571,6 +589,8 @@ export class RootFs {
   rename(from: string, to: string): void {
     const a = this.resolve(from, false);
     const b = this.resolve(to, false);
+    this.forgetWritten(a);
+    this.forgetWritten(b);
     this.inParent(a, (src) => this.inParent(b, (dst) => fs.renameSync(src, dst)));
     this.invalidate();
   }
@@ -619,13 +639,16 @@ export class RootFs {
    * Close it once the child has started. A missing directory is one clear error.
    */
   openDir(p: string): PinnedDir {
+    const st = this.stat(p);
+    if (!st) throw new RunError(`working directory ${p} does not exist`);
+    if (st.type !== "directory") throw new RunError(`working directory ${p} is not a directory`);
     const hostDir = this.resolve(p);
     try {
       return openDirUnder(this.root, path.relative(this.root, hostDir));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new RunError(`working directory ${p} does not exist`);
-      if (code === "ENOTDIR") throw new RunError(`working directory ${p} is not a directory`);
+      // gone since the stat
+      if ((err as NodeJS.ErrnoException).code === "ENOENT")
+        throw new RunError(`working directory ${p} does not exist`);
       throw err;
     }
   }
@@ -651,6 +674,11 @@ function untrustedLink(st: fs.Stats, dir: string, shownDir: string): string | un
   if (!mine(d.uid)) return `in ${shownDir}, a directory of user ${d.uid}`;
   if ((d.mode & 0o022) !== 0) return `in ${shownDir}, a directory others can write`;
   return undefined;
+}
+
+/** PURE: may no one but root, or muster's own user, write this file (see Written)? */
+function onlyMusterWrites(st: fs.Stats): boolean {
+  return (st.uid === 0 || st.uid === process.geteuid?.()) && (st.mode & 0o022) === 0;
 }
 
 /** PURE: is `st` the inode `w` recorded, unchanged since (see Written)? */

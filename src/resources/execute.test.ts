@@ -6,6 +6,7 @@ import {
   realpathSync,
   renameSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -84,6 +85,15 @@ describe("execute on a root", () => {
     ]);
     expect(report.error).toBe("execute[x] (recipe test): working directory /nope does not exist");
   });
+
+  it("a working directory that is a file is said so", async () => {
+    const root = tmpDir();
+    writeFileSync(path.join(root, "motd"), "hi\n");
+    const report = await convergeDecls(root, [
+      { kind: "execute", name: "x", props: { command: "true", cwd: "/motd" } },
+    ]);
+    expect(report.error).toBe("execute[x] (recipe test): working directory /motd is not a directory");
+  });
 });
 
 describe("execute's report", () => {
@@ -135,6 +145,22 @@ describe("attack: the working directory swapped for a link between muster's chec
     expect(readFileSync(path.join(root, "srv/app/moved/where"), "utf8").trim()).toBe(
       path.join(realpathSync(root), "srv/app/moved"),
     );
+  });
+
+  it("the command gets no descriptor of its working directory (one run as another user could list a directory it may not read)", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "srv/app/work"), { recursive: true });
+    const report = await convergeDecls(root, [
+      {
+        kind: "execute",
+        name: "fds",
+        props: { command: "for f in /proc/$$/fd/*; do readlink $f; done > fds; true", cwd: "/srv/app/work" },
+      },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    const fds = readFileSync(path.join(root, "srv/app/work/fds"), "utf8").trim().split("\n");
+    expect(fds.length).toBeGreaterThan(2); // the pipes and the loop's own are listed
+    expect(fds).not.toContain(path.join(realpathSync(root), "srv/app/work"));
   });
 
   it("a working directory that is a link root made is still entered (a release link)", async () => {

@@ -52,13 +52,16 @@ export const execute = defineResource<ExecuteProps, Current>({
     // a sensitive command never on a command line: see shell-command.ts
     const { argv, shell, input } = shellInvocation(p.command, p.sensitive);
     const as = runAs(ctx, p.user, p.group);
-    // the working directory is handed over held (RootFs.openDir), not as a path to resolve again
+    // the working directory is handed over held (RootFs.openDir), not as a path to resolve again;
+    // its host path (for a message, and for an exec that is not the real one) is taken first, so
+    // nothing between the open and the close below can throw
+    const cwdPath = p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root;
     const cwd = ctx.fs.openDir(p.cwd ?? "/");
     const res = await ctx
       .exec(argv, {
         shell,
         input,
-        cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
+        cwd: cwdPath,
         cwdFd: cwd.fd,
         env: { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
         uid: as.uid,
