@@ -245,6 +245,14 @@ describe("attack: a directory on the way swapped for a link by the user who owns
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it("mkdir -p through a file on the way names the file", () => {
+    const { root, fs } = setup();
+    writeFileSync(path.join(root, "srv/app/conf/motd"), "hi\n");
+    expect(() => fs.mkdir("/srv/app/conf/motd/a/b", 0o755, true)).toThrow(
+      /conf\/motd is a symbolic link or not a directory/,
+    );
+  });
+
   it("mkdir -p still makes every missing directory, each with the mode asked for the last", () => {
     const { root, fs } = setup();
     fs.mkdir("/srv/app/conf/sites/enabled/x", 0o750, true);

@@ -495,12 +495,17 @@ export class RootFs {
    */
   private missingAncestors(hostPath: string): string[] {
     const missing: string[] = [];
+    // below a file on the way lstat says ENOTDIR, taken as absent: the search goes up to the
+    // file, and making the first directory in it is then refused, naming it, as a link there is
+    const absent = (dir: string) => tryStat(() => fs.lstatSync(dir, { throwIfNoEntry: false })) === undefined;
     for (
       let dir = path.dirname(hostPath);
-      dir !== this.root && dir !== path.dirname(dir) && !fs.lstatSync(dir, { throwIfNoEntry: false });
+      dir !== this.root && dir !== path.dirname(dir);
       dir = path.dirname(dir)
-    )
+    ) {
+      if (!absent(dir)) break;
       missing.unshift(dir);
+    }
     return missing;
   }
 
