@@ -383,3 +383,30 @@ describe("attack: another user rewrites the file muster is publishing, before it
     expect(fs.readFile("/config")).toBe(bytes);
   });
 });
+
+describe("attack: the next temporary names made first by the user of the directory, who saw one", () => {
+  afterEach(cleanupTmp);
+
+  it("a taken name gets a new random part: the write and the link still happen, the planted files are left alone", async () => {
+    const root = tmpDir();
+    const fs = new RootFs(root);
+    fs.openWriteGroup();
+    fs.writeFileAtomic("/a", Buffer.from("a\n"));
+    // the write group's file waits for its fsync under its temporary name, for anyone to see
+    const seen = readdirSync(root).find((n) => n.startsWith(".a.muster-"))!;
+    const m = /^\.a\.(muster-[0-9a-f]+-)([0-9a-z]+)$/.exec(seen)!;
+    expect(m).not.toBeNull();
+    const next = (k: number, target: string) =>
+      `.${target}.${m[1]}${(Number.parseInt(m[2], 36) + k).toString(36)}`;
+    // every name the counter would give next, for the file and then for the link
+    for (let k = 1; k <= 4; k++)
+      for (const target of ["b", "c"]) writeFileSync(path.join(root, next(k, target)), "planted\n");
+    fs.writeFileAtomic("/b", Buffer.from("b\n"));
+    for (const w of await fs.syncWriteGroup()) w.publish();
+    fs.symlink("/c", "b");
+    expect(readFileSync(path.join(root, "b"), "utf8")).toBe("b\n");
+    expect(lstatSync(path.join(root, "c")).isSymbolicLink()).toBe(true);
+    const planted = readdirSync(root).filter((n) => n.includes(m[1]));
+    expect(planted).toHaveLength(8); // still there, untouched, not renamed into place
+  });
+});

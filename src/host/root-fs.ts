@@ -107,13 +107,28 @@ interface Written {
 }
 
 /**
- * Temporary names: a random part per process (another muster, or a planted name, cannot take
- * them in advance; O_EXCL would refuse a taken one anyway) and a counter, where a random part per
- * file cost a call into the CSPRNG per write.
+ * Temporary names: a random part and a counter, where a random part per file cost a call into
+ * the CSPRNG per write. O_EXCL refuses a name that is taken; the user of a directory muster
+ * writes in who saw one name there (a write group's file waits for its fsync) could make the
+ * next ones first, so a taken name gets a new random part and another try (makeTemp).
  */
-const TMP_PREFIX = `muster-${randomBytes(6).toString("hex")}-`;
+const tmpRandom = () => `muster-${randomBytes(6).toString("hex")}-`;
+let tmpPrefix = tmpRandom();
 let tmpCounter = 0;
-const tmpName = (target: string) => `.${target}.${TMP_PREFIX}${(tmpCounter++).toString(36)}`;
+const tmpName = (target: string) => `.${target}.${tmpPrefix}${(tmpCounter++).toString(36)}`;
+
+/** `make` the temporary file or link for `target`; a name found taken is not tried again. */
+function makeTemp<T>(target: string, make: (tmp: string) => T): { tmp: string; made: T } {
+  for (let attempt = 1; ; attempt++) {
+    const tmp = tmpName(target);
+    try {
+      return { tmp, made: make(tmp) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt === 3) throw err;
+      tmpPrefix = tmpRandom();
+    }
+  }
+}
 
 export class RootFs {
   /** The root as a real absolute host path. */
@@ -343,14 +358,16 @@ export class RootFs {
     const resolved = this.resolve(p);
     const dir = this.holdDir(path.dirname(resolved));
     const target = path.basename(resolved);
-    const tmp = tmpName(target);
+    let tmp: string;
     let fd: number;
     try {
-      fd = fs.openSync(
-        dir.dir.path(tmp),
-        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
-        0o600,
-      );
+      ({ tmp, made: fd } = makeTemp(target, (name) =>
+        fs.openSync(
+          dir.dir.path(name),
+          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+          0o600,
+        ),
+      ));
     } catch (err) {
       this.releaseDir(dir);
       throw err;
@@ -546,9 +563,8 @@ export class RootFs {
   symlink(p: string, to: string): void {
     const target = this.resolve(p, false);
     const name = path.basename(target);
-    const tmp = tmpName(name);
     this.inDir(path.dirname(target), (dir) => {
-      fs.symlinkSync(to, dir.path(tmp));
+      const { tmp } = makeTemp(name, (t) => fs.symlinkSync(to, dir.path(t)));
       try {
         fs.renameSync(dir.path(tmp), dir.path(name));
       } catch (err) {
