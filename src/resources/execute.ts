@@ -53,12 +53,12 @@ export const execute = defineResource<ExecuteProps, Current>({
     const { argv, shell, input } = shellInvocation(p.command, p.sensitive);
     const as = runAs(ctx, p.user, p.group);
     // the working directory is handed over held (RootFs.openDir), not as a path to resolve again;
-    // its host path (for a message, and for an exec that is not the real one) is taken first, so
-    // nothing between the open and the close below can throw
+    // its host path is for a message and for an exec that is not the real one
     const cwdPath = p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root;
     const cwd = ctx.fs.openDir(p.cwd ?? "/");
-    const res = await ctx
-      .exec(argv, {
+    let res: Awaited<ReturnType<typeof ctx.exec>>;
+    try {
+      res = await ctx.exec(argv, {
         shell,
         input,
         cwd: cwdPath,
@@ -67,16 +67,17 @@ export const execute = defineResource<ExecuteProps, Current>({
         uid: as.uid,
         gid: as.gid,
         timeoutMs: (p.timeout ?? 600) * 1000,
-      })
-      .catch((err: unknown) => {
-        // the exec's own message quotes the command: not for a sensitive one, and in seconds
-        if (err instanceof TimeoutError)
-          throw new TimeoutError(
-            `${p.sensitive ? "the command (sensitive)" : `\`${commandText(p)}\``} did not finish within ${p.timeout ?? 600} s`,
-          );
-        throw err;
-      })
-      .finally(() => cwd.close());
+      });
+    } catch (err) {
+      // the exec's own message quotes the command: not for a sensitive one, and in seconds
+      if (err instanceof TimeoutError)
+        throw new TimeoutError(
+          `${p.sensitive ? "the command (sensitive)" : `\`${commandText(p)}\``} did not finish within ${p.timeout ?? 600} s`,
+        );
+      throw err;
+    } finally {
+      cwd.close();
+    }
     const ok = [p.returns ?? 0].flat();
     if (!ok.includes(res.code)) {
       const why = p.sensitive ? "(output hidden: sensitive)" : lastLine(res.stderr) || lastLine(res.stdout);
