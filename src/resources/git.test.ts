@@ -120,7 +120,11 @@ describe("git checkouts", () => {
   };
   const dest = () => path.join(root, "srv/app");
   const gitIn = async (...args: string[]) => (await execOk(["git", "-C", dest(), ...args])).stdout.trim();
-  const converge = (props: Record<string, unknown> = {}, ctx: Partial<ResourceContext> = {}) => {
+  const converge = (
+    props: Record<string, unknown> = {},
+    ctx: Partial<ResourceContext> = {},
+    dryRun = false,
+  ) => {
     ran = [];
     return convergeDecls(
       root,
@@ -128,7 +132,7 @@ describe("git checkouts", () => {
         { kind: "directory", name: "/srv", props: {} },
         { kind: "git", name: "/srv/app", props: { repository: bare, ...props } },
       ],
-      { ctx: { exec: counting, ...ctx } },
+      { dryRun, ctx: { exec: counting, ...ctx } },
     );
   };
   const commits: string[] = [];
@@ -202,15 +206,7 @@ describe("git checkouts", () => {
       if (argv[1] === "clone") moved = await commitTo(bare, { "c.txt": "c2\n" }, "pushed meanwhile");
       return counting(argv, opts);
     };
-    ran = [];
-    const report = await convergeDecls(
-      root,
-      [
-        { kind: "directory", name: "/srv", props: {} },
-        { kind: "git", name: "/srv/app", props: { repository: bare } },
-      ],
-      { ctx: { exec: racing } },
-    );
+    const report = await converge({}, { exec: racing });
     expect(report.outcome, report.error).toBe("converged");
     expect(ran).toEqual(["ls-remote", "clone"]);
     expect(moved).toMatch(/^[0-9a-f]{40}$/);
@@ -274,6 +270,27 @@ describe("git checkouts", () => {
     );
     const moved = (...args: string[]) => execOk(["git", "-C", path.join(root, "srv/moved"), ...args]);
     expect((await moved("rev-parse", "HEAD")).stdout.trim()).toBe(next);
+  });
+
+  it("attack: the checkout swapped for a link to another repository while read asks git for its origin: read reports this checkout's, not the other's", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    // no url in .git/config: read cannot take the origin from the file and asks git
+    await gitIn("config", "--unset", "remote.origin.url");
+    const other = path.join(tmpDir(), "other");
+    await execOk(["git", "clone", "-q", "--", bare, other]);
+    await execOk(["git", "-C", other, "remote", "set-url", "origin", "/elsewhere.git"]);
+    let swapped = false;
+    const swapping: Exec = (argv, opts) => {
+      if (!swapped && argv[0] === "git" && argv.includes("--get")) {
+        swapped = true;
+        renameSync(dest(), path.join(root, "srv/moved"));
+        symlinkSync(other, dest());
+      }
+      return counting(argv, opts);
+    };
+    const report = await converge({}, { exec: swapping }, true);
+    expect(swapped).toBe(true);
+    expect(report.resources[1].changes.map((c) => c.what)).toEqual([`add origin ${bare} (there was none)`]);
   });
 
   /** converge with an exec that runs `meanwhile` when git runs `sub` (before it, or after it) */

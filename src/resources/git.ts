@@ -14,11 +14,13 @@
  * brought, so a branch that moved after ls-remote is followed to its newer tip, not failed.
  */
 import { randomBytes } from "node:crypto";
+import * as path from "node:path";
 import { RunError, TimeoutError } from "../core/errors.ts";
 import { type Change, defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { type ExecOptions, lastLine } from "../host/exec.ts";
+import { pathExists } from "../host/host-files.ts";
 import type { FileStat } from "../host/root-fs.ts";
 import { cloneArgv } from "./git-clone.ts";
 import { storedUrl } from "./git-credentials.ts";
@@ -130,15 +132,22 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
   },
 
   async read(ctx, p, store) {
-    const dest = ctx.fs.hostPath(p.destination);
-    const head = await localHead(ctx, dest);
+    // read in the checkout muster resolved, held (see inHeldDir): by a path resolved again, a
+    // checkout swapped for a link meanwhile would have another repository's HEAD and origin
+    // (and their URLs) reported as this one's
+    const { head, origin } =
+      ctx.fs.stat(p.destination)?.type === "directory"
+        ? await inHeldDir(ctx, p.destination, async (at) => {
+            const head = await localHead(ctx, at);
+            if (!head) return { head };
+            const fromFiles = readOriginFromFiles(heldPath(at));
+            const origin =
+              fromFiles ??
+              (await run(ctx, p, ["git", "config", "--get", "remote.origin.url"], true, undefined, at));
+            return { head, origin: origin.trim() };
+          })
+        : { head: undefined, origin: undefined };
     if (!head) refuseOccupied(ctx, p.destination);
-    const origin = head
-      ? (
-          readOriginFromFiles(dest) ??
-          (await run(ctx, p, ["git", "-C", dest, "config", "--get", "remote.origin.url"], true))
-        ).trim()
-      : undefined;
     if (head && p.action === "checkout") return { head, origin, target: head };
     // after this run's apply: the commit it checked out is the target (see the top of the file)
     const applied = store.checkedOut.get(checkoutKey(p));
@@ -193,7 +202,6 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
       : { makes: [] },
 
   async apply(ctx, p, _changes, cur, store) {
-    const dest = ctx.fs.hostPath(p.destination);
     const rev = p.revision ?? "master";
     const depth = p.depth ?? (SHA.test(rev) ? 0 : 1);
     if (!cur.head) {
@@ -202,7 +210,7 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
       // empty directory, which is replaced)
       ctx.log.progress(`git: cloning ${redactUrl(p.repository)} at ${rev}`);
       if (await placeStaged(ctx, p, store)) {
-        const head = await localHead(ctx, dest);
+        const head = await headAfterApply(ctx, p.destination);
         if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
         noteCheckedOut(ctx, p, cur, store, head);
         return;
@@ -249,7 +257,7 @@ export const git = defineResource<GitProps, GitState, GitRunStore>({
         await fetchAndCheckout(ctx, p, at, cur, depth);
       });
     }
-    const head = await localHead(ctx, dest);
+    const head = await headAfterApply(ctx, p.destination);
     if (!head) throw new RunError(`no HEAD in ${p.destination} after checking out ${rev}`);
     noteCheckedOut(ctx, p, cur, store, head);
   },
@@ -508,15 +516,27 @@ async function inHeldDir<T>(
   }
 }
 
-async function localHead(ctx: ResourceContext, dest: string): Promise<string | undefined> {
-  const st = ctx.fs.stat(`${ctx.fs.inside(dest)}/.git`);
-  if (!st) return undefined;
-  const fromFiles = readHeadFromFiles(dest);
+/** The held directory as a path for muster's own reads: its descriptor's entry in /proc. */
+function heldPath(at: HeldDir): string {
+  return `/proc/self/fd/${at.fd}`;
+}
+
+/** The commit checked out in the held checkout `at`, or undefined where there is none. */
+async function localHead(ctx: ResourceContext, at: HeldDir): Promise<string | undefined> {
+  if (!pathExists(path.join(heldPath(at), ".git"))) return undefined;
+  const fromFiles = readHeadFromFiles(heldPath(at));
   if (fromFiles) return fromFiles;
-  const res = await ctx.exec(["git", "-C", dest, "rev-parse", "--verify", "-q", "HEAD"], {
+  const res = await ctx.exec(["git", "rev-parse", "--verify", "-q", "HEAD"], {
     env: gitEnv(ctx.env),
+    cwd: at.host,
+    cwdFd: at.fd,
   });
   return res.code === 0 ? res.stdout.trim() : undefined;
+}
+
+/** The commit checked out at `inRoot` once an apply is done with it. */
+function headAfterApply(ctx: ResourceContext, inRoot: string): Promise<string | undefined> {
+  return inHeldDir(ctx, inRoot, (at) => localHead(ctx, at));
 }
 
 /** one checkout: the same destination, repository and revision */
