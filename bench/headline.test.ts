@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  creationLine,
+  gateMs,
   HEADLINE_GOAL,
   headlineRow,
   headlineTable,
@@ -41,6 +43,30 @@ describe("headline rows", () => {
     expect(headlineVerdict(headlineRow("cold", pairs))).toMatch(/: met, 12\.0x\.$/);
     const slow = headlineRow("cold", [{ classicMs: 5000, musterMs: 500 }]);
     expect(headlineVerdict(slow)).toMatch(/NOT met, 10\.0x\.$/);
+  });
+});
+
+describe("time to the gate", () => {
+  const spawned = Date.parse("2026-01-01T00:00:00.000Z");
+
+  it("is the gate file's ctime less the spawn", () => {
+    expect(gateMs(spawned, 4400, spawned + 3469.5)).toBe(3469.5);
+  });
+
+  it("counts a ctime a clock tick before the spawn as 0", () => {
+    expect(gateMs(spawned, 500, spawned - 3)).toBe(0);
+  });
+
+  it("has none for a gate this run did not write: missing, older than the spawn or newer than the exit", () => {
+    expect(gateMs(spawned, 500, undefined)).toBeUndefined();
+    expect(gateMs(spawned, 500, spawned - 60_000)).toBeUndefined();
+    expect(gateMs(spawned, 500, spawned + 2000)).toBeUndefined();
+  });
+});
+
+describe("the disk's state line", () => {
+  it("gives the median and range of the file creation probes, in whole µs", () => {
+    expect(creationLine([25.4, 37.2, 23.1])).toMatch(/median 25 µs per new file \(23 µs–37 µs;/);
   });
 });
 

@@ -4,7 +4,8 @@
  * peers/run.sh keeps it, so the checks can read it afterwards.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Sample } from "./stats.ts";
 
@@ -66,4 +67,24 @@ function readRss(file: string): number | undefined {
     .split("\n")
     .filter((l) => /^\d+$/.test(l.trim()));
   return nums.length > 0 ? Number(nums[nums.length - 1]) : undefined;
+}
+
+/**
+ * What creating a file costs in `dir` right now, in microseconds per file: `count` empty files
+ * made in a fresh directory there (the directory is then handed to `moveAside`, not deleted).
+ * Why the benchmarks report it: on a journal-less ext4 the kernel walks every inode freed in the
+ * last one to six minutes in a block group before it reuses one (fs/ext4/ialloc.c,
+ * recently_deleted), so the same file creation costs 20 to 40 times more in a directory whose
+ * groups other work on the machine just churned (a shared /tmp) than in a quiet one. A cold
+ * converge is mostly file creation; the figure says which of the two a run measured.
+ */
+export function fileCreationUs(dir: string, moveAside: (p: string) => void, count = 500): number {
+  const probe = path.join(dir, `.create-probe-${process.pid}`);
+  moveAside(probe);
+  mkdirSync(probe, { recursive: true });
+  const started = performance.now();
+  for (let i = 0; i < count; i++) closeSync(openSync(path.join(probe, `f${i}`), "wx", 0o644));
+  const us = ((performance.now() - started) * 1000) / count;
+  moveAside(probe);
+  return us;
 }

@@ -95,8 +95,8 @@ if (flags.help) {
       "  --only headline run only the headline, booted to gate open: the classic boot job\n" +
       "                  (git clone + puppet apply) against muster boot (writes bench/results/headline.md)\n" +
       "  --no-headline   leave the headline out\n" +
-      "  --trees DIR     put every tool's converged trees in DIR instead of /tmp/peerbench\n" +
-      "                  (writes *-trees-elsewhere.md)\n" +
+      "  --trees DIR     put every tool's converged trees (and the headline's roots) in DIR\n" +
+      "                  instead of /tmp/peerbench (writes *-trees-elsewhere.md)\n" +
       "  RUNS=k          runs per case for muster and puppet (default 5)\n" +
       '  FLEET_COUNTS="1 5 20"  instances launched at once, one fleet per count (default 1 5 20)\n',
   );
@@ -476,7 +476,7 @@ async function runHeadline(): Promise<void> {
     muster: MUSTER,
     peersDir: PEERS_DIR,
     workload: WORKLOAD,
-    dir: path.join(B, "headline"),
+    dir: path.join(TREES, "headline"),
     appGit: APP_GIT,
     n: N,
     runs: RUNS,
@@ -490,14 +490,16 @@ async function runHeadline(): Promise<void> {
     machine: [
       ...machine(["puppet"]),
       `- workload: the shared peer benchmark, N = ${N}; ${RUNS} pairs per case, classic and muster back to back (A B A B); the headline took ${minutes} min (1-min load average ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end)`,
-      "- time: each side's process, spawn to exit (muster's gate opens just before it exits; see the split below); both with a server's environment (no NODE_EXTRA_CA_CERTS / NODE_OPTIONS, PATH=/usr/sbin:/usr/bin:/sbin:/bin) and a TMPDIR of their own",
+      "- time: from each side's spawn to its gate (ping.html renamed into place, read from the file's ctime after the run: what a load balancer's check can first see, and what the goal is judged on) and to its process's exit (puppet still writes its reports and state after the gate); warm: to the exit only, as the classic job never closes its gate; both with a server's environment (no NODE_EXTRA_CA_CERTS / NODE_OPTIONS, PATH=/usr/sbin:/usr/bin:/sbin:/bin) and a TMPDIR of their own",
+      `- roots in ${path.join(TREES, "headline")}${TREES === B ? " (as the shared reference keeps every tree)" : " (--trees; the shared reference keeps its trees in /tmp/peerbench)"}`,
       "- cold: a fresh root every run (a fresh checkout of the config repo and of the app, no puppet vardir, no muster state, an empty recipe cache); the previous root is moved aside, not deleted (see moveAside in bench/run.ts)",
       "- warm: the same server booting again (a reboot, or a warm-pool instance put in service): the same command on the root the last cold run left; the classic job pulls instead of cloning",
       "- both config repos over the same local HTTP git server (git http-backend, src/fleet/control/git-server.ts) started once for the run; the app both check out is /tmp/peerbench/app.git (a path); muster's identify reads a metadata emulator on loopback (IMDSv2, started once), its role is `static:peerbench`, no lifecycle hook",
     ],
   });
   process.stdout.write(report);
-  const file = path.join(REPO, "bench/results", quick ? "headline-quick.md" : "headline.md");
+  const name = `headline${quick ? "-quick" : ""}${flags.trees ? "-trees-elsewhere" : ""}`;
+  const file = path.join(REPO, "bench/results", `${name}.md`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, report);
   say(
