@@ -894,6 +894,28 @@ describe.concurrent("muster boot: around the pipeline", () => {
     expect(existsSync(gateHost(fx))).toBe(false);
   });
 
+  it("attack: a gate record forged in the web root names another config commit: the periodic run re-applies the commit the boot opened on", async ({
+    onTestFinished,
+  }) => {
+    await branchWith(repos.configBare, "pin-attack", async () => {});
+    const fx = await setup(onTestFinished, (c) => {
+      c.repo.ref = "pin-attack";
+    });
+    expect((await boot(fx)).code).toBe(0);
+    const openedOn = (JSON.parse(readFileSync(gateHost(fx), "utf8")) as { configRevision: string })
+      .configRevision;
+    // the branch moves on (a periodic run must not follow it), and the web root's owner, who can
+    // read the boot id, rewrites the gate to name another commit of the repository
+    await commitTo(repos.configBare, { "later.txt": "later\n" }, "later", "pin-attack");
+    const other = await headOf(repos.configBare);
+    expect(other).not.toBe(openedOn);
+    const forged = { ...JSON.parse(readFileSync(gateHost(fx), "utf8")), configRevision: other };
+    writeFileSync(gateHost(fx), JSON.stringify(forged));
+    const res = await boot(fx, ["--periodic", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect((JSON.parse(res.stdout) as BootRecord).configRevision).toBe(openedOn);
+  });
+
   it("image prepare removes the gate, the state, the logs and the configured paths, printing each", async ({
     onTestFinished,
   }) => {

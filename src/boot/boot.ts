@@ -10,6 +10,7 @@ import { readDepartureSignals } from "../cloud/metadata.ts";
 import { InputError, PermanentRunError, RunError, TimeoutError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
 import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
+import type { GateRecord } from "../gate/gate-state.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { redactUrl } from "../resources/git-env.ts";
 import { acquireLock } from "../runner/lock.ts";
@@ -28,7 +29,7 @@ import { type FetchResult, fetchConfigRepo } from "./stages/fetch.ts";
 import { identifyStage } from "./stages/identify.ts";
 import { pickRole } from "./stages/role.ts";
 import { verifyCommit } from "./stages/verify.ts";
-import { type BootRecord, saveConvergeReport, saveRecord } from "./state.ts";
+import { type BootRecord, openedOn, saveConvergeReport, saveOpenedGate, saveRecord } from "./state.ts";
 
 export const BOOT_LOCK = "/run/muster/boot.lock";
 export const CONVERGE_LOCK = "/var/lib/muster/converge.lock";
@@ -176,12 +177,10 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           else {
             callOff.abort();
             await settled(early?.fetching);
-            const gate = mode === "periodic" ? readGate(fs, cfg.gate.file, bootId) : undefined;
-            const ref = fetchRef(
-              mode,
-              cfg.repo,
-              gate?.state === "open" ? gate.record.configRevision : undefined,
-            );
+            // the commit from root's own copy of the gate record, never from the gate file (see
+            // saveOpenedGate); the gate file says only whether the gate is still open
+            const open = mode === "periodic" && readGate(fs, cfg.gate.file, bootId).state === "open";
+            const ref = fetchRef(mode, cfg.repo, open ? openedOn(fs, stateDir, bootId) : undefined);
             fetching = fetchNow(ref === cfg.repo.ref ? cfg.repo : { ...cfg.repo, ref }, remainingMs());
           }
           preloadLifecycleClient();
@@ -273,7 +272,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
         },
         isOpen: () => readGate(fs, cfg.gate.file, bootId).state === "open",
         open: (facts: Facts) => {
-          openGate(fs, cfg.gate.file, {
+          const record: GateRecord = {
             gate: "open",
             bootId,
             role: facts.role!,
@@ -282,7 +281,9 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
             instanceId: facts.identity?.instanceId,
             runId,
             openedAt: new Date().toISOString(),
-          });
+          };
+          saveOpenedGate(fs, stateDir, record);
+          openGate(fs, cfg.gate.file, record);
           log.event("gate.opened", { file: cfg.gate.file });
         },
       },

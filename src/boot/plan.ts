@@ -132,8 +132,9 @@ export function decideRetry(i: RetryInput): RetryDecision {
 
 /**
  * The ref a run fetches. A boot fetches `repo.ref`. A periodic re-converge re-applies the commit
- * this boot opened the gate on (`openedOn`, from the gate record): the fleet's config revision
- * changes only through a new launch (an instance refresh), never all at once on a timer; with
+ * this boot opened the gate on (`openedOn`, from root's copy of the gate record: see
+ * saveOpenedGate): the fleet's config revision changes only through a new launch (an instance
+ * refresh), never all at once on a timer; with
  * `repo.follow` it fetches `repo.ref` again and follows a moving branch. Without an open gate
  * (the boot has not succeeded) there is nothing pinned yet: `repo.ref`.
  */

@@ -1,9 +1,11 @@
 /**
  * What a boot leaves in its state directory for `muster status` and for people: the record of
  * the last run (last-run.json, written atomically at the start, after every stage and at the
- * end), the last failed run (last-failure.json) and the last converge report (last-converge.json).
+ * end), the last failed run (last-failure.json), the last converge report (last-converge.json),
+ * and the gate record of the last gate opened (opened-gate.json).
  */
 import * as path from "node:path";
+import type { GateRecord } from "../gate/gate-state.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import type { RootFs } from "../host/root-fs.ts";
 import type { RunReport } from "../runner/report.ts";
@@ -56,6 +58,7 @@ export interface BootRecord {
 export const LAST_RUN = "last-run.json";
 export const LAST_FAILURE = "last-failure.json";
 export const LAST_CONVERGE = "last-converge.json";
+export const OPENED_GATE = "opened-gate.json";
 
 function ensureDir(fs: RootFs, dir: string): void {
   if (!fs.stat(dir)) fs.mkdir(dir, 0o755, true);
@@ -125,4 +128,31 @@ export function lifecycleOutcome(
   if (l.noAction)
     return `${l.result} not taken: no action was waiting (its heartbeat timeout passed, or no hook launched it)`;
   return `${l.result} sent`;
+}
+
+/**
+ * Keep the record of the gate about to be opened where only root can write: a periodic run
+ * re-applies the config commit the gate was opened on, and the gate file itself is no source for
+ * that. It sits where the load balancer's check reads it, often a web root that an app or deploy
+ * user may write, and a record forged there (the boot id is world-readable) would choose which
+ * commit root converges: an old one, another branch. Written before the gate, durably.
+ */
+export function saveOpenedGate(fs: RootFs, stateDir: string, record: GateRecord): void {
+  ensureDir(fs, stateDir);
+  fs.writeFileAtomic(path.posix.join(stateDir, OPENED_GATE), `${JSON.stringify(record, null, 2)}\n`, {
+    mode: 0o644,
+  });
+}
+
+/** The config commit this boot (`bootId`) opened its gate on, from the state directory's copy. */
+export function openedOn(fs: RootFs, stateDir: string, bootId: string): string | undefined {
+  const text = fs.readText(path.posix.join(stateDir, OPENED_GATE));
+  if (text === undefined) return undefined;
+  try {
+    const r = JSON.parse(text) as Partial<GateRecord> | null;
+    if (r?.bootId !== bootId || typeof r.configRevision !== "string") return undefined;
+    return r.configRevision;
+  } catch {
+    return undefined; // damaged: the run fetches repo.ref, as with no gate opened
+  }
 }
