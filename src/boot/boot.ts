@@ -29,7 +29,14 @@ import { type FetchResult, fetchConfigRepo } from "./stages/fetch.ts";
 import { identifyStage } from "./stages/identify.ts";
 import { pickRole } from "./stages/role.ts";
 import { verifyCommit } from "./stages/verify.ts";
-import { type BootRecord, openedOn, saveConvergeReport, saveOpenedGate, saveRecord } from "./state.ts";
+import {
+  type BootRecord,
+  ensurePrivateDir,
+  openedOn,
+  saveConvergeReport,
+  saveOpenedGate,
+  saveRecord,
+} from "./state.ts";
 
 export const BOOT_LOCK = "/run/muster/boot.lock";
 export const CONVERGE_LOCK = "/var/lib/muster/converge.lock";
@@ -203,9 +210,11 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
           );
         },
         deps: async ({ facts, remainingMs }) => {
+          const npmCache = path.posix.join(stateDir, "npm-cache");
+          ensurePrivateDir(fs, npmCache);
           const result = await installDependencies({
             dir: facts.checkout!.dir,
-            cacheDir: fs.hostPath(path.posix.join(stateDir, "npm-cache")),
+            cacheDir: fs.hostPath(npmCache),
             timeoutMs: Math.min(remainingMs(), cfg.timeouts.depsMs),
             env,
           });

@@ -65,6 +65,18 @@ function ensureDir(fs: RootFs, dir: string): void {
 }
 
 /**
+ * A directory of the state directory that only root may enter: the config checkout (a key under
+ * files/, a template holding a secret: a `sensitive` file's diff is hidden, and its source must
+ * not lie open to every local user either) and npm's cache of its dependencies. Made 0700, or
+ * closed to others when an older muster made it open.
+ */
+export function ensurePrivateDir(fs: RootFs, dir: string): void {
+  const st = fs.stat(dir);
+  if (!st) fs.mkdir(dir, 0o700, true);
+  else if (st.type === "directory" && (st.mode & 0o077) !== 0) fs.chmod(dir, 0o700);
+}
+
+/**
  * Save the run's record: after every stage while it runs (replaced atomically, no fsync: a
  * progress record, written a dozen times a boot), and durably once it has an outcome.
  */

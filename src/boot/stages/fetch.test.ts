@@ -50,6 +50,24 @@ describe("fetching the config repo", () => {
     expect(shallow.stdout.trim()).toBe("true");
   });
 
+  it("attack: another local user reads the config repo's files: the checkout is closed to all but root, an old open one too", async () => {
+    const root = tmpDir();
+    chmodSync(root, 0o755); // the way to the root open to all, as / and /var/lib are
+    const asNobody = (file: string) => exec(["cat", file], { uid: 65534, gid: 65534 });
+    const r = await fetchInto(root);
+    const file = path.join(r.dir, "roles/web.json");
+    expect(statSync(r.dir).mode & 0o777).toBe(0o700);
+    const read = await asNobody(file);
+    expect(read.code).not.toBe(0);
+    expect(read.stderr).toMatch(/Permission denied/);
+    // a checkout an older muster left open is closed on the next fetch
+    chmodSync(r.dir, 0o755);
+    expect((await asNobody(file)).code).toBe(0);
+    await fetchInto(root);
+    expect(statSync(r.dir).mode & 0o777).toBe(0o700);
+    expect((await asNobody(file)).code).not.toBe(0);
+  });
+
   it("reuses the previous checkout: moves it to the new commit, keeps node_modules, drops strays", async () => {
     const root = tmpDir();
     const first = await fetchInto(root);

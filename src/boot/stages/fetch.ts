@@ -18,6 +18,7 @@ import { storedUrl } from "../../resources/git-credentials.ts";
 import { gitEnv, redactUrl } from "../../resources/git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "../../resources/git-local.ts";
 import type { BootConfig } from "../boot-config.ts";
+import { ensurePrivateDir } from "../state.ts";
 
 export interface FetchOptions {
   fs: RootFs;
@@ -93,8 +94,8 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     connectTimeout: Math.max(1, Math.min(10, Math.ceil(o.timeoutMs / 1000))),
     repository: repo.url,
   });
-  if (!fs.stat(o.stateDir)) fs.mkdir(o.stateDir, 0o755, true);
-  const dir = fs.hostPath(path.posix.join(o.stateDir, "config"));
+  const checkout = path.posix.join(o.stateDir, "config");
+  const dir = fs.hostPath(checkout);
 
   const git = async (args: string[], what: string, timeoutMs = LOCAL_TIMEOUT_MS) => {
     const argv = args[0] === "clone" ? ["git", ...args] : ["git", "-C", dir, ...args];
@@ -125,6 +126,8 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
   const origin = pathExists(path.join(dir, ".git")) ? readOriginFromFiles(dir) : undefined;
   if (origin === undefined) {
     removePath(dir, true);
+    // made before git fills it, closed to others (git would make it 0755, its files 0644)
+    ensurePrivateDir(fs, checkout);
     if (cloneable) {
       const started = Date.now();
       try {
@@ -140,6 +143,7 @@ export async function fetchConfigRepo(o: FetchOptions): Promise<FetchResult> {
     if (init.code !== 0) throw new RunError(`git init ${dir} failed: ${lastLine(init.stderr)}`);
     await git(["remote", "add", "origin", url], "git remote add");
   } else {
+    ensurePrivateDir(fs, checkout);
     removeStaleGitLocks(path.join(dir, ".git"));
     // an origin with credentials (stored by an older muster) is rewritten without them
     if (origin !== url) await git(["remote", "set-url", "origin", url], "git remote set-url");
