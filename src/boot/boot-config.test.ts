@@ -256,6 +256,16 @@ describe("boot config", () => {
     expect(problems({ gate: { file: "/etc/muster//boot.json" } })).toEqual([
       "b.json: gate.file: is the boot config itself, which the boot would remove as it closes the gate; give the web root's ping.html or leave it out",
     ]);
+    // the boot and image prepare remove the gate: a directory of the host, or the state
+    // directory, is no gate file
+    expect(problems({ gate: { file: "/etc/" } })).toEqual([
+      "b.json: gate.file: /etc is a directory of the host itself, not a gate file; give a file such as /var/www/html/ping.html",
+    ]);
+    expect(problems({ gate: { file: "/var/www" } })).toHaveLength(1);
+    expect(problems({ stateDir: "/opt/state", gate: { file: "/opt/state" } })).toEqual([
+      "b.json: gate.file: /opt/state is a directory (the state directory), not a gate file; give a file such as /var/www/html/ping.html",
+    ]);
+    expect(problems({ gate: { file: "/var/www/html/ping.html" } })).toEqual([]);
   });
 
   it("finds the gate files a broken config names, so a boot can still close them", () => {

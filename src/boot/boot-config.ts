@@ -280,6 +280,17 @@ export const bootConfigSchema = z
         message:
           "is the boot config itself, which the boot would remove as it closes the gate; give the web root's ping.html or leave it out",
       });
+    // the gate is a file the boot removes and writes, and image prepare removes: a directory of
+    // the host, or the state directory, named here would be removed instead
+    const gateDir =
+      cfg.gate.file &&
+      [...SYSTEM_DIRS, normalInside(cfg.stateDir)].find((d) => d === normalInside(cfg.gate.file!));
+    if (gateDir)
+      ctx.addIssue({
+        code: "custom",
+        path: ["gate", "file"],
+        message: `${gateDir} is a directory${gateDir === normalInside(cfg.stateDir) ? " (the state directory)" : " of the host itself"}, not a gate file; give a file such as /var/www/html/ping.html`,
+      });
     const urlProblem = repoUrlProblem(cfg.repo.url);
     if (urlProblem) ctx.addIssue({ code: "custom", path: ["repo", "url"], message: urlProblem });
     const source = typeof cfg.role === "string" ? cfg.role : cfg.role.source;

@@ -53,11 +53,13 @@ export async function runGateClose(flags: { root: string; config?: string }): Pr
       failures.push(`${g}: ${errorMessage(err)}`);
     }
   }
-  process.stdout.write(
-    removed.length
-      ? removed.map((p) => `removed ${p}\n`).join("")
-      : `gate closed: ${gateFiles.join(", ")} ${gateFiles.length > 1 ? "were" : "was"} not there\n`,
-  );
+  // nothing to say of a gate that could not be removed but the failure below
+  const absent = gateFiles.filter((g) => !failures.some((f) => f.startsWith(`${g}: `)));
+  if (removed.length) process.stdout.write(removed.map((p) => `removed ${p}\n`).join(""));
+  else if (absent.length)
+    process.stdout.write(
+      `gate closed: ${absent.join(", ")} ${absent.length > 1 ? "were" : "was"} not there\n`,
+    );
   const failed = failures.length > 0 ? `gate close: could not remove ${failures.join("; ")}` : undefined;
   if (problem) throw failed ? new InputError([...problem.problems, failed]) : problem;
   if (failed) throw new RunError(failed);

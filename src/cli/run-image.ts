@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { BOOT_LOCK } from "../boot/boot.ts";
 import { gateSettings } from "../boot/boot-config.ts";
+import { InputError } from "../core/errors.ts";
 import { RootFs } from "../host/root-fs.ts";
 
 export async function runImagePrepare(flags: {
@@ -23,6 +24,11 @@ export async function runImagePrepare(flags: {
   targets.push(BOOT_LOCK);
   for (const n of fs.readDir("/var/log/muster").sort()) targets.push(path.posix.join("/var/log/muster", n));
   targets.push(...(config?.image.clean ?? []));
+  // the gate is a file: a directory at its path (a gate.file naming one) is not removed whole
+  if (fs.lstat(gateFile)?.type === "directory")
+    throw new InputError(
+      `gate.file ${gateFile} is a directory, not a gate file; nothing was removed: fix gate.file in the boot config`,
+    );
   const verb = flags.dryRun ? "would remove" : "removed";
   let count = 0;
   for (const t of [...new Set(targets)]) {

@@ -12,7 +12,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "repo.knownHosts": "known_hosts file inside the root. Host keys are always checked (StrictHostKeyChecking=yes) and ssh never prompts (BatchMode=yes).",
     "repo.verify.allowedSigners": "an ssh allowed_signers file inside the root. When set, the fetched commit must carry a valid SSH signature from one of its keys (git verify-commit with gpg.format=ssh), or the boot fails.",
     "role": "where the role comes from: security-groups (the one security group that has a roles/<group> file), tag:<Key> (the instance tag <Key>; tags must be allowed in instance metadata), autoscaling-group (the aws:autoscaling:groupName tag), static:<name>, or user-data (a line role=<name>, or a top-level role in JSON or YAML user data). Also { \"source\": …, \"preference\": [\"web\", …] }: when several security groups have role files, the first of preference that matches wins; without one that is an error naming them. No matching group is an error listing the groups and the roles that exist. Default: security-groups.",
-    "gate.file": "the gate file inside the root, e.g. the web root's ping.html that the load balancer checks. Not the boot config itself. Default: <stateDir>/gate.json.",
+    "gate.file": "the gate file inside the root, e.g. the web root's ping.html that the load balancer checks. Not the boot config itself, a directory of the host (/etc, /var/www) or the state directory (exit 2); a directory found at its path is never removed as the gate. Default: <stateDir>/gate.json.",
     "gate.http.port": "port of muster health serve (muster's own health endpoint).",
     "gate.http.host": "address it listens on. Default: 0.0.0.0.",
     "gate.http.path": "path it answers on (404 elsewhere). Default: /health.",
@@ -48,7 +48,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "periodic.interval": "seconds between periodic re-converge runs (muster-converge.timer, 60 to 604800, a week). Default: 1800.",
     "periodic.closeGateOnFailure": "close the gate when a periodic run fails; by default a running server keeps serving. Default: false.",
     "image.clean": "more paths inside the root that muster image prepare removes whole (app checkouts, caches). Never the root (/, //, /.), a top-level directory or one of the host's own (/var/lib, /usr/local, ...; the list in resources.md, which no resource may delete either): exit 2. Default: [].",
-    "stateDir": "muster's state directory inside the root; muster image prepare empties it, so it must be muster's own: the root or a host directory such as /var or /etc is exit 2. Default: /var/lib/muster."
+    "stateDir": "muster's state directory inside the root; muster image prepare empties it, so it must be muster's own: the root or a host directory such as /var or /etc is exit 2. The config checkout in it (config/) and npm's cache (npm-cache/) are 0700: the config repo's files are root's to read. Default: /var/lib/muster."
   },
   "fleet": {
     "group.name": "the Auto Scaling group's name (letters, digits, . _ -); also the aws:autoscaling:groupName and Name tags and HAProxy's backend. Default: web.",

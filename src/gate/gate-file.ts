@@ -3,6 +3,7 @@
  * as the very last step, so a reader or a crash sees no gate or a whole one, never half of one.
  */
 import * as path from "node:path";
+import { InputError } from "../core/errors.ts";
 import type { RootFs } from "../host/root-fs.ts";
 import { type GateRecord, type GateVerdict, gateContent, judgeGate } from "./gate-state.ts";
 
@@ -13,7 +14,13 @@ export function readGate(fs: RootFs, file: string, bootId: string): GateVerdict 
 /** Remove the gate and any temporary file an interrupted write left beside it. */
 export function closeGate(fs: RootFs, file: string): string[] {
   const removed: string[] = [];
-  if (fs.lstat(file)) {
+  const st = fs.lstat(file);
+  // a gate is a file: a directory there is somebody's, never removed as the gate
+  if (st?.type === "directory")
+    throw new InputError(
+      `gate.file ${file} is a directory, not a gate file: fix gate.file in the boot config`,
+    );
+  if (st) {
     fs.remove(file);
     removed.push(file);
   }
