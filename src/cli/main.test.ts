@@ -66,4 +66,19 @@ describe("usage errors", () => {
       /^muster gate status: unknown option '--jsn' \(did you mean --json\?\); see muster gate status --help\n$/,
     );
   });
+
+  it('refuse an empty value before the command runs: --root "" was the current directory, converged', async () => {
+    const cwd = process.cwd();
+    expect(await usageError(["converge", "--repo", "x", "--role", "web", "--root", ""])).toBe(
+      "muster converge: option '--root' is empty: give a value; see muster converge --help\n",
+    );
+    expect(await usageError(["fleet", "up", "--state-dir", ""])).toMatch(/option '--state-dir' is empty/);
+    expect(
+      await usageError(["converge", "--repo", "x", "--role", "web", "--attr", "a=1", "--attr", ""]),
+    ).toMatch(/option '--attr' is empty/);
+    expect(await usageError(["init", ""])).toBe(
+      "muster init: argument 'dir' is empty: give a value; see muster init --help\n",
+    );
+    expect(process.cwd()).toBe(cwd);
+  });
 });

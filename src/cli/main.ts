@@ -44,7 +44,32 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerWatch(program);
   oneLineUsageErrors(program);
+  program.hook("preAction", (_program, action) => refuseEmptyValues(action));
   return program;
+}
+
+/**
+ * An empty value is never a choice: `--root ""` meant the current directory to path.resolve (a
+ * converge of whatever directory the shell was in), `--state-dir ""` the default, `--host ""`
+ * every interface. A usage error, as commander's own: one line, exit 2.
+ */
+function refuseEmptyValues(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const v = cmd.getOptionValue(opt.attributeName());
+    if (v === "" || (Array.isArray(v) && v.includes("")))
+      cmd.error(`error: option '${opt.long ?? opt.flags}' is empty: give a value`, {
+        exitCode: EXIT.input,
+        code: "muster.emptyValue",
+      });
+  }
+  cmd.registeredArguments.forEach((arg, i) => {
+    const v = cmd.processedArgs[i];
+    if (v === "" || (Array.isArray(v) && v.includes("")))
+      cmd.error(`error: argument '${arg.name()}' is empty: give a value`, {
+        exitCode: EXIT.input,
+        code: "muster.emptyValue",
+      });
+  });
 }
 
 /** `muster fleet scale` for a command, `muster` for the program itself. */
