@@ -78,7 +78,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "group.targetTracking.disableScaleIn": "only ever scale out. Default: false.",
     "image.dir": "the base tree every instance root is copied from. Default: none (an empty root).",
     "image.prepare": "copy the image once and run muster image prepare --root on the copy before the first launch (removes a gate, state, logs left in it). Default: false.",
-    "repositories.config": "{ dir }: a directory committed into a fresh bare repository at every fleet up; { bare }: an existing bare repository served as it is (new commits reach the next boot). Default: muster's examples/config-repo.",
+    "repositories.config": "{ dir }: a directory committed into a fresh bare repository at every fleet up (its files as they are, edits not yet committed included, without .git and node_modules); { bare }: an existing bare repository served as it is (new commits reach the next boot). Default: muster's examples/config-repo.",
     "repositories.app": "the same for the app; instances get its URL as the attribute app.repo. Default: muster's examples/app.",
     "repositories.ref": "the config repo's branch, tag or commit (repo.ref), at most 255 characters. Default: master.",
     "role.source": "the boot config's role source (security-groups, tag:<Key>, autoscaling-group, static:<name>). Default: security-groups.",

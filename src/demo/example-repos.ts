@@ -22,7 +22,18 @@ export async function bareRepoFrom(
   mkdirSync(path.dirname(bare), { recursive: true });
   const work = mkdtempSync(`${bare}.work-`);
   try {
-    cpSync(srcDir, work, { recursive: true, filter: (p) => !p.includes("node_modules") });
+    // the working tree as it is: not a repository's own .git (a directory that is a checkout
+    // would bring its history and branch, and `git commit` would find nothing new), and not
+    // node_modules, judged by the path inside srcDir (a parent named my_node_modules is fine)
+    const skipped = new Set([".git", "node_modules"]);
+    cpSync(srcDir, work, {
+      recursive: true,
+      filter: (p) =>
+        !path
+          .relative(srcDir, p)
+          .split(path.sep)
+          .some((part) => skipped.has(part)),
+    });
     await execOk(["git", "init", "-q", "-b", "master", work]);
     await execOk(["git", "-C", work, "add", "-A"]);
     await execOk(["git", "-C", work, ...GIT_ID, "commit", "-q", "-m", message]);
