@@ -1,5 +1,40 @@
-import { describe, expect, it } from "vitest";
-import { parseDataText, syntaxErrorLine } from "./data-file.ts";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
+import { MAX_INPUT_BYTES, parseDataText, readTextFile, syntaxErrorLine } from "./data-file.ts";
+
+afterAll(cleanupTmp);
+
+describe("input files are regular files", () => {
+  it("refuses a FIFO, a device and a link to one at once, instead of hanging on them", () => {
+    const dir = tmpDir();
+    const fifo = path.join(dir, "boot.json");
+    execFileSync("mkfifo", [fifo]);
+    expect(() => readTextFile(fifo, "boot.json")).toThrow(
+      /^boot\.json: not a regular file \(a FIFO\); give a file$/,
+    );
+    symlinkSync("/dev/zero", path.join(dir, "web.json"));
+    expect(() => readTextFile(path.join(dir, "web.json"), "attributes/web.json")).toThrow(
+      /^attributes\/web\.json: not a regular file \(a character device\); give a file$/,
+    );
+  });
+
+  it("refuses a file larger than an input file may be, and still reads a plain one", () => {
+    const dir = tmpDir();
+    const big = path.join(dir, "fleet.yaml");
+    writeFileSync(big, "");
+    truncateSync(big, MAX_INPUT_BYTES + 1); // sparse: nothing is written
+    expect(() => readTextFile(big, "fleet.yaml")).toThrow(/^fleet\.yaml: 16777217 bytes, more than/);
+    writeFileSync(path.join(dir, "ok.json"), "{}\n");
+    expect(readTextFile(path.join(dir, "ok.json"), "ok.json")).toBe("{}\n");
+    mkdirSync(path.join(dir, "d"));
+    expect(() => readTextFile(path.join(dir, "d"), "roles/d.json")).toThrow(
+      /^roles\/d\.json: a directory, not a file$/,
+    );
+  });
+});
 
 describe("data files: a syntax error is one line", () => {
   it("JSON: without the parser's excerpt, with a line and column for a position", () => {

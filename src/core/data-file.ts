@@ -3,7 +3,7 @@
  * one line: where, and what the parser said, without its excerpt of the file (JSON.parse quotes
  * the text, line breaks and all) and with a line and column where it gave a position.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
 import YAML from "yaml";
 import { errorMessage, InputError } from "./errors.ts";
 
@@ -33,11 +33,33 @@ export function parseDataText(text: string, json: boolean, where: string): unkno
   }
 }
 
-/** A file's text; a directory, a missing or unreadable file is an InputError naming `where`. */
+/** The most an input file (a boot config, a role, fleet.yaml) may hold: none comes near it. */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A file's text; a directory, a missing or unreadable file is an InputError naming `where`. So
+ * is anything but a regular file: read by path, a FIFO (or a link to one) never answered and a
+ * device such as /dev/zero never ended, and the command hung. Opened without blocking, then
+ * judged by fstat on what was opened; a file larger than MAX_INPUT_BYTES is refused too.
+ */
 export function readTextFile(file: string, where: string): string {
   try {
-    return readFileSync(file, "utf8");
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+      if (!st.isFile())
+        throw new InputError(`${where}: not a regular file (a ${specialKind(st)}); give a file`);
+      if (st.size > MAX_INPUT_BYTES)
+        throw new InputError(
+          `${where}: ${st.size} bytes, more than an input file may hold (${MAX_INPUT_BYTES / 1024 / 1024} MiB); is it the right file?`,
+        );
+      return readFileSync(fd, "utf8");
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === "EISDIR"
@@ -49,4 +71,12 @@ export function readTextFile(file: string, where: string): string {
             : errorMessage(err).split("\n")[0];
     throw new InputError(`${where}: ${why}`);
   }
+}
+
+function specialKind(st: Stats): string {
+  if (st.isFIFO()) return "FIFO";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  if (st.isSocket()) return "socket";
+  return "special file";
 }

@@ -9,12 +9,12 @@
  * fresh clone. It says nothing the schema's defaults do not: a fleet.yaml that sets one field
  * gets the embedded default's value for every other one (fleet-config.test.ts holds them equal).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { parseRoleSource } from "../../cloud/role-discovery.ts";
-import { parseDataText } from "../../core/data-file.ts";
+import { parseDataText, readTextFile } from "../../core/data-file.ts";
 import { errorMessage, InputError } from "../../core/errors.ts";
 import {
   boundedRecord,
@@ -819,9 +819,10 @@ function readTemplate(choice: TemplateChoice, fleetYaml: unknown): TemplateRehea
     throw new InputError(
       `--from-template ${file}: no such file; pass a synthesized template, e.g. cdk.out/<Stack>.template.json (npx cdk synth)`,
     );
+  const text = readTextFile(file, `--from-template ${file}`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
     throw new InputError(`${file}: not JSON (${errorMessage(err)}); pass the .template.json cdk synth wrote`);
   }
@@ -847,7 +848,7 @@ function readFleetYaml(
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
   if (statSync(file).isDirectory())
     throw new InputError(`--config ${file}: a directory; pass the path of a fleet.yaml in it`);
-  const data = parseDataText(readFileSync(file, "utf8"), file.endsWith(".json"), file);
+  const data = parseDataText(readTextFile(file, file), file.endsWith(".json"), file);
   // an empty file is more likely a mistake (the wrong file, an unsaved editor) than a wish for
   // every default, which would rehearse muster's example repositories, not the operator's
   if (data === null || data === undefined)
