@@ -1,4 +1,5 @@
 /** Attribute merging (pure): deep merge of plain objects; arrays and scalars are replaced. */
+import { MAX_NESTING, nestsDeeperThan } from "../core/data-file.ts";
 import { InputError } from "../core/errors.ts";
 
 export type Attrs = Record<string, any>;
@@ -30,6 +31,8 @@ export function parseAttrFlag(flag: string): Attrs {
   try {
     value = JSON.parse(raw);
   } catch {}
+  if (keys.length > MAX_NESTING || nestsDeeperThan(value, MAX_NESTING - keys.length))
+    throw new InputError(`--attr ${flag.slice(0, 40)}...: nested more than ${MAX_NESTING} levels deep`);
   const out: Attrs = {};
   let cur = out;
   keys.forEach((k, i) => {

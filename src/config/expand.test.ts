@@ -83,6 +83,13 @@ describe("attributes", () => {
     expect(parseAttrFlag('a.list=["x"]')).toEqual({ a: { list: ["x"] } });
     expect(() => parseAttrFlag("nokey")).toThrow(/expected key.path=value/);
   });
+  it("refuses an --attr nested deeper than data may be (2000 keys overflowed the merge)", () => {
+    expect(() => parseAttrFlag(`${Array(2000).fill("a").join(".")}=1`)).toThrow(
+      /^--attr a\.a\.a.*\.\.\.: nested more than 100 levels deep$/,
+    );
+    expect(() => parseAttrFlag(`a.b=${"[".repeat(150)}${"]".repeat(150)}`)).toThrow(/nested more than 100/);
+    expect(parseAttrFlag(`${Array(50).fill("a").join(".")}=1`)).toBeTypeOf("object");
+  });
 });
 
 describe("run-list items", () => {

@@ -3,9 +3,34 @@ import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { MAX_INPUT_BYTES, parseDataText, readTextFile, syntaxErrorLine } from "./data-file.ts";
+import {
+  MAX_INPUT_BYTES,
+  MAX_NESTING,
+  nestsDeeperThan,
+  parseDataText,
+  readTextFile,
+  syntaxErrorLine,
+} from "./data-file.ts";
 
 afterAll(cleanupTmp);
+
+describe("data nested too deep", () => {
+  const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
+
+  it("is one line naming the file, however deep (2000 levels overflowed the attribute merge)", () => {
+    expect(() => parseDataText(nested(5000), true, "roles/base.json")).toThrow(
+      /^roles\/base\.json: nested more than 100 levels deep; flatten it$/,
+    );
+    expect(parseDataText(nested(MAX_NESTING), true, "ok.json")).toBeTypeOf("object");
+  });
+
+  it("counts objects and arrays alike, without recursion", () => {
+    expect(nestsDeeperThan([[[1]]], 3)).toBe(false);
+    expect(nestsDeeperThan([[[[1]]]], 3)).toBe(true);
+    expect(nestsDeeperThan("x", 0)).toBe(false);
+    expect(nestsDeeperThan(JSON.parse(nested(100_000)), MAX_NESTING)).toBe(true);
+  });
+});
 
 describe("input files are regular files", () => {
   it("refuses a FIFO, a device and a link to one at once, instead of hanging on them", () => {

@@ -23,14 +23,37 @@ export function syntaxErrorLine(message: string, text: string): string {
   return line.replace(/:$/, "");
 }
 
+/**
+ * How deep data may nest: far beyond any real config, and well within what the code that walks it
+ * recursively (the attribute merge, zod, structuredClone) can take: 2000 levels of attributes
+ * overflowed the stack of the merge.
+ */
+export const MAX_NESTING = 100;
+
+/** PURE: does `value` nest objects or arrays more than `max` deep? Walked without recursion. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Parse `text` as JSON (`json`) or YAML; a syntax error is an InputError naming `where`. */
 export function parseDataText(text: string, json: boolean, where: string): unknown {
+  let data: unknown;
   try {
-    return json ? JSON.parse(text) : YAML.parse(text);
+    data = json ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, text)}`);
   }
+  if (nestsDeeperThan(data, MAX_NESTING))
+    throw new InputError(`${where}: nested more than ${MAX_NESTING} levels deep; flatten it`);
+  return data;
 }
 
 /** The most an input file (a boot config, a role, fleet.yaml) may hold: none comes near it. */
