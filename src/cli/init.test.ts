@@ -3,7 +3,7 @@
  * compiled, templates), its tsconfig.json type-checks the recipes as an editor would, and a
  * directory that is not empty is refused with nothing written.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exec } from "../host/exec.ts";
@@ -59,6 +59,25 @@ describe("muster init", () => {
     );
     expect(readdirSync(dir).sort()).toEqual(["notes.txt", "roles"]);
     expect(readdirSync(path.join(dir, "roles"))).toEqual([]);
+  });
+
+  it("a directory it cannot make is one line, exit 2, nothing left: a file or a dead link on the way, /proc (where it hung)", async () => {
+    const top = tmpDir("muster-init-");
+    writeFileSync(path.join(top, "f.txt"), "a file\n");
+    symlinkSync(path.join(top, "gone"), path.join(top, "dangling"));
+    const cases: [string, string][] = [
+      [path.join(top, "f.txt/sub"), `${path.join(top, "f.txt")} is not a directory`],
+      [path.join(top, "dangling/sub"), `${path.join(top, "dangling")} is a link to nothing`],
+      ["/proc/muster-init-test/sub", "cannot make /proc/muster-init-test (ENOENT)"],
+    ];
+    for (const [dir, why] of cases) {
+      const res = await muster(["init", dir], { timeoutMs: 20_000 });
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stderr).toBe(
+        `muster: init ${dir}: ${why}; give a ${why.startsWith("cannot") ? "directory you can write" : "new or empty directory"}\n`,
+      );
+    }
+    expect(readdirSync(top).sort()).toEqual(["dangling", "f.txt"]);
   });
 
   it("writes into an empty directory (the current one when none is given)", async () => {
