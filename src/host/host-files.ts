@@ -24,6 +24,26 @@ export function readText(hostPath: string): string {
   return fs.readFileSync(hostPath, "utf8");
 }
 
+/** Thrown by readSmallFile for anything but a regular file of at most its size. */
+export class NotPlainFile extends Error {}
+
+/**
+ * A small regular file's text, read without following a link at its last component and without
+ * blocking: a FIFO or a device put where a file should be (in a directory another user owns,
+ * such as an app's checkout) is refused, where a plain read would hang or never end.
+ */
+export function readSmallFile(hostPath: string, maxBytes: number): string {
+  const fd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new NotPlainFile(`${hostPath} is not a regular file`);
+    if (st.size > maxBytes) throw new NotPlainFile(`${hostPath} is larger than ${maxBytes} bytes`);
+    return fs.readFileSync(fd, "utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function readBytes(hostPath: string): Buffer {
   return fs.readFileSync(hostPath);
 }

@@ -293,6 +293,21 @@ describe("git checkouts", () => {
     expect(report.resources[1].changes.map((c) => c.what)).toEqual([`add origin ${bare} (there was none)`]);
   });
 
+  it("attack: a FIFO put in place of the checkout's .git/HEAD (or config) fails the resource at once instead of hanging the run", async () => {
+    expect((await converge()).outcome).toBe("converged");
+    for (const name of ["HEAD", "config"]) {
+      const file = path.join(dest(), ".git", name);
+      const kept = readFileSync(file);
+      rmSync(file);
+      await execOk(["mkfifo", file]);
+      const report = await converge();
+      expect(report.outcome).toBe("failed");
+      expect(report.error).toContain(`.git/${name} in the checkout is not a regular file`);
+      rmSync(file);
+      writeFileSync(file, kept);
+    }
+  });
+
   /** converge with an exec that runs `meanwhile` when git runs `sub` (before it, or after it) */
   const convergeRacing = (sub: string, when: "before" | "after", meanwhile: () => Promise<unknown>) => {
     const racing: Exec = async (argv, opts) => {
