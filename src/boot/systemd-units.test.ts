@@ -203,6 +203,25 @@ describe("systemd units", () => {
     expect(existsSync(path.join(root, "etc/systemd"))).toBe(false);
   });
 
+  it("muster install refuses what only a user data takes without --print-user-data (it was ignored), and writes nothing", async () => {
+    const root = tmpDir();
+    const res = await muster([
+      "install",
+      "--root",
+      root,
+      "--release-url",
+      "https://h/m.tgz",
+      "--platform",
+      "al2023",
+    ]);
+    expect([res.code, res.stderr]).toEqual([
+      2,
+      "muster: install --platform: it shapes the user data only; add --print-user-data, or leave it out\n" +
+        "muster: install --release-url: it shapes the user data only; add --print-user-data, or leave it out\n",
+    ]);
+    expect(existsSync(path.join(root, "etc/systemd"))).toBe(false);
+  });
+
   it.runIf(ANALYZE)(
     "systemd-analyze verify does catch a broken unit (so the check above can fail)",
     async () => {

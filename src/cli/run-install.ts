@@ -53,6 +53,20 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
   }
   // the units run these on the server: absolute paths that exist in its root
   const problems: string[] = [];
+  // what only a user data takes would be silently ignored by the units: say so
+  const userDataOnly: [string, unknown][] = [
+    ["--platform", flags.platform],
+    ["--release-url", flags.releaseUrl],
+    ["--release-sha256", flags.releaseSha256],
+    ["--package", flags.package],
+    ["--integrity", flags.integrity],
+    ["--node-version", flags.nodeVersion],
+    ["--node-sha256-x64", flags.nodeSha256X64],
+    ["--node-sha256-arm64", flags.nodeSha256Arm64],
+  ];
+  for (const [flag, v] of userDataOnly)
+    if (v !== undefined)
+      problems.push(`install ${flag}: it shapes the user data only; add --print-user-data, or leave it out`);
   for (const [flag, p] of [
     ["--node", flags.node],
     ["--muster", flags.muster],

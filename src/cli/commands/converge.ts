@@ -17,7 +17,7 @@ export function registerConverge(program: Command): void {
     .addHelpText(
       "after",
       "\nExit codes: 0 converged, 1 a resource failed, 2 bad input (nothing changed).\n" +
-        "Example:\n  muster converge --repo examples/config-repo --role web --root /tmp/sandbox --dry-run",
+        'Example (a dry run into an empty directory: what a new server would get):\n  muster converge --repo examples/config-repo --role web --root "$(mktemp -d)" --dry-run',
     )
     .action(async (opts) => {
       const { runConverge } = await import("../run-converge.ts");

@@ -10,8 +10,9 @@ export function registerInstall(program: Command): void {
     .description("write and enable muster's systemd units (or print a cloud-init user data)")
     .addHelpText(
       "after",
-      "\nWrites muster-boot.service, muster-health.service, muster-converge.service and muster-converge.timer\n" +
-        "under ROOT/etc/systemd/system and enables them as `systemctl enable` would. With --config FILE, the\n" +
+      "\nWrites muster-boot.service, muster-health.service, muster-converge.service, muster-converge.timer and\n" +
+        "muster-watch.service under ROOT/etc/systemd/system and enables them as `systemctl enable` would (the\n" +
+        "health service only with gate.http, the watch only with a metadata endpoint). With --config FILE, the\n" +
         "file is checked and copied to ROOT/etc/muster/boot.json (or boot.yaml), mode 0600, where the boot reads it.\n\n" +
         "--print-user-data prints a #cloud-config for a plain image instead. It installs Node.js (the image's or\n" +
         "the distribution's when 20 or later, else the official tarball checked against its SHA-256) and muster\n" +
