@@ -14,6 +14,25 @@ import {
 
 afterAll(cleanupTmp);
 
+describe("YAML's warnings are errors, a byte order mark is nothing", () => {
+  it("refuses an unknown tag (it was taken as the plain value, with a warning on stderr)", () => {
+    expect(() => parseDataText("group:\n  name: !foo web\n", false, "fleet.yaml")).toThrow(
+      /^fleet\.yaml: not valid YAML: unknown tag !foo at line 2, column 9; remove it$/,
+    );
+  });
+
+  it("says several documents in its own words", () => {
+    expect(() => parseDataText("a: 1\n---\nb: 2\n", false, "roles/web.yaml")).toThrow(
+      /^roles\/web\.yaml: not valid YAML: several documents \(---\) in one file; keep one$/,
+    );
+  });
+
+  it("reads a file that starts with a byte order mark, JSON or YAML", () => {
+    expect(parseDataText('\uFEFF{"name": "web"}', true, "roles/web.json")).toEqual({ name: "web" });
+    expect(parseDataText("\uFEFFname: web\n", false, "roles/web.yaml")).toEqual({ name: "web" });
+  });
+});
+
 describe("data nested too deep", () => {
   const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
 

@@ -44,16 +44,36 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 
 /** Parse `text` as JSON (`json`) or YAML; a syntax error is an InputError naming `where`. */
 export function parseDataText(text: string, json: boolean, where: string): unknown {
+  // a byte order mark (what some editors write first) is no part of the data
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   let data: unknown;
   try {
-    data = json ? JSON.parse(text) : YAML.parse(text);
+    data = json ? JSON.parse(body) : yamlData(body);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, text)}`);
+    throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, body)}`);
   }
   if (nestsDeeperThan(data, MAX_NESTING))
     throw new InputError(`${where}: nested more than ${MAX_NESTING} levels deep; flatten it`);
   return data;
+}
+
+/**
+ * YAML's data, where a warning is an error too: an unknown tag (`!foo web`) was taken as the
+ * plain value, with the parser's multi-line warning printed on stderr. Several documents in one
+ * file are one problem, said in this file's words, not the library's advice.
+ */
+function yamlData(text: string): unknown {
+  const doc = YAML.parseDocument(text);
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem?.code === "MULTIPLE_DOCS") throw new Error("several documents (---) in one file; keep one");
+  if (problem?.code === "TAG_RESOLVE_FAILED") {
+    const at = problem.linePos?.[0];
+    const tag = /Unresolved tag: (\S+)/.exec(problem.message)?.[1] ?? "a tag";
+    throw new Error(`unknown tag ${tag}${at ? ` at line ${at.line}, column ${at.col}` : ""}; remove it`);
+  }
+  if (problem) throw problem;
+  return doc.toJS();
 }
 
 /** The most an input file (a boot config, a role, fleet.yaml) may hold: none comes near it. */
