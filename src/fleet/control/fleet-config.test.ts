@@ -291,6 +291,18 @@ describe("fleet.yaml", () => {
     expect(problems({ repositories: { config: {} } })).toEqual([
       "fleet.yaml: repositories.config: give exactly one of dir (a directory to commit) or bare (an existing bare repository)",
     ]);
+    // a file where a directory belongs (an unexpected ENOTDIR; image.dir was taken, and every
+    // launch failed)
+    expect(
+      problems({
+        repositories: { config: { dir: "package.json" }, app: { bare: "README.md" } },
+        image: { dir: "LICENSE" },
+      }),
+    ).toEqual([
+      `fleet.yaml: repositories.config.dir: ${path.join(REPO_ROOT, "package.json")} is a file, not a directory`,
+      `fleet.yaml: repositories.app.bare: ${path.join(REPO_ROOT, "README.md")} is a file, not a bare repository`,
+      `fleet.yaml: image.dir: ${path.join(REPO_ROOT, "LICENSE")} is a file, not a directory`,
+    ]);
   });
 
   it("a missing, empty or unparsable file is one clear line", () => {

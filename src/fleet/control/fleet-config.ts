@@ -671,6 +671,8 @@ export function parseFleetConfig(
   const mustExist = (p: string, field: string, what: string) => {
     if (!checkPaths) return;
     if (!existsSync(p)) problems.push(`${where}: ${field}: ${what} ${p} does not exist`);
+    else if (!isDirectory(p))
+      problems.push(`${where}: ${field}: ${p} is a file, not a ${what === "directory" ? "directory" : what}`);
     else if (what === "directory" && field.startsWith("repositories.") && readdirSync(p).length === 0)
       problems.push(`${where}: ${field}: ${p} is empty; a repository needs its files to commit`);
   };
@@ -679,7 +681,7 @@ export function parseFleetConfig(
     if (out.dir) mustExist(out.dir, `${field}.dir`, "directory");
     if (out.bare) {
       mustExist(out.bare, `${field}.bare`, "bare repository");
-      if (checkPaths && existsSync(out.bare) && !existsSync(path.join(out.bare, "HEAD")))
+      if (checkPaths && isDirectory(out.bare) && !existsSync(path.join(out.bare, "HEAD")))
         problems.push(`${where}: ${field}.bare: ${out.bare} is not a bare git repository (no HEAD)`);
     }
     return out;
@@ -869,4 +871,8 @@ export function fleetConfigJsonSchema(): unknown {
  */
 export function failureLogGroup(groupName: string): string {
   return `/muster/fleet/${groupName.replace(/[^.\-_/#A-Za-z0-9]/g, "-")}`;
+}
+
+function isDirectory(p: string): boolean {
+  return existsSync(p) && statSync(p).isDirectory();
 }
