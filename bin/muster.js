@@ -19,8 +19,12 @@ import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  constants,
   existsSync,
+  fchmodSync,
+  fstatSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -91,13 +95,31 @@ function cachePath(id) {
   return path.join(dist, ".code-cache", name);
 }
 
-/** A cache's data if the file is whole (its SHA-1 trailer matches), else undefined. */
+/**
+ * May this process take bytecode from `st` (a cache file or its directory)? V8 runs what it is
+ * given unchecked, and the trailer below is no signature: anyone who can write a cache can
+ * recompute it. So a cache counts only when nobody else can write it or replace it: owned by
+ * this user or root, no group or other write bit (a first run under umask 002 made it so).
+ */
+function trusted(st) {
+  const uid = process.geteuid?.() ?? 0;
+  return (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
+}
+
+/** A cache's data if the file is whole (its SHA-1 trailer matches) and trusted, else undefined. */
 function readCache(cache) {
   let bytes;
+  let fd;
   try {
-    bytes = readFileSync(cache);
+    if (!trusted(lstatSync(path.dirname(cache)))) return undefined;
+    fd = openSync(cache, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !trusted(st)) return undefined;
+    bytes = readFileSync(fd);
   } catch {
     return undefined; // none yet: this run writes it
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   if (bytes.length <= SHA1_BYTES) return undefined;
   const data = bytes.subarray(0, bytes.length - SHA1_BYTES);
@@ -111,10 +133,13 @@ function writeCache(cache, script) {
   let fd;
   try {
     // only .code-cache itself: a dist/ that a rebuild has just moved away must stay away
-    mkdirSync(path.dirname(cache), { recursive: false });
+    mkdirSync(path.dirname(cache), { recursive: false, mode: 0o755 });
   } catch {}
   try {
-    fd = openSync(tmp, "wx"); // before serializing: a read-only dist/ costs nothing more
+    // before serializing: a read-only dist/ costs nothing more; 0644 whatever the umask, or
+    // readCache would not trust it
+    fd = openSync(tmp, "wx", 0o644);
+    fchmodSync(fd, 0o644);
     const data = script.createCachedData();
     writeSync(fd, data);
     writeSync(fd, createHash("sha1").update(data).digest());

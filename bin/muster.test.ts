@@ -4,7 +4,15 @@
  * way of a run.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, muster, packageCopy, REPO_ROOT, tmpDir } from "../src/test-support/tmp.ts";
@@ -88,6 +96,32 @@ describe("bin/muster.js and its code cache", () => {
       expect(again).toEqual(good);
       expect(readFileSync(file).equals(bytes)).toBe(false);
       expect(statSync(file).size).toBeGreaterThan(10_000);
+    }
+  });
+
+  it("attack: a cache someone else could have written (group or other write, another owner, in such a directory) is never taken, and is replaced", async () => {
+    const pkg = packageCopy();
+    const good = await run(pkg.bin, ["schema", "role"]);
+    expect(good.code).toBe(0);
+    const dir = path.join(pkg.dir, "dist/.code-cache");
+    const file = path.join(dir, cacheName(pkg.dir, "schema"));
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    const plant = [
+      () => chmodSync(file, 0o664),
+      () => chmodSync(file, 0o646),
+      () => chownSync(file, 65534, 65534),
+      () => chmodSync(dir, 0o777),
+    ];
+    for (const planted of plant) {
+      planted();
+      const before = statSync(file).ino;
+      const again = await run(pkg.bin, ["schema", "role"]);
+      expect(again).toEqual(good);
+      // not taken: this run found no cache it could trust and wrote its own in its place
+      const after = statSync(file);
+      expect(after.ino).not.toBe(before);
+      expect([after.uid, after.mode & 0o777]).toEqual([process.geteuid!(), 0o644]);
+      chmodSync(dir, 0o755);
     }
   });
 
