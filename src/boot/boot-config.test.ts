@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../core/errors.ts";
@@ -198,6 +198,38 @@ describe("boot config", () => {
     writeFileSync(other, JSON.stringify({ repo: { url: "/x" }, gate: { file: "/www/ping.html" } }));
     expect(loadBootConfig(root, other).gate.file).toBe("/www/ping.html");
     expect(gateSettings(root, other).gateFile).toBe("/www/ping.html");
+  });
+
+  it("attack: a boot config another user could have written is refused, and one with a token that others can read", () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    const file = path.join(root, "etc/muster/boot.json");
+    const plain = JSON.stringify({
+      repo: { url: "https://git.example.test/config.git" },
+      role: "static:web",
+    });
+    const withToken = plain.replace("https://", "https://deploy:s3cret@");
+    writeFileSync(file, plain);
+    // another user's repository would be converged as root
+    chmodSync(file, 0o664);
+    expect(() => loadBootConfig(root)).toThrow(
+      /^\/etc\/muster\/boot\.json: writable by others \(mode 0664\); whoever can change the boot config chooses what root converges: chown root and chmod 600 it$/,
+    );
+    chmodSync(file, 0o644);
+    chownSync(file, 65534, 65534);
+    expect(() => gateSettings(root)).toThrow(/boot\.json: owned by uid 65534; whoever can change/);
+    chownSync(file, 0, 0);
+    expect(loadBootConfig(root).role.source).toEqual({ kind: "static", name: "web" });
+    // the token: readable by every local user
+    writeFileSync(file, withToken);
+    expect(() => loadBootConfig(root)).toThrow(
+      /^\/etc\/muster\/boot\.json: holds a URL with credentials and others can read it \(mode 0644\): chmod 600 it$/,
+    );
+    chmodSync(file, 0o600);
+    expect(loadBootConfig(root).repo.url).toContain("s3cret");
+    // gate close can still find the gates of a refused config
+    chmodSync(file, 0o666);
+    expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
   });
 
   it("says clearly when there is no config or it does not parse", () => {

@@ -25,6 +25,7 @@ import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
 import { pathExists } from "../host/host-files.ts";
 import { normalInside, SYSTEM_DIRS } from "../host/system-dirs.ts";
+import { holdsCredentials } from "../resources/git-credentials.ts";
 import type { RetryPolicy } from "./plan.ts";
 import type { HttpCheck } from "./stages/checks.ts";
 
@@ -431,6 +432,29 @@ export function readConfigData(loc: BootConfigLocation): unknown {
   return parseDataText(readTextFile(loc.hostPath, loc.shown), loc.hostPath.endsWith(".json"), loc.shown);
 }
 
+/**
+ * The boot config's data, from a file that only root (or this user) can change, and that nobody
+ * else can read when it holds a secret. Whoever can write it chooses the repository root
+ * converges, so a file another user owns, or one with a group or other write bit, is refused; a
+ * URL with credentials in a file others may read is refused too, as ssh refuses an open private
+ * key. (`gate close` and the boot still close the gates such a file names: gatesAnyConfigCouldName.)
+ */
+function trustedConfigData(loc: BootConfigLocation): unknown {
+  const seen = { uid: 0, mode: 0 };
+  const text = readTextFile(loc.hostPath, loc.shown, seen);
+  const uid = process.geteuid?.() ?? 0;
+  const mode = seen.mode.toString(8).padStart(4, "0");
+  if ((seen.uid !== 0 && seen.uid !== uid) || (seen.mode & 0o022) !== 0)
+    throw new InputError(
+      `${loc.shown}: ${seen.uid !== 0 && seen.uid !== uid ? `owned by uid ${seen.uid}` : `writable by others (mode ${mode})`}; whoever can change the boot config chooses what root converges: chown root and chmod 600 it`,
+    );
+  if ((seen.mode & 0o044) !== 0 && holdsCredentials(text))
+    throw new InputError(
+      `${loc.shown}: holds a URL with credentials and others can read it (mode ${mode}): chmod 600 it`,
+    );
+  return parseDataText(text, loc.hostPath.endsWith(".json"), loc.shown);
+}
+
 /** Load the boot config of a root; an InputError when there is none or it is invalid. */
 export function loadBootConfig(root: string, configFlag?: string): BootConfig {
   const loc = findBootConfig(root, configFlag);
@@ -439,7 +463,7 @@ export function loadBootConfig(root: string, configFlag?: string): BootConfig {
       `no boot config: write ${BOOT_CONFIG_PATHS[0]} (or boot.yaml) under ${root}, or pass --config FILE; ` +
         "`muster schema boot` prints its JSON Schema",
     );
-  return parseBootConfig(readConfigData(loc), loc.shown);
+  return parseBootConfig(trustedConfigData(loc), loc.shown);
 }
 
 /**
@@ -452,7 +476,7 @@ export function gateSettings(
 ): { gateFile: string; stateDir: string; config?: BootConfig } {
   const loc = findBootConfig(root, configFlag);
   if (!loc) return { gateFile: `${DEFAULT_STATE_DIR}/gate.json`, stateDir: DEFAULT_STATE_DIR };
-  const config = parseBootConfig(readConfigData(loc), loc.shown);
+  const config = parseBootConfig(trustedConfigData(loc), loc.shown);
   return { gateFile: config.gate.file, stateDir: config.stateDir, config };
 }
 

@@ -84,12 +84,14 @@ export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
  * is anything but a regular file: read by path, a FIFO (or a link to one) never answered and a
  * device such as /dev/zero never ended, and the command hung. Opened without blocking, then
  * judged by fstat on what was opened; a file larger than MAX_INPUT_BYTES is refused too.
+ * `seen`, when given, gets the owner and mode of the file that was read.
  */
-export function readTextFile(file: string, where: string): string {
+export function readTextFile(file: string, where: string, seen?: { uid: number; mode: number }): string {
   try {
     const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const st = fstatSync(fd);
+      if (seen) Object.assign(seen, { uid: st.uid, mode: st.mode & 0o7777 });
       if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
       if (!st.isFile())
         throw new InputError(`${where}: not a regular file (a ${specialKind(st)}); give a file`);

@@ -108,7 +108,9 @@ export async function bootFixture(
     baseConfig: base,
     writeConfig(config) {
       mkdirSync(path.join(root, "etc/muster"), { recursive: true });
-      writeFileSync(path.join(root, "etc/muster/boot.json"), `${JSON.stringify(config, null, 2)}\n`);
+      writeFileSync(path.join(root, "etc/muster/boot.json"), `${JSON.stringify(config, null, 2)}\n`, {
+        mode: 0o600,
+      });
     },
     startAction() {
       if (!asg.pendingActions().some((a) => a.instanceId === INSTANCE_ID))

@@ -224,7 +224,8 @@ export class FleetInstance {
       configRepoUrl: this.o.configRepoUrl,
       appRepoUrl: this.o.appRepoUrl,
     });
-    write("/etc/muster/boot.json", `${JSON.stringify(boot, null, 2)}\n`);
+    // as `muster install --config` puts it there: it may hold credentials
+    write("/etc/muster/boot.json", `${JSON.stringify(boot, null, 2)}\n`, 0o600);
     // the console a failed boot writes its record to: empty at every launch, as a new machine's
     write(INSTANCE_CONSOLE, "", 0o600);
     // what cloud-init records on EC2: the boot can still abandon when metadata does not answer
