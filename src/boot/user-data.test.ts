@@ -6,7 +6,15 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -180,6 +188,16 @@ describe("muster install --print-user-data", () => {
     ).toBe("0600");
     expect(cloudInitUserData(settings)).not.toContain("muster-health.service");
     expect(cloudInitUserData({ ...settings, health: true })).toContain("muster-health.service");
+  });
+
+  it("refuses a boot config with a token, as the CDK construct does: every process on the server could read it from the user data", async () => {
+    const config = bootConfigFile({ repo: { url: "https://deploy:tok3n@git.example.test/config.git" } });
+    chmodSync(config, 0o600);
+    const res = await muster(["install", "--print-user-data", "--config", config, ...RELEASE]);
+    expect([res.code, res.stdout]).toEqual([2, ""]);
+    expect(res.stderr).toBe(
+      "muster: install --print-user-data: the boot config holds a URL with credentials, which every process on the server could read from the user data (the metadata service); use an ssh URL with a deploy key, or write the boot config from a secrets store at launch\n",
+    );
   });
 
   it("starts muster-watch.service with the boot exactly when `muster install` enables it", async () => {

@@ -7,6 +7,7 @@ import { cloudInitUserData, USER_DATA_PLATFORMS, type UserDataPlatform } from ".
 import { type UserDataFlags, userDataSources } from "../boot/user-data-flags.ts";
 import { InputError } from "../core/errors.ts";
 import { RootFs } from "../host/root-fs.ts";
+import { holdsCredentials } from "../resources/git-credentials.ts";
 import { musterPackageRoot } from "./package-root.ts";
 
 export interface InstallFlags extends UserDataFlags {
@@ -37,7 +38,12 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
       problems.unshift(
         "install --print-user-data: the user data carries the boot config; pass --config FILE (or write ROOT/etc/muster/boot.json)",
       );
-    if (!loc || !config || "problems" in sources) throw new InputError(problems);
+    // as the CDK construct refuses it: the user data is readable by every process on the server
+    if (loc && config && holdsCredentials(readFileSync(loc.hostPath, "utf8")))
+      problems.push(
+        "install --print-user-data: the boot config holds a URL with credentials, which every process on the server could read from the user data (the metadata service); use an ssh URL with a deploy key, or write the boot config from a secrets store at launch",
+      );
+    if (!loc || !config || "problems" in sources || problems.length > 0) throw new InputError(problems);
     process.stdout.write(
       cloudInitUserData({
         bootConfig: readFileSync(loc.hostPath, "utf8"),
