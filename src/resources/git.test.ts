@@ -710,4 +710,23 @@ describe("isRepositoryAddress", () => {
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues)).toContain("absolute path");
   });
+  it("attack: credentials in the URL with a user are bad input: that user could read them from its git's /proc/PID/environ", () => {
+    const parse = (repository: string, user?: string) =>
+      git.schema.safeParse({ destination: "/srv/app", repository, ...(user ? { user } : {}) });
+    const r = parse("https://deploy:t0ken@h/app.git", "app");
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(["repository"]);
+    expect(r.error?.issues[0]?.message).toMatch(
+      /^a repository URL with credentials and a user: that user could read them/,
+    );
+    expect(parse("https://t0ken@h/app.git", "app").success).toBe(false);
+    // no secret, or no user: as before
+    for (const [url, user] of [
+      ["https://deploy:t0ken@h/app.git", undefined],
+      ["ssh://git@h/app.git", "app"],
+      ["git@h:o/app.git", "app"],
+      ["https://h/app.git", "app"],
+    ] as const)
+      expect(parse(url, user).success, `${url} ${user}`).toBe(true);
+  });
 });

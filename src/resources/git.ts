@@ -23,29 +23,37 @@ import { type ExecOptions, lastLine } from "../host/exec.ts";
 import { pathExists } from "../host/host-files.ts";
 import type { FileStat } from "../host/root-fs.ts";
 import { cloneArgv } from "./git-clone.ts";
-import { storedUrl } from "./git-credentials.ts";
+import { splitCredentials, storedUrl } from "./git-credentials.ts";
 import { gitEnv, redactUrl } from "./git-env.ts";
 import { readHeadFromFiles, readOriginFromFiles } from "./git-local.ts";
 import { ancestorsOf } from "./ownership.ts";
 import { runAs } from "./run-as.ts";
 
-const schema = z.strictObject({
-  destination: absolutePath,
-  repository: z.string().min(1).refine(isRepositoryAddress, {
+const schema = z
+  .strictObject({
+    destination: absolutePath,
+    repository: z.string().min(1).refine(isRepositoryAddress, {
+      message:
+        "give a URL (https://, ssh://, file://), an scp-like address (git@host:path) or an absolute path; a relative path has no fixed meaning on a server",
+    }),
+    revision: z.string().min(1).optional(),
+    /** 0 = full history; default 1 for branches and tags */
+    depth: z.number().int().min(0).optional(),
+    /** a private key for ssh repositories (a host path, mode 0600) */
+    sshKey: z.string().optional(),
+    user: ownerSchema.optional(),
+    group: ownerSchema.optional(),
+    /** seconds for each network step */
+    timeout: z.number().positive().optional(),
+    action: z.enum(["sync", "checkout"]).optional(),
+  })
+  // the credentials reach git through its environment, and a process run as `user` is that
+  // user's: its /proc/PID/environ is readable by it, so the token would be theirs too
+  .refine((p) => p.user === undefined || splitCredentials(p.repository).authorization === undefined, {
     message:
-      "give a URL (https://, ssh://, file://), an scp-like address (git@host:path) or an absolute path; a relative path has no fixed meaning on a server",
-  }),
-  revision: z.string().min(1).optional(),
-  /** 0 = full history; default 1 for branches and tags */
-  depth: z.number().int().min(0).optional(),
-  /** a private key for ssh repositories (a host path, mode 0600) */
-  sshKey: z.string().optional(),
-  user: ownerSchema.optional(),
-  group: ownerSchema.optional(),
-  /** seconds for each network step */
-  timeout: z.number().positive().optional(),
-  action: z.enum(["sync", "checkout"]).optional(),
-});
+      "a repository URL with credentials and a user: that user could read them from its git's environment; give the user a deploy key of its own (sshKey), or leave user out",
+    path: ["repository"],
+  });
 export type GitProps = z.infer<typeof schema>;
 
 export interface GitState {
