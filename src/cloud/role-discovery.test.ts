@@ -37,6 +37,15 @@ describe("parseRoleSource", () => {
     expect(formatRoleSource(parseRoleSource(text))).toBe(text.trim());
   });
 
+  it("refuses a static name that names no file of roles/, before any fetch", () => {
+    expect(() => parseRoleSource("static:../../etc/passwd")).toThrow(
+      'role source "static:../../etc/passwd": "../../etc/passwd" is not a role name (letters, digits, ".", "_" and "-": the name of a file in roles/)',
+    );
+    expect(() => parseRoleSource("static:BAD NAME")).toThrow(/"BAD NAME" is not a role name/);
+    expect(() => parseRoleSource("static:.hidden")).toThrow(/is not a role name/);
+    expect(parseRoleSource("static:web-2.blue_x")).toEqual({ kind: "static", name: "web-2.blue_x" });
+  });
+
   it.each(["", "tag:", "static:", "securitygroups", "tags:Role", "hostname"])(
     "rejects %j with InputError",
     (text) => {

@@ -58,6 +58,12 @@ export function parseRoleSource(text: string): RoleSource {
   if (s.startsWith("static:")) {
     const name = s.slice(7).trim();
     if (!name) throw new InputError(`role source "${s}": static: needs a role name, e.g. static:web`);
+    // a role is a file of roles/: a name with a slash, a space or a leading dot names none, and
+    // was found out only after the fetch, at the role stage
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+      throw new InputError(
+        `role source "${s}": "${name}" is not a role name (letters, digits, ".", "_" and "-": the name of a file in roles/)`,
+      );
     return { kind: "static", name };
   }
   throw new InputError(`role source "${s}" is not one of ${SOURCE_FORMS}`);
