@@ -60,13 +60,16 @@ export const modeSchema = z.union([
 /** A user or group: a name as in the root's /etc/passwd, or a numeric id. */
 export const ownerSchema = z.union([
   z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, { message: "expected a user or group name" }),
-  z.number().int().min(0),
+  // a uid or gid is 32 bits, and (uid_t)-1 means "no change" to chown: not an id
+  z.number().int().min(0).max(0xfffffffe),
 ]);
 
 export const absolutePath = z
   .string()
   .max(LIMITS.path)
-  .startsWith("/", { message: "must be an absolute path (start with /)" });
+  .startsWith("/", { message: "must be an absolute path (start with /)" })
+  // a NUL ends the path for the kernel: what was checked is not what would be written
+  .refine((p) => !p.includes("\0"), { message: "must not contain a NUL character" });
 
 /**
  * The Auto Scaling lifecycle hook's limits, seconds: a heartbeat timeout of 30 to 7200, and a
