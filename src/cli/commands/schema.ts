@@ -5,7 +5,7 @@ export function registerSchema(program: Command): void {
   program
     .command("schema")
     .description(
-      "print the JSON Schema of a file muster reads: boot (boot.json), role (roles/*.json) or fleet (fleet.yaml)",
+      "print the JSON Schema of a file muster reads: boot (boot.json), role (roles/*.yaml or *.json) or fleet (fleet.yaml)",
     )
     .argument("<kind>", "boot, role or fleet")
     .action(async (kind: string) => {
