@@ -14,14 +14,14 @@
  *      instance on it ever goes in service.
  * It ends with a summary and stops everything it started, or leaves the fleet up with --keep.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { style, useColour } from "../cli/human-report.ts";
 import { musterPackageRoot } from "../cli/package-root.ts";
 import { startFleetDaemon, stopFleet } from "../cli/run-fleet.ts";
-import { errorMessage } from "../core/errors.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
 import { startTraffic } from "../fleet/balancing/traffic.ts";
 import { controlRequest } from "../fleet/control/control.ts";
 import {
@@ -32,7 +32,7 @@ import {
 } from "../fleet/control/controller.ts";
 import { EMBEDDED_FLEET_YAML } from "../fleet/control/fleet-config.ts";
 import { statusLines } from "../fleet/control/status-table.ts";
-import { commitTo } from "./example-repos.ts";
+import { commitTo, examplesDir } from "./example-repos.ts";
 
 /** A live view: on a TTY the status table is redrawn in place under the story; else plain lines. */
 class Display {
@@ -86,6 +86,10 @@ export async function runFleetDemo(opts: { keep: boolean }): Promise<number> {
     process.stdout.write(t),
   );
   const pkg = musterPackageRoot();
+  if (!existsSync(examplesDir(pkg)))
+    throw new InputError(
+      "muster demo runs muster's examples/, which a release archive does not carry: run it from a clone of muster, or try your own fleet with `muster init DIR` and `muster fleet up --config DIR/fleet.yaml`",
+    );
   const stateDir = mkdtempSync(path.join(tmpdir(), "muster-demo-"));
   // an address block of its own, so a demo never meets a `muster fleet up` on the default one
   const block = 100 + (process.pid % 150);

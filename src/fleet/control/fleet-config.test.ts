@@ -305,6 +305,19 @@ describe("fleet.yaml", () => {
     ]);
   });
 
+  it("the embedded default without muster's examples/ (a release archive) says what to do instead", () => {
+    const bare = tmpDir();
+    expect(() => loadFleetConfig(undefined, bare)).toThrow(
+      // one line, though both repositories are missing
+      `(embedded default): the example fleet uses muster's examples/, which a release archive does not carry (${path.join(bare, "examples/config-repo")}): run \`muster init DIR\` and pass --config DIR/fleet.yaml`,
+    );
+    try {
+      loadFleetConfig(undefined, bare);
+    } catch (err) {
+      expect((err as { problems: string[] }).problems).toHaveLength(1);
+    }
+  });
+
   it("a missing, empty or unparsable file is one clear line", () => {
     expect(() => loadFleetConfig("/nonexistent/fleet.yaml", REPO_ROOT)).toThrow(
       /--config \/nonexistent\/fleet\.yaml: no such file/,

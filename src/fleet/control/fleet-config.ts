@@ -670,8 +670,14 @@ export function parseFleetConfig(
   const problems: string[] = [];
   const mustExist = (p: string, field: string, what: string) => {
     if (!checkPaths) return;
-    if (!existsSync(p)) problems.push(`${where}: ${field}: ${what} ${p} does not exist`);
-    else if (!isDirectory(p))
+    if (!existsSync(p)) {
+      // one line for the whole of examples/, however many of its directories are missing
+      if (where !== EMBEDDED) problems.push(`${where}: ${field}: ${what} ${p} does not exist`);
+      else if (problems.length === 0)
+        problems.push(
+          `${where}: the example fleet uses muster's examples/, which a release archive does not carry (${p}): run \`muster init DIR\` and pass --config DIR/fleet.yaml`,
+        );
+    } else if (!isDirectory(p))
       problems.push(`${where}: ${field}: ${p} is a file, not a ${what === "directory" ? "directory" : what}`);
     else if (what === "directory" && field.startsWith("repositories.") && readdirSync(p).length === 0)
       problems.push(`${where}: ${field}: ${p} is empty; a repository needs its files to commit`);
@@ -839,13 +845,16 @@ function readTemplate(choice: TemplateChoice, fleetYaml: unknown): TemplateRehea
   });
 }
 
+/** what messages call the fleet.yaml muster carries, used when no --config is given */
+const EMBEDDED = "(embedded default)";
+
 /** fleet.yaml's data, the name messages give it, and the directory its paths are relative to. */
 function readFleetYaml(
   file: string | undefined,
   packageRoot: string,
 ): { data: unknown; where: string; baseDir: string } {
   if (file === undefined)
-    return { data: YAML.parse(EMBEDDED_FLEET_YAML), where: "(embedded default)", baseDir: packageRoot };
+    return { data: YAML.parse(EMBEDDED_FLEET_YAML), where: EMBEDDED, baseDir: packageRoot };
   if (!existsSync(file))
     throw new InputError(`--config ${file}: no such file; pass the path of a fleet.yaml`);
   if (statSync(file).isDirectory())
