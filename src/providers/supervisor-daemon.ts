@@ -16,6 +16,7 @@ import { errorMessage, RunError } from "../core/errors.ts";
 import { resolveCommand } from "../host/command-path.ts";
 import { idResolver } from "../host/ids.ts";
 import { listensOnTcp } from "../host/listening.ts";
+import { openDirUnder, type PinnedDir } from "../host/pinned-dir.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { acquireLock, type Lock } from "../runner/lock.ts";
@@ -233,8 +234,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     const cmd = resolveCommand(def.command[0], env.PATH);
     if (!cmd) throw new RunError(`service ${name}: command not found: ${def.command[0]}`);
     const { uid, gid } = await credentials(def);
-    fs.mkdirSync(path.dirname(s.status.logFile), { recursive: true });
-    const out = fs.openSync(s.status.logFile, "a");
+    const out = openServiceLog(root, name);
     const argv = fs.existsSync(SETPRIV)
       ? [SETPRIV, "--pdeathsig", "SIGKILL", "--", cmd, ...def.command.slice(1)]
       : [cmd, ...def.command.slice(1)];
@@ -559,9 +559,46 @@ function procStartOf(pid: number): string | undefined {
   }
 }
 
+/**
+ * The service's log, opened for appending in var/log/muster/services held by descriptor (see
+ * pinned-dir.ts), never through a link: /var/log is group-writable on some systems (syslog), and
+ * a member could put their own directory in place of var/log/muster with services/app.log a
+ * link to /etc/cron.d/x; root would then append the service's output there at its next start.
+ */
+function openServiceLog(root: string, name: string): number {
+  const dir = openDirUnder(root, "var/log/muster", { create: true, mode: 0o755, ownOnly: true });
+  let services: PinnedDir | undefined;
+  try {
+    services = openDirUnder(dir.path(""), "services", { create: true, mode: 0o755, ownOnly: true });
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = fs.openSync(
+      services.path(`${name}.log`),
+      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK,
+      0o640,
+    );
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      throw new RunError(
+        `${services.shown}/${name}.log is not a regular file: remove it (muster makes it again)`,
+      );
+    }
+    return fd;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP")
+      throw new RunError(
+        `${dir.shown}/services/${name}.log is a symbolic link: muster does not write through it; remove it`,
+      );
+    throw err;
+  } finally {
+    services?.close();
+    dir.close();
+  }
+}
+
 function lastLogLine(file: string): string {
   try {
-    const fd = fs.openSync(file, "r");
+    // never a link's target, never a FIFO's wait: this line goes into an error and the run log
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {
       const size = fs.fstatSync(fd).size;
       const len = Math.min(size, 4096);

@@ -5,7 +5,17 @@
  * however the supervisor ends.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RunError } from "../core/errors.ts";
@@ -135,6 +145,30 @@ describe("the supervisor", () => {
     expect(stopped.state).toBe("stopped");
     expect(alive(restarted.pid!)).toBe(false);
     expect(existsSync(path.join(root, "run/muster/services/s.pid"))).toBe(false);
+  });
+
+  it("attack: var/log/muster swapped for another user's directory whose services/s.log is a link: the start refuses, nothing is written outside", async () => {
+    const root = newRoot();
+    define(root, "s", { command: SLEEPER });
+    await request(root, "start", "s");
+    await request(root, "stop", "s");
+    // a member of a group that may write var/log puts their own directory there
+    const outside = path.join(tmpDir(), "cron.d-x");
+    renameSync(path.join(root, "var/log/muster"), path.join(root, "var/log/muster.old"));
+    mkdirSync(path.join(root, "var/log/muster/services"), { recursive: true });
+    symlinkSync(outside, path.join(root, "var/log/muster/services/s.log"));
+    chownSync(path.join(root, "var/log/muster/services"), 65534, 65534);
+    chownSync(path.join(root, "var/log/muster"), 65534, 65534);
+    await expect(request(root, "start", "s")).rejects.toThrow(
+      /belongs to another user or can be written by others/,
+    );
+    expect(existsSync(outside)).toBe(false);
+    // and a link muster's own directory holds is not written through either
+    rmSync(path.join(root, "var/log/muster"), { recursive: true });
+    mkdirSync(path.join(root, "var/log/muster/services"), { recursive: true });
+    symlinkSync(outside, path.join(root, "var/log/muster/services/s.log"));
+    await expect(request(root, "start", "s")).rejects.toThrow(/s\.log is a symbolic link/);
+    expect(existsSync(outside)).toBe(false);
   });
 
   it("reload sends the reload signal when the service has one, else restarts", async () => {
