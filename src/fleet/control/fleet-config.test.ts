@@ -305,6 +305,19 @@ describe("fleet.yaml", () => {
     ]);
   });
 
+  it("a load balancer problem is one line naming fleet.yaml's field (matcher, deregistrationDelay), not the settings' names", () => {
+    const lb = (over: Record<string, unknown>) => problems({ loadBalancer: { preset: "fast", ...over } });
+    expect(lb({ healthCheck: { matcher: "abc" } })).toEqual([
+      'fleet.yaml: loadBalancer.healthCheck.matcher: HTTP codes, e.g. "200", "200,204" or "200-299"',
+    ]);
+    expect(lb({ healthCheck: { matcher: "300-200" } })).toEqual([
+      'fleet.yaml: loadBalancer.healthCheck.matcher: "300-200" is not a range within 100-599',
+    ]);
+    expect(lb({ deregistrationDelay: -1 })).toEqual([
+      "fleet.yaml: loadBalancer.deregistrationDelay: must be at least 0 (got -1)",
+    ]);
+  });
+
   it("the embedded default without muster's examples/ (a release archive) says what to do instead", () => {
     const bare = tmpDir();
     expect(() => loadFleetConfig(undefined, bare)).toThrow(

@@ -412,8 +412,13 @@ export const fleetConfigSchema = z
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       for (const p of err.problems) {
-        const m = /^load balancer: healthCheck\.(\w+): (.*)$/.exec(p);
-        if (m) issue(["loadBalancer", "healthCheck", toFileKey(m[1]!)], inFileUnits(m[2]!));
+        // named as fleet.yaml names the field, so that one field gets one problem
+        const m = /^load balancer: (healthCheck\.)?(\w+): (.*)$/.exec(p);
+        if (m)
+          issue(
+            m[1] ? ["loadBalancer", "healthCheck", toFileKey(m[2]!)] : ["loadBalancer", toFileKey(m[2]!)],
+            inFileUnits(m[3]!),
+          );
         else issue(["loadBalancer"], p.replace(/^load balancer: /, ""));
       }
     }
@@ -436,8 +441,15 @@ function firstPerField(lines: string[]): string[] {
 }
 
 /** TargetGroupSettings names -> fleet.yaml names. */
+/** The load balancer settings' names for fleet.yaml's (successCodes is the file's matcher). */
 function toFileKey(k: string): string {
-  return k === "intervalMs" ? "interval" : k === "timeoutMs" ? "timeout" : k;
+  const names: Record<string, string> = {
+    intervalMs: "interval",
+    timeoutMs: "timeout",
+    successCodes: "matcher",
+    deregistrationDelayMs: "deregistrationDelay",
+  };
+  return names[k] ?? k;
 }
 
 /** A load balancer settings message in fleet.yaml's names and units (seconds, not ms). */
