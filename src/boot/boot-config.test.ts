@@ -158,6 +158,14 @@ describe("boot config", () => {
     expect(
       problems({ repo: { url: "/srv/config.git" }, role: "static:web", endpoints: { metadata: "off" } }),
     ).toEqual([]);
+    // one cause, one line: a later check does not say again what the field's own check said
+    expect(problems({ repo: { url: "" } })).toEqual(["b.yaml: repo.url: must not be empty"]);
+    expect(problems({ repo: { url: "/srv/config.git" }, gate: { file: "/x/.." } })).toEqual([
+      'b.yaml: gate.file: must not contain ".."',
+    ]);
+    expect(problems({ repo: { url: "/srv/config.git" }, image: { clean: ["relative/x"] } })).toEqual([
+      "b.yaml: image.clean[0]: must be an absolute path inside the root (start with /)",
+    ]);
   });
 
   it("accepts the repository URL forms git uses, plain http only on loopback", () => {

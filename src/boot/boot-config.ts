@@ -42,7 +42,8 @@ const insidePath = z
   })
   .refine((p) => !p.split("/").includes(".."), { message: 'must not contain ".."' })
   // "//" and "/." are the root itself: removed or cleared by image prepare, that is the whole root
-  .refine((p) => path.posix.normalize(p) !== "/", {
+  // (one with ".." is refused above already: one line for it)
+  .refine((p) => p.split("/").includes("..") || path.posix.normalize(p) !== "/", {
     message: "names the root itself; give a path inside it",
   });
 
@@ -53,6 +54,8 @@ const insidePath = z
  * top-level directory for `image.clean`.
  */
 export function systemDirProblem(p: string, whole: boolean): string | undefined {
+  // a relative path, or one with "..", is refused by the path's own check: one line for it
+  if (!p.startsWith("/") || p.split("/").includes("..")) return undefined;
   const n = normalInside(p);
   if (n === "/") return undefined; // the path's own check says so
   if (SYSTEM_DIRS.has(n))
@@ -292,7 +295,8 @@ export const bootConfigSchema = z
         path: ["gate", "file"],
         message: `${gateDir} is a directory${gateDir === normalInside(cfg.stateDir) ? " (the state directory)" : " of the host itself"}, not a gate file; give a file such as /var/www/html/ping.html`,
       });
-    const urlProblem = repoUrlProblem(cfg.repo.url);
+    // an empty url is refused by its own check
+    const urlProblem = cfg.repo.url === "" ? undefined : repoUrlProblem(cfg.repo.url);
     if (urlProblem) ctx.addIssue({ code: "custom", path: ["repo", "url"], message: urlProblem });
     const source = typeof cfg.role === "string" ? cfg.role : cfg.role.source;
     try {

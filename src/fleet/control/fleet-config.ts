@@ -440,7 +440,6 @@ function firstPerField(lines: string[]): string[] {
   });
 }
 
-/** TargetGroupSettings names -> fleet.yaml names. */
 /** The load balancer settings' names for fleet.yaml's (successCodes is the file's matcher). */
 function toFileKey(k: string): string {
   const names: Record<string, string> = {
