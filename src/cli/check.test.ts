@@ -26,6 +26,18 @@ describe("muster check", () => {
     expect(problems[0]).toMatch(/^muster: roles\/base\.yaml: not valid YAML/);
   });
 
+  it("a recipe's syntax error is one problem: the type check's, not also the compiler's at the same line", async () => {
+    const repo = path.join(tmpDir(), "repo");
+    cpSync(path.join(EXAMPLES, "config-repo"), repo, { recursive: true });
+    const recipe = path.join(repo, "recipes/base.ts");
+    const lines = readFileSync(recipe, "utf8").split("\n").length;
+    writeFileSync(recipe, `${readFileSync(recipe, "utf8")}\nconst x = ;\n`);
+    const res = await muster(["check", "--repo", repo]);
+    expect(res.code).toBe(2);
+    const problems = res.stderr.split("\n").filter((l) => l.startsWith("muster: "));
+    expect(problems).toEqual([`muster: recipes/base.ts:${lines + 1}: Expression expected.`]);
+  });
+
   it("passes the example config repo", async () => {
     const res = await muster(["check", "--repo", path.join(EXAMPLES, "config-repo")]);
     expect(res.code).toBe(0);

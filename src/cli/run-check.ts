@@ -77,7 +77,10 @@ export async function collectProblems(flags: CheckFlags, progress?: Progress): P
   try {
     recipes = await step("compile", "compile of the recipes", () => compileRecipes(repo));
   } catch (err) {
-    if (err instanceof InputError) return [...problems, ...err.problems];
+    // the type check parsed the same file: a syntax error it reported at a line is one problem,
+    // not a second one in esbuild's words
+    if (err instanceof InputError)
+      return [...problems, ...err.problems.filter((p) => !atSameLine(p, problems))];
     throw err;
   }
   const roles = flags.role ? [flags.role] : [...repo.roles.keys()];
@@ -173,6 +176,12 @@ async function typeCheck(repoDir: string, files: string[], demanded: boolean): P
  * A role that could not be read is "unknown" to every role that names it: that is the same
  * problem again, already said by its own file's line (roles/base.yaml: ...).
  */
+/** PURE: does `problems` hold one for the file and line `problem` names (recipes/app.ts:29)? */
+function atSameLine(problem: string, problems: string[]): boolean {
+  const at = /^([^:\s]+:\d+):/.exec(problem)?.[1];
+  return at !== undefined && problems.some((q) => q.startsWith(`${at}:`));
+}
+
 function saidAlready(problem: string, problems: string[]): boolean {
   const unknown = /: unknown role "([^"]+)"/.exec(problem)?.[1];
   return unknown !== undefined && problems.some((p) => p.startsWith(`roles/${unknown}.`));
