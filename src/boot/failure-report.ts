@@ -63,6 +63,8 @@ export function failureReporter(
   return async (record, facts) => {
     const instanceId =
       facts.identity?.instanceId ?? c.fs.readText(CLOUD_INIT_INSTANCE_ID)?.trim() ?? undefined;
+    // the lines of this very failure (stage.failed, run.gave-up) are still held by the log
+    c.log.flush();
     const logFile = path.join(c.fs.root, "var/log/muster/boot.log");
     const failure = buildFailureRecord({
       instanceId: instanceId || undefined,

@@ -78,6 +78,11 @@ export class CoalescedFile {
     }
   }
 
+  /** Write what is held now: for a reader of the file in this same busy stretch. */
+  flush(): void {
+    this.flushQuietly();
+  }
+
   close(): void {
     if (this.fd === undefined) return;
     try {

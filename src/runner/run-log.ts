@@ -10,6 +10,8 @@ import { redactUrl } from "../resources/git-env.ts";
 
 export interface RunLog {
   event(name: string, fields?: Record<string, unknown>): void;
+  /** put the lines logged so far in the file now (they are written once a busy stretch ends) */
+  flush(): void;
   close(): void;
 }
 
@@ -48,6 +50,10 @@ export function openRunLog(root: string, file: string, base: Record<string, unkn
   return {
     event(name, fields = {}) {
       logger.info(redactDeep(ownFields(fields, base)) as object, name);
+    },
+    flush() {
+      // pino hands each line to the stream as it is logged: the stream holds them
+      stream.flush();
     },
     close() {
       stream.close();

@@ -97,7 +97,9 @@ export async function convergeSession(opts: SessionOptions): Promise<RunReport> 
   const lock = opts.dryRun
     ? { release() {} }
     : await acquireLock(path.join(fs.root, "var/lib/muster/converge.lock"), opts.lockWaitMs ?? 30_000);
-  const log = opts.dryRun ? { event() {}, close() {} } : openRunLog(fs.root, "converge.log", { runId });
+  const log = opts.dryRun
+    ? { event() {}, flush() {}, close() {} }
+    : openRunLog(fs.root, "converge.log", { runId });
   try {
     log.event("run.start", {
       role: run.role,

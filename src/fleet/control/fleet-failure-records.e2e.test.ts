@@ -80,6 +80,11 @@ describe("a boot that fails: its record outlives the instance", () => {
     expect(listed.failure).toMatchObject({ instanceId: first, stage: "fetch", cause, attempts: 3 });
     expect(listed.failure.log.length).toBeGreaterThan(0);
     expect(listed.failure.log.join("\n")).toContain("stage.failed");
+    // the record's lines reach the very failure it records: the last attempt's failure and the
+    // giving up (they were still held by the log's buffer when the record was made)
+    expect(listed.failure.log.at(-1)).toContain('"event":"gate.closed"');
+    expect(listed.failure.log.join("\n")).toContain('"event":"run.gave-up"');
+    expect(listed.failure.log.join("\n")).toMatch(/"attempt":3,.*"event":"stage\.failed"/);
 
     // fleet why: 0 with the record, 1 for an instance that left none, 2 for one that never was
     const why = await fleetCli(cfg.stateDir, ["why", first]);
