@@ -27,6 +27,18 @@ describe("YAML's warnings are errors, a byte order mark is nothing", () => {
     );
   });
 
+  it("refuses a key twice in one JSON object (JSON.parse kept the last without a word), as YAML does", () => {
+    expect(() =>
+      parseDataText('{"repo": {"url": "/x"},\n "repo": {"url": "/y"}}', true, "boot.json"),
+    ).toThrow(
+      /^boot\.json: not valid JSON: a key appears twice in one object \(the second at line 2, column 2\); keep one$/,
+    );
+    expect(parseDataText('{"a": {"x": 1}, "b": {"x": 2}}', true, "ok.json")).toEqual({
+      a: { x: 1 },
+      b: { x: 2 },
+    });
+  });
+
   it("reads a file that starts with a byte order mark, JSON or YAML", () => {
     expect(parseDataText('\uFEFF{"name": "web"}', true, "roles/web.json")).toEqual({ name: "web" });
     expect(parseDataText("\uFEFFname: web\n", false, "roles/web.yaml")).toEqual({ name: "web" });

@@ -49,6 +49,7 @@ export function parseDataText(text: string, json: boolean, where: string): unkno
   let data: unknown;
   try {
     data = json ? JSON.parse(body) : yamlData(body);
+    if (json) refuseDuplicateKeys(body);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InputError(`${where}: not valid ${json ? "JSON" : "YAML"}: ${syntaxErrorLine(message, body)}`);
@@ -74,6 +75,20 @@ function yamlData(text: string): unknown {
   }
   if (problem) throw problem;
   return doc.toJS();
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys without a word, so a second "repo" further down a
+ * boot config silently replaced the first; YAML files refuse a duplicate already. Valid JSON is
+ * YAML too, so the YAML library finds the duplicate, with its line.
+ */
+function refuseDuplicateKeys(text: string): void {
+  const dup = YAML.parseDocument(text).errors.find((e) => e.code === "DUPLICATE_KEY");
+  if (!dup) return;
+  const at = dup.linePos?.[0];
+  throw new Error(
+    `a key appears twice in one object${at ? ` (the second at line ${at.line}, column ${at.col})` : ""}; keep one`,
+  );
 }
 
 /** The most an input file (a boot config, a role, fleet.yaml) may hold: none comes near it. */
