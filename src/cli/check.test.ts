@@ -38,6 +38,16 @@ describe("muster check", () => {
     expect(problems).toEqual([`muster: recipes/base.ts:${lines + 1}: Expression expected.`]);
   });
 
+  it("a template's syntax error is one problem, not also the resource's that renders it", async () => {
+    const repo = path.join(tmpDir(), "repo");
+    cpSync(path.join(EXAMPLES, "config-repo"), repo, { recursive: true });
+    writeFileSync(path.join(repo, "templates/site.conf.eta"), "server {\n<%= it.port \n");
+    const res = await muster(["check", "--no-typecheck", "--repo", repo]);
+    expect(res.code).toBe(2);
+    const problems = res.stderr.split("\n").filter((l) => l.startsWith("muster: "));
+    expect(problems).toEqual(["muster: templates/site.conf.eta: syntax error: unclosed tag at line 2 col 1"]);
+  });
+
   it("passes the example config repo", async () => {
     const res = await muster(["check", "--repo", path.join(EXAMPLES, "config-repo")]);
     expect(res.code).toBe(0);

@@ -183,6 +183,10 @@ function atSameLine(problem: string, problems: string[]): boolean {
 }
 
 function saidAlready(problem: string, problems: string[]): boolean {
+  // a resource's problem that quotes a template's syntax error, said already when the
+  // templates were checked, is that problem again (other template problems, a link out of the
+  // repo, are said as the resource meets them, in the words converge uses)
+  if (problems.some((q) => q.includes(": syntax error: ") && problem.endsWith(`: ${q}`))) return true;
   const unknown = /: unknown role "([^"]+)"/.exec(problem)?.[1];
   return unknown !== undefined && problems.some((p) => p.startsWith(`roles/${unknown}.`));
 }
