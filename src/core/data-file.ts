@@ -3,8 +3,8 @@
  * one line: where, and what the parser said, without its excerpt of the file (JSON.parse quotes
  * the text, line breaks and all) and with a line and column where it gave a position.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
 import YAML from "yaml";
+import { NotPlainFile, readSmallFile } from "../host/host-files.ts";
 import { errorMessage, InputError } from "./errors.ts";
 
 /** PURE: the parser's message as one clean line. */
@@ -103,23 +103,16 @@ export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
  */
 export function readTextFile(file: string, where: string, seen?: { uid: number; mode: number }): string {
   try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const st = fstatSync(fd);
-      if (seen) Object.assign(seen, { uid: st.uid, mode: st.mode & 0o7777 });
-      if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
-      if (!st.isFile())
-        throw new InputError(`${where}: not a regular file (a ${specialKind(st)}); give a file`);
-      if (st.size > MAX_INPUT_BYTES)
-        throw new InputError(
-          `${where}: ${st.size} bytes, more than an input file may hold (${MAX_INPUT_BYTES / 1024 / 1024} MiB); is it the right file?`,
-        );
-      return readFileSync(fd, "utf8");
-    } finally {
-      closeSync(fd);
-    }
+    return readSmallFile(file, MAX_INPUT_BYTES, { followLast: true, seen });
   } catch (err) {
-    if (err instanceof InputError) throw err;
+    if (err instanceof NotPlainFile) {
+      if (err.kind === "directory") throw new InputError(`${where}: a directory, not a file`);
+      if (err.kind === "too large")
+        throw new InputError(
+          `${where}: ${err.size} bytes, more than an input file may hold (${MAX_INPUT_BYTES / 1024 / 1024} MiB); is it the right file?`,
+        );
+      throw new InputError(`${where}: not a regular file (a ${err.kind}); give a file`);
+    }
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === "EISDIR"
@@ -131,12 +124,4 @@ export function readTextFile(file: string, where: string, seen?: { uid: number; 
             : errorMessage(err).split("\n")[0];
     throw new InputError(`${where}: ${why}`);
   }
-}
-
-function specialKind(st: Stats): string {
-  if (st.isFIFO()) return "FIFO";
-  if (st.isCharacterDevice()) return "character device";
-  if (st.isBlockDevice()) return "block device";
-  if (st.isSocket()) return "socket";
-  return "special file";
 }

@@ -25,23 +25,53 @@ export function readText(hostPath: string): string {
 }
 
 /** Thrown by readSmallFile for anything but a regular file of at most its size. */
-export class NotPlainFile extends Error {}
+export class NotPlainFile extends Error {
+  constructor(
+    message: string,
+    /** what is there: "directory", "FIFO", "character device", ..., or "too large" */
+    readonly kind: string,
+    readonly size: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
- * A small regular file's text, read without following a link at its last component and without
- * blocking: a FIFO or a device put where a file should be (in a directory another user owns,
- * such as an app's checkout) is refused, where a plain read would hang or never end.
+ * A small regular file's text, read without blocking: a FIFO or a device put where a file should
+ * be (in a directory another user owns, such as an app's checkout, or as an input file) is
+ * refused by fstat on what was opened, where a plain read would hang or never end. `followLast`
+ * false: a link at the last component is refused too (ELOOP). `seen` gets the file's owner and
+ * mode.
  */
-export function readSmallFile(hostPath: string, maxBytes: number): string {
-  const fd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+export function readSmallFile(
+  hostPath: string,
+  maxBytes: number,
+  opts: { followLast?: boolean; seen?: { uid: number; mode: number } } = {},
+): string {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const fd = fs.openSync(hostPath, O_RDONLY | O_NONBLOCK | (opts.followLast ? 0 : O_NOFOLLOW));
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new NotPlainFile(`${hostPath} is not a regular file`);
-    if (st.size > maxBytes) throw new NotPlainFile(`${hostPath} is larger than ${maxBytes} bytes`);
+    if (opts.seen) Object.assign(opts.seen, { uid: st.uid, mode: st.mode & 0o7777 });
+    if (!st.isFile()) {
+      const kind = fileKind(st);
+      throw new NotPlainFile(`${hostPath} is a ${kind}, not a regular file`, kind, st.size);
+    }
+    if (st.size > maxBytes)
+      throw new NotPlainFile(`${hostPath} is larger than ${maxBytes} bytes`, "too large", st.size);
     return fs.readFileSync(fd, "utf8");
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isDirectory()) return "directory";
+  if (st.isFIFO()) return "FIFO";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  if (st.isSocket()) return "socket";
+  return "special file";
 }
 
 export function readBytes(hostPath: string): Buffer {
