@@ -272,6 +272,30 @@ describe.concurrent("muster boot: the success path", () => {
     expect((JSON.parse(res.stdout) as BootRecord).stages.map((s) => s.stage)).toContain("verify");
   });
 
+  it("a gate directory every user may write: the boot says so, once, and still opens the gate", async ({
+    onTestFinished,
+  }) => {
+    const fx = await setup(onTestFinished);
+    // what any local user could then do: put ping.html in place while the boot converges
+    const gateDir = path.dirname(gateHost(fx));
+    mkdirSync(gateDir, { recursive: true });
+    chmodSync(gateDir, 0o777);
+    const res = await boot(fx);
+    expect(res.code, res.stderr).toBe(0);
+    const warning =
+      "muster boot: warning: /srv/www is writable by every user: a process of theirs can write the gate /srv/www/ping.html before the boot opens it";
+    expect(res.stdout.split(warning)).toHaveLength(2);
+    const warns = bootLog(fx.root).filter((e) => e.event === "warn");
+    expect(warns).toEqual([expect.objectContaining({ gate: "/srv/www/ping.html", dir: "/srv/www" })]);
+    expect(existsSync(gateHost(fx))).toBe(true);
+    // as the fixture leaves it (root's, 0755), the gate's directory gets no word
+    chmodSync(gateDir, 0o755);
+    fx.startAction();
+    const quiet = await boot(fx);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).not.toContain("warning");
+  });
+
   it("warm pools: an instance being warmed converges, keeps its gate closed and the hook waiting", async ({
     onTestFinished,
   }) => {

@@ -9,8 +9,10 @@ import { completeLifecycleAction, type LifecycleTarget, startHeartbeats } from "
 import { readDepartureSignals } from "../cloud/metadata.ts";
 import { InputError, PermanentRunError, RunError, TimeoutError } from "../core/errors.ts";
 import { currentBootId } from "../gate/boot-id.ts";
+import { exposureWarning, gateDirExposure } from "../gate/gate-exposure.ts";
 import { closeGate, openGate, readGate } from "../gate/gate-file.ts";
 import type { GateRecord } from "../gate/gate-state.ts";
+import { idResolver } from "../host/ids.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { redactUrl } from "../resources/git-env.ts";
 import { acquireLock } from "../runner/lock.ts";
@@ -66,6 +68,15 @@ export interface BootResult {
   timings: { transferMs: number; convergeMs: number };
 }
 
+/** Once per boot: who else could open the gate early (see gate-exposure.ts). A warning, never a failure. */
+function warnIfGateExposed(fs: RootFs, cfg: BootConfig, log: RunLog, say: (line: string) => void): void {
+  const exposure = gateDirExposure(fs, cfg.gate.file, process.geteuid?.() ?? 0);
+  if (!exposure) return;
+  const msg = exposureWarning(cfg.gate.file, exposure, idResolver(fs.root));
+  log.event("warn", { msg, gate: cfg.gate.file, dir: exposure.dir });
+  say(`muster boot: warning: ${msg}`);
+}
+
 /** Load the config; when it is missing or broken, still close every gate it could name. */
 function loadOrCloseGates(fs: RootFs, opts: BootOptions, mode: RunMode): BootConfig {
   try {
@@ -96,6 +107,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   say(
     `muster ${mode}: ${redactUrl(cfg.repo.url)} at ${cfg.repo.ref} into ${fs.root} (boot ${bootId}, run ${runId.slice(0, 8)})`,
   );
+  if (mode === "boot") warnIfGateExposed(fs, cfg, log, say);
 
   const lifecycle =
     cfg.lifecycle?.hook && mode === "boot" ? lifecyclePort(cfg, fs, env, log, say) : undefined;
