@@ -64,3 +64,25 @@ describe("roles in either form", () => {
     );
   });
 });
+
+describe("one name in two files", () => {
+  it("a role in both roles/web.json and roles/web.yaml names both files", () => {
+    const dir = repoWith({ web: { name: "web", runList: ["web"] } });
+    writeFileSync(path.join(dir, "roles/web.yaml"), "name: web\nrunList: [web]\n");
+    const problems: string[] = [];
+    loadConfigRepo(dir, problems);
+    expect(problems).toEqual([
+      'roles/web.yaml: role "web" is defined twice (also in roles/web.json); keep one of the two files',
+    ]);
+  });
+
+  it("attributes in both attributes/web.json and attributes/web.yml: neither silently replaces the other", () => {
+    const dir = repoWith({ web: { name: "web", runList: ["web"] } });
+    mkdirSync(path.join(dir, "attributes"));
+    writeFileSync(path.join(dir, "attributes/web.json"), JSON.stringify({ web: { port: 80 } }));
+    writeFileSync(path.join(dir, "attributes/web.yml"), "web:\n  port: 8080\n");
+    expect(() => loadConfigRepo(dir)).toThrow(
+      'attributes/web.yml: the attributes of "web" are defined twice (also in attributes/web.json); merge them into one file',
+    );
+  });
+});

@@ -84,6 +84,8 @@ export function parseDataFile(file: string, rel: string): unknown {
 /** `unreadable` gets the names of role files that are there but could not be read as roles. */
 function loadRoles(dir: string, problems: string[], unreadable: Set<string>): Map<string, Role> {
   const roles = new Map<string, Role>();
+  /** the file each role came from: a second file of the same name (web.json, web.yaml) names the first */
+  const fileOf = new Map<string, string>();
   const rolesDir = path.join(dir, "roles");
   if (!existsSync(rolesDir)) return roles;
   for (const name of readdirSync(rolesDir).sort()) {
@@ -108,7 +110,14 @@ function loadRoles(dir: string, problems: string[], unreadable: Set<string>): Ma
       problems.push(`${rel}: name: "${role.name}" does not match the file name; rename one to "${fileName}"`);
       continue;
     }
-    if (roles.has(role.name)) problems.push(`${rel}: role "${role.name}" is defined twice`);
+    const first = fileOf.get(role.name);
+    if (first !== undefined) {
+      problems.push(
+        `${rel}: role "${role.name}" is defined twice (also in ${first}); keep one of the two files`,
+      );
+      continue;
+    }
+    fileOf.set(role.name, rel);
     roles.set(role.name, role);
   }
   return roles;
@@ -200,6 +209,7 @@ function runListProblems(
 
 function loadCookbookAttributes(dir: string, problems: string[]): Map<string, Attrs> {
   const out = new Map<string, Attrs>();
+  const fileOf = new Map<string, string>();
   const attrDir = path.join(dir, "attributes");
   if (!existsSync(attrDir)) return out;
   for (const name of readdirSync(attrDir).sort()) {
@@ -212,7 +222,17 @@ function loadCookbookAttributes(dir: string, problems: string[]): Map<string, At
         problems.push(`${rel}: (top level): expected an object of attributes`);
         continue;
       }
-      out.set(path.basename(name, ext), data as Attrs);
+      const cookbook = path.basename(name, ext);
+      const first = fileOf.get(cookbook);
+      if (first !== undefined) {
+        // one would silently replace the other: which one wins is only the order of the names
+        problems.push(
+          `${rel}: the attributes of "${cookbook}" are defined twice (also in ${first}); merge them into one file`,
+        );
+        continue;
+      }
+      fileOf.set(cookbook, rel);
+      out.set(cookbook, data as Attrs);
     } catch (err) {
       problems.push((err as Error).message);
     }
