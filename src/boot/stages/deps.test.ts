@@ -1,8 +1,8 @@
-import { existsSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, tmpDir } from "../../test-support/tmp.ts";
-import { repoWithLocalDependency } from "../testing/repos.ts";
+import { localDependencyFiles, repoWithLocalDependency } from "../testing/repos.ts";
 import { hasDependencies, installDependencies } from "./deps.ts";
 
 afterAll(cleanupTmp);
@@ -16,7 +16,15 @@ describe("installing the config repo's dependencies", () => {
     expect(await install(dir)).toBe("none");
     writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "config", scripts: {} }));
     expect(await install(dir)).toBe("none");
-    expect(hasDependencies({ devDependencies: { x: "1" } })).toBe(true);
+    expect(hasDependencies({ dependencies: { x: "1" } })).toBe(true);
+    expect(hasDependencies({ optionalDependencies: { x: "1" } })).toBe(true);
+    // tooling only (what `muster check` suggests adding): nothing for a server, no lock file needed
+    expect(hasDependencies({ devDependencies: { typescript: "7.0.2" } })).toBe(false);
+    writeFileSync(
+      path.join(dir, "package.json"),
+      JSON.stringify({ devDependencies: { typescript: "7.0.2" } }),
+    );
+    expect(await install(dir)).toBe("none");
     expect(hasDependencies({ dependencies: {} })).toBe(false);
   });
 
@@ -26,6 +34,25 @@ describe("installing the config repo's dependencies", () => {
     expect(await install(dir)).toBe("installed");
     expect(readlinkSync(path.join(dir, "node_modules/helper"))).toBe("../vendor/helper");
     expect(await install(dir)).toBe("up-to-date");
+  });
+
+  it("the repository's devDependencies (its tooling) are not installed on the server", async () => {
+    const dir = tmpDir();
+    repoWithLocalDependency(dir);
+    const devtool = "vendor/devtool";
+    writeFileSync(path.join(dir, "package.json"), localDependencyFiles("ok", true)["package.json"]!);
+    writeFileSync(
+      path.join(dir, "package-lock.json"),
+      localDependencyFiles("ok", true)["package-lock.json"]!,
+    );
+    mkdirSync(path.join(dir, devtool));
+    writeFileSync(
+      path.join(dir, devtool, "package.json"),
+      JSON.stringify({ name: "devtool", version: "1.0.0" }),
+    );
+    expect(await install(dir)).toBe("installed");
+    expect(readlinkSync(path.join(dir, "node_modules/helper"))).toBe("../vendor/helper");
+    expect(existsSync(path.join(dir, "node_modules/devtool"))).toBe(false);
   });
 
   it("dependencies without a lock file are an error that says what to do", async () => {

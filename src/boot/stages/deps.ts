@@ -1,6 +1,6 @@
 /**
  * Stage deps: the config repo's own dependencies (libraries its recipes import), installed with
- * `npm ci` from its lock file, with a cache in the state directory. Skipped when the repo has
+ * `npm ci --omit=dev` from its lock file, with a cache in the state directory. Skipped when the repo has
  * no dependencies, or when the same lock file was installed before and node_modules is there.
  */
 import { createHash } from "node:crypto";
@@ -20,11 +20,16 @@ export interface DepsOptions {
 
 export type DepsResult = "none" | "up-to-date" | "installed";
 
-/** PURE: does this package.json declare anything to install? */
+/**
+ * PURE: does this package.json declare anything a server installs? Its devDependencies are the
+ * config repository's tooling (the TypeScript `muster check` type-checks with, @types/node for
+ * editors): a boot leaves them out (`npm ci --omit=dev`), as a production install of any Node
+ * app does, so that tooling never makes a boot slower or dependent on a registry.
+ */
 export function hasDependencies(pkg: unknown): boolean {
   const p = pkg as Record<string, unknown> | null;
   if (!p || typeof p !== "object") return false;
-  return ["dependencies", "devDependencies", "optionalDependencies"].some(
+  return ["dependencies", "optionalDependencies"].some(
     (k) => p[k] && typeof p[k] === "object" && Object.keys(p[k] as object).length > 0,
   );
 }
@@ -53,7 +58,17 @@ export async function installDependencies(o: DepsOptions): Promise<DepsResult> {
   const stamp = path.join(o.dir, STAMP);
   if (pathExists(stamp) && readText(stamp).trim() === hash) return "up-to-date";
   const res = await exec(
-    ["npm", "ci", "--cache", o.cacheDir, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
+    [
+      "npm",
+      "ci",
+      "--omit=dev",
+      "--cache",
+      o.cacheDir,
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+    ],
     {
       cwd: o.dir,
       timeoutMs: o.timeoutMs,
