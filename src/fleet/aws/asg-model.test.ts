@@ -713,3 +713,49 @@ describe("nextDeadline", () => {
     expect(nextDeadline(g.state)).toBe(60_500);
   });
 });
+
+describe("a launch version with a fallback (an instance refresh's)", () => {
+  it("the replacement of a launch that failed on the new version is launched from the fallback, in the same step", () => {
+    const g = new Group(HOOKED, 1);
+    g.bringUp(I1, 1000);
+    // the refresh starts: new launches take version 2, and version 1 once one of them fails
+    g.send({ type: "set-launch-version", version: 2, fallback: 1 }, 2000);
+    g.send({ type: "refresh-replace", instanceId: I1, cause: "instance refresh" }, 2000);
+    expect(g.inst(I2).version).toBe(2);
+    g.send({ type: "instance-launched", instanceId: I2 }, 2500);
+    // the canary's boot fails: its replacement must not boot the version that just failed
+    expect(g.send({ type: "lifecycle-action-completed", instanceId: I2, result: "ABANDON" }, 3000)).toEqual([
+      `end-lifecycle-action ${I2} boot ABANDON via api`,
+      `${I2} Pending:Wait -> Terminating`,
+      `terminate ${I2}`,
+      `note: launch template version 2 failed on ${I2}: new launches take version 1`,
+      `launch ${I3}`,
+      `${I3} - -> Pending`,
+    ]);
+    expect(g.inst(I3).version).toBe(1);
+    expect(g.state.launchVersion).toBe(1);
+    expect(g.state.launchFallback).toBeUndefined();
+  });
+
+  it("an Unhealthy instance of the new version sends launches back too; one launched before the version was set does not", () => {
+    const g = new Group(PLAIN, 2);
+    g.bringUp(I1, 0);
+    g.bringUp(I2, 0);
+    g.send({ type: "set-launch-version", version: 2, fallback: 1 }, 1000);
+    // an instance of the old era that fails says nothing about version 2
+    g.send({ type: "target-health", instanceId: I1, state: "unhealthy" }, 1500);
+    expect(g.inst(I1).health).toBe("Unhealthy");
+    expect(g.inst(I3)).toMatchObject({ version: 2 });
+    g.send({ type: "instance-launched", instanceId: I3 }, 1600);
+    g.send({ type: "target-health", instanceId: I3, state: "unhealthy" }, 2000);
+    expect(g.inst(I3).health).toBe("Unhealthy");
+    expect(g.inst(I4)).toMatchObject({ version: 1 });
+  });
+
+  it("a version set without a fallback (the refresh ended, or rolls back) clears it", () => {
+    const g = new Group(PLAIN, 1);
+    g.send({ type: "set-launch-version", version: 2, fallback: 1 }, 0);
+    g.send({ type: "set-launch-version", version: 1 }, 10);
+    expect(g.state.launchFallback).toBeUndefined();
+  });
+});

@@ -134,6 +134,14 @@ export interface AsgState {
    * runs, its desired one (instance-refresh.ts decides it).
    */
   launchVersion?: number;
+  /**
+   * While an instance refresh runs: the version new launches go back to as soon as one launched
+   * from `launchVersion` since `since` fails (ends before InService, or turns Unhealthy), within
+   * the very step that fails it, before the capacity rule launches its replacement. The refresh
+   * fails on that instance too (instance-refresh.ts), a moment later; the replacement must not be
+   * launched from the version that just failed meanwhile.
+   */
+  launchFallback?: { version: number; since: number };
 }
 
 export type AsgEvent =
@@ -166,8 +174,12 @@ export type AsgEvent =
   | { type: "terminate-instance"; instanceId: string; decrement: boolean }
   /** An instance refresh replaces this instance (terminated, and the capacity rule relaunches). */
   | { type: "refresh-replace"; instanceId: string; cause: string }
-  /** New launches take this launch template version (an instance refresh began or ended). */
-  | { type: "set-launch-version"; version: number }
+  /**
+   * New launches take this launch template version (an instance refresh began or ended); with a
+   * fallback, they take that one from the first launch of this version that fails (see
+   * AsgState.launchFallback).
+   */
+  | { type: "set-launch-version"; version: number; fallback?: number }
   /** One sample of the scaling metric: average requests per healthy target. */
   | { type: "metric"; requestsPerTarget: number };
 
@@ -347,6 +359,7 @@ export function step(state: AsgState, event: AsgEvent, now: number): StepResult 
   const actions: AsgAction[] = [];
   applyDue(s, now, actions);
   handle(s, event, now, actions);
+  fallBackOnFailedLaunch(s, actions);
   reconcile(s, now, actions);
   return { state: s, actions };
 }
@@ -574,6 +587,8 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
 
     case "set-launch-version":
       s.launchVersion = e.version;
+      if (e.fallback === undefined) delete s.launchFallback;
+      else s.launchFallback = { version: e.fallback, since: now };
       return;
 
     case "terminate-instance": {
@@ -828,6 +843,25 @@ function afterDrain(s: AsgState, i: AsgInstance, now: number, actions: AsgAction
 function stop(i: AsgInstance, actions: AsgAction[]): void {
   i.stopping = true;
   actions.push({ type: "terminate", instanceId: i.id });
+}
+
+/** The launch version goes back to its fallback once a launch from it has failed (see AsgState.launchFallback). */
+function fallBackOnFailedLaunch(s: AsgState, actions: AsgAction[]): void {
+  const fb = s.launchFallback;
+  if (fb === undefined) return;
+  const failed = s.instances.find(
+    (i) =>
+      i.version === s.launchVersion &&
+      i.launchedAt >= fb.since &&
+      ((!COUNTED.has(i.state) && i.inServiceAt === undefined) || i.health === "Unhealthy"),
+  );
+  if (!failed) return;
+  actions.push({
+    type: "note",
+    message: `launch template version ${s.launchVersion} failed on ${failed.id}: new launches take version ${fb.version}`,
+  });
+  s.launchVersion = fb.version;
+  delete s.launchFallback;
 }
 
 /** Launch or terminate until the counted instances match desired. */

@@ -82,7 +82,7 @@ describe("the first batch keeps MinHealthyPercentage of desired (rounded up), at
     });
     const step = advanceRefresh(r0, s, T0);
     expect(step.refresh.status).toBe("InProgress");
-    expect(step.commands[0]).toEqual({ type: "launch-version", version: 2 });
+    expect(step.commands[0]).toEqual({ type: "launch-version", version: 2, fallback: 1 });
     // oldest first
     expect(replaced(step.commands)).toEqual(Array.from({ length: n }, (_, k) => `i-${k}`));
   });

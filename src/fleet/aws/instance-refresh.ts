@@ -96,7 +96,8 @@ export interface InstanceRefresh {
 /** What the controller does for the refresh: model events, and the group's template version. */
 export type RefreshCommand =
   | { type: "replace"; instanceId: string; cause: string }
-  | { type: "launch-version"; version: number }
+  /** new launches take `version`; with `fallback`, that one once a launch of `version` failed */
+  | { type: "launch-version"; version: number; fallback?: number }
   /** the group's own launch template version is now this one (the refresh succeeded) */
   | { type: "group-version"; version: number }
   | { type: "note"; message: string };
@@ -251,7 +252,9 @@ export function advanceRefresh(ref: InstanceRefresh, s: AsgState, now: number): 
   if (r.status === "Pending") {
     r.status = "InProgress";
     r.statusReason = undefined;
-    commands.push({ type: "launch-version", version: r.desiredVersion });
+    // the first failed replacement sends the launches after it back to the previous version at
+    // once (the model does, in the step that fails it), not only once this refresh has failed
+    commands.push({ type: "launch-version", version: r.desiredVersion, fallback: r.previousVersion });
   }
 
   const failure = r.status === "Cancelling" ? undefined : replacementFailure(r, s);

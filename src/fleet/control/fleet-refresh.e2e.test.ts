@@ -119,6 +119,10 @@ describe("instance refresh", () => {
     for (const i of inService(st)) expect(i.boot.configRevision).toBe(before);
     // the bad ref never served: no instance on it ever opened its gate
     expect(st.instances.filter((i) => i.boot.configRevision === bad && i.gate.state === "open")).toEqual([]);
+    // and only the canary was launched from it: its replacement came from the previous version,
+    // in the step that failed the canary, not after the refresh had failed
+    const badVersion = Number(end!.desiredConfiguration?.launchTemplate?.version);
+    expect(st.instances.filter((i) => i.launchTemplateVersion === badVersion)).toHaveLength(1);
   }, 240_000);
 
   it.skipIf(!existsSync(AWS))(

@@ -229,7 +229,7 @@ export class InstanceRefreshRunner implements InstanceRefreshApi {
         this.host.dispatch({ type: "refresh-replace", instanceId: c.instanceId, cause: c.cause });
         return;
       case "launch-version":
-        this.host.dispatch({ type: "set-launch-version", version: c.version });
+        this.host.dispatch({ type: "set-launch-version", version: c.version, fallback: c.fallback });
         return;
       case "group-version":
         this.groupVersion = c.version;
