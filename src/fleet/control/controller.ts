@@ -716,7 +716,7 @@ export class FleetController extends EventEmitter<{ event: [FleetEvent] }> {
     const inst = this.instances.get(id);
     // the metadata item is the steady state the instance is headed for (Terminated as soon as its
     // termination starts), and its listener stays up until the instance's processes are gone
-    inst?.metadata?.updateInstance(id, { targetLifecycleState: targetLifecycleState(to) });
+    inst?.setTargetLifecycleState(targetLifecycleState(to));
     if (to === "Terminated") {
       this.asg.removeInstance(id);
       this.issuer.revokeSession(id);

@@ -42,6 +42,7 @@ import {
 } from "../../providers/supervisor-client.ts";
 import { definitionPath, definitionText, enabledMarker } from "../../providers/supervisor-policy.ts";
 import {
+  type EmulatedInstance,
   type InstanceProfile,
   type MetadataEmulator,
   type MetadataFault,
@@ -127,6 +128,14 @@ export class FleetInstance {
   readonly root: string;
   readonly gateFile: string;
   metadata?: MetadataEmulator;
+  /**
+   * What its metadata service is to say of it, kept here too: the group may move it on (a
+   * termination that starts while it is Pending) before its listener is up, and the listener
+   * then starts with what was said meanwhile, not with what was true at launch.
+   */
+  private served: Partial<Pick<EmulatedInstance, "targetLifecycleState" | "spotInstanceAction">> = {
+    targetLifecycleState: targetLifecycleState("Pending"),
+  };
   bootStartedAt?: number;
   bootExit?: { code: number | null; signal: string | null; at: number };
   /** every process it started, with start times (pids get reused) */
@@ -198,7 +207,7 @@ export class FleetInstance {
           tags: cfg.instances.metadataTags
             ? { ...cfg.role.tags, "aws:autoscaling:groupName": cfg.group.name, Name: cfg.group.name }
             : undefined,
-          targetLifecycleState: targetLifecycleState("Pending"),
+          ...this.served,
           localIpv4: this.address,
           instanceType: cfg.group.instanceType,
           ...(this.o.availabilityZone ? { availabilityZone: this.o.availabilityZone } : {}),
@@ -208,6 +217,8 @@ export class FleetInstance {
       ],
       defaultInstanceId: this.id,
     });
+    // what the group said while the listener started
+    this.metadata.updateInstance(this.id, this.served);
     if (this.o.metadataFault) await this.metadata.setFault(this.o.metadataFault);
 
     const write = (p: string, text: string, mode = 0o644) => {
@@ -424,7 +435,17 @@ export class FleetInstance {
 
   /** EC2 announces a spot interruption: `spot/instance-action` answers from now on. */
   announceSpotInterruption(action: { action: "terminate"; time: string }): void {
-    this.metadata?.updateInstance(this.id, { spotInstanceAction: action });
+    this.serve({ spotInstanceAction: action });
+  }
+
+  /** The group moved it on: autoscaling/target-lifecycle-state answers `state` from now on. */
+  setTargetLifecycleState(state: string): void {
+    this.serve({ targetLifecycleState: state });
+  }
+
+  private serve(change: Partial<EmulatedInstance>): void {
+    this.served = { ...this.served, ...change };
+    this.metadata?.updateInstance(this.id, change);
   }
 
   async setMetadataFault(fault: MetadataFault | undefined): Promise<void> {
