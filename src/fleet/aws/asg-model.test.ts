@@ -535,10 +535,13 @@ describe("scale-in", () => {
       terminateHook: { name: "drain-logs", heartbeatTimeoutMs: 30_000, defaultResult: "CONTINUE" },
     });
     g.send({ type: "set-desired", desired: 2 }, 5000);
+    g.send({ type: "target-health", instanceId: I1, state: "draining" }, 5000);
     expect(g.send({ type: "target-removed", instanceId: I1 }, 6000)).toEqual([
       `${I1} Terminating -> Terminating:Wait`,
       `start-lifecycle-action ${I1} drain-logs until 36000`,
     ]);
+    // while the hook waits, the target is gone from the load balancer, not still draining
+    expect(g.inst(I1)).toMatchObject({ registered: false, targetState: "unused" });
     expect(g.last[1]).toMatchObject({ transition: "autoscaling:EC2_INSTANCE_TERMINATING" });
     expect(g.send({ type: "lifecycle-action-completed", instanceId: I1, result: "ABANDON" }, 8000)).toEqual([
       `end-lifecycle-action ${I1} drain-logs ABANDON via api`,

@@ -524,6 +524,8 @@ function handle(s: AsgState, e: AsgEvent, now: number, actions: AsgAction[]): vo
       const i = find(s, e.instanceId, actions, "target removed");
       if (!i) return;
       i.registered = false;
+      // what the load balancer says of a target it no longer has (its last state was draining)
+      i.targetState = "unused";
       if (i.state === "Terminating" && !i.stopping) {
         afterDrain(s, i, now, actions);
       } else if (i.state === "InService") {
