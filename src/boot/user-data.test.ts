@@ -192,12 +192,16 @@ describe("muster install --print-user-data", () => {
 
   it("refuses a boot config with a token, as the CDK construct does: every process on the server could read it from the user data", async () => {
     const config = bootConfigFile({ repo: { url: "https://deploy:tok3n@git.example.test/config.git" } });
+    const refusal =
+      "muster: install --print-user-data: the boot config holds a URL with credentials, which every process on the server could read from the user data (the metadata service); use an ssh URL with a deploy key, or write the boot config from a secrets store at launch\n";
+    // first as written by an editor (0644): the refusal is the one that no file mode can cure, not
+    // "chmod 600 it", which would only lead to this refusal next
+    chmodSync(config, 0o644);
+    const open = await muster(["install", "--print-user-data", "--config", config, ...RELEASE]);
+    expect([open.code, open.stdout, open.stderr]).toEqual([2, "", refusal]);
     chmodSync(config, 0o600);
     const res = await muster(["install", "--print-user-data", "--config", config, ...RELEASE]);
-    expect([res.code, res.stdout]).toEqual([2, ""]);
-    expect(res.stderr).toBe(
-      "muster: install --print-user-data: the boot config holds a URL with credentials, which every process on the server could read from the user data (the metadata service); use an ssh URL with a deploy key, or write the boot config from a secrets store at launch\n",
-    );
+    expect([res.code, res.stdout, res.stderr]).toEqual([2, "", refusal]);
   });
 
   it("starts muster-watch.service with the boot exactly when `muster install` enables it", async () => {

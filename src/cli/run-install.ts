@@ -5,6 +5,7 @@ import { BOOT_CONFIG_PATHS, findBootConfig, gateSettings } from "../boot/boot-co
 import { systemdUnits, wantedBy } from "../boot/systemd-units.ts";
 import { cloudInitUserData, USER_DATA_PLATFORMS, type UserDataPlatform } from "../boot/user-data.ts";
 import { type UserDataFlags, userDataSources } from "../boot/user-data-flags.ts";
+import { readTextFile } from "../core/data-file.ts";
 import { InputError } from "../core/errors.ts";
 import { RootFs } from "../host/root-fs.ts";
 import { holdsCredentials } from "../resources/git-credentials.ts";
@@ -24,7 +25,6 @@ const UNIT_DIR = "/etc/systemd/system";
 
 export async function runInstall(flags: InstallFlags): Promise<number> {
   const fs = new RootFs(flags.root);
-  const { gateFile, config } = gateSettings(fs.root, flags.config);
   if (flags.printUserData) {
     const platform = flags.platform ?? "debian";
     if (!(USER_DATA_PLATFORMS as readonly string[]).includes(platform))
@@ -34,19 +34,24 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     const loc = findBootConfig(fs.root, flags.config);
     const sources = userDataSources(flags);
     const problems = "problems" in sources ? [...sources.problems] : [];
-    if (!loc || !config)
+    if (!loc)
       problems.unshift(
         "install --print-user-data: the user data carries the boot config; pass --config FILE (or write ROOT/etc/muster/boot.json)",
       );
-    // as the CDK construct refuses it: the user data is readable by every process on the server
-    if (loc && config && holdsCredentials(readFileSync(loc.hostPath, "utf8")))
+    const text = loc ? readTextFile(loc.hostPath, loc.shown) : undefined;
+    // as the CDK construct refuses it: the user data is readable by every process on the server.
+    // Said before the file's own checks: no mode of the file makes such a user data safe
+    if (text !== undefined && holdsCredentials(text))
       problems.push(
         "install --print-user-data: the boot config holds a URL with credentials, which every process on the server could read from the user data (the metadata service); use an ssh URL with a deploy key, or write the boot config from a secrets store at launch",
       );
-    if (!loc || !config || "problems" in sources || problems.length > 0) throw new InputError(problems);
+    if (!loc || text === undefined || "problems" in sources || problems.length > 0)
+      throw new InputError(problems);
+    const { config } = gateSettings(fs.root, flags.config);
+    if (!config) throw new InputError(`${loc.shown}: the boot config went away while it was read; run again`);
     process.stdout.write(
       cloudInitUserData({
-        bootConfig: readFileSync(loc.hostPath, "utf8"),
+        bootConfig: text,
         bootConfigFormat: loc.hostPath.endsWith(".json") ? "json" : "yaml",
         ...sources,
         health: config.gate.http !== undefined,
@@ -57,6 +62,7 @@ export async function runInstall(flags: InstallFlags): Promise<number> {
     );
     return 0;
   }
+  const { gateFile, config } = gateSettings(fs.root, flags.config);
   // the units run these on the server: absolute paths that exist in its root
   const problems: string[] = [];
   // what only a user data takes would be silently ignored by the units: say so
