@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  awaitsGroupTermination,
   type DepartureState,
   type DepartureTrigger,
   departureTrigger,
@@ -187,5 +188,18 @@ describe("nextDepartureAction", () => {
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 300_000 }, T0)).toBe(60_000);
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 10_000 }, T0)).toBe(10_000);
     expect(drainBudgetMs({ trigger: spot, drainTimeoutMs: 10_000 }, T0 + 200_000)).toBe(0);
+  });
+});
+
+describe("awaitsGroupTermination (after a spot departure)", () => {
+  const spot = (targetState?: string) =>
+    departureTrigger({ targetState, spot: { action: "terminate", at: 1 }, served: true })!;
+  it("a spot departure that completed no hook waits for the group's termination when a hook is configured", () => {
+    expect(awaitsGroupTermination(spot("InService"), true)).toBe(true);
+    expect(awaitsGroupTermination(spot("InService"), false)).toBe(false);
+    // the group was terminating it already: the departure completed the hook itself
+    expect(awaitsGroupTermination(spot("Terminated"), true)).toBe(false);
+    const terminate = departureTrigger({ targetState: "Terminated", served: true })!;
+    expect(awaitsGroupTermination(terminate, true)).toBe(false);
   });
 });

@@ -166,6 +166,17 @@ export function nextDepartureAction(s: DepartureState): DepartureAction {
   }
 }
 
+/**
+ * PURE: after a spot departure that completed no hook, may the group still start a termination
+ * whose terminate hook waits for this instance? Yes when a hook is configured: the closed gate
+ * fails the load balancer's health check, and the group then terminates the instance through
+ * its hook (Terminating:Wait) before EC2 does. The watch then keeps polling, and once the target
+ * lifecycle state reads Terminated it completes that hook: the departure's work is done already.
+ */
+export function awaitsGroupTermination(t: DepartureTrigger, hook: boolean): boolean {
+  return t.reason === "spot" && !t.hookAction && hook;
+}
+
 /** PURE: the step an action, once done, leads to. */
 export function stepAfter(a: DepartureAction, step: DepartureStep): DepartureStep {
   switch (a.kind) {

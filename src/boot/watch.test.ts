@@ -170,6 +170,56 @@ describe("muster watch", () => {
     }
   }, 60_000);
 
+  it("a spot notice, then the group terminating it through its hook: the hook is completed, the shutdown run once", async () => {
+    writeConfig({ timeout: 1 });
+    // EC2 announces the interruption while the group still has the instance InService
+    fx.asg.cancelLifecycleActions(INSTANCE_ID);
+    fx.asg.setInstance({ instanceId: INSTANCE_ID, group: GROUP, lifecycleState: "InService" });
+    const notice = { action: "terminate" as const, time: new Date(Date.now() + 120_000).toISOString() };
+    fx.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "InService", spotInstanceAction: notice });
+    const before = fx.completions().length;
+    let timer: NodeJS.Timeout | undefined;
+    let spotDone: DepartureRecord | undefined;
+    try {
+      const run = await watchUntilExit(
+        () => {},
+        () => {
+          timer = setInterval(() => {
+            const d = departure();
+            if (spotDone || d?.outcome !== "done") return;
+            // the spot departure is over and the watch still runs: now the closed gate has failed
+            // the load balancer's check, and the group terminates the instance through its hook
+            spotDone = d;
+            fx.asg.startLifecycleAction({ group: GROUP, hook: TERMINATE_HOOK, instanceId: INSTANCE_ID });
+            fx.asg.setInstance({ instanceId: INSTANCE_ID, group: GROUP, lifecycleState: "Terminating:Wait" });
+            fx.meta.updateInstance(INSTANCE_ID, { targetLifecycleState: "Terminated" });
+          }, 50);
+        },
+      );
+      expect(run.signal, run.out).toBeNull();
+      expect(run.code, run.out).toBe(0);
+      expect(spotDone?.steps.map((s) => s.step)).toEqual(["close-gate", "drain", "shutdown"]);
+      expect(run.out).toContain("waiting for the group to terminate it");
+      const record = departure()!;
+      expect(record).toMatchObject({ reason: "spot", outcome: "done" });
+      expect(record.steps.map((s) => [s.step, s.ok])).toEqual([
+        ["close-gate", true],
+        ["drain", true],
+        ["shutdown", true],
+        ["lifecycle", true],
+      ]);
+      expect(
+        fx
+          .completions()
+          .slice(before)
+          .map((c) => c.params.LifecycleHookName),
+      ).toEqual([TERMINATE_HOOK]);
+    } finally {
+      clearInterval(timer);
+      fx.meta.updateInstance(INSTANCE_ID, { spotInstanceAction: undefined });
+    }
+  }, 60_000);
+
   it("a poll's wait leaves no listener on the watch's stop signal (a watch polls for days)", async () => {
     const stop = new AbortController();
     for (let i = 0; i < 20; i++) await sleep(1, stop.signal);

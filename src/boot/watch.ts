@@ -25,6 +25,7 @@ import { openRunLog, type RunLog } from "../runner/run-log.ts";
 import { hookTarget } from "./boot.ts";
 import { type BootConfig, loadBootConfig } from "./boot-config.ts";
 import {
+  awaitsGroupTermination,
   type DepartureState,
   type DepartureTrigger,
   departureTrigger,
@@ -93,6 +94,8 @@ export async function runWatch(o: WatchOptions): Promise<number> {
   let served = false;
   let lastError: string | undefined;
   let lastState: string | undefined;
+  /** a spot departure done, whose terminate hook the group may still start (awaitsGroupTermination) */
+  let spotDeparted: DepartureRecord | undefined;
   o.signal?.addEventListener("abort", onAbort, { once: true });
   if (o.handleSignals) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
@@ -121,21 +124,22 @@ export async function runWatch(o: WatchOptions): Promise<number> {
           spot: parseSpotNotice(signals.spotInstanceAction),
           served,
         });
-        if (trigger) {
-          const code = await depart(
-            cfg,
-            fs,
-            env,
-            bootId,
-            trigger,
-            signals.targetLifecycleState,
-            log,
-            say,
-            stop.signal,
-          );
+        const departNow = (t: DepartureTrigger, done?: DepartureRecord) =>
+          depart(cfg, fs, env, bootId, t, signals.targetLifecycleState, log, say, stop.signal, done);
+        if (trigger && spotDeparted) {
+          // the spot departure is done; only the group's own termination is awaited
+          if (trigger.hookAction) return (await departNow(trigger, spotDeparted)).code;
+        } else if (trigger) {
+          const { code, record } = await departNow(trigger);
+          if (stop.signal.aborted) return code;
+          if (code === 0 && awaitsGroupTermination(trigger, cfg.lifecycle?.terminateHook !== undefined)) {
+            spotDeparted = record;
+            say("muster watch: waiting for the group to terminate it, to complete its terminate hook");
+            log.event("departure.awaiting-group", { hook: cfg.lifecycle?.terminateHook });
+          }
           // back in a warm pool the instance may serve again later: keep watching
-          if (trigger.reason !== "warm-pool" || stop.signal.aborted) return code;
-          served = false;
+          else if (trigger.reason !== "warm-pool") return code;
+          else served = false;
         }
       } catch (err) {
         const e = describeError(err);
@@ -163,19 +167,23 @@ async function depart(
   log: RunLog,
   say: (l: string) => void,
   stopped: AbortSignal,
-): Promise<number> {
+  /** a spot departure done before: only its terminate hook is left (awaitsGroupTermination) */
+  done?: DepartureRecord,
+): Promise<{ code: number; record: DepartureRecord }> {
   const boot = readRecord(fs, cfg.stateDir);
-  const record: DepartureRecord = {
-    bootId,
-    pid: process.pid,
-    instanceId: boot?.instanceId,
-    reason: trigger.reason,
-    cause: trigger.cause,
-    startedAt: new Date().toISOString(),
-    outcome: "running",
-    steps: [],
-    heartbeats: 0,
-  };
+  const record: DepartureRecord = done
+    ? { ...done, outcome: "running", finishedAt: undefined }
+    : {
+        bootId,
+        pid: process.pid,
+        instanceId: boot?.instanceId,
+        reason: trigger.reason,
+        cause: trigger.cause,
+        startedAt: new Date().toISOString(),
+        outcome: "running",
+        steps: [],
+        heartbeats: 0,
+      };
   const save = () => {
     try {
       saveDepartureRecord(fs, cfg.stateDir, record);
@@ -189,8 +197,13 @@ async function depart(
     say(`  ${s.step} ${s.ok ? "ok" : "FAILED"}${s.detail ? `: ${s.detail}` : ""}`);
     save();
   };
-  say(`muster watch: departing (${trigger.cause})`);
-  log.event("departure.start", { reason: trigger.reason, cause: trigger.cause, drain: trigger.drain });
+  if (done) {
+    say("muster watch: the group is terminating it too: completing its terminate hook");
+    log.event("departure.resume", { after: done.reason, cause: trigger.cause });
+  } else {
+    say(`muster watch: departing (${trigger.cause})`);
+    log.event("departure.start", { reason: trigger.reason, cause: trigger.cause, drain: trigger.drain });
+  }
   save();
 
   // the facts the boot gave recipes (node.instance), as they are now
@@ -231,7 +244,8 @@ async function depart(
 
   const state: DepartureState = {
     trigger,
-    step: "started",
+    // gate closed, drained and shut down already: the hook is what is left
+    step: done ? "shut-down" : "started",
     connections: 0,
     now: Date.now(),
     drainTimeoutMs: cfg.drain.timeoutMs,
@@ -334,7 +348,7 @@ async function depart(
   save();
   log.event("departure.end", { outcome: record.outcome, heartbeats: record.heartbeats });
   say(`muster watch: departure ${record.outcome}`);
-  return failed ? 1 : 0;
+  return { code: failed ? 1 : 0, record };
 }
 
 /**
