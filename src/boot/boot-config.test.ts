@@ -193,6 +193,66 @@ describe("boot config", () => {
       expect(repoUrlProblem(bad), bad).toBeDefined();
   });
 
+  it("refuses, when the config is read, a URL git would refuse or misread only at the fetch", () => {
+    const problem = (url: string) => {
+      try {
+        parseBootConfig({ repo: { url } }, "/etc/muster/boot.json");
+        return undefined;
+      } catch (err) {
+        return (err as InputError).problems;
+      }
+    };
+    const ssh = (part: string) =>
+      `/etc/muster/boot.json: repo.url: the ${part} begins with "-", which ssh would take for an option (git refuses it: CVE-2017-1000117); check the URL`;
+    const cases: [string, string][] = [
+      [
+        "https://exa mple.test/x.git",
+        "/etc/muster/boot.json: repo.url: holds whitespace; remove it (a space in a URL's path is written %20)",
+      ],
+      ["git@git.example.test:ops/con fig.git", "holds whitespace"],
+      ["file:///srv/my config.git", "holds whitespace"],
+      ["https://git.example.test/x.git\u00a0", "holds whitespace"],
+      [
+        "https://git.example.test/x\ty.git",
+        "/etc/muster/boot.json: repo.url: holds a control character (a tab, a newline, ...); remove it",
+      ],
+      ["https://git.example.test/x.git\n", "holds a control character"],
+      ["/srv/git/config.git\u0000", "holds a control character"],
+      ["ssh://git.example.test/x\u007f.git", "holds a control character"],
+      ["ssh://-oProxyCommand=touch%20pwned/x", ssh("host")],
+      ["ssh://git@-oProxyCommand=x/config.git", ssh("host")],
+      ["ssh://-oProxyCommand=x@git.example.test/config.git", ssh("user")],
+      ["ssh://git@git.example.test:-oProxyCommand=x/config.git", ssh("port")],
+      ["-oProxy@git.example.test:config.git", '/etc/muster/boot.json: repo.url: begins with "-"'],
+      ["git@-oProxy:config.git", ssh("host")],
+      ["git@git.example.test:-oProxy", ssh("path")],
+      [
+        "https://-x.example.test/config.git",
+        '/etc/muster/boot.json: repo.url: the host begins with "-", as no host name does; check the URL',
+      ],
+      ["file://-x/config.git", 'the host begins with "-"'],
+      [
+        "-config.git",
+        '/etc/muster/boot.json: repo.url: begins with "-", which git would take for an option; give a URL, or a local path as ./-name',
+      ],
+    ];
+    for (const [url, line] of cases) {
+      const got = problem(url);
+      expect(got, url).toHaveLength(1);
+      expect(got![0], url).toContain(line);
+    }
+    // still taken: a token over https may begin with "-" (it never reaches ssh), a local path may
+    // hold a space or begin ./-, and an IPv6 host with its port
+    for (const ok of [
+      "https://-tok@git.example.test/config.git",
+      "/srv/my config.git",
+      "./-config.git",
+      "ssh://git@[2001:db8::1]:2222/config.git",
+      "https://git.example.test/my%20config.git",
+    ])
+      expect(repoUrlProblem(ok), ok).toBeUndefined();
+  });
+
   it("loads /etc/muster/boot.yaml under the root, or the --config file", () => {
     const root = tmpDir();
     mkdirSync(path.join(root, "etc/muster"), { recursive: true });

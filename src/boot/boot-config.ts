@@ -80,20 +80,59 @@ const httpUrl = z
  * The forms git accepts that muster allows: https://, ssh:// and scp-like user@host:path, file://,
  * a local path, and http:// only on loopback (a local git server in a fleet rehearsal), since
  * plain http on a real network lets anyone in between change the config every server runs.
+ *
+ * Refused too, here rather than at the fetch: a control character anywhere, whitespace in a URL
+ * (git and curl refuse it, or ssh reads the rest as another argument; a local path may hold a
+ * space), and a host, ssh user, port or ssh path beginning with "-". git itself refuses those as
+ * an option injection (CVE-2017-1000117: `ssh://-oProxyCommand=...` made ssh run a command);
+ * over https a user is often a token, which may begin with "-", and never reaches ssh.
  */
 export function repoUrlProblem(url: string): string | undefined {
-  if (/^(https|ssh|file):\/\/./.test(url)) return undefined;
-  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:[^/]/.test(url) || /^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:\//.test(url))
-    return undefined;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(url))
+    return "holds a control character (a tab, a newline, ...); remove it";
+  if (url.startsWith("-"))
+    return 'begins with "-", which git would take for an option; give a URL, or a local path as ./-name';
   if (url.startsWith("/") || url.startsWith("./") || url.startsWith("../")) return undefined;
-  if (url.startsWith("http://")) {
+  if (/\s/.test(url)) return "holds whitespace; remove it (a space in a URL's path is written %20)";
+  const scheme = /^(https|ssh|file):\/\/./.exec(url)?.[1] ?? (url.startsWith("http://") ? "http" : undefined);
+  if (scheme) {
+    const { user, host, port } = urlAuthority(url.slice(scheme.length + 3));
+    if (scheme === "ssh" && user.startsWith("-")) return sshOption("user");
+    if (host.startsWith("-"))
+      return scheme === "ssh"
+        ? sshOption("host")
+        : 'the host begins with "-", as no host name does; check the URL';
+    if (scheme === "ssh" && port.startsWith("-")) return sshOption("port");
+    if (scheme !== "http") return undefined;
     try {
-      const host = new URL(url).hostname; // lower case, IPv4 numbers each 0 to 255
-      if (LOOPBACK_HOST.test(host) || host === "[::1]") return undefined;
+      const hostname = new URL(url).hostname; // lower case, IPv4 numbers each 0 to 255
+      if (LOOPBACK_HOST.test(hostname) || hostname === "[::1]") return undefined;
     } catch {}
     return "plain http:// is only allowed on loopback; use https:// or ssh://";
   }
+  const scp = /^([A-Za-z0-9._-]+)@([A-Za-z0-9._-]+):(.)/.exec(url);
+  if (scp) {
+    if (scp[1].startsWith("-")) return sshOption("user");
+    if (scp[2].startsWith("-")) return sshOption("host");
+    if (scp[3] === "-") return sshOption("path");
+    return undefined;
+  }
   return "expected an https://, ssh://, user@host:path, file:// URL or a local path";
+}
+
+function sshOption(part: string): string {
+  return `the ${part} begins with "-", which ssh would take for an option (git refuses it: CVE-2017-1000117); check the URL`;
+}
+
+/** PURE: the user, host and port of a URL's authority (what follows "scheme://"), each "" when absent. */
+function urlAuthority(rest: string): { user: string; host: string; port: string } {
+  const authority = /^[^/?#]*/.exec(rest)![0];
+  const at = authority.lastIndexOf("@");
+  const user = at < 0 ? "" : authority.slice(0, at);
+  const hostPort = authority.slice(at + 1);
+  const end = hostPort.startsWith("[") ? hostPort.indexOf("]") + 1 : hostPort.indexOf(":");
+  if (end <= 0) return { user, host: hostPort, port: "" };
+  return { user, host: hostPort.slice(0, end), port: hostPort.slice(end + 1) };
 }
 
 const roleObject = z.strictObject({

@@ -4,7 +4,7 @@
  */
 export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
   "boot": {
-    "repo.url": "the config repository (at most 2048 characters): https://…, ssh://…, user@host:path, file://… or a local path (as git sees it). Plain http:// only on loopback (a local git server). Credentials in a URL are never logged: every log line, error and record shows https://***@host/…; they are never on a git command line nor stored in the checkout (see Credentials).",
+    "repo.url": "the config repository (at most 2048 characters): https://…, ssh://…, user@host:path, file://… or a local path (as git sees it). Plain http:// only on loopback (a local git server). Refused when the config is read (exit 2): a control character anywhere, whitespace in a URL (write a space as %20; a local path may hold one), and a URL, host, ssh user, port or ssh path beginning with -, which git refuses as an option injection (CVE-2017-1000117). Credentials in a URL are never logged: every log line, error and record shows https://***@host/…; they are never on a git command line nor stored in the checkout (see Credentials).",
     "repo.ref": "branch, tag or full commit id to fetch (at most 255 characters). Default: master.",
     "repo.follow": "true: the periodic re-converge fetches repo.ref again and follows a moving branch; false: it re-converges the commit this boot opened the gate on (see Pinned ref or follow). Default: false.",
     "repo.depth": "commits of history to fetch; 0 = all (at most 1000000). Default: 1.",
