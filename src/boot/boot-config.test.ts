@@ -253,6 +253,23 @@ describe("boot config", () => {
       expect(repoUrlProblem(ok), ok).toBeUndefined();
   });
 
+  it("takes an environment that muster converge --environment takes: a name", () => {
+    const environment = (value: string) => {
+      try {
+        return parseBootConfig({ repo: { url: "/srv/config.git" }, environment: value }, "b.json")
+          .environment;
+      } catch (err) {
+        return (err as InputError).problems;
+      }
+    };
+    for (const bad of ["prod env", "prod/eu", "prod\n", "prod,staging", "prød"])
+      expect(environment(bad), bad).toEqual([
+        'b.json: environment: expected a name of letters, digits, . _ - (such as "production")',
+      ]);
+    expect(environment("")).toEqual(["b.json: environment: must not be empty"]);
+    for (const ok of ["production", "eu-west_1.canary", "A1"]) expect(environment(ok)).toBe(ok);
+  });
+
   it("loads /etc/muster/boot.yaml under the root, or the --config file", () => {
     const root = tmpDir();
     mkdirSync(path.join(root, "etc/muster"), { recursive: true });

@@ -292,7 +292,13 @@ export const bootConfigSchema = z
       .prefault({}),
     /** attributes merged over the role's (like --attr), e.g. { app: { repo: ... } } */
     attributes: boundedRecord(z.string().max(LIMITS.name), z.unknown()).optional(),
-    environment: boundedString(LIMITS.name).optional(),
+    /**
+     * a key of the roles' env_run_lists: a name, as `muster converge --environment` takes it (a
+     * regex, the house style for a boot config field; its length is the bound's to tell)
+     */
+    environment: boundedString(LIMITS.name)
+      .regex(/^[\w.-]*$/, { message: 'expected a name of letters, digits, . _ - (such as "production")' })
+      .optional(),
     periodic: z
       .strictObject({
         /** seconds between re-converge runs (muster-converge.timer), 60 to 604800 (a week) */

@@ -44,7 +44,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "timeouts.git": "each git network step (the fetch). Default: 120.",
     "timeouts.deps": "npm ci of the recipe dependencies. Default: 900.",
     "attributes": "attributes merged over the role's, like muster converge --attr (e.g. the app's repository URL per environment).",
-    "environment": "the roles' env_run_lists to use.",
+    "environment": "the roles' env_run_lists to use: a name of letters, digits, ., _ and -, as muster converge --environment takes it (at most 255 characters).",
     "periodic.interval": "seconds between periodic re-converge runs (muster-converge.timer, 60 to 604800, a week). Default: 1800.",
     "periodic.closeGateOnFailure": "close the gate when a periodic run fails; by default a running server keeps serving. Default: false.",
     "image.clean": "more paths inside the root that muster image prepare removes whole (app checkouts, caches). Never the root (/, //, /.), a top-level directory or one of the host's own (/var/lib, /usr/local, ...; the list in resources.md, which no resource may delete either): exit 2. Default: [].",
