@@ -50,6 +50,17 @@ function given(input: unknown): string {
   return ` (got ${shown(input)})`;
 }
 
+/**
+ * A key as a message names it. Under a field whose values may be secrets, a key holding "=" is
+ * shown up to it: it is a NAME=value written as the key, and the value may be the secret.
+ */
+function shownKey(key: unknown): string {
+  const k = String(key);
+  const eq = k.indexOf("=");
+  const secret = issuePath.slice(0, -1).some((p) => typeof p === "string" && SECRET_FIELD.test(p));
+  return shown(secret && eq >= 0 ? `${k.slice(0, eq + 1)}...` : k);
+}
+
 function bound(
   issue: { minimum?: unknown; maximum?: unknown; inclusive?: boolean; exact?: boolean; origin?: string },
   small: boolean,
@@ -144,8 +155,12 @@ export function plainIssueMessage(issue: Issue): string | undefined {
       }
       return `matches none of the forms this field takes${given(input)}`;
     }
-    case "invalid_key":
-      return "has a key that is not allowed";
+    case "invalid_key": {
+      // the key is named here, not in the path (zodProblems leaves it out): "", a NUL or an "="
+      // would not read as a key there; its own check says what is wrong with it
+      const why = (issue.issues as z.core.$ZodIssue[] | undefined)?.[0]?.message ?? "not allowed";
+      return `key ${shownKey(input)}: ${why}`;
+    }
     case "invalid_element":
       return "has a value that is not allowed";
     case "custom":

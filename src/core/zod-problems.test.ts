@@ -38,3 +38,25 @@ describe("zodProblems", () => {
     ]);
   });
 });
+
+describe("a map's key that fails its own check", () => {
+  const schema = z.strictObject({
+    tags: z.record(z.string().max(8), z.string()).optional(),
+    env: z.record(z.string().regex(/^[^=]+$/, { message: "holds =" }), z.string()).optional(),
+  });
+  const lines = (value: unknown) => {
+    const r = schema.safeParse(value);
+    return r.success ? [] : zodProblems("f.yaml", r.error, [], "field");
+  };
+
+  it("is named in the line, with the key's own problem, not as a step of the path", () => {
+    expect(lines({ tags: { "much too long": "v" } })).toEqual([
+      'f.yaml: tags: key "much too long": must be at most 8 characters long',
+    ]);
+    expect(lines({ tags: { short: "v" } })).toEqual([]);
+  });
+
+  it("under a field that may hold secrets, only up to its =", () => {
+    expect(lines({ env: { "TOKEN=s3cret": "" } })).toEqual(['f.yaml: env: key "TOKEN=...": holds =']);
+  });
+});

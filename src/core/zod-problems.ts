@@ -41,7 +41,11 @@ export function zodProblems(
   return error.issues
     .filter((issue) => !meant.has(issue))
     .map((issue) => {
-      const path = formatPath([...prefix, ...issue.path]);
+      // a bad key is named by its message (zod-messages.ts), not as a step of the path
+      const path = formatPath([
+        ...prefix,
+        ...(issue.code === "invalid_key" ? issue.path.slice(0, -1) : issue.path),
+      ]);
       if (issue.code === "unrecognized_keys") {
         const keys = issue.keys.map((k) => {
           const want = hint.get(`${formatPath(issue.path)}\0${k}`);
