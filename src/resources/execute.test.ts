@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { zodProblems } from "../core/zod-problems.ts";
 import { type Exec, exec } from "../host/exec.ts";
 import { convergeDecls } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
@@ -27,6 +28,32 @@ describe("execute.diff", () => {
     expect(
       execute.diff({ command: "echo $TOKEN", sensitive: true }, { createsExists: false })[0].what,
     ).not.toContain("TOKEN");
+  });
+});
+
+describe("execute props", () => {
+  // the line a converge prints for the resource: where it was declared, its id, the prop
+  const problems = (env: Record<string, string>) => {
+    const r = execute.schema.safeParse({ command: "make", env });
+    return r.success ? [] : zodProblems("recipes/app.ts:3: execute[build]", r.error);
+  };
+  const notAName = 'not a variable name (empty, or holding "=" or a NUL character); write { NAME: "value" }';
+
+  it("an env name with = or a NUL, or an empty one, is bad input naming the key (not what follows =)", () => {
+    expect(problems({ "TOKEN=s3cret": "" })).toEqual([
+      `recipes/app.ts:3: execute[build]: env: key "TOKEN=...": ${notAName}`,
+    ]);
+    expect(problems({ "": "x" })).toEqual([`recipes/app.ts:3: execute[build]: env: key "": ${notAName}`]);
+    expect(problems({ "A\0B": "x" })).toEqual([
+      `recipes/app.ts:3: execute[build]: env: key "A\\u0000B": ${notAName}`,
+    ]);
+  });
+
+  it("an env value with a NUL is bad input naming the variable", () => {
+    expect(problems({ A: "x\0y" })).toEqual([
+      "recipes/app.ts:3: execute[build]: env.A: must not contain a NUL character",
+    ]);
+    expect(problems({ PATH: "/usr/bin:/bin", EMPTY: "", "lower.dotted-name": "a=b c" })).toEqual([]);
   });
 });
 

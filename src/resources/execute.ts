@@ -14,7 +14,20 @@ const schema = z.strictObject({
   /** argv (run directly) or a string (run by /bin/sh -c); defaults to the resource's name */
   command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
   cwd: absolutePath.optional(),
-  env: z.record(z.string(), z.string()).optional(),
+  /**
+   * added to the command's environment. A name with "=" sets another variable (`"A=B": "x"` is A
+   * set to "B=x"), an empty one an entry with no name, and a NUL in a name or value fails the exec
+   * once the command is run: refused here, before anything runs (regex checks: a refine on a
+   * resource's props slows the parse of every resource)
+   */
+  env: z
+    .record(
+      z.string().regex(/^[^=\0]+$/, {
+        message: 'not a variable name (empty, or holding "=" or a NUL character); write { NAME: "value" }',
+      }),
+      z.string().regex(/^[^\0]*$/, { message: "must not contain a NUL character" }),
+    )
+    .optional(),
   user: ownerSchema.optional(),
   group: ownerSchema.optional(),
   /** a path inside the root: when it exists the command is not run */
