@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -204,6 +213,39 @@ describe("fetching the config repo", () => {
     await expect(fetchInto(root, { sshKey: "/etc/muster/missing_key" })).rejects.toThrow(
       /no such file under the root/,
     );
+  });
+
+  it("the deploy key and known_hosts are the root's, a link in the root to an absolute path too: ssh is given their host paths under the root", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    // a directory the host itself has not: were the link followed outside the root, nothing is found
+    mkdirSync(path.join(root, "muster-test-keys"));
+    writeFileSync(path.join(root, "muster-test-keys/deploy_key"), "key\n", { mode: 0o600 });
+    writeFileSync(path.join(root, "muster-test-keys/known_hosts"), "hosts\n");
+    symlinkSync("/muster-test-keys/deploy_key", path.join(root, "etc/muster/deploy_key"));
+    symlinkSync("/muster-test-keys/known_hosts", path.join(root, "etc/muster/known_hosts"));
+    // an ssh that records what git hands it
+    const bin = tmpDir();
+    const argvFile = path.join(bin, "argv");
+    writeFileSync(path.join(bin, "ssh"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${argvFile}'\nexit 255\n`, {
+      mode: 0o755,
+    });
+    const err = await fetchConfigRepo({
+      fs: new RootFs(root),
+      stateDir: "/var/lib/muster",
+      repo: repo({
+        url: "ssh://git@git.example.test/config.git",
+        sshKey: "/etc/muster/deploy_key",
+        knownHosts: "/etc/muster/known_hosts",
+      }) as any,
+      timeoutMs: 10_000,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    }).catch((e) => e);
+    expect(err.name).toBe("RunError");
+    const real = realpathSync(root);
+    const argv = readFileSync(argvFile, "utf8").split("\n");
+    expect(argv).toContain(`UserKnownHostsFile=${real}/muster-test-keys/known_hosts`);
+    expect(argv[argv.indexOf("-i") + 1]).toBe(`${real}/muster-test-keys/deploy_key`);
   });
 
   it("a git host that is down fails fast, with credentials hidden", async () => {

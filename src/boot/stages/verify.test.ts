@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execOk } from "../../host/exec.ts";
@@ -43,6 +43,15 @@ describe("verifying the fetched commit's signature", () => {
   it("fails an unsigned commit", async () => {
     const commit = await commitSigned(work, "unsigned");
     await expect(verify(commit)).rejects.toThrow(/is not signed by a key in/);
+  });
+
+  it("the allowed signers file is the root's, through a link in the root to an absolute path too", async () => {
+    // a directory the host itself has not: were the link followed outside the root, nothing is found
+    mkdirSync(path.join(root, "muster-test-signers"), { recursive: true });
+    allowedSigners(path.join(root, "muster-test-signers/allowed"), [trusted]);
+    symlinkSync("/muster-test-signers/allowed", path.join(root, "etc/muster/linked_signers"));
+    const commit = await commitSigned(work, "signed, checked through a link", trusted);
+    await expect(verify(commit, "/etc/muster/linked_signers")).resolves.toBeUndefined();
   });
 
   it("a missing allowed signers file is bad input", async () => {
