@@ -71,6 +71,18 @@ describe("redactUrl", () => {
       ),
     ).toBe("git@github.com: Permission denied (publickey).");
     expect(gitCause("something odd\nlast words\n")).toBe("last words");
+    // an ssh that says something in words no pattern knows: those words, not git's advice after them
+    expect(
+      gitCause(
+        "kex_exchange_identification: read: Connection reset by peer\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+      ),
+    ).toBe("kex_exchange_identification: read: Connection reset by peer");
+    // nothing but the advice: its first line, which at least says the remote was not read
+    expect(
+      gitCause(
+        "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+      ),
+    ).toBe("fatal: Could not read from remote repository.");
   });
 
   it("hides user info in any URL in a string", () => {

@@ -419,16 +419,19 @@ export function gitCause(stderr: string): string {
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
-  const said = lines.filter(
-    (l) =>
-      (/^(fatal|error|ssh|remote):/i.test(l) ||
-        /Permission denied|Connection refused|Could not resolve host|Host key verification failed|Connection timed out/i.test(
-          l,
-        )) &&
-      !/^fatal: Could not read from remote repository\.?$/.test(l),
+  const own = lines.filter((l) => !GIT_ADVICE.test(l));
+  const said = own.filter((l) =>
+    /^(fatal|error|ssh|remote):|Permission denied|Connection refused|Could not resolve host|Host key verification failed|Connection timed out/i.test(
+      l,
+    ),
   );
-  return (said.length > 0 ? said.slice(0, 2).join("; ") : lines.at(-1)) ?? "";
+  // what ssh (or a proxy command) said in words of its own comes before git's closing advice
+  return (said.length > 0 ? said.slice(0, 2).join("; ") : (own.at(-1) ?? lines[0])) ?? "";
 }
+
+/** git's own words after any failure to reach a remote: they never say what went wrong */
+const GIT_ADVICE =
+  /^(fatal: Could not read from remote repository\.?|Please make sure you have the correct access rights|and the repository exists\.?)$/;
 
 /**
  * A destination that is not a checkout must be missing or an empty directory: anything else is
