@@ -86,3 +86,15 @@ describe("one name in two files", () => {
     );
   });
 });
+
+describe("environment names in a role", () => {
+  it("an env_run_lists key no environment could select is one problem naming it", () => {
+    expect(() =>
+      loadConfigRepo(
+        repoWith({ web: { name: "web", run_list: ["web"], env_run_lists: { "prod env": ["web"] } } }),
+      ),
+    ).toThrow(
+      'roles/web.json: env_run_lists: key "prod env": expected an environment name of letters, digits, . _ - (such as "production")',
+    );
+  });
+});

@@ -6,12 +6,23 @@ import { z } from "../core/zod.ts";
 
 const attrs = z.record(z.string(), z.unknown());
 
+/**
+ * A run list per environment, keyed by its name: a name as `--environment` and the boot config's
+ * `environment` take it, so that a key no environment could ever select is said at once.
+ */
+const envRunLists = z.record(
+  z.string().regex(/^[\w.-]{1,255}$/, {
+    message: 'expected an environment name of letters, digits, . _ - (such as "production")',
+  }),
+  z.array(z.string().min(1)),
+);
+
 export const musterRoleSchema = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1),
   description: z.string().max(4096).optional(),
   runList: z.array(z.string().min(1)),
-  envRunLists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  envRunLists: envRunLists.optional(),
   /** what `muster watch` converges when the server departs (same attributes as the run list) */
   shutdownRunList: z.array(z.string().min(1)).optional(),
   defaultAttributes: attrs.optional(),
@@ -24,7 +35,7 @@ export const chefRoleSchema = z.strictObject({
   json_class: z.literal("Chef::Role").optional(),
   chef_type: z.literal("role").optional(),
   run_list: z.array(z.string().min(1)),
-  env_run_lists: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  env_run_lists: envRunLists.optional(),
   /** muster's addition beside Chef's run_list: converged when the server departs */
   shutdown_run_list: z.array(z.string().min(1)).optional(),
   default_attributes: attrs.optional(),
