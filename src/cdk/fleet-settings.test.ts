@@ -112,7 +112,7 @@ describe("the fleet's user data", () => {
     platform: "debian" as const,
     health: true,
     region: "eu-west-1",
-    deployKey: { kind: "secret" as const, secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:key-AbCdEf" },
+    deployKey: { kind: "secret" as const, secretId: "arn:aws:secretsmanager:eu-west-1:1:secret:key-AbCdEf" },
     knownHosts: "git.example.test ssh-ed25519 AAAAC3",
   };
 

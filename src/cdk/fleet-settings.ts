@@ -57,6 +57,8 @@ export interface BootConfigInput {
   role: FleetRole;
   gate: FleetGate;
   groupName: string;
+  /** the group has muster-terminate: muster watch completes it once the server has departed */
+  terminateHook?: boolean;
   retries?: FleetRetries;
   checks?: { url: string; status?: number; timeout?: number }[];
   attributes?: Record<string, unknown>;
@@ -124,7 +126,13 @@ export function fleetBootConfig(input: BootConfigInput): Record<string, unknown>
     },
     role: roleSourceString(input.role),
     gate,
-    lifecycle: { hook: LAUNCH_HOOK_NAME, group: input.groupName },
+    lifecycle: {
+      hook: LAUNCH_HOOK_NAME,
+      group: input.groupName,
+      // without it nothing completes the hook, and every scale-in and replacement waits out its
+      // heartbeat timeout (the rehearsal gives its instances the hook the group has, as here)
+      ...(input.terminateHook ? { terminateHook: TERMINATE_HOOK_NAME } : {}),
+    },
     ...(input.retries ? { retries: input.retries } : {}),
     ...(input.checks ? { checks: input.checks } : {}),
     ...(input.attributes ? { attributes: input.attributes } : {}),

@@ -18,7 +18,10 @@ import { DEPLOY_KEY_PATH, KNOWN_HOSTS_PATH } from "./fleet-settings.ts";
 
 /** Where the deploy key is kept: a Secrets Manager secret or an SSM parameter (a SecureString). */
 export type DeployKeySource =
-  | { kind: "secret"; secretArn: string }
+  | {
+      kind: "secret" /** its full ARN, or its name (an ARN without its suffix may not find it) */;
+      secretId: string;
+    }
   | { kind: "parameter"; parameterName: string };
 
 export interface FleetUserDataSettings {
@@ -38,7 +41,7 @@ export interface FleetUserDataSettings {
 export function deployKeyFetchScript(source: DeployKeySource, region: string): string {
   const read =
     source.kind === "secret"
-      ? `aws secretsmanager get-secret-value --region ${region} --secret-id ${source.secretArn} --query SecretString --output text`
+      ? `aws secretsmanager get-secret-value --region ${region} --secret-id ${source.secretId} --query SecretString --output text`
       : `aws ssm get-parameter --region ${region} --name ${source.parameterName} --with-decryption --query Parameter.Value --output text`;
   return [
     "set -eu",

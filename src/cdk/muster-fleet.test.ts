@@ -266,6 +266,35 @@ describe("the instance role", () => {
     expect(parameter.Action).toBe("ssm:GetParameter");
     expect(JSON.stringify(parameter.Resource)).toContain(":parameter/ops/deploy-key");
   });
+
+  it("may read a deploy key secret imported by name: its ARN in the policy matches the secret's real one", () => {
+    const byName = synth((stack) => ({
+      ...plainProps,
+      repository: {
+        url: "git@git.example.test:ops/config.git",
+        deployKey: { secret: sm.Secret.fromSecretNameV2(stack, "Key", "ops/deploy-key") },
+        knownHosts: "git.example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI",
+      },
+    }));
+    const key = inlineStatements(byName.template).find((st) => st.Sid === "MusterDeployKey");
+    // AWS names every secret NAME-xxxxxx: without the wildcard the statement matches no secret
+    expect(JSON.stringify(key.Resource)).toMatch(/:secret:ops\/deploy-key-\?\?\?\?\?\?"/);
+    // and the user data asks for it by its name, which finds it whatever its suffix
+    expect(userDataText(byName.template)).toContain("--secret-id ops/deploy-key --query SecretString");
+  });
+});
+
+describe("the terminate hook", () => {
+  it("is named in the servers' boot config, so muster watch completes it once the server has departed", () => {
+    expect(userDataText(classic.template)).toContain('"terminateHook": "muster-terminate"');
+    classic.template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      LifecycleHookSpecificationList: Match.arrayWith([
+        Match.objectLike({ LifecycleHookName: "muster-terminate" }),
+      ]),
+    });
+    // a group without one: nothing to complete
+    expect(userDataText(tagged.template)).not.toContain("terminateHook");
+  });
 });
 
 describe("security groups", () => {

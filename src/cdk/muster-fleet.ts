@@ -175,6 +175,7 @@ export class MusterFleet extends Construct implements ec2.IConnectable {
       role: props.role,
       gate: props.gate,
       groupName: this.groupName,
+      terminateHook: props.terminateHook !== undefined,
       retries: props.retries,
       checks: props.checks,
       attributes: props.attributes,
@@ -378,7 +379,9 @@ function defaultImage(
 
 function deployKeySource(key: DeployKey | undefined): DeployKeySource | undefined {
   if (!key) return undefined;
-  if ("secret" in key) return { kind: "secret", secretArn: key.secret.secretArn };
+  // a secret imported by name has only a partial ARN: its name is what finds it for sure
+  // (GetSecretValue's SecretId, Secrets Manager API reference)
+  if ("secret" in key) return { kind: "secret", secretId: key.secret.secretFullArn ?? key.secret.secretName };
   return { kind: "parameter", parameterName: key.parameter.parameterName };
 }
 
@@ -390,7 +393,11 @@ function deployKeyStatements(key: DeployKey | undefined): iam.PolicyStatement[] 
       new iam.PolicyStatement({
         sid: "MusterDeployKey",
         actions: ["secretsmanager:GetSecretValue"],
-        resources: [key.secret.secretArn],
+        // a secret imported by name has only a partial ARN, without the "-" and six random
+        // characters AWS adds to every secret's (CreateSecret's ARN, Secrets Manager API
+        // reference): the statement needs -?????? then, or it matches no secret at all. What
+        // the secret's own grantRead does; inline here, as everything the role may do
+        resources: [key.secret.secretFullArn ?? `${key.secret.secretArn}-??????`],
       }),
       ...(key.secret.encryptionKey ? [decryptStatement(key.secret.encryptionKey)] : []),
     ];
