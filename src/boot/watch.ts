@@ -52,8 +52,15 @@ export interface WatchOptions {
   handleSignals?: boolean;
 }
 
-/** How long CompleteLifecycleAction is tried again while no action waits yet (the load balancer may still be draining). */
-const COMPLETE_WAIT_MS = 60_000;
+/**
+ * How long CompleteLifecycleAction is tried again while no action waits yet. Auto Scaling puts
+ * the instance in Terminating:Wait only after its target has been deregistered, which takes up
+ * to the target group's deregistration delay (300 s by default, 3600 s at most: "Deregistration
+ * delay", Elastic Load Balancing user guide); a minute gave up on most of them.
+ */
+const COMPLETE_WAIT_MS = 3_600_000;
+/** between tries: 1 s at first, doubling up to this (a fleet scaled in at once must not be throttled) */
+const COMPLETE_RETRY_MAX_MS = 15_000;
 
 /** Wait `ms`, or until `signal` aborts; the listener goes with the wait (a watch polls for days). */
 export const sleep = (ms: number, signal?: AbortSignal) =>
@@ -362,6 +369,7 @@ async function completeWhenWaiting(
   stopped: AbortSignal,
 ): Promise<{ ok: boolean; error?: string; noAction?: boolean }> {
   const until = Date.now() + COMPLETE_WAIT_MS;
+  let tries = 0;
   for (;;) {
     try {
       await completeLifecycleAction({ ...target, result: "CONTINUE" });
@@ -382,7 +390,7 @@ async function completeWhenWaiting(
         return { ok: true, noAction: true };
       }
       if (stopped.aborted) return { ok: false, error: `stopped while no action waited yet: ${e}` };
-      await sleep(1000, stopped);
+      await sleep(Math.min(COMPLETE_RETRY_MAX_MS, 1000 * 2 ** tries++), stopped);
     }
   }
 }
