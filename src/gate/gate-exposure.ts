@@ -74,7 +74,7 @@ export function gateDirExposure(fs: RootFs, gateFile: string, euid: number): Exp
     const p = `/${parts.slice(0, i).join("/")}`;
     const st = fs.lstat(p);
     // a link or a file on the way: the gate's write refuses it, and says so itself
-    if (!st || st.type !== "directory") break;
+    if (st?.type !== "directory") break;
     dirs.push({ path: p, uid: st.uid, gid: st.gid, mode: st.mode, holdsGate: i === parts.length });
   }
   return gateExposure(dirs, euid);

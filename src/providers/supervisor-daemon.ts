@@ -11,7 +11,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as path from "node:path";
 import { errorMessage, RunError } from "../core/errors.ts";
 import { resolveCommand } from "../host/command-path.ts";
 import { idResolver } from "../host/ids.ts";
