@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -511,6 +512,34 @@ describe("git checkouts", () => {
     expect(report.outcome, report.error).toBe("converged");
     expect(await gitIn("rev-parse", "HEAD")).toBe(commits[2]);
   });
+
+  it.runIf(process.geteuid?.() === 0)(
+    "with a user, git starts where that user can look, not in the directory muster was started from",
+    async () => {
+      // the repository and the destination's parent are the user's (git refuses another user's
+      // repository as "dubious ownership")
+      chmodSync(path.dirname(bare), 0o755);
+      await execOk(["chown", "-R", "65534:65534", bare]);
+      chmodSync(root, 0o755);
+      mkdirSync(path.join(root, "srv"), { mode: 0o755 });
+      chownSync(path.join(root, "srv"), 65534, 65534);
+      // muster run from a directory in one only root may enter (a checkout in root's home): a
+      // git given no directory of its own would start there, and git refuses to run where it
+      // cannot stat its working directory
+      const privateParent = tmpDir();
+      chmodSync(privateParent, 0o700);
+      const privateDir = path.join(privateParent, "checkout");
+      mkdirSync(privateDir);
+      const startedThere: Exec = (argv, opts) => realExec(argv, { ...opts, cwd: opts?.cwd ?? privateDir });
+      const report = await convergeDecls(
+        root,
+        [{ kind: "git", name: "/srv/app", props: { repository: bare, user: 65534, group: 65534 } }],
+        { ctx: { exec: startedThere } },
+      );
+      expect(report.outcome, report.error).toBe("converged");
+      expect(statSync(path.join(root, "srv/app/.git")).uid).toBe(65534);
+    },
+  );
 
   it("asks the remote and clones a new checkout aside while the resources before it run, then renames it into place", async () => {
     const started: Record<string, number> = {};

@@ -609,7 +609,10 @@ async function run(
 ): Promise<string> {
   const as = runAs(ctx, p.user, p.group);
   const opts: ExecOptions = {
-    cwd: at?.host,
+    // never the directory muster was started from: git run as a user refuses to start where it
+    // cannot stat its working directory (a checkout in root's home), and every path it is given
+    // is absolute
+    cwd: at?.host ?? "/",
     cwdFd: at?.fd,
     env: { ...gitEnv(ctx.env, { sshKey: p.sshKey, repository: p.repository }), ...as.env },
     timeoutMs: (p.timeout ?? 120) * 1000,
