@@ -108,6 +108,14 @@ export interface CommonProps {
   ignoreFailure?: boolean;
 }
 
+/** Where and as whom a command guard runs (see ResourceKind.guardExec): a host path, ids. */
+export interface GuardExec {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  uid?: number;
+  gid?: number;
+}
+
 /** A guard: a function (true = run) or a shell command (exit 0 = true). */
 export type Guard = (() => boolean | Promise<boolean>) | string | string[];
 
@@ -147,6 +155,12 @@ export interface ResourceKind<P = any, S = any, R = any> {
    * runs every time is then not reported as unguarded.
    */
   hasOwnGuard?(props: P): boolean;
+  /**
+   * How a command guard (onlyIf/notIf as a string) of this resource runs, for kinds that run a
+   * command themselves: in its directory, with its environment, as its user (Chef's guards on
+   * execute inherit cwd, environment, user and group). Default: in the root, as muster.
+   */
+  guardExec?(ctx: ResourceContext, props: P): GuardExec;
   /**
    * True when apply's only durable writes go through fs.writeFileAtomic and read looks at the
    * resource's own path alone: the runner may then hold its write in a write group (fsynced

@@ -142,6 +142,50 @@ describe("execute's report", () => {
   });
 });
 
+describe("execute's command guards run as its command does (Chef's guards on execute inherit them)", () => {
+  afterEach(cleanupTmp);
+
+  it("in its cwd and with its env", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "w"));
+    writeFileSync(path.join(root, "w/a"), "");
+    const report = await convergeDecls(root, [
+      {
+        kind: "execute",
+        name: "in-cwd",
+        props: { command: ["true"], cwd: "/w" },
+        common: { onlyIf: "test -e a" },
+      },
+      {
+        kind: "execute",
+        name: "with-env",
+        props: { command: ["true"], env: { FOO: "1" } },
+        common: { onlyIf: 'test "$FOO" = 1' },
+      },
+      // a guard of another kind still runs in the root
+      { kind: "directory", name: "/d", props: {}, common: { notIf: "test -e w/a" } },
+    ]);
+    expect(report.resources.map((r) => [r.id, r.status])).toEqual([
+      ["execute[in-cwd]", "ran"],
+      ["execute[with-env]", "ran"],
+      ["directory[/d]", "skipped"],
+    ]);
+  });
+
+  it.runIf(process.geteuid?.() === 0)("as its user", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      {
+        kind: "execute",
+        name: "as-nobody",
+        props: { command: ["true"], user: 65534 },
+        common: { onlyIf: "test $(id -u) = 65534" },
+      },
+    ]);
+    expect(report.resources.map((r) => [r.id, r.status])).toEqual([["execute[as-nobody]", "ran"]]);
+  });
+});
+
 describe("attack: the working directory swapped for a link between muster's check and the command's start", () => {
   afterEach(cleanupTmp);
 

@@ -3,7 +3,7 @@
  * unless a guard (`creates`, onlyIf, notIf) says it is already done, and the report says so.
  */
 import { RunError, TimeoutError } from "../core/errors.ts";
-import { defineResource } from "../core/resource.ts";
+import { defineResource, type ResourceContext } from "../core/resource.ts";
 import { absolutePath, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { lastLine } from "../host/exec.ts";
@@ -43,6 +43,15 @@ const schema = z.strictObject({
 export type ExecuteProps = z.infer<typeof schema>;
 type Current = { createsExists: boolean };
 
+/** The command's environment, and its guards': muster's, the user's (HOME...), the root, its own. */
+function commandEnv(
+  ctx: ResourceContext,
+  as: ReturnType<typeof runAs>,
+  p: ExecuteProps,
+): Record<string, string | undefined> {
+  return { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env };
+}
+
 export const execute = defineResource<ExecuteProps, Current>({
   kind: "execute",
   nameProp: "command",
@@ -53,6 +62,17 @@ export const execute = defineResource<ExecuteProps, Current>({
   defaultNotifyAction: "run",
   runsEveryTime: () => true,
   hasOwnGuard: (p) => p.creates !== undefined,
+  // a command guard runs as the command would (Chef's guards on execute inherit cwd,
+  // environment, user and group): `onlyIf: "test -e data"` with `cwd` looks in that directory
+  guardExec(ctx, p) {
+    const as = runAs(ctx, p.user, p.group);
+    return {
+      cwd: p.cwd ? ctx.fs.hostPath(p.cwd) : ctx.fs.root,
+      env: commandEnv(ctx, as, p),
+      uid: as.uid,
+      gid: as.gid,
+    };
+  },
   // by its name, as Chef's: `notifies: "execute[reload-app]"`, and a sensitive command is never
   // printed as part of it
   id: (_p, name) => `execute[${name}]`,
@@ -76,7 +96,7 @@ export const execute = defineResource<ExecuteProps, Current>({
         input,
         cwd: cwdPath,
         cwdFd: cwd.fd,
-        env: { ...ctx.env, ...as.env, MUSTER_ROOT: ctx.fs.root, ...p.env },
+        env: commandEnv(ctx, as, p),
         uid: as.uid,
         gid: as.gid,
         timeoutMs: (p.timeout ?? 600) * 1000,

@@ -8,7 +8,7 @@
 import * as path from "node:path";
 import type { DeclaredResource } from "../core/declared.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { Change, Guard, ResourceContext, ResourceKind } from "../core/resource.ts";
+import type { Change, Guard, GuardExec, ResourceContext, ResourceKind } from "../core/resource.ts";
 import type { StagedWrite } from "../host/root-fs.ts";
 import { resourceKinds } from "../resources/index.ts";
 import { shellInvocation } from "../resources/shell-command.ts";
@@ -69,7 +69,7 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
   try {
     // a guard holds for every action, a notified one too (as Chef's): a migration guarded by
     // onlyIf does not run because a file changed
-    const skip = await guardSays(ctx, r);
+    const skip = await guardSays(ctx, r, kind);
     if (skip)
       return {
         result: out("skipped", [], { note: notified ? `notified by ${notified.by}; ${skip}` : skip }),
@@ -255,24 +255,29 @@ function normalDir(p: string): string {
 }
 
 /** A reason to skip, or undefined to run. */
-async function guardSays(ctx: ResourceContext, r: DeclaredResource): Promise<string | undefined> {
-  if (r.common.onlyIf !== undefined && !(await evalGuard(ctx, r.common.onlyIf, r.common.sensitive)))
+async function guardSays(
+  ctx: ResourceContext,
+  r: DeclaredResource,
+  kind: ResourceKind,
+): Promise<string | undefined> {
+  const where = () =>
+    kind.guardExec?.(ctx, r.props) ?? { cwd: ctx.fs.root, env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root } };
+  if (r.common.onlyIf !== undefined && !(await evalGuard(ctx, r.common.onlyIf, where, r.common.sensitive)))
     return "skipped: onlyIf guard is false";
-  if (r.common.notIf !== undefined && (await evalGuard(ctx, r.common.notIf, r.common.sensitive)))
+  if (r.common.notIf !== undefined && (await evalGuard(ctx, r.common.notIf, where, r.common.sensitive)))
     return "skipped: notIf guard is true";
   return undefined;
 }
 
-async function evalGuard(ctx: ResourceContext, g: Guard, sensitive?: boolean): Promise<boolean> {
+async function evalGuard(
+  ctx: ResourceContext,
+  g: Guard,
+  where: () => GuardExec,
+  sensitive?: boolean,
+): Promise<boolean> {
   if (typeof g === "function") return Boolean(await g());
   // a sensitive resource's guard is never on a command line either
   const { argv, shell, input } = shellInvocation(g, sensitive);
-  const res = await ctx.exec(argv, {
-    shell,
-    input,
-    cwd: ctx.fs.root,
-    env: { ...ctx.env, MUSTER_ROOT: ctx.fs.root },
-    timeoutMs: 60_000,
-  });
+  const res = await ctx.exec(argv, { shell, input, ...where(), timeoutMs: 60_000 });
   return res.code === 0;
 }
