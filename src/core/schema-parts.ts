@@ -59,7 +59,9 @@ export const modeSchema = z.union([
 
 /** A user or group: a name as in the root's /etc/passwd, or a numeric id. */
 export const ownerSchema = z.union([
-  z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, { message: "expected a user or group name" }),
+  z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, {
+    message: 'expected a user or group name, or an id as a number (1234, not "1234")',
+  }),
   // a uid or gid is 32 bits, and (uid_t)-1 means "no change" to chown: not an id
   z.number().int().min(0).max(0xfffffffe),
 ]);

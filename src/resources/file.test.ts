@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { convergeDecls } from "../test-support/harness.ts";
@@ -107,5 +107,18 @@ describe("file on a root", () => {
     ]);
     expect(second.outcome, second.error).toBe("converged");
     expect(statSync(path.join(root, "helper")).mode & 0o7777).toBe(0o4755);
+  });
+});
+
+describe("file content as bytes", () => {
+  afterEach(cleanupTmp);
+
+  it("takes any Uint8Array, not only a Buffer, and writes its bytes", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "file", name: "/blob", props: { content: new Uint8Array([0, 1, 2, 255]) } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    expect([...readFileSync(path.join(root, "blob"))]).toEqual([0, 1, 2, 255]);
   });
 });

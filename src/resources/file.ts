@@ -38,7 +38,8 @@ export const fileBase = {
 const schema = z
   .strictObject({
     ...fileBase,
-    content: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    /** text, or bytes (a Buffer or any Uint8Array) */
+    content: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
     /** a path under the config repo's files/ */
     source: z.string().optional(),
   })
