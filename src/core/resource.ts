@@ -215,6 +215,8 @@ export interface ResourceKind<P = any, S = any, R = any> {
   dryRunPaths?(props: P, changes: Change[]): DryRunPaths;
   /** What a notification's action runs when it is not a plain action (service: restart). */
   refresh?(ctx: ResourceContext, props: P, action: string): Promise<void> | void;
+  /** PURE: why a refresh of these props would do nothing ("not running: running is false"), else undefined. */
+  refreshIdle?(props: P): string | undefined;
   /** Checks at compile time that need the config repo (a template file exists and parses). */
   validate?(props: P, repoDir: string): string[];
 }

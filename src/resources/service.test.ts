@@ -179,6 +179,48 @@ describe("notifications restart a supervised service", () => {
     );
   });
 
+  it("a refresh notified to a service kept stopped changes nothing, and says so", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(root, [
+      { kind: "file", name: "/a.conf", props: { content: "1" }, common: { notifies: "service[app]" } },
+      { kind: "service", name: "app", props: { running: false, unit: SLEEPER } },
+    ]);
+    expect(report.outcome, report.error).toBe("converged");
+    const refresh = report.resources.at(-1)!;
+    expect(refresh).toMatchObject({ id: "service[app]", status: "up-to-date", changes: [] });
+    expect(refresh.note).toBe("notified by file[/a.conf]; nothing to refresh: running is false");
+    expect(await pids(root)).toHaveLength(0);
+  });
+
+  it("an immediate restart after a config change drops the delayed refresh that change queued", async () => {
+    const root = tmpDir();
+    const decls = (a: string, b: string): Decl[] => [
+      { kind: "file", name: "/a.conf", props: { content: a }, common: { notifies: "service[app]" } },
+      { kind: "service", name: "app", props: { running: true, unit: SLEEPER } },
+      {
+        kind: "file",
+        name: "/b.conf",
+        props: { content: b },
+        common: { notifies: { resource: "service[app]", action: "restart", timing: "immediate" } },
+      },
+    ];
+    expect((await convergeDecls(root, decls("a1", "b1"))).outcome).toBe("converged");
+    const running = (await pids(root)).length;
+    // both change: the immediate restart comes after a.conf's change, so it took it in already
+    const report = await convergeDecls(root, decls("a2", "b2"));
+    expect(report.outcome, report.error).toBe("converged");
+    expect(report.resources.map((r) => `${r.id} ${r.status}`)).toEqual([
+      "file[/a.conf] updated",
+      "service[app] up-to-date",
+      "file[/b.conf] updated",
+      "service[app] ran",
+    ]);
+    expect(report.resources.at(-1)?.note).toBe(
+      "notified by file[/b.conf]; no refresh for file[/a.conf]: it restarted after that change",
+    );
+    expect(await pids(root)).toHaveLength(running + 1);
+  });
+
   it("a service restarted for its changed unit is not restarted again for a config change before it", async () => {
     const root = tmpDir();
     const decls = (conf: string, sleep: string): Decl[] => [

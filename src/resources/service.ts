@@ -95,5 +95,7 @@ export const service = defineResource<ServiceProps, ServiceState>({
   diff: (p, cur) => planService(p, cur).changes,
   apply: (ctx, p, _changes, cur) => providers[cur.provider].apply(ctx, p, planService(p, cur), cur),
   refresh: (ctx, p) => providerFor(ctx, p).refresh(ctx, p),
+  // what both providers' refresh does for a service kept stopped: nothing
+  refreshIdle: (p) => (p.running === false ? "nothing to refresh: running is false" : undefined),
   refreshedBy: (changes) => changes.some((c) => c.key === "start" || c.key === "restart"),
 });

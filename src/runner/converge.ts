@@ -217,6 +217,9 @@ class Converger {
     // say so, or its error reads as a mistake in its declaration
     if (res.status === "failed" && this.stoppedAt !== undefined && !this.reached.has(p.target.id))
       res.error = `${res.error} (the run stopped at ${this.stoppedAt} before ${p.target.id} itself ran)`;
+    // a restart run by a notification is a restart after the changes queued for a delayed one:
+    // those are dropped as after the target's own step (an immediate restart, then the end)
+    this.unscheduleRefreshes(p.target, res);
     this.emit(res);
     if (res.status === "failed" && !p.target.common.ignoreFailure) throw new Stop(res);
     if (next === "notify-on") await this.notify(p.target, p.chain);

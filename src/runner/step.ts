@@ -76,6 +76,9 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
       };
     // a notification runs "refresh" through the kind, any other action as the resource's action
     if (notified?.action === "refresh" && kind.refresh) {
+      // a stopped service has nothing to refresh: said so, not reported as a change
+      const idle = kind.refreshIdle?.(r.props);
+      if (idle) return { result: out("up-to-date", [], { note: `notified by ${notified.by}; ${idle}` }) };
       if (!dryRun) await kind.refresh(ctx, r.props, notified.action);
       return { result: out(dryRun ? "would-update" : "updated", [{ key: "refresh", what: "refresh" }]) };
     }
