@@ -9,6 +9,7 @@ import {
   Aspects,
   aws_ec2 as ec2,
   aws_elasticloadbalancingv2 as elbv2,
+  aws_iam as iam,
   aws_kms as kms,
   Stack,
   type StackProps,
@@ -40,6 +41,31 @@ class WebFleetStack extends Stack {
 
     const vpc = new ec2.Vpc(this, "Vpc", { maxAzs: 2, natGateways: 1, flowLogs: { all: {} } });
     const scalingKey = new kms.Key(this, "ScalingTopicKey", { enableKeyRotation: true });
+    // Auto Scaling publishes the group's notifications as its service-linked role, whose own
+    // policy covers AWS managed keys only: a customer managed key must let it encrypt, or every
+    // notification is refused ("Required AWS KMS key policy for use with encrypted volumes",
+    // Amazon EC2 Auto Scaling user guide, says the same of EBS keys). Named by a condition, not
+    // as the principal: a key policy naming a role that does not exist yet (no group has been
+    // made in the account) is refused.
+    scalingKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "AutoScalingPublishesNotifications",
+        principals: [new iam.AnyPrincipal()],
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: {
+          StringEquals: { "aws:PrincipalAccount": this.account },
+          ArnEquals: {
+            "aws:PrincipalArn": this.formatArn({
+              service: "iam",
+              region: "",
+              resource: "role",
+              resourceName: "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+            }),
+          },
+        },
+      }),
+    );
     const scalingTopic = new sns.Topic(this, "ScalingEvents", { masterKey: scalingKey, enforceSSL: true });
 
     const fleet = new MusterFleet(this, "Web", {
