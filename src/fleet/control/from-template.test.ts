@@ -6,14 +6,23 @@ const CTX = { region: "eu-west-1", account: "123456789012" };
 
 /** A small template: one group with a launch template, profile, role and target group. */
 function template(
-  over: { group?: object; groupAttrs?: object; lt?: object; tg?: object; role?: object; extra?: object } = {},
+  over: {
+    group?: object;
+    groupAttrs?: object;
+    lt?: object;
+    tg?: object;
+    role?: object;
+    extra?: object;
+    boot?: object;
+  } = {},
 ) {
   const bootConfig = JSON.stringify({
     repo: { url: "https://git.example.test/c.git", ref: "master" },
     role: "static:web",
     gate: { http: { port: 8099, path: "/health" } },
-    lifecycle: { hook: "muster-launch", group: "web-fleet" },
+    lifecycle: { hook: "muster-launch", group: "web-fleet", terminateHook: "muster-terminate" },
     retries: { attempts: 2, deadline: 60 },
+    ...over.boot,
   });
   const userData = `#cloud-config\nwrite_files:\n  - path: /etc/muster/boot.json\n    content: ${JSON.stringify(bootConfig)}\n`;
   return {
@@ -300,6 +309,18 @@ describe("rehearseTemplate: what it lists", () => {
         },
       }),
       'lifecycle.hook: "muster-launch" is not the group\'s launch hook "other"',
+    ],
+    [
+      "a group's terminate hook the boot config does not name (on AWS nothing would complete it)",
+      template({ boot: { lifecycle: { hook: "muster-launch", group: "web-fleet" } } }),
+      'lifecycle.terminateHook: not set, though the group has the terminate hook "muster-terminate": on AWS nothing completes it',
+    ],
+    [
+      "a deploy key the user data fetches",
+      template({
+        boot: { repo: { url: "git@git.example.test:c.git", sshKey: "/etc/muster/deploy_key" } },
+      }),
+      "the user data's fetch of the deploy key is not run, so the role's permission to read it is not tried",
     ],
   ])("%s", (_what, t, expected) => {
     const found = lines(t);

@@ -780,6 +780,16 @@ function readUserData(reh: Rehearsal, id: string, at: string, text: string): voi
           `${bootAt}.lifecycle.hook`,
           `"${String(value.hook)}" is not the group's launch hook "${String(name)}": on AWS every boot's CompleteLifecycleAction is refused; the rehearsal completes "${String(name)}"`,
         );
+      const term = reh.fleet.group?.terminateHook;
+      const termName = isRecord(term) ? term.name : undefined;
+      if (termName !== undefined && value.terminateHook !== termName)
+        reh.skip(
+          id,
+          `${bootAt}.lifecycle.terminateHook`,
+          value.terminateHook === undefined
+            ? `not set, though the group has the terminate hook "${String(termName)}": on AWS nothing completes it and every departure waits out its heartbeat timeout; the rehearsal's instances complete it`
+            : `"${String(value.terminateHook)}" is not the group's terminate hook "${String(termName)}": on AWS the departure's CompleteLifecycleAction is refused; the rehearsal completes "${String(termName)}"`,
+        );
       const group = reh.fleet.group?.name;
       if (value.group !== undefined && group !== undefined && value.group !== group)
         reh.skip(
@@ -791,7 +801,11 @@ function readUserData(reh: Rehearsal, id: string, at: string, text: string): voi
       reh.skip(
         id,
         `${bootAt}.repo`,
-        "the repositories come from fleet.yaml (repositories.config, repositories.ref)",
+        `the repositories come from fleet.yaml (repositories.config, repositories.ref)${
+          isRecord(value) && value.sshKey !== undefined
+            ? "; the user data's fetch of the deploy key is not run, so the role's permission to read it is not tried"
+            : ""
+        }`,
       );
     else reh.skip(id, `${bootAt}.${key}`, "the rehearsal writes its instances' boot config from fleet.yaml");
   }
