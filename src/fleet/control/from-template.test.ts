@@ -311,6 +311,11 @@ describe("rehearseTemplate: what it lists", () => {
       'lifecycle.hook: "muster-launch" is not the group\'s launch hook "other"',
     ],
     [
+      "ALB's failing open when every target is unhealthy",
+      template(),
+      "TG: with every target unhealthy an ALB fails open",
+    ],
+    [
       "a group's terminate hook the boot config does not name (on AWS nothing would complete it)",
       template({ boot: { lifecycle: { hook: "muster-launch", group: "web-fleet" } } }),
       'lifecycle.terminateHook: not set, though the group has the terminate hook "muster-terminate": on AWS nothing completes it',
