@@ -30,7 +30,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "retries.backoffBase": "pause after the first failed attempt; doubled after each further one. Default: 5.",
     "retries.backoffCap": "the longest pause (must be at least backoffBase). Default: 60.",
     "retries.jitter": "0..1: each pause is shortened by up to this fraction, at random, so a fleet launched at once does not retry in lock step. Default: 0.3.",
-    "retries.deadline": "overall bound of the boot: no retry starts that would end its pause past it, and each stage's own time-outs are capped by what is left. At most 172800 (48 hours): an Auto Scaling lifecycle action never waits longer. Default: 1800.",
+    "retries.deadline": "overall bound of the boot: no retry starts that would end its pause past it, and each stage's own time-outs are capped by what is left. At most 172800 (48 hours): an Auto Scaling lifecycle action never waits longer (its global timeout is the smaller of 48 hours and 100 times the hook's heartbeat timeout; heartbeats keep it waiting only up to that). Default: 1800.",
     "checks[]": "HTTP checks that must pass after the converge, before the gate opens: url (http or https), status (default 200), timeout (default 5). Default: [].",
     "endpoints.metadata": "the instance metadata service. \"off\" for a host outside EC2: only with a static: role and no lifecycle (the identify stage is skipped). Default: AWS's (http://169.254.169.254).",
     "endpoints.autoscaling": "the Auto Scaling API (e.g. a VPC interface endpoint). The calls are signed the same way with or without it: see \"Credentials\" below. Default: AWS's regional endpoint.",
