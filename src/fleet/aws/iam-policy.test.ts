@@ -137,6 +137,33 @@ describe("evaluatePolicies (IAM policy evaluation logic)", () => {
     expect(wildcardMatch("a.b", "aXb", false)).toBe(false);
     expect(wildcardMatch("a(b)*", "a(b)c", false)).toBe(true);
   });
+
+  it("in a resource ARN, a wildcard crosses a colon only when it ends its segment, as IAM's", () => {
+    const group =
+      "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0f1e-77aa:autoScalingGroupName/web";
+    // the usual form: * is the whole segment (it ends it), and may even cover several
+    expect(
+      evaluatePolicies(
+        [doc(allow("autoscaling:*", "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/web"))],
+        "autoscaling:CompleteLifecycleAction",
+        group,
+      ),
+    ).toBe("allow");
+    expect(
+      evaluatePolicies(
+        [doc(allow("autoscaling:*", "arn:aws:autoscaling:eu-west-1:*"))],
+        "autoscaling:CompleteLifecycleAction",
+        group,
+      ),
+    ).toBe("allow");
+    // a * inside a segment stays in it: "autoScaling*Name/web" cannot span ":0f1e-77aa:"
+    const inside = "arn:aws:autoscaling:eu-west-1:123456789012:autoScaling*Name/web";
+    expect(
+      evaluatePolicies([doc(allow("autoscaling:*", inside))], "autoscaling:CompleteLifecycleAction", group),
+    ).toBe("implicit-deny");
+    expect(wildcardMatch("arn:aws:s3:::b/a?c", "arn:aws:s3:::b/a:c", false, true)).toBe(false);
+    expect(wildcardMatch("arn:aws:s3:::b/a?c", "arn:aws:s3:::b/abc", false, true)).toBe(true);
+  });
 });
 
 describe("policyDocumentSchema", () => {

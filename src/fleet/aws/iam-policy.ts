@@ -50,18 +50,28 @@ export type Decision = "allow" | "explicit-deny" | "implicit-deny";
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** `*` any run of characters, `?` one character; everything else literal. */
-export function wildcardMatch(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")))
+/**
+ * `*` any run of characters, `?` one character; everything else literal. In a resource ARN
+ * (`arn`), wildcards stay within the segment they are in (the parts between colons), except a
+ * `*` that ends its segment, which may match across colons: "If the * wildcard is the last
+ * character of a resource ARN segment, it can expand to match beyond the colon boundaries" (IAM
+ * JSON policy elements: Resource, "Using wildcards in resource ARNs").
+ */
+export function wildcardMatch(pattern: string, value: string, ignoreCase: boolean, arn = false): boolean {
+  const chars = pattern.split("");
+  const re = chars
+    .map((c, i) => {
+      if (c === "*") return !arn || i === chars.length - 1 || chars[i + 1] === ":" ? ".*" : "[^:]*";
+      if (c === "?") return arn ? "[^:]" : ".";
+      return c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+    })
     .join("");
   return new RegExp(`^${re}$`, ignoreCase ? "is" : "s").test(value);
 }
 
 function statementApplies(s: PolicyStatement, action: string, resource: string): boolean {
   const actionHit = (patterns: string[]) => patterns.some((p) => wildcardMatch(p, action, true));
-  const resourceHit = (patterns: string[]) => patterns.some((p) => wildcardMatch(p, resource, false));
+  const resourceHit = (patterns: string[]) => patterns.some((p) => wildcardMatch(p, resource, false, true));
   const actionOk = s.Action !== undefined ? actionHit(list(s.Action)) : !actionHit(list(s.NotAction));
   const resourceOk =
     s.Resource !== undefined ? resourceHit(list(s.Resource)) : !resourceHit(list(s.NotResource));
