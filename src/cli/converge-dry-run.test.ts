@@ -48,6 +48,66 @@ describe("converge --dry-run of the example", () => {
   });
 });
 
+describe("converge --dry-run fails where the run would", () => {
+  it("a directory where a file goes, a directory to delete that is not empty, a file where a parent goes, an unknown owner: the same line, exit 1", async () => {
+    const repo = tmpDir("muster-repo-");
+    mkdirSync(path.join(repo, "roles"));
+    mkdirSync(path.join(repo, "recipes"));
+    writeFileSync(path.join(repo, "roles/t.json"), JSON.stringify({ name: "t", runList: ["x"] }));
+    const cases: [string, (root: string) => void, string][] = [
+      [
+        'directory("/d", {}); file("/d/f", { content: "hi\\n" });',
+        (root) => mkdirSync(path.join(root, "d/f"), { recursive: true }),
+        "x file[/d/f] (recipes/x.ts:3) failed: /d/f is a directory; remove it or choose another path",
+      ],
+      [
+        'link("/d/l", { to: "f" });',
+        (root) => mkdirSync(path.join(root, "d/l"), { recursive: true }),
+        "x link[/d/l] (recipes/x.ts:3) failed: /d/l is a directory; remove it before making a link there",
+      ],
+      [
+        'directory("/d/sub", { action: "delete" });',
+        (root) => {
+          mkdirSync(path.join(root, "d/sub"), { recursive: true });
+          writeFileSync(path.join(root, "d/sub/x"), "x\n");
+        },
+        "x directory[/d/sub] (recipes/x.ts:3) failed: /d/sub is not empty; set recursive: true to delete it with its contents",
+      ],
+      [
+        'directory("/d/sub/deep", { recursive: true });',
+        (root) => {
+          mkdirSync(path.join(root, "d"));
+          writeFileSync(path.join(root, "d/sub"), "x\n");
+        },
+        'x directory[/d/sub/deep] (recipes/x.ts:3) failed: /d/sub is a file, not a directory, so directory /d/sub/deep cannot be made under it; remove it first (file("/d/sub", { action: "delete" })) or choose another path',
+      ],
+      [
+        'directory("/ok", {}); file("/ok/b", { owner: "no-such-user-xyz" });',
+        () => {},
+        'x file[/ok/b] (recipes/x.ts:3) failed: user "no-such-user-xyz" does not exist in ',
+      ],
+    ];
+    for (const [body, setup, line] of cases) {
+      writeFileSync(
+        path.join(repo, "recipes/x.ts"),
+        `import { recipe } from "muster";\nexport default recipe("x", ({ directory, file, link }) => {\n  ${body}\n});\n`,
+      );
+      const failure = async (dryRun: boolean) => {
+        const root = tmpDir("muster-root-");
+        setup(root);
+        const args = ["converge", "--repo", repo, "--role", "t", "--root", root];
+        const res = await muster(dryRun ? [...args, "--dry-run"] : args);
+        const lines = `${res.stdout}\n${res.stderr}`.split("\n").map((l) => l.trim());
+        return { code: res.code, line: lines.find((l) => l.startsWith("x ")) };
+      };
+      const dry = await failure(true);
+      expect(dry.line).toContain(line);
+      expect(dry).toEqual(await failure(false));
+      expect(dry.code).toBe(1);
+    }
+  });
+});
+
 describe("converge of this host", () => {
   it("says THIS HOST on its first line (a dry run here: a test never changes the host)", async () => {
     const repo = tmpDir("muster-repo-");

@@ -122,8 +122,24 @@ export type Guard = (() => boolean | Promise<boolean>) | string | string[];
 export type Timing = "delayed" | "immediate";
 /** See ResourceKind.dryRunPaths. */
 export interface DryRunPaths {
+  /** paths the apply would create */
   makes: string[];
+  /** paths the apply would remove, with what is under them */
+  removes?: string[];
+  /** a directory that must exist for the apply, and the error the apply gives without it */
   needs?: { dir: string; problem: string };
+  /** a directory made with its parents: each that exists must be a directory (the error names the first that is not) */
+  ancestors?: { path: string; problem(at: string, type: string): string };
+  /** what read found at `path` that the apply refuses, and the error; unless an earlier resource removes it */
+  refused?: { path: string; problem: string };
+  /** a directory the apply deletes only when empty, and the error it gives when it is not */
+  empty?: { dir: string; problem: string };
+  /** user and group names the apply looks up (an owner, a command's user) */
+  users?: (string | number)[];
+  groups?: (string | number)[];
+  /** user and group names the apply would create */
+  makesUsers?: string[];
+  makesGroups?: string[];
 }
 
 /** "service[app]", or { resource: "service[app]", action: "restart", timing: "immediate" }. */
@@ -206,13 +222,15 @@ export interface ResourceKind<P = any, S = any, R = any> {
    */
   refreshedBy?(changes: Change[]): boolean;
   /**
-   * A dry run's model of the paths a change makes, since nothing is made (Chef's why-run assumes
-   * instead): `makes`, the paths inside the root the apply would create; `needs`, a directory
-   * that must exist for the apply, and the error the apply would give without it. The runner
-   * checks `needs` against the host and what earlier resources of the same dry run would make,
-   * so a dry run fails where the run would, instead of saying "would create".
+   * A dry run's model of what a change makes and removes, since nothing is made (Chef's why-run
+   * assumes instead): the paths inside the root (and the accounts) the apply would create or
+   * remove, and what it needs of the host, with the error the apply would give without it (a
+   * parent directory, an empty directory to delete, an owner that exists). The runner checks
+   * those against the host and what earlier resources of the same dry run would make or remove,
+   * so a dry run fails where the run would, instead of saying "would create". Pure: what read
+   * found is `current`.
    */
-  dryRunPaths?(props: P, changes: Change[]): DryRunPaths;
+  dryRunPaths?(props: P, changes: Change[], current: S): DryRunPaths;
   /** What a notification's action runs when it is not a plain action (service: restart). */
   refresh?(ctx: ResourceContext, props: P, action: string): Promise<void> | void;
   /** PURE: why a refresh of these props would do nothing ("not running: running is false"), else undefined. */

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { convergeDecls, type Decl } from "../test-support/harness.ts";
 import { cleanupTmp, tmpDir } from "../test-support/tmp.ts";
-import { parseGroup, parsePasswd } from "./accounts.ts";
+import { parseGroup, parsePasswd, userGroupsEnabled } from "./accounts.ts";
 import { group, planGroup } from "./group.ts";
 import { planUser, user } from "./user.ts";
 
@@ -27,6 +27,15 @@ adm:x:4:syslog,app
 app:x:990:
 bad:x::
 `;
+
+describe("userGroupsEnabled: does useradd make a group named like a new user (login.defs)", () => {
+  it("yes only where USERGROUPS_ENAB says yes, the last setting winning; no login.defs: no", () => {
+    expect(userGroupsEnabled("# USERGROUPS_ENAB yes\nUMASK 022\nUSERGROUPS_ENAB yes\n")).toBe(true);
+    expect(userGroupsEnabled("USERGROUPS_ENAB yes\nUSERGROUPS_ENAB no\n")).toBe(false);
+    expect(userGroupsEnabled("# USERGROUPS_ENAB yes\n")).toBe(false);
+    expect(userGroupsEnabled(undefined)).toBe(false);
+  });
+});
 
 describe("parsers", () => {
   it("/etc/passwd", () => {

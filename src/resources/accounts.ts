@@ -68,6 +68,19 @@ export function accountName(what: "user" | "group") {
 /** A uid or gid: 0 .. 2^32-2 (2^32-1 is "no id"). */
 export const accountId = z.number().int().min(0).max(4_294_967_294);
 
+/**
+ * PURE: does useradd make a group named like a new user given no group? login.defs'
+ * USERGROUPS_ENAB says (read from the root, as useradd --prefix reads it); without it, no.
+ */
+export function userGroupsEnabled(loginDefs: string | undefined): boolean {
+  let enabled = false;
+  for (const line of (loginDefs ?? "").split("\n")) {
+    const m = /^\s*USERGROUPS_ENAB\s+(\S+)/.exec(line);
+    if (m) enabled = m[1]!.toLowerCase() === "yes";
+  }
+  return enabled;
+}
+
 /** `--prefix ROOT` under a sandbox root, nothing on the host's own root. */
 export function prefixArgs(ctx: ResourceContext): string[] {
   return ctx.fs.isHostRoot ? [] : ["--prefix", ctx.fs.root];

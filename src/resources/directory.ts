@@ -1,9 +1,17 @@
 /** directory: a directory with a mode and owner; actions create, delete. */
 import { RunError } from "../core/errors.ts";
-import { type Change, defineResource, formatMode, parseMode } from "../core/resource.ts";
+import {
+  type Change,
+  type DryRunPaths,
+  defineResource,
+  formatMode,
+  parseMode,
+  type ResourceContext,
+} from "../core/resource.ts";
 import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import {
+  accountsOf,
   ancestorsOf,
   applyOwnership,
   type OwnedStat,
@@ -71,17 +79,12 @@ export const directory = defineResource<DirectoryProps, Current>({
     return ownershipChanges(p, cur.stat);
   },
 
-  dryRunPaths(p, changes) {
-    if (!changes.some((c) => c.key === "create")) return { makes: [] };
-    if (p.recursive) return { makes: [p.path, ...ancestorsOf(p.path)] };
-    return { makes: [p.path], needs: { dir: parentOf(p.path), problem: missingDirParentProblem(p.path) } };
-  },
+  dryRunPaths: (p, changes) => directoryDryRunPaths(p, changes),
 
   apply(ctx, p, _changes, cur) {
     if ((p.action ?? "create") === "delete") {
       if (p.recursive) ctx.fs.remove(p.path, true);
-      else if (ctx.fs.readDir(p.path).length > 0)
-        throw new RunError(`${p.path} is not empty; set recursive: true to delete it with its contents`);
+      else if (ctx.fs.readDir(p.path).length > 0) throw new RunError(notEmptyProblem(p.path));
       else ctx.fs.rmdir(p.path);
       return;
     }
@@ -89,15 +92,73 @@ export const directory = defineResource<DirectoryProps, Current>({
     if (cur.kind !== "directory") {
       if (!p.recursive && ctx.fs.stat(parentOf(p.path))?.type !== "directory")
         throw new RunError(missingDirParentProblem(p.path));
-      ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
+      try {
+        ctx.fs.mkdir(p.path, parseMode(p.mode ?? "0755"), p.recursive ?? false);
+      } catch (err) {
+        // only a failure looks further: a file where a parent should be is named as one, inside
+        // the root, not as the link the resolver guards against
+        const inTheWay = p.recursive ? notADirectoryAbove(ctx, p.path) : undefined;
+        if (inTheWay) throw new RunError(inTheWay);
+        throw err;
+      }
     }
     applyOwnership(ctx, p.path, p);
   },
 });
 
+/** PURE: what a dry run models of a directory's apply (see ResourceKind.dryRunPaths). */
+export function directoryDryRunPaths(p: DirectoryProps, changes: Change[]): DryRunPaths {
+  if ((p.action ?? "create") === "delete") {
+    if (!changes.some((c) => c.key === "delete")) return { makes: [] };
+    return p.recursive
+      ? { makes: [], removes: [p.path] }
+      : { makes: [], removes: [p.path], empty: { dir: p.path, problem: notEmptyProblem(p.path) } };
+  }
+  const ids = accountsOf(p);
+  if (!changes.some((c) => c.key === "create" || c.key === "replace")) return { makes: [], ...ids };
+  if (p.recursive)
+    return {
+      makes: [p.path, ...ancestorsOf(p.path)],
+      ancestors: { path: p.path, problem: (at, type) => notADirectoryProblem(p.path, at, type) },
+      ...ids,
+    };
+  return {
+    makes: [p.path],
+    needs: { dir: parentOf(p.path), problem: missingDirParentProblem(p.path) },
+    ...ids,
+  };
+}
+
 /** PURE: what a directory made where its parent is missing fails with. */
 function missingDirParentProblem(p: string): string {
   return `parent directory ${parentOf(p)} does not exist; declare it first or set recursive: true`;
+}
+
+/** PURE: what deleting a directory that is not empty, without recursive, fails with. */
+function notEmptyProblem(p: string): string {
+  return `${p} is not empty; set recursive: true to delete it with its contents`;
+}
+
+/** PURE: what a directory made with its parents fails with where one of them is not a directory. */
+export function notADirectoryProblem(p: string, at: string, type: string): string {
+  const [what, remove] =
+    type === "file"
+      ? ["a file", `remove it first (file("${at}", { action: "delete" }))`]
+      : ["a special file", "remove it first"];
+  return `${at} is ${what}, not a directory, so directory ${p} cannot be made under it; ${remove} or choose another path`;
+}
+
+/** The first of `p`'s parents that exists, when it is not a directory: the error that names it. */
+function notADirectoryAbove(ctx: ResourceContext, p: string): string | undefined {
+  try {
+    for (const at of ancestorsOf(p)) {
+      const st = ctx.fs.stat(at);
+      if (st) return st.type === "directory" ? undefined : notADirectoryProblem(p, at, st.type);
+    }
+  } catch {
+    // the walk itself refused (a link another user made): the mkdir's own error says so
+  }
+  return undefined;
 }
 
 export type { Change };

@@ -81,6 +81,12 @@ export const execute = defineResource<ExecuteProps, Current>({
     if (p.action === "nothing" || cur.createsExists) return [];
     return [{ key: "run", what: p.sensitive ? "run command (sensitive)" : `run \`${commandText(p)}\`` }];
   },
+  // the user and group it runs as are looked up before it runs
+  dryRunPaths: (p) => ({
+    makes: [],
+    users: p.user === undefined ? [] : [p.user],
+    groups: p.group === undefined ? [] : [p.group],
+  }),
   async apply(ctx, p) {
     // a sensitive command never on a command line: see shell-command.ts
     const { argv, shell, input } = shellInvocation(p.command, p.sensitive);

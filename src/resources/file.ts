@@ -6,6 +6,7 @@ import { readRepoSource } from "../config/source-path.ts";
 import { InputError, RunError } from "../core/errors.ts";
 import {
   type Change,
+  type DryRunPaths,
   defineResource,
   formatMode,
   parseMode,
@@ -15,6 +16,7 @@ import { absolutePath, modeSchema, ownerSchema } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { contentChange } from "./content-diff.ts";
 import {
+  accountsOf,
   applyOwnership,
   madeInParent,
   type OwnedStat,
@@ -122,12 +124,28 @@ export function fileWritesOnly(changes: Change[]): boolean {
   );
 }
 
+/** PURE: the error apply refuses what read found at the path with, or undefined. */
+export function fileRefusal(p: DesiredFile, cur: FileState): string | undefined {
+  if (cur.kind !== "other") return undefined;
+  if ((p.action ?? "create") === "delete") return `${p.path} is a ${cur.type}, not a file; remove it by hand`;
+  if (cur.type === "directory") return `${p.path} is a directory; remove it or choose another path`;
+  return undefined;
+}
+
+/** PURE: what a dry run models of a file's or template's apply (see ResourceKind.dryRunPaths). */
+export function fileDryRunPaths(p: DesiredFile, changes: Change[], cur: FileState): DryRunPaths {
+  const problem = fileRefusal(p, cur);
+  const refused = problem !== undefined ? { refused: { path: p.path, problem } } : {};
+  if ((p.action ?? "create") === "delete")
+    return { makes: [], removes: changes.some((c) => c.key === "delete") ? [p.path] : [], ...refused };
+  return { ...madeInParent(p.path, "file", changes), ...refused, ...accountsOf(p) };
+}
+
 export function applyFile(ctx: ResourceContext, p: DesiredFile, changes: Change[], cur: FileState): void {
   const action = p.action ?? "create";
   if (cur.kind === "other") {
-    if (action === "delete") throw new RunError(`${p.path} is a ${cur.type}, not a file; remove it by hand`);
-    if (cur.type === "directory")
-      throw new RunError(`${p.path} is a directory; remove it or choose another path`);
+    const refused = fileRefusal(p, cur);
+    if (refused) throw new RunError(refused);
     ctx.fs.remove(p.path);
   }
   if (action === "delete") {
@@ -175,7 +193,7 @@ export const file = defineResource<FileProps & { bytes?: Buffer }, FileState>({
   read: (ctx, p) => readFileState(ctx, p),
   diff: (p, cur) => diffFile(p, cur),
   apply: (ctx, p, changes, cur) => applyFile(ctx, p, changes, cur),
-  dryRunPaths: (p, changes) => madeInParent(p.path, "file", changes),
+  dryRunPaths: (p, changes, cur) => fileDryRunPaths(p, changes, cur),
 });
 
 /** A source under the config repo's files/, read only from inside the repo (links followed). */

@@ -65,6 +65,10 @@ export const group = defineResource<GroupProps, GroupState>({
   id: (p) => `group[${p.name}]`,
   read: (ctx, p) => ({ entry: parseGroup(ctx.fs.readText("/etc/group") ?? "").get(p.name) }),
   diff: (p, cur) => planGroup(p, cur).changes,
+  dryRunPaths: (p, changes) => ({
+    makes: [],
+    makesGroups: changes.some((c) => c.key === "create") ? [p.name] : [],
+  }),
   async apply(ctx, p, _changes, cur) {
     const { argv } = planGroup(p, cur);
     if (!argv) return;

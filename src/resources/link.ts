@@ -1,5 +1,6 @@
 /** link: a symbolic link at `path` pointing `to` (stored as given; resolved inside the root). */
-import { defineResource } from "../core/resource.ts";
+import { RunError } from "../core/errors.ts";
+import { type Change, type DryRunPaths, defineResource } from "../core/resource.ts";
 import { absolutePath } from "../core/schema-parts.ts";
 import { z } from "../core/zod.ts";
 import { madeInParent, requireParentDir } from "./ownership.ts";
@@ -39,10 +40,27 @@ export const link = defineResource<LinkProps, Current>({
       ctx.fs.remove(p.path);
       return;
     }
-    if (cur.kind === "other" && cur.type === "directory")
-      throw new Error(`${p.path} is a directory; remove it before making a link there`);
+    const refused = linkRefusal(p, cur);
+    if (refused) throw new RunError(refused);
     requireParentDir(ctx, p.path, "link");
     ctx.fs.symlink(p.path, p.to); // atomic replace of a file or an old link
   },
-  dryRunPaths: (p, changes) => madeInParent(p.path, "link", changes),
+  dryRunPaths: (p, changes, cur) => linkDryRunPaths(p, changes, cur),
 });
+
+/** PURE: the error apply refuses what read found at the path with, or undefined. */
+function linkRefusal(p: LinkProps, cur: Current): string | undefined {
+  if (p.action === "delete" || cur.kind !== "other" || cur.type !== "directory") return undefined;
+  return `${p.path} is a directory; remove it before making a link there`;
+}
+
+/** PURE: what a dry run models of a link's apply (see ResourceKind.dryRunPaths). */
+export function linkDryRunPaths(p: LinkProps, changes: Change[], cur: Current): DryRunPaths {
+  if (p.action === "delete")
+    return { makes: [], removes: changes.some((c) => c.key === "delete") ? [p.path] : [] };
+  const problem = linkRefusal(p, cur);
+  return {
+    ...madeInParent(p.path, "link", changes),
+    ...(problem ? { refused: { path: p.path, problem } } : {}),
+  };
+}

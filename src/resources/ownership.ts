@@ -85,6 +85,14 @@ export function requireParentDir(ctx: ResourceContext, p: string, what: string):
   if (ctx.fs.stat(parentOf(p))?.type !== "directory") throw new RunError(missingParentProblem(p, what));
 }
 
+/** PURE: the owner and group names an apply looks up (see ResourceKind.dryRunPaths). */
+export function accountsOf(props: OwnershipProps): Pick<DryRunPaths, "users" | "groups"> {
+  return {
+    users: props.owner === undefined ? [] : [props.owner],
+    groups: props.group === undefined ? [] : [props.group],
+  };
+}
+
 /** PURE: a dry run's paths for a file or link that is made (see ResourceKind.dryRunPaths). */
 export function madeInParent(p: string, what: string, changes: Change[]): DryRunPaths {
   if (!changes.some((c) => c.key === "create" || c.key === "replace")) return { makes: [] };

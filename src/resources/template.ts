@@ -7,10 +7,10 @@ import {
   diffFile,
   type FileState,
   fileBase,
+  fileDryRunPaths,
   fileWritesOnly,
   readFileState,
 } from "./file.ts";
-import { madeInParent } from "./ownership.ts";
 import { renderTemplate } from "./template-render.ts";
 
 const schema = z.strictObject({
@@ -45,5 +45,5 @@ export const template = defineResource<TemplateProps & { bytes?: Buffer }, FileS
   read: (ctx, p) => readFileState(ctx, p as DesiredFile),
   diff: (p, cur) => diffFile(p as DesiredFile, cur),
   apply: (ctx, p, changes, cur) => applyFile(ctx, p as DesiredFile, changes, cur),
-  dryRunPaths: (p, changes) => madeInParent(p.path, "file", changes),
+  dryRunPaths: (p, changes, cur) => fileDryRunPaths(p as DesiredFile, changes, cur),
 });

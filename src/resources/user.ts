@@ -10,6 +10,7 @@ import {
   parsePasswd,
   prefixArgs,
   runAccountTool,
+  userGroupsEnabled,
 } from "./accounts.ts";
 
 const schema = z.strictObject({
@@ -37,6 +38,8 @@ export interface UserState {
   wantGid?: number;
   /** a group named like the user exists (useradd would refuse to make it again) */
   ownGroupExists: boolean;
+  /** creating the user makes a group named like it (the root's login.defs: USERGROUPS_ENAB yes) */
+  makesOwnGroup?: boolean;
 }
 
 /** PURE: the changes, and the command (without --prefix) that makes them. */
@@ -109,13 +112,25 @@ export const user = defineResource<UserProps, UserState>({
   id: (p) => `user[${p.name}]`,
   read(ctx, p) {
     const groups = parseGroup(ctx.fs.readText("/etc/group") ?? "");
+    const entry = parsePasswd(ctx.fs.readText("/etc/passwd") ?? "").get(p.name);
+    const ownGroupExists = groups.has(p.name);
     return {
-      entry: parsePasswd(ctx.fs.readText("/etc/passwd") ?? "").get(p.name),
+      entry,
       wantGid: typeof p.gid === "number" ? p.gid : p.gid !== undefined ? groups.get(p.gid)?.gid : undefined,
-      ownGroupExists: groups.has(p.name),
+      ownGroupExists,
+      // looked up only for a user about to be made without a group (what a dry run reports)
+      ...(!entry && p.gid === undefined && !ownGroupExists && (p.action ?? "create") === "create"
+        ? { makesOwnGroup: userGroupsEnabled(ctx.fs.readText("/etc/login.defs")) }
+        : {}),
     };
   },
   diff: (p, cur) => planUser(p, cur).changes,
+  // a user made: a later owner of that name is no failure of the dry run, nor is its own group
+  // when useradd makes one
+  dryRunPaths: (p, changes, cur) =>
+    changes.some((c) => c.key === "create")
+      ? { makes: [], makesUsers: [p.name], makesGroups: cur.makesOwnGroup ? [p.name] : [] }
+      : { makes: [] },
   async apply(ctx, p, _changes, cur) {
     const { argv } = planUser(p, cur);
     if (!argv) return;

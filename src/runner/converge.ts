@@ -10,6 +10,7 @@ import type { DeclaredResource } from "../core/declared.ts";
 import type { ResourceContext, ResourceKind } from "../core/resource.ts";
 import { resourceKinds } from "../resources/index.ts";
 import type { CompiledRun } from "./compile.ts";
+import { DryRunModel } from "./dry-run.ts";
 import {
   afterNotifiedRun,
   enqueue,
@@ -49,7 +50,7 @@ export async function converge(
     dryRun: opts.dryRun,
     stores: new RunStores(),
     revisions: new Map(),
-    dryRunMade: new Set(),
+    dryRunModel: new DryRunModel(),
   };
   const runner = new Converger(run.resources, env, opts.onResult);
 

@@ -5,13 +5,13 @@
  * several resources between them (see write-group.ts). Never throws: failures are results.
  */
 
-import * as path from "node:path";
 import type { DeclaredResource } from "../core/declared.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Change, Guard, GuardExec, ResourceContext, ResourceKind } from "../core/resource.ts";
 import type { StagedWrite } from "../host/root-fs.ts";
 import { resourceKinds } from "../resources/index.ts";
 import { shellInvocation } from "../resources/shell-command.ts";
+import type { DryRunModel } from "./dry-run.ts";
 import type { ResourceResult } from "./report.ts";
 import type { RunStores } from "./run-stores.ts";
 
@@ -22,8 +22,8 @@ export interface StepEnv {
   stores: RunStores;
   /** by resource id: the revision its last read stood for (kinds with revisionOf) */
   revisions: Map<string, string | undefined>;
-  /** a dry run: the paths earlier resources would make (see dryRunProblem) */
-  dryRunMade: Set<string>;
+  /** a dry run: what earlier resources would make and remove (see dry-run.ts) */
+  dryRunModel: DryRunModel;
 }
 
 /** A notified action: which, and who asked. */
@@ -87,16 +87,23 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
     // retries cover reading as well as applying: a git host that is down fails the read (its
     // ls-remote), and that is what a retry is for
     let changes: Change[] = [];
+    let current: unknown;
     const done = await withRetries(dryRun ? 0 : (r.common.retries ?? 0), r.common.retryDelay, async () => {
-      const current = await readResource(env, r, kind, props);
+      current = await readResource(env, r, kind, props);
       changes = kind.diff(props, current);
       if (changes.length === 0 || dryRun) return false;
       await kind.apply(ctx, props, changes, current, store);
       return true;
     });
-    if (!done && changes.length > 0) {
-      const problem = dryRunProblem(env, kind, props, changes);
+    if (!done && changes.length > 0 && kind.dryRunPaths) {
+      const { problem, note } = env.dryRunModel.check(ctx, r.id, kind.dryRunPaths(props, changes, current));
       if (problem) return { result: out("failed", changes, { error: problem }) };
+      if (note)
+        return {
+          result: out("would-update", changes, {
+            note: notified ? `notified by ${notified.by}; ${note}` : note,
+          }),
+        };
     }
     if (!done) return { result: changes.length === 0 ? out("up-to-date", []) : out("would-update", changes) };
     return { applied: { r, kind, props, changes, out, notified: notified !== undefined } };
@@ -231,30 +238,6 @@ async function withRetries<T>(retries: number, delaySeconds = 2, fn: () => Promi
       await new Promise((res) => setTimeout(res, delaySeconds * 1000));
     }
   }
-}
-
-/**
- * A dry run's check of what the apply needs (ResourceKind.dryRunPaths): the directory it makes
- * something in must be on the host or made by an earlier resource of this dry run; what this
- * resource would make is noted for the ones after it.
- */
-function dryRunProblem(
-  env: StepEnv,
-  kind: ResourceKind,
-  props: Record<string, unknown>,
-  changes: Change[],
-): string | undefined {
-  if (!kind.dryRunPaths) return undefined;
-  const { makes, needs } = kind.dryRunPaths(props, changes);
-  const made = env.dryRunMade;
-  if (needs && !made.has(normalDir(needs.dir)) && env.ctx.fs.stat(needs.dir)?.type !== "directory")
-    return needs.problem;
-  for (const m of makes) made.add(normalDir(m));
-  return undefined;
-}
-
-function normalDir(p: string): string {
-  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
 }
 
 /** A reason to skip, or undefined to run. */
