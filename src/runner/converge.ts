@@ -180,6 +180,7 @@ class Converger {
   }
 
   private emit(res: ResourceResult): void {
+    if (res.status === "would-update") this.env.dryRunModel.changesBefore++;
     this.results.push(res);
     this.onResult?.(res);
   }

@@ -188,3 +188,31 @@ describe("a dry run does not fail where an earlier resource clears the way", () 
     );
   });
 });
+
+describe("a dry run says what its command guards assumed", () => {
+  it("a guard read after changes the dry run does not make says so; one with nothing before it does not", async () => {
+    const root = tmpDir();
+    const report = await convergeDecls(
+      root,
+      [
+        { kind: "execute", name: "first", props: { command: ["true"] }, common: { notIf: "test -e w" } },
+        { kind: "directory", name: "/w" },
+        { kind: "execute", name: "after", props: { command: ["true"] }, common: { notIf: "test -e w" } },
+        { kind: "execute", name: "skipped", props: { command: ["true"] }, common: { onlyIf: "test -e w" } },
+      ],
+      { dryRun: true },
+    );
+    const notes = Object.fromEntries(report.resources.map((r) => [r.id, [r.status, r.note]]));
+    // before any change: nothing assumed
+    expect(notes["execute[first]"]).toEqual(["would-update", undefined]);
+    // /w would exist by then in the run: this guard would say "skip" there, and the dry run says why it may differ
+    expect(notes["execute[after]"]).toEqual([
+      "would-update",
+      "its guard read the host as it is now, without the 2 change(s) above, which a dry run does not make",
+    ]);
+    expect(notes["execute[skipped]"]).toEqual([
+      "skipped",
+      "skipped: onlyIf guard is false; its guard read the host as it is now, without the 3 change(s) above, which a dry run does not make",
+    ]);
+  });
+});

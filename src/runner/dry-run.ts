@@ -10,6 +10,8 @@ import { errorMessage } from "../core/errors.ts";
 import type { DryRunPaths, ResourceContext } from "../core/resource.ts";
 
 export class DryRunModel {
+  /** resources reported as would-update so far: their changes are not made in a dry run */
+  changesBefore = 0;
   private readonly made = new Set<string>();
   private readonly removed = new Set<string>();
   /** by name: the resource that would create the user or group */

@@ -70,10 +70,17 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
     // a guard holds for every action, a notified one too (as Chef's): a migration guarded by
     // onlyIf does not run because a file changed
     const skip = await guardSays(ctx, r, kind);
-    if (skip)
-      return {
-        result: out("skipped", [], { note: notified ? `notified by ${notified.by}; ${skip}` : skip }),
-      };
+    // Chef's why-run says what it assumed; a command guard in a dry run reads the host as it is,
+    // without the changes the dry run reported before it (a guard on a file they would write)
+    const assumed =
+      dryRun && env.dryRunModel.changesBefore > 0 && hasCommandGuard(r)
+        ? `its guard read the host as it is now, without the ${env.dryRunModel.changesBefore} change(s) above, which a dry run does not make`
+        : undefined;
+    const noted = (...parts: (string | undefined)[]) => {
+      const all = [notified ? `notified by ${notified.by}` : undefined, ...parts].filter(Boolean);
+      return all.length > 0 ? { note: all.join("; ") } : {};
+    };
+    if (skip) return { result: out("skipped", [], noted(skip, assumed)) };
     // a notification runs "refresh" through the kind, any other action as the resource's action
     if (notified?.action === "refresh" && kind.refresh) {
       // a stopped service has nothing to refresh: said so, not reported as a change
@@ -98,14 +105,15 @@ export async function startStep(r: DeclaredResource, env: StepEnv, notified?: No
     if (!done && changes.length > 0 && kind.dryRunPaths) {
       const { problem, note } = env.dryRunModel.check(ctx, r.id, kind.dryRunPaths(props, changes, current));
       if (problem) return { result: out("failed", changes, { error: problem }) };
-      if (note)
-        return {
-          result: out("would-update", changes, {
-            note: notified ? `notified by ${notified.by}; ${note}` : note,
-          }),
-        };
+      if (note) return { result: out("would-update", changes, noted(note, assumed)) };
     }
-    if (!done) return { result: changes.length === 0 ? out("up-to-date", []) : out("would-update", changes) };
+    if (!done)
+      return {
+        result:
+          changes.length === 0
+            ? out("up-to-date", [], assumed ? noted(assumed) : {})
+            : out("would-update", changes, assumed ? noted(assumed) : {}),
+      };
     return { applied: { r, kind, props, changes, out, notified: notified !== undefined } };
   } catch (err) {
     return { result: out("failed", [], { error: firstLine(err) }) };
@@ -238,6 +246,12 @@ async function withRetries<T>(retries: number, delaySeconds = 2, fn: () => Promi
       await new Promise((res) => setTimeout(res, delaySeconds * 1000));
     }
   }
+}
+
+/** a guard that reads the host (a command); a function's may read anything, and is the recipe's to judge */
+function hasCommandGuard(r: DeclaredResource): boolean {
+  const command = (g: unknown) => typeof g === "string" || Array.isArray(g);
+  return command(r.common.onlyIf) || command(r.common.notIf);
 }
 
 /** A reason to skip, or undefined to run. */
