@@ -64,7 +64,7 @@ export function openDirUnder(
           }
           next = openOrRefuse(at, shown);
         } else if (code === "ELOOP" || code === "ENOTDIR") {
-          throw refusal(shown);
+          throw refusal(at, shown);
         } else throw err;
       }
       fs.closeSync(fd);
@@ -103,12 +103,24 @@ function openOrRefuse(at: string, shown: string): number {
     return fs.openSync(at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") throw refusal(shown);
+    if (code === "ELOOP" || code === "ENOTDIR") throw refusal(at, shown);
     throw err;
   }
 }
 
-function refusal(shown: string): RunError {
+/**
+ * Why the open was refused: a link (the kernel says ENOTDIR or ELOOP for one alike, so it is
+ * looked at, on this failure only), or a file or other non-directory in the way.
+ */
+function refusal(at: string, shown: string): RunError {
+  let link = true;
+  try {
+    link = fs.lstatSync(at).isSymbolicLink();
+  } catch {}
+  if (!link)
+    return new RunError(
+      `${shown} is not a directory (a file or other non-directory is in the way): muster makes and writes what goes under it only in a directory; remove it or choose another path`,
+    );
   return new RunError(
     `${shown} is a symbolic link or not a directory (put there, or swapped in while muster worked under it): muster does not write through it; remove it`,
   );

@@ -248,8 +248,9 @@ describe("attack: a directory on the way swapped for a link by the user who owns
   it("mkdir -p through a file on the way names the file", () => {
     const { root, fs } = setup();
     writeFileSync(path.join(root, "srv/app/conf/motd"), "hi\n");
+    // a file, said as one: not as a link the resolver guards against
     expect(() => fs.mkdir("/srv/app/conf/motd/a/b", 0o755, true)).toThrow(
-      /conf\/motd is a symbolic link or not a directory/,
+      /conf\/motd is not a directory \(a file or other non-directory is in the way\)/,
     );
   });
 
