@@ -85,7 +85,14 @@ function musterSource(f: UserDataFlags, problems: string[]): MusterSource | unde
 function packageSource(f: UserDataFlags, problems: string[]): MusterSource | undefined {
   const spec = f.package ?? "";
   // an exact version: an integrity pins one file, a range would name another tomorrow
-  if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*@\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(spec))
+  const name = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*(?=@)/.exec(spec)?.[0];
+  // the user data installs whatever it names as muster, and runs it as root: another package's
+  // name (the bare "muster" on the registry is another project's) is never what is meant
+  if (name !== undefined && name !== "muster-fleet")
+    problems.push(
+      `install --package ${spec}: ${name} is not muster's package (muster-fleet); give muster-fleet@X.Y.Z`,
+    );
+  else if (!/^muster-fleet@\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(spec))
     problems.push(
       `install --package ${spec || "(none)"}: give a name and an exact version, e.g. muster-fleet@1.2.3`,
     );

@@ -152,6 +152,15 @@ describe("muster install --print-user-data", () => {
         ["--package", "muster-fleet@latest", "--integrity", `sha512-${"A".repeat(86)}==`],
         "install --package muster-fleet@latest: give a name and an exact version",
       ],
+      // installed as muster and run as root: only muster's own package, never a look-alike
+      [
+        ["--package", "muster@0.1.0", "--integrity", `sha512-${"A".repeat(86)}==`],
+        "install --package muster@0.1.0: muster is not muster's package (muster-fleet); give muster-fleet@X.Y.Z",
+      ],
+      [
+        ["--package", "@acme/left-pad@1.3.0", "--integrity", `sha512-${"A".repeat(86)}==`],
+        "install --package @acme/left-pad@1.3.0: @acme/left-pad is not muster's package (muster-fleet)",
+      ],
       [
         [...RELEASE, "--node-version", "20.20.0"],
         "install --node-sha256-x64 (none): give the SHA-256 of node-v20.20.0-linux-x64.tar.xz",
