@@ -99,6 +99,9 @@ describe("systemd units", () => {
     // a % would start a specifier (%h is the home directory): doubled, it is a %
     expect(unitWord("/srv/www/100%.html")).toBe("/srv/www/100%%.html");
     expect(unitWord("/srv/my www/%h")).toBe('"/srv/my www/%%h"');
+    // systemd expands $X and ${X} even in quotes: a gate path with a $ would name another file
+    expect(unitWord("/srv/${X}/ping.html")).toBe('"/srv/$${X}/ping.html"');
+    expect(unitWord("/srv/$HOME")).toBe('"/srv/$$HOME"');
   });
 
   it("muster install writes every unit, enables them, and each passes systemd-analyze verify", async () => {

@@ -23,9 +23,12 @@ export interface UnitSettings {
   intervalMs: number;
 }
 
-/** systemd's quoting for one ExecStart word; `%` starts a specifier there, so it is doubled. */
+/**
+ * systemd's quoting for one ExecStart word: `%` starts a specifier and `$` an environment
+ * variable there (quoted or not, systemd.service "Command lines"), so each is doubled.
+ */
 export function unitWord(word: string): string {
-  const s = word.replaceAll("%", "%%");
+  const s = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
   if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) return s;
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
