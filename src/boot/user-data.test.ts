@@ -60,7 +60,9 @@ describe("muster install --print-user-data", () => {
         content: `${readFileSync(config, "utf8")}\n`,
       },
     ]);
-    const [node, install, ...rest] = doc.runcmd as string[][];
+    const [errexit, node, install, ...rest] = doc.runcmd as string[][];
+    // the first line makes the whole runcmd script stop at a step that fails
+    expect(errexit).toBe("set -e");
     // the pinned Node.js and its published SHA-256 for each CPU
     expect(node![2]).toContain(`https://nodejs.org/dist/v${PINNED_NODE.version}/$file`);
     expect(node![2]).toContain(`x86_64) arch=x64 sum=${PINNED_NODE.sha256.x64} ;;`);
@@ -257,7 +259,7 @@ describe("muster install --print-user-data", () => {
         watch: false,
       }),
     );
-    const install: string = doc.runcmd[1][2];
+    const install: string = doc.runcmd[2][2];
     expect(install).toContain(`x86_64) bucket=cdk-assets-1-eu-west-1 key=abc.tgz sum=${X64} ;;`);
     expect(install).toContain(`aarch64) bucket=cdk-assets-1-eu-west-1 key=def.tgz sum=${ARM64} ;;`);
     const lines = install.split("\n");
@@ -360,7 +362,7 @@ function steps(settings: Partial<UserDataSettings>): { node: string; install: st
       ...settings,
     }),
   );
-  return { node: doc.runcmd[0][2], install: doc.runcmd[1][2] };
+  return { node: doc.runcmd[1][2], install: doc.runcmd[2][2] };
 }
 
 /** The install step for muster-fleet@1.2.3 from the registry, whose tarball is `bytes`. */
@@ -541,19 +543,19 @@ describe("user data for Amazon Linux 2023", () => {
 
   it("installs Node.js 20 and git with dnf, not the nodejs.org tarball, and no apt packages", () => {
     const doc = YAML.parse(userData("al2023"));
-    const first: string = doc.runcmd[0][2];
+    const first: string = doc.runcmd[1][2];
     expect(first).toContain("dnf install -y nodejs20 nodejs20-npm git");
     expect(first).not.toContain("nodejs.org");
     expect(doc.packages).toBeUndefined();
     expect(doc.package_update).toBeUndefined();
     expect(spawnSync("sh", ["-n", "-c", first]).status).toBe(0);
     // the rest is the same as on Debian: muster checked against its digest, its units, the first boot
-    expect(doc.runcmd.slice(1)).toEqual(YAML.parse(userData()).runcmd.slice(1));
+    expect(doc.runcmd.slice(2)).toEqual(YAML.parse(userData()).runcmd.slice(2));
   });
 
   it("Debian stays the default: the checked tarball, and apt's packages", () => {
     const doc = YAML.parse(userData());
-    expect(doc.runcmd[0][2]).toContain(`https://nodejs.org/dist/v${PINNED_NODE.version}/`);
+    expect(doc.runcmd[1][2]).toContain(`https://nodejs.org/dist/v${PINNED_NODE.version}/`);
     expect(doc.packages).toContain("git");
   });
 
@@ -577,5 +579,54 @@ describe("user data for Amazon Linux 2023", () => {
     expect(bad.stderr.trim()).toBe(
       "muster: install --platform centos: unknown platform; use debian or al2023",
     );
+  });
+});
+
+describe("a step of the user data that fails stops every step after it", () => {
+  const CLOUD_INIT_PYTHON = "/usr/bin/python3";
+  // cloud-init writes runcmd as one /bin/sh script with its own util.shellify (cc_runcmd): that
+  // very function makes the script here, which then runs with a failing first step
+  const hasCloudInit =
+    existsSync(CLOUD_INIT_PYTHON) &&
+    spawnSync(CLOUD_INIT_PYTHON, ["-c", "import cloudinit.util"]).status === 0;
+
+  it.runIf(hasCloudInit)("a Node.js step whose check fails: no muster install, no unit started", () => {
+    const text = cloudInitUserData({
+      bootConfig: '{"repo": {"url": "https://git.example.test/config.git"}}',
+      bootConfigFormat: "json",
+      muster: { kind: "release", archives: { x64: { url: "https://d.example.test/m.tgz", sha256: X64 } } },
+      node: PINNED_NODE,
+      health: false,
+      watch: true,
+    });
+    const runcmd = YAML.parse(text.replace(/^#cloud-config\n/, "")).runcmd;
+    const script = execFileSync(
+      CLOUD_INIT_PYTHON,
+      [
+        "-c",
+        "import json,sys; from cloudinit import util; sys.stdout.write(util.shellify(json.load(sys.stdin)))",
+      ],
+      { input: JSON.stringify(runcmd), encoding: "utf8" },
+    );
+    // every command a step runs is a stand-in that records itself; the first step's sh fails,
+    // as a Node.js tarball whose SHA-256 does not match makes it
+    const dir = tmpDir();
+    const bin = path.join(dir, "bin");
+    mkdirSync(bin);
+    const log = path.join(dir, "ran");
+    const stub = (name: string, body: string) => {
+      writeFileSync(path.join(bin, name), `#!/bin/dash\necho "${name} $1" >> ${log}\n${body}\n`);
+      chmodSync(path.join(bin, name), 0o755);
+    };
+    stub("sh", `[ -e ${log}.once ] || { : > ${log}.once; exit 1; }`);
+    stub("systemctl", "");
+    writeFileSync(path.join(dir, "runcmd"), script);
+    const res = spawnSync("/bin/dash", [path.join(dir, "runcmd")], {
+      env: { PATH: bin },
+      encoding: "utf8",
+    });
+    expect(res.status).not.toBe(0);
+    // the first step ran and failed; nothing after it
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["sh -c"]);
   });
 });

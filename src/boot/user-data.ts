@@ -10,8 +10,9 @@
  * muster's release archive against the SHA-256 `npm run release` wrote beside it (or a registry
  * package against its sha512 integrity). A download is written to a directory of its own, checked
  * with sha256sum/sha512sum -c, and only then unpacked or installed; each step runs under
- * `set -eu`, so a failed check stops the step before anything runs, and cloud-init goes on to no
- * muster at all rather than one it could not verify.
+ * `set -eu`, so a failed check stops the step before anything runs, and runcmd itself under
+ * `set -e`, so no step after it runs: cloud-init goes on to no muster at all rather than one it
+ * could not verify.
  */
 import YAML from "yaml";
 import { holdsCredentials } from "../resources/git-credentials.ts";
@@ -235,6 +236,9 @@ export function musterInstallScript(source: MusterSource): string {
   ].join("\n");
 }
 
+/** runcmd's first item: a line as it is (a string item is not quoted), so `set -e` holds for every step after it. */
+export const RUNCMD_ERREXIT = "set -e";
+
 export function cloudInitUserData(s: UserDataSettings): string {
   const al2023 = s.platform === "al2023";
   const doc = {
@@ -251,6 +255,11 @@ export function cloudInitUserData(s: UserDataSettings): string {
       },
     ],
     runcmd: [
+      // cloud-init runs runcmd as one /bin/sh script, without -e: a step that failed (a checksum
+      // that did not match) would not stop the next ones, and an older muster, or an older Node.js
+      // on the image, would still be installed and started. A first line of its own makes the
+      // script stop at the first failure (RUNCMD_ERREXIT).
+      RUNCMD_ERREXIT,
       ["sh", "-c", s.platform === "al2023" ? al2023NodeScript() : nodeInstallScript(s.node)],
       ["sh", "-c", musterInstallScript(s.muster)],
       ["sh", "-c", `${WITH_NODE_PATH} muster install --root /`],

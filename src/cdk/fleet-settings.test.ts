@@ -120,7 +120,8 @@ describe("the fleet's user data", () => {
     const text = fleetUserData(settings);
     expect(text.startsWith("#cloud-config\n")).toBe(true);
     const doc = YAML.parse(text);
-    const first = doc.runcmd[0].join(" ");
+    expect(doc.runcmd[0]).toBe("set -e"); // a failed fetch stops every step after it
+    const first = doc.runcmd[1].join(" ");
     expect(first).toContain("umask 077");
     expect(first).toContain("aws secretsmanager get-secret-value --region eu-west-1 --secret-id arn:");
     expect(first).toMatch(/> \/etc\/muster\/deploy_key\.new\n.*mv -f \/etc\/muster\/deploy_key\.new/s);
@@ -143,12 +144,12 @@ describe("the fleet's user data", () => {
       ...settings,
       deployKey: { kind: "parameter", parameterName: "/ops/deploy-key" },
     });
-    expect(YAML.parse(ssm).runcmd[0].join(" ")).toContain(
+    expect(YAML.parse(ssm).runcmd[1].join(" ")).toContain(
       "aws ssm get-parameter --region eu-west-1 --name /ops/deploy-key --with-decryption",
     );
     const plain = fleetUserData({ ...settings, deployKey: undefined, knownHosts: undefined });
     expect(plain).not.toContain("deploy_key.new");
-    expect(YAML.parse(plain).runcmd[0].join(" ")).toContain("nodejs.org");
+    expect(YAML.parse(plain).runcmd[1].join(" ")).toContain("nodejs.org");
   });
 });
 

@@ -12,6 +12,7 @@ import {
   cloudInitUserData,
   type MusterSource,
   type NodeRelease,
+  RUNCMD_ERREXIT,
   type UserDataPlatform,
 } from "../boot/user-data.ts";
 import { DEPLOY_KEY_PATH, KNOWN_HOSTS_PATH } from "./fleet-settings.ts";
@@ -73,9 +74,11 @@ export function fleetUserData(s: FleetUserDataSettings): string {
     );
   }
   if (s.deployKey) {
-    // first of runcmd: the boot, started at its end, must find the key
+    // first of runcmd's steps: the boot, started at its end, must find the key
     const runcmd = doc.get("runcmd") as YAML.YAMLSeq;
-    runcmd.items.unshift(doc.createNode(["sh", "-c", deployKeyFetchScript(s.deployKey, s.region)]));
+    // after runcmd's `set -e` line (RUNCMD_ERREXIT), so a failed fetch stops what follows
+    const after = runcmd.items.findIndex((i) => YAML.isScalar(i) && i.value === RUNCMD_ERREXIT) + 1;
+    runcmd.items.splice(after, 0, doc.createNode(["sh", "-c", deployKeyFetchScript(s.deployKey, s.region)]));
   }
   return doc.toString({ lineWidth: 0 });
 }
