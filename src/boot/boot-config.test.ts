@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../core/errors.ts";
@@ -315,6 +315,38 @@ describe("boot config", () => {
     // gate close can still find the gates of a refused config
     chmodSync(file, 0o666);
     expect(gatesAnyConfigCouldName(root)).toEqual(["/var/lib/muster/gate.json"]);
+  });
+
+  it("attack: a boot config in a directory others may write, or reached through another user's link, is refused", () => {
+    const root = tmpDir();
+    const etc = path.join(root, "etc/muster");
+    mkdirSync(etc, { recursive: true });
+    const plain = JSON.stringify({
+      repo: { url: "https://git.example.test/config.git" },
+      role: "static:web",
+    });
+    writeFileSync(path.join(etc, "real.json"), plain);
+    // every user may write /etc/muster: one of them swaps in a link to a config of their choosing
+    chmodSync(etc, 0o777);
+    symlinkSync("real.json", path.join(etc, "boot.json"));
+    lchownSync(path.join(etc, "boot.json"), 65534, 65534);
+    expect(() => loadBootConfig(root)).toThrow(
+      /^\/etc\/muster\/boot\.json: a link made by uid 65534; whoever can change the boot config chooses what root converges/,
+    );
+    // root's own link, but in a directory anyone may write: it can be swapped at any moment
+    lchownSync(path.join(etc, "boot.json"), 0, 0);
+    expect(() => loadBootConfig(root)).toThrow(
+      /boot\.json: in .*etc\/muster, a directory others may write \(mode 0777\)/,
+    );
+    // sticky (as /tmp): others cannot remove or rename root's entries there
+    chmodSync(etc, 0o1777);
+    expect(loadBootConfig(root).role.source).toEqual({ kind: "static", name: "web" });
+    // a directory of another user's
+    chmodSync(etc, 0o755);
+    chownSync(etc, 65534, 65534);
+    expect(() => loadBootConfig(root)).toThrow(/boot\.json: in .*etc\/muster, a directory of uid 65534/);
+    chownSync(etc, 0, 0);
+    expect(loadBootConfig(root).role.source).toEqual({ kind: "static", name: "web" });
   });
 
   it("says clearly when there is no config or it does not parse", () => {
