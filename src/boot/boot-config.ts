@@ -8,7 +8,6 @@
  * are. Paths named "inside the root" start with / and are resolved under the run's root; the
  * repository URL is handed to git as it is.
  */
-import { lstatSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { parseRoleSource, type RoleSource } from "../cloud/role-discovery.ts";
 import { parseDataText, readTextFile } from "../core/data-file.ts";
@@ -25,6 +24,7 @@ import {
 import { z } from "../core/zod.ts";
 import { zodProblems } from "../core/zod-problems.ts";
 import { pathExists } from "../host/host-files.ts";
+import { swappableByOthers } from "../host/swappable.ts";
 import { normalInside, SYSTEM_DIRS } from "../host/system-dirs.ts";
 import { holdsCredentials } from "../resources/git-credentials.ts";
 import type { RetryPolicy } from "./plan.ts";
@@ -491,7 +491,7 @@ export function readConfigData(loc: BootConfigLocation): unknown {
  */
 function trustedConfigData(loc: BootConfigLocation): unknown {
   const uid = process.geteuid?.() ?? 0;
-  const unsafe = unsafePlaceOf(loc.hostPath, uid);
+  const unsafe = swappableByOthers(loc.hostPath, uid);
   if (unsafe)
     throw new InputError(
       `${loc.shown}: ${unsafe}; whoever can change the boot config chooses what root converges: keep it, and the directory it is in, root's and writable by root only`,
@@ -508,30 +508,6 @@ function trustedConfigData(loc: BootConfigLocation): unknown {
       `${loc.shown}: holds a URL with credentials and others can read it (mode ${mode}): chmod 600 it`,
     );
   return parseDataText(text, loc.hostPath.endsWith(".json"), loc.shown);
-}
-
-/**
- * What lets another user replace the boot config, though the file itself is root's: a link to it
- * that another user made, or a directory (the link's, or the file's) that another user owns or
- * may write, where the entry can be swapped. A sticky directory (/tmp) lets no other user remove
- * or rename root's entries, so it is safe for a file and link of root's.
- */
-function unsafePlaceOf(hostPath: string, euid: number): string | undefined {
-  const mine = (u: number) => u === 0 || u === euid;
-  const entry = lstatSync(hostPath, { throwIfNoEntry: false });
-  if (entry?.isSymbolicLink() && !mine(entry.uid)) return `a link made by uid ${entry.uid}`;
-  let real = hostPath;
-  try {
-    real = realpathSync(hostPath);
-  } catch {}
-  for (const dir of new Set([path.dirname(hostPath), path.dirname(real)])) {
-    const st = statSync(dir, { throwIfNoEntry: false });
-    if (!st || (st.mode & 0o1000) !== 0) continue;
-    if (!mine(st.uid)) return `in ${dir}, a directory of uid ${st.uid}`;
-    if ((st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0))
-      return `in ${dir}, a directory others may write (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
-  }
-  return undefined;
 }
 
 /** Load the boot config of a root; an InputError when there is none or it is invalid. */
