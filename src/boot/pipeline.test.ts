@@ -436,6 +436,16 @@ describe("the boot pipeline", () => {
     expect(r.outcome).toBe("skipped");
     expect(h.events).toEqual(["lock"]);
     expect(exitCode(r)).toBe(0);
+    // the record of the run that holds the lock (a boot in progress) stays: `status` reads it
+    expect(h.saved).toEqual([]);
+  });
+
+  it("periodic: a run that holds the lock records itself from the lock on", async () => {
+    const h = harness({ mode: "periodic" });
+    const r = await runPipeline(h.options);
+    expect(r.outcome).toBe("converged");
+    expect(h.saved[0]!.stages.map((st) => st.stage)).toEqual(["lock"]);
+    expect(h.saved.at(-1)!.outcome).toBe("converged");
   });
 
   it("a failed ABANDON is recorded, and the exit code stays 1", async () => {

@@ -136,7 +136,11 @@ export async function runPipeline(o: PipelineOptions): Promise<BootRecord> {
   let stopHeartbeats: (() => Promise<void>) | undefined;
   const remainingMs = () => Math.max(1, o.policy.deadlineMs - (o.now() - t0));
 
+  // A periodic run that finds the lock held skips: its record must not replace the record of the
+  // run holding the lock (a boot in progress would read as a skipped run, exit 0, in `status`).
+  // So it writes none until it holds the lock; a boot waits for the lock and records from the start.
   const save = () => {
+    if (o.mode === "periodic" && (lock === undefined || lock === "busy")) return;
     try {
       o.save(record);
     } catch (err) {
