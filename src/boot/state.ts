@@ -5,6 +5,7 @@
  * and the gate record of the last gate opened (opened-gate.json).
  */
 import * as path from "node:path";
+import { errorMessage } from "../core/errors.ts";
 import type { GateRecord } from "../gate/gate-state.ts";
 import { replaceFile } from "../host/replace-file.ts";
 import type { RootFs } from "../host/root-fs.ts";
@@ -114,7 +115,15 @@ export function readRecordChecked(
   file = LAST_RUN,
 ): { record: BootRecord } | { none: true } | { damaged: string } {
   const where = path.posix.join(stateDir, file);
-  const text = fs.readText(where);
+  let text: string | undefined;
+  try {
+    text = fs.readText(where);
+  } catch (err) {
+    // a directory or some other thing at the record's path is a damaged record, said as one
+    return {
+      damaged: `${where} cannot be read as a record (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`,
+    };
+  }
   if (text === undefined) return { none: true };
   let data: unknown;
   try {

@@ -25,6 +25,21 @@ describe("boot-side commands", () => {
     expect(bad.stderr).toBe("muster: schema fleet-of-ships: unknown kind; expected boot, role or fleet\n");
   });
 
+  it("gate status and status tell a directory at the gate's or the record's path, not as an unexpected error", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "var/lib/muster/gate.json"), { recursive: true });
+    const gate = await muster(["gate", "status", "--root", root, "--boot-id", "b-1"]);
+    expect([gate.code, gate.stderr]).toEqual([3, ""]);
+    expect(gate.stdout).toContain("a directory is at the gate file's path, not a gate file");
+    const json = await muster(["gate", "status", "--root", root, "--boot-id", "b-1", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ state: "closed" });
+    mkdirSync(path.join(root, "var/lib/muster/last-run.json"));
+    const status = await muster(["status", "--root", root, "--boot-id", "b-1"]);
+    expect(status.code).toBe(1);
+    expect(status.stdout + status.stderr).toContain("last-run.json cannot be read as a record (EISDIR)");
+    expect(status.stderr).not.toContain("unexpected error");
+  });
+
   it("muster boot --help names the stages and the exit codes", async () => {
     const res = await muster(["boot", "--help"]);
     expect(res.code).toBe(0);

@@ -8,7 +8,26 @@ import type { RootFs } from "../host/root-fs.ts";
 import { type GateRecord, type GateVerdict, gateContent, judgeGate } from "./gate-state.ts";
 
 export function readGate(fs: RootFs, file: string, bootId: string): GateVerdict {
-  return judgeGate(fs.readFile(file), bootId);
+  let content: Buffer | undefined;
+  try {
+    content = fs.readFile(file);
+  } catch (err) {
+    // what is at the gate's path is no gate (a directory, a link muster does not follow): closed,
+    // and said so, as the health endpoint answers it, not an unexpected error
+    const why = unreadableGate(err);
+    if (why === undefined) throw err;
+    return { state: "closed", reason: why };
+  }
+  return judgeGate(content, bootId);
+}
+
+/** PURE: why what is at the gate's path cannot be a gate, from the read's error; undefined for other errors. */
+function unreadableGate(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EISDIR") return "a directory is at the gate file's path, not a gate file";
+  if (code === "ELOOP" || code === "ENOTDIR" || /symbolic link/.test(String((err as Error).message)))
+    return "the gate file's path goes through a link or a non-directory muster does not follow";
+  return undefined;
 }
 
 /** Remove the gate and any temporary file an interrupted write left beside it. */
