@@ -180,7 +180,13 @@ export const bootConfigSchema = z
           .strictObject({
             port: z.number().int().min(1).max(65535),
             host: boundedString(LIMITS.name).default("0.0.0.0"),
-            path: z.string().max(LIMITS.url).startsWith("/").default("/health"),
+            path: z
+              .string()
+              .max(LIMITS.url)
+              .regex(/^\/[^\s?#]*$/, {
+                message: "must start with / and hold no space, ? or # (no request could reach it)",
+              })
+              .default("/health"),
             /** the app's own check, required on every request too */
             appCheck: httpUrl.optional(),
           })

@@ -25,6 +25,31 @@ describe("boot-side commands", () => {
     expect(bad.stderr).toBe("muster: schema fleet-of-ships: unknown kind; expected boot, role or fleet\n");
   });
 
+  it("health serve: an address not of this machine, or a path no request can name, is bad input", async () => {
+    const root = tmpDir();
+    const host = await muster(["health", "serve", "--root", root, "--port", "0", "--host", "999.1.1.1"]);
+    expect([host.code, host.stdout]).toEqual([2, ""]);
+    expect(host.stderr).toBe(
+      "muster: --host 999.1.1.1: not an address of this machine (ENOTFOUND); give one of its addresses, or 0.0.0.0\n",
+    );
+    const spaced = await muster([
+      "health",
+      "serve",
+      "--root",
+      root,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--path",
+      "/a b",
+    ]);
+    expect([spaced.code, spaced.stderr]).toEqual([
+      2,
+      "muster: --path /a b: must start with / and hold no space, ? or # (no request could reach it)\n",
+    ]);
+  });
+
   it("gate status and status tell a directory at the gate's or the record's path, not as an unexpected error", async () => {
     const root = tmpDir();
     mkdirSync(path.join(root, "var/lib/muster/gate.json"), { recursive: true });

@@ -25,19 +25,32 @@ export async function startHealthEndpoint(
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InputError(`--port ${flags.port}: expected a port number (0 to 65535)`);
   const path = flags.path ?? http?.path ?? "/health";
-  if (!path.startsWith("/")) throw new InputError(`--path ${path}: must start with /`);
+  // what a request line can name: a space ends the path there, ? and # begin what follows it
+  if (!/^\/[^\s?#]*$/.test(path))
+    throw new InputError(
+      `--path ${path}: must start with / and hold no space, ? or # (no request could reach it)`,
+    );
   const appCheck = flags.appCheck ?? http?.appCheck;
   if (appCheck !== undefined && !/^https?:\/\//.test(appCheck))
     throw new InputError(`--app-check ${appCheck}: expected an http:// or https:// URL`);
+  const host = flags.host ?? http?.host ?? "0.0.0.0";
   const server = await startHealthServer({
     root: fs.root,
     gateFile,
     bootId: currentBootId(flags.bootId, env),
     port,
-    host: flags.host ?? http?.host ?? "0.0.0.0",
+    host,
     path,
     appCheck,
     onError,
+  }).catch((err: Error) => {
+    // an address that is no address of this machine, or no address at all, is bad input
+    const code = ((err.cause ?? err) as NodeJS.ErrnoException).code;
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN")
+      throw new InputError(
+        `${flags.host !== undefined ? "--host" : "gate.http.host"} ${host}: not an address of this machine (${code}); give one of its addresses, or 0.0.0.0`,
+      );
+    throw err;
   });
   return { server, gateFile, root: fs.root };
 }

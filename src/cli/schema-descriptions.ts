@@ -15,7 +15,7 @@ export const SCHEMA_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "gate.file": "the gate file inside the root, e.g. the web root's ping.html that the load balancer checks. Not the boot config itself, a directory of the host (/etc, /var/www) or the state directory (exit 2); a directory found at its path is never removed as the gate. Default: <stateDir>/gate.json.",
     "gate.http.port": "port of muster health serve (muster's own health endpoint).",
     "gate.http.host": "address it listens on. Default: 0.0.0.0.",
-    "gate.http.path": "path it answers on (404 elsewhere). Default: /health.",
+    "gate.http.path": "path it answers on (404 elsewhere; 405 with Allow: GET, HEAD for another method); no space, ? or #. Default: /health.",
     "gate.http.appCheck": "the app's own check URL: the endpoint answers 200 only when it also answers 2xx/3xx, on every request.",
     "lifecycle.hook": "the Auto Scaling lifecycle hook the instance waits on (at most 255 characters, as AWS allows). Default: none (no lifecycle calls).",
     "lifecycle.group": "the Auto Scaling group. Set it when tags are not allowed in instance metadata (the identify stage fails otherwise, naming this field). Default: the aws:autoscaling:groupName tag.",

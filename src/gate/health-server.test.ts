@@ -150,7 +150,9 @@ describe("the HTTP gate", () => {
   it("answers only its path and only GET/HEAD", async () => {
     const s = await serve(tmpDir());
     expect((await fetch(s.url.replace("/health", "/other"))).status).toBe(404);
-    expect((await fetch(s.url, { method: "POST" })).status).toBe(405);
+    const post = await fetch(s.url, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
     expect((await fetch(s.url, { method: "HEAD" })).status).toBe(503);
   });
 });

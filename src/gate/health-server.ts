@@ -94,17 +94,20 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
   const want = opts.path ?? "/health";
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const reqPath = (req.url ?? "/").split("?")[0];
-    const send = (status: number, body: unknown) => {
+    const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       const text = `${JSON.stringify(body)}\n`;
       res.writeHead(status, {
         "content-type": "application/json",
         "content-length": Buffer.byteLength(text),
         "cache-control": "no-store",
+        ...extra,
       });
       res.end(req.method === "HEAD" ? undefined : text);
     };
     if (reqPath !== want) return send(404, { error: `not found; the health check is ${want}` });
-    if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: "GET or HEAD only" });
+    // a 405 names the methods the resource takes (RFC 9110, 15.5.6)
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return send(405, { error: "GET or HEAD only" }, { allow: "GET, HEAD" });
     try {
       const a = await healthAnswer(fs, opts);
       send(a.status, a.body);
