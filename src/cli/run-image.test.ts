@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTmp, muster, tmpDir } from "../test-support/tmp.ts";
@@ -32,5 +32,26 @@ describe("muster image prepare", () => {
     expect(close.stderr).toContain("gate.file /srv/site/ping.html is a directory, not a gate file");
     expect(close.stdout).toBe("");
     expect(existsSync(path.join(root, "srv/site/ping.html/index.html"))).toBe(true);
+  });
+
+  it("a path of image.clean muster refuses stops it before anything is removed", async () => {
+    const root = tmpDir();
+    mkdirSync(path.join(root, "etc/muster"), { recursive: true });
+    writeFileSync(
+      path.join(root, "etc/muster/boot.json"),
+      JSON.stringify({ repo: { url: "/srv/config.git" }, image: { clean: ["/srv/cache/tmp"] } }),
+    );
+    mkdirSync(path.join(root, "var/lib/muster"), { recursive: true });
+    writeFileSync(path.join(root, "var/lib/muster/last-run.json"), "{}\n");
+    // another user's link on the way to a path to clean: muster does not go through it
+    mkdirSync(path.join(root, "srv/elsewhere/tmp"), { recursive: true });
+    symlinkSync(path.join(root, "srv/elsewhere"), path.join(root, "srv/cache"));
+    lchownSync(path.join(root, "srv/cache"), 65534, 65534);
+    const res = await muster(["image", "prepare", "--root", root]);
+    expect(res.code, res.stderr).not.toBe(0);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    // nothing was removed before the refusal
+    expect(existsSync(path.join(root, "var/lib/muster/last-run.json"))).toBe(true);
+    expect(existsSync(path.join(root, "srv/elsewhere/tmp"))).toBe(true);
   });
 });

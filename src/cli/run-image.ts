@@ -30,9 +30,11 @@ export async function runImagePrepare(flags: {
       `gate.file ${gateFile} is a directory, not a gate file; nothing was removed: fix gate.file in the boot config`,
     );
   const verb = flags.dryRun ? "would remove" : "removed";
+  // every path is looked at before any is removed: one muster refuses (a link of another user's on
+  // the way) stops the command with nothing removed, not half an image cleaned
+  const present = [...new Set(targets)].filter((t) => fs.lstat(t) !== undefined);
   let count = 0;
-  for (const t of [...new Set(targets)]) {
-    if (!fs.lstat(t)) continue;
+  for (const t of present) {
     if (!flags.dryRun) fs.remove(t, true);
     process.stdout.write(`${verb} ${t}\n`);
     count++;
