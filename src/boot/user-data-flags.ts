@@ -119,8 +119,14 @@ function nodeRelease(f: UserDataFlags, problems: string[]): NodeRelease {
     problems.push(
       `install --node-version ${f.nodeVersion ?? "(none)"}: give a Node.js version of 20 or later, with --node-sha256-x64 and --node-sha256-arm64`,
     );
-  for (const { arch } of CPUS)
-    if (!HEX64.test(sha256[arch]))
+  const bad = CPUS.map((c) => c.arch).filter((arch) => !HEX64.test(sha256[arch]));
+  // a version alone: one line for the two digests it needs, not one line each
+  if (bad.length === CPUS.length && bad.every((arch) => sha256[arch] === ""))
+    problems.push(
+      `install --node-version ${f.nodeVersion ?? "(none)"}: give ${bad.map((a) => `--node-sha256-${a}`).join(" and ")} too, the SHA-256 of node-v${version}-linux-{${bad.join(",")}}.tar.xz from that release's SHASUMS256.txt`,
+    );
+  else
+    for (const arch of bad)
       problems.push(
         `install --node-sha256-${arch} ${sha256[arch] || "(none)"}: give the SHA-256 of node-v${version}-linux-${arch}.tar.xz from that release's SHASUMS256.txt`,
       );

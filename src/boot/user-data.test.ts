@@ -164,8 +164,13 @@ describe("muster install --print-user-data", () => {
         "install --package @acme/left-pad@1.3.0: @acme/left-pad is not muster's package (muster-fleet)",
       ],
       [
+        // a version alone: one line for the two digests it needs
         [...RELEASE, "--node-version", "20.20.0"],
-        "install --node-sha256-x64 (none): give the SHA-256 of node-v20.20.0-linux-x64.tar.xz",
+        "install --node-version 20.20.0: give --node-sha256-x64 and --node-sha256-arm64 too, the SHA-256 of node-v20.20.0-linux-{x64,arm64}.tar.xz from that release's SHASUMS256.txt\n",
+      ],
+      [
+        [...RELEASE, "--node-version", "20.20.0", "--node-sha256-x64", X64],
+        "install --node-sha256-arm64 (none): give the SHA-256 of node-v20.20.0-linux-arm64.tar.xz",
       ],
       [
         [...RELEASE, "--node-version", "18.20.0", "--node-sha256-x64", X64, "--node-sha256-arm64", ARM64],
